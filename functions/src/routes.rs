@@ -1,0 +1,189 @@
+//! The route table: method, path template, function (binary) name and handler. API Gateway
+//! routes each path to its own function in production; `dispatch` does the same for the local
+//! server and the end-to-end tests.
+
+use crate::technology;
+use http::Method;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::error::ApiError;
+use shared::state::State;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+pub type Handler = for<'a> fn(&'a State, Request) -> HandlerFuture<'a>;
+
+pub struct Route {
+    pub method: Method,
+    /// API Gateway style template, e.g. `/api/v1/technology/{id}`.
+    pub path: &'static str,
+    pub function: &'static str,
+    pub handler: Handler,
+}
+
+/// Boxes an `async fn(&State, Request) -> Response<Body>` into a route handler.
+macro_rules! handler {
+    ($f:path) => {{
+        fn h(state: &State, req: Request) -> HandlerFuture<'_> {
+            Box::pin($f(state, req))
+        }
+        h as Handler
+    }};
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: Method::GET,
+            path: "/api/v1/technology",
+            function: "technology-list",
+            handler: handler!(technology::list),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/technology",
+            function: "technology-create",
+            handler: handler!(technology::create),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/technology/{id}",
+            function: "technology-get",
+            handler: handler!(technology::get),
+        },
+        Route {
+            method: Method::PATCH,
+            path: "/api/v1/technology/{id}",
+            function: "technology-update",
+            handler: handler!(technology::update),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/api/v1/technology/{id}",
+            function: "technology-delete",
+            handler: handler!(technology::delete),
+        },
+    ]
+}
+
+pub fn by_function(function: &str) -> Option<Route> {
+    routes().into_iter().find(|r| r.function == function)
+}
+
+/// Path parameters when `path` fits `template` (`{name}` matches one non-empty segment).
+fn matches(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let mut params = HashMap::new();
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.insert(name.to_string(), ps.to_string());
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The request API Gateway (HTTP API, payload v2) would hand a function: query parameters parsed
+/// into the request's extensions and a request context with a fresh request id. The local server
+/// and the end-to-end tests both build requests here.
+pub fn apigw_request(
+    method: Method,
+    uri: &str,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+) -> Result<Request, http::Error> {
+    let uri: http::Uri = uri.parse()?;
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in url_pairs(uri.query().unwrap_or("")) {
+        query.entry(k).or_default().push(v);
+    }
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.request_id = Some(ulid::Ulid::generate().to_string());
+    ctx.http.method = method.clone();
+    ctx.http.path = Some(uri.path().to_string());
+    ctx.stage = Some("$default".into());
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(body) {
+            Ok(text) => Body::Text(text),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    Ok(builder
+        .body(body)?
+        .with_query_string_parameters(query)
+        .with_request_context(RequestContext::ApiGatewayV2(ctx)))
+}
+
+/// `application/x-www-form-urlencoded` pairs, as API Gateway decodes a raw query string.
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Routes a request as API Gateway would: path parameters set, then the function's handler.
+pub async fn dispatch(state: &State, req: Request) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let mut path_known = false;
+    for route in routes() {
+        if let Some(params) = matches(route.path, &path) {
+            path_known = true;
+            if route.method == req.method() {
+                let req = req.with_path_parameters(params);
+                return (route.handler)(state, req).await;
+            }
+        }
+    }
+    let err = if path_known {
+        ApiError::MethodNotAllowed
+    } else {
+        ApiError::NotFound
+    };
+    shared::http::serve("router", req, |_| async move { Err(err) }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_segments() {
+        assert_eq!(
+            matches("/api/v1/technology", "/api/v1/technology"),
+            Some(HashMap::new())
+        );
+        let p = matches("/api/v1/technology/{id}", "/api/v1/technology/ast_1").unwrap();
+        assert_eq!(p["id"], "ast_1");
+        assert!(matches("/api/v1/technology/{id}", "/api/v1/technology/").is_none());
+        assert!(matches("/api/v1/technology/{id}", "/api/v1/technology/a/b").is_none());
+        assert!(matches("/api/v1/technology", "/api/v1/technology/x").is_none());
+    }
+
+    #[test]
+    fn function_names_are_unique() {
+        let mut names: Vec<_> = routes().iter().map(|r| r.function).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+}

@@ -1,0 +1,459 @@
+//! Technology assets (seed 000): fields, validation, PATCH merge.
+
+use crate::envelope::{Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::input::{Field, Input};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
+
+pub const ID_PREFIX: &str = "ast";
+pub const STATUSES: &[&str] = &["active", "deprecated", "decommissioned"];
+pub const DEFAULT_STATUS: &str = "active";
+pub const ENVIRONMENTS: &[&str] = &["production", "staging", "development", "test", "dr"];
+pub const HOSTINGS: &[&str] = &["saas", "cloud", "on_prem", "hybrid"];
+pub const CRITICALITIES: &[&str] = &["critical", "high", "medium", "low"];
+pub const CLASSIFICATIONS: &[&str] = &["public", "internal", "confidential", "restricted"];
+
+const SHORT: usize = 200;
+const DESCRIPTION: usize = 4000;
+const URL: usize = 2048;
+const MAX_TAGS: usize = 50;
+const TAG: usize = 100;
+
+static NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z0-9][a-z0-9-]{0,62}$").unwrap_or_else(|_| unreachable!("constant regex"))
+});
+
+/// The fields a client may set on an asset.
+pub const FIELDS: &[&str] = &[
+    "name",
+    "display_name",
+    "description",
+    "type",
+    "category",
+    "vendor",
+    "version",
+    "status",
+    "owner",
+    "environment",
+    "hosting",
+    "cloud_provider",
+    "region",
+    "url",
+    "tags",
+    "criticality",
+    "data_classification",
+    "owner_id",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub person_id: String,
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetFields {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub asset_type: Option<String>,
+    pub category: Option<String>,
+    pub vendor: Option<String>,
+    pub version: Option<String>,
+    pub status: String,
+    pub owner: Option<Owner>,
+    pub environment: Option<String>,
+    pub hosting: Option<String>,
+    pub cloud_provider: Option<String>,
+    pub region: Option<String>,
+    pub url: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub criticality: Option<String>,
+    pub data_classification: Option<String>,
+    pub owner_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asset {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(flatten)]
+    pub fields: AssetFields,
+}
+
+impl Asset {
+    /// Lower-cased text that `q` searches (name, display_name, description, vendor).
+    pub fn search_text(&self) -> String {
+        let f = &self.fields;
+        [
+            Some(f.name.as_str()),
+            f.display_name.as_deref(),
+            f.description.as_deref(),
+            f.vendor.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase()
+    }
+}
+
+/// Every field as read from a body: absent, null or a value.
+struct Patch {
+    name: Field<String>,
+    display_name: Field<String>,
+    description: Field<String>,
+    asset_type: Field<String>,
+    category: Field<String>,
+    vendor: Field<String>,
+    version: Field<String>,
+    status: Field<String>,
+    owner: Field<OwnerPatch>,
+    environment: Field<String>,
+    hosting: Field<String>,
+    cloud_provider: Field<String>,
+    region: Field<String>,
+    url: Field<String>,
+    tags: Field<Vec<String>>,
+    criticality: Field<String>,
+    data_classification: Field<String>,
+    owner_id: Field<String>,
+}
+
+struct OwnerPatch {
+    person_id: Field<String>,
+    group_id: Field<String>,
+}
+
+fn read_owner(input: &mut Input) -> Field<OwnerPatch> {
+    let raw = input.object("owner", 4096);
+    match raw {
+        Field::Value(map) => {
+            let mut inner = Input::new(map, &["person_id", "group_id"]);
+            let person_id = inner.string("person_id", SHORT);
+            let group_id = inner.string("group_id", SHORT);
+            if let Err(ApiError::Validation(errors)) = inner.finish() {
+                for e in errors {
+                    input.error(&format!("owner.{}", e.field), e.message);
+                }
+                return Field::Absent;
+            }
+            Field::Value(OwnerPatch {
+                person_id,
+                group_id,
+            })
+        }
+        Field::Null => Field::Null,
+        Field::Absent => Field::Absent,
+    }
+}
+
+fn read(input: &mut Input) -> Patch {
+    Patch {
+        name: input.pattern(
+            "name",
+            &NAME,
+            "must be kebab-case: lower-case letters, digits and '-', starting with a letter or digit, at most 63 characters",
+        ),
+        display_name: input.string("display_name", SHORT),
+        description: input.string("description", DESCRIPTION),
+        asset_type: input.string("type", SHORT),
+        category: input.string("category", SHORT),
+        vendor: input.string("vendor", SHORT),
+        version: input.string("version", SHORT),
+        status: input.one_of("status", STATUSES),
+        owner: read_owner(input),
+        environment: input.one_of("environment", ENVIRONMENTS),
+        hosting: input.one_of("hosting", HOSTINGS),
+        cloud_provider: input.string("cloud_provider", SHORT),
+        region: input.string("region", SHORT),
+        url: input.url("url", URL),
+        tags: input.string_list("tags", MAX_TAGS, TAG),
+        criticality: input.one_of("criticality", CRITICALITIES),
+        data_classification: input.one_of("data_classification", CLASSIFICATIONS),
+        owner_id: input.string("owner_id", SHORT),
+    }
+}
+
+/// Rules across fields, checked on the record as it would be stored.
+fn check(fields: &AssetFields, input: &mut Input) {
+    let cloud_hosted = matches!(fields.hosting.as_deref(), Some("cloud") | Some("hybrid"));
+    if fields.cloud_provider.is_some() && !cloud_hosted && !input.has_error("cloud_provider") {
+        input.error(
+            "cloud_provider",
+            "is only allowed when hosting is cloud or hybrid",
+        );
+    }
+}
+
+/// A create body → the asset's fields and the client's provenance.
+pub fn parse_create(body: Map<String, Value>) -> ApiResult<(AssetFields, Provenance)> {
+    let mut input = Input::new(body, FIELDS);
+    let provenance = input.provenance();
+    let p = read(&mut input);
+    let name = input.required("name", p.name);
+    if matches!(p.status, Field::Null) {
+        input.error("status", "cannot be null");
+    }
+    let owner = match p.owner {
+        Field::Value(o) => match o.person_id {
+            Field::Value(person_id) => Some(Owner {
+                person_id,
+                group_id: o.group_id.value(),
+            }),
+            _ => {
+                if !input.has_error("owner.person_id") {
+                    input.error("owner.person_id", "is required");
+                }
+                None
+            }
+        },
+        _ => None,
+    };
+    let fields = AssetFields {
+        name: name.unwrap_or_default(),
+        display_name: p.display_name.value(),
+        description: p.description.value(),
+        asset_type: p.asset_type.value(),
+        category: p.category.value(),
+        vendor: p.vendor.value(),
+        version: p.version.value(),
+        status: p.status.value().unwrap_or_else(|| DEFAULT_STATUS.into()),
+        owner,
+        environment: p.environment.value(),
+        hosting: p.hosting.value(),
+        cloud_provider: p.cloud_provider.value(),
+        region: p.region.value(),
+        url: p.url.value(),
+        tags: p.tags.value(),
+        criticality: p.criticality.value(),
+        data_classification: p.data_classification.value(),
+        owner_id: p.owner_id.value(),
+    };
+    check(&fields, &mut input);
+    input.finish()?;
+    Ok((fields, provenance))
+}
+
+/// A PATCH body applied to the current fields (JSON merge patch: null clears, `owner` merges).
+pub fn apply_patch(
+    current: &AssetFields,
+    body: Map<String, Value>,
+) -> ApiResult<(AssetFields, Provenance)> {
+    let mut input = Input::new(body, FIELDS);
+    let provenance = input.provenance();
+    let p = read(&mut input);
+    for (name, null) in [
+        ("name", matches!(p.name, Field::Null)),
+        ("status", matches!(p.status, Field::Null)),
+    ] {
+        if null {
+            input.error(name, "cannot be null");
+        }
+    }
+    let owner = match p.owner {
+        Field::Absent => current.owner.clone(),
+        Field::Null => None,
+        Field::Value(o) => {
+            let person_id = o
+                .person_id
+                .merge(current.owner.as_ref().map(|c| c.person_id.clone()));
+            let group_id = o
+                .group_id
+                .merge(current.owner.as_ref().and_then(|c| c.group_id.clone()));
+            match person_id {
+                Some(person_id) => Some(Owner {
+                    person_id,
+                    group_id,
+                }),
+                None => {
+                    if !input.has_error("owner.person_id") {
+                        input.error("owner.person_id", "is required");
+                    }
+                    None
+                }
+            }
+        }
+    };
+    let c = current.clone();
+    let fields = AssetFields {
+        name: p.name.value().unwrap_or(c.name),
+        display_name: p.display_name.merge(c.display_name),
+        description: p.description.merge(c.description),
+        asset_type: p.asset_type.merge(c.asset_type),
+        category: p.category.merge(c.category),
+        vendor: p.vendor.merge(c.vendor),
+        version: p.version.merge(c.version),
+        status: p.status.value().unwrap_or(c.status),
+        owner,
+        environment: p.environment.merge(c.environment),
+        hosting: p.hosting.merge(c.hosting),
+        cloud_provider: p.cloud_provider.merge(c.cloud_provider),
+        region: p.region.merge(c.region),
+        url: p.url.merge(c.url),
+        tags: p.tags.merge(c.tags),
+        criticality: p.criticality.merge(c.criticality),
+        data_classification: p.data_classification.merge(c.data_classification),
+        owner_id: p.owner_id.merge(c.owner_id),
+    };
+    check(&fields, &mut input);
+    input.finish()?;
+    Ok((fields, provenance))
+}
+
+/// List filters of API.md §5 for assets (exact match; `tag` = the tags contain it), plus `q`.
+pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+    filters: &[
+        "status",
+        "category",
+        "vendor",
+        "criticality",
+        "environment",
+        "hosting",
+        "owner_id",
+        "tag",
+    ],
+    enums: &[
+        ("status", STATUSES),
+        ("criticality", CRITICALITIES),
+        ("environment", ENVIRONMENTS),
+        ("hosting", HOSTINGS),
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn fields_of(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected validation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_defaults() {
+        let (f, p) = parse_create(obj(json!({"name": "payments"}))).unwrap();
+        assert_eq!(f.status, "active");
+        assert_eq!(f.owner, None);
+        assert_eq!(p, Provenance::default());
+    }
+
+    #[test]
+    fn create_names_every_bad_field() {
+        let err = parse_create(obj(json!({
+            "name": "Not Kebab",
+            "status": "gone",
+            "url": "ftp://x",
+            "hosting": "saas",
+            "cloud_provider": "aws",
+            "tags": [1],
+            "owner": {"group_id": "g"},
+            "source_type": "robot",
+            "extra": true
+        })))
+        .unwrap_err();
+        let mut got = fields_of(err);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "cloud_provider",
+                "extra",
+                "name",
+                "owner.person_id",
+                "source_type",
+                "status",
+                "tags",
+                "url"
+            ]
+        );
+    }
+
+    #[test]
+    fn name_is_required() {
+        assert_eq!(
+            fields_of(parse_create(obj(json!({}))).unwrap_err()),
+            vec!["name"]
+        );
+    }
+
+    #[test]
+    fn cloud_provider_needs_cloud_hosting() {
+        assert!(parse_create(obj(
+            json!({"name": "a", "hosting": "hybrid", "cloud_provider": "gcp"})
+        ))
+        .is_ok());
+        assert!(parse_create(obj(json!({"name": "a", "cloud_provider": "gcp"}))).is_err());
+    }
+
+    #[test]
+    fn patch_merges_and_clears() {
+        let (current, _) = parse_create(obj(json!({
+            "name": "a", "vendor": "v", "hosting": "cloud", "cloud_provider": "aws",
+            "owner": {"person_id": "p1", "group_id": "g1"}
+        })))
+        .unwrap();
+        let (next, _) = apply_patch(
+            &current,
+            obj(json!({"vendor": null, "owner": {"group_id": null}, "description": "d"})),
+        )
+        .unwrap();
+        assert_eq!(next.vendor, None);
+        assert_eq!(next.description.as_deref(), Some("d"));
+        assert_eq!(
+            next.owner,
+            Some(Owner {
+                person_id: "p1".into(),
+                group_id: None
+            })
+        );
+        assert_eq!(next.cloud_provider.as_deref(), Some("aws"));
+    }
+
+    #[test]
+    fn patch_checks_the_merged_record() {
+        let (current, _) = parse_create(obj(json!({
+            "name": "a", "hosting": "cloud", "cloud_provider": "aws"
+        })))
+        .unwrap();
+        let err = apply_patch(&current, obj(json!({"hosting": "saas"}))).unwrap_err();
+        assert_eq!(fields_of(err), vec!["cloud_provider"]);
+        let err = apply_patch(&current, obj(json!({"name": null, "status": null}))).unwrap_err();
+        assert_eq!(fields_of(err), vec!["name", "status"]);
+    }
+
+    #[test]
+    fn search_text_is_lower_case() {
+        let (fields, _) = parse_create(obj(json!({"name": "a", "vendor": "ACME"}))).unwrap();
+        let env = Envelope::new(
+            "ast_1".into(),
+            &crate::envelope::Actor {
+                id: "u".into(),
+                tenant_id: "t".into(),
+                app_id: None,
+            },
+            Provenance::default(),
+            crate::time::Timestamp::now(),
+        );
+        let asset = Asset {
+            envelope: env,
+            fields,
+        };
+        assert_eq!(asset.search_text(), "a\nacme");
+    }
+}

@@ -1,0 +1,3 @@
+//! Domain rules as plain functions: validation, defaults, merges. No AWS types here.
+
+pub mod asset;

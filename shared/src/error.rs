@@ -1,0 +1,245 @@
+//! `ApiError` and its one mapping to an RFC 9457 problem document.
+//!
+//! Every failure a handler can meet is one of these variants; `into_response` is the only place
+//! that turns an error into a status code and a body. Internal details (DynamoDB messages, keys)
+//! are logged, never written into a body.
+
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One bad input field, as listed in the problem document's `errors` member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Input that breaks a field rule; every bad field is named.
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    /// Malformed request that is not about one field (invalid JSON, empty body, bad cursor).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Missing or invalid credentials. The reason is ours (never token contents) and safe to show.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed (missing scope, self-approval, include_deleted without write).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Missing, deleted, or of another tenant/app: all look the same.
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A rule of the current state refuses the write; `extra` becomes extension members.
+    #[error("conflict: {detail}")]
+    Conflict {
+        detail: String,
+        extra: Map<String, Value>,
+    },
+    /// `If-Match` did not match the stored revision.
+    #[error("precondition failed: current revision {current}")]
+    PreconditionFailed { current: i64 },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The store is unreachable, throttled or timed out; the client may retry.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected store answer; logged, never described to the client.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            detail: detail.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Validation(_) | ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::Conflict { .. } => 409,
+            ApiError::PreconditionFailed { .. } => 412,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// (problem type slug, title)
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::Validation(_) => ("validation-error", "Validation failed"),
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
+            ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::Unavailable(_) => ("service-unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal-error", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("invalid fields: {}", fields.join(", "))
+            }
+            ApiError::BadRequest(d) | ApiError::Unauthorized(d) | ApiError::Forbidden(d) => {
+                d.clone()
+            }
+            ApiError::NotFound => "the resource does not exist".into(),
+            ApiError::MethodNotAllowed => "this method is not supported on this path".into(),
+            ApiError::Conflict { detail, .. } => detail.clone(),
+            ApiError::PreconditionFailed { current } => {
+                format!("If-Match does not match the current revision (\"{current}\")")
+            }
+            ApiError::PayloadTooLarge => "the request body is larger than 256 KiB".into(),
+            ApiError::UnsupportedMediaType => {
+                "a request body must be sent as content-type application/json".into()
+            }
+            ApiError::Unavailable(_) => {
+                "the data store is temporarily unavailable; retry later".into()
+            }
+            ApiError::Internal(_) => "an unexpected error occurred".into(),
+        }
+    }
+
+    /// The problem document for this error. `request_id` is echoed in body and header.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let status = self.status();
+        if status >= 500 {
+            tracing::error!(request_id, error = %self, "request failed");
+        } else {
+            tracing::info!(request_id, status, error = %self, "request rejected");
+        }
+        let (slug, title) = self.kind();
+        let mut body = Map::new();
+        body.insert("type".into(), Value::String(format!("/problems/{slug}")));
+        body.insert("title".into(), Value::String(title.into()));
+        body.insert("status".into(), Value::from(status));
+        body.insert("detail".into(), Value::String(self.detail()));
+        body.insert("request_id".into(), Value::String(request_id.into()));
+        match &self {
+            ApiError::Validation(errors) => {
+                body.insert(
+                    "errors".into(),
+                    serde_json::to_value(errors).unwrap_or(Value::Null),
+                );
+            }
+            ApiError::Conflict { extra, .. } => {
+                for (k, v) in extra {
+                    body.insert(k.clone(), v.clone());
+                }
+            }
+            _ => {}
+        }
+        let mut builder = Response::builder()
+            .status(status)
+            .header("content-type", "application/problem+json")
+            .header("x-request-id", request_id);
+        match self {
+            ApiError::Unavailable(_) => builder = builder.header("retry-after", "1"),
+            ApiError::Unauthorized(_) => {
+                builder = builder.header("www-authenticate", "Bearer");
+            }
+            _ => {}
+        }
+        let text = Value::Object(body).to_string();
+        builder
+            .body(Body::Text(text))
+            .unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_json(resp: &Response<Body>) -> Value {
+        match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            _ => panic!("expected text body"),
+        }
+    }
+
+    #[test]
+    fn validation_lists_every_field() {
+        let err = ApiError::Validation(vec![
+            FieldError::new("name", "is required"),
+            FieldError::new("url", "must be http or https"),
+        ]);
+        let resp = err.into_response("req-1");
+        assert_eq!(resp.status(), 400);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let body = body_json(&resp);
+        assert_eq!(body["type"], "/problems/validation-error");
+        assert_eq!(body["request_id"], "req-1");
+        assert_eq!(body["errors"][0]["field"], "name");
+        assert_eq!(body["errors"][1]["field"], "url");
+    }
+
+    #[test]
+    fn internal_errors_say_nothing() {
+        let resp = ApiError::Internal("ddb said: table T#x#AST broke".into()).into_response("r");
+        assert_eq!(resp.status(), 500);
+        let text = body_json(&resp).to_string();
+        assert!(!text.contains("T#x"));
+        assert!(!text.contains("ddb"));
+    }
+
+    #[test]
+    fn unavailable_has_retry_after() {
+        let resp = ApiError::Unavailable("throttled".into()).into_response("r");
+        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.headers()["retry-after"], "1");
+        assert!(!body_json(&resp).to_string().contains("throttled"));
+    }
+
+    #[test]
+    fn conflict_extra_members_are_top_level() {
+        let mut extra = Map::new();
+        extra.insert("live_entitlements".into(), Value::from(3));
+        let resp = ApiError::Conflict {
+            detail: "asset has 3 live entitlements".into(),
+            extra,
+        }
+        .into_response("r");
+        let body = body_json(&resp);
+        assert_eq!(body["status"], 409);
+        assert_eq!(body["live_entitlements"], 3);
+    }
+}

@@ -1,0 +1,327 @@
+//! The HTTP edge: request ids, bodies (content type, size, JSON), query and path parameters,
+//! ETag / If-Match, and success responses. Error responses come from `error.rs`.
+
+use crate::error::{ApiError, ApiResult, FieldError};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use tracing::Instrument;
+
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The Lambda request id when running on Lambda, else API Gateway's, else a fresh ULID.
+pub fn request_id(req: &Request) -> String {
+    if let Some(ctx) = req.lambda_context_ref() {
+        if !ctx.request_id.is_empty() {
+            return ctx.request_id.clone();
+        }
+    }
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
+        if let Some(id) = ctx.request_id.as_deref().filter(|id| !id.is_empty()) {
+            return id.to_string();
+        }
+    }
+    ulid::Ulid::generate().to_string()
+}
+
+/// Runs one handler: a span carrying function and request id, the error mapping, and the
+/// `x-request-id` header on every response.
+pub async fn serve<F, Fut>(function: &'static str, req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = ApiResult<Response<Body>>>,
+{
+    let request_id = request_id(&req);
+    let span = tracing::info_span!(
+        "request",
+        function,
+        request_id = %request_id,
+        tenant = tracing::field::Empty,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    let result = handler(req).instrument(span.clone()).await;
+    let mut resp = match result {
+        Ok(resp) => resp,
+        Err(err) => {
+            let _guard = span.enter();
+            err.into_response(&request_id)
+        }
+    };
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    {
+        let _guard = span.enter();
+        tracing::info!(status = resp.status().as_u16(), "response");
+    }
+    resp
+}
+
+fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b.as_slice(),
+        _ => &[],
+    }
+}
+
+fn check_content_type(req: &Request, merge_patch_ok: bool) -> ApiResult<()> {
+    let ct = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (merge_patch_ok && essence == "application/merge-patch+json")
+    {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+fn parse_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        )),
+        Err(e) => Err(ApiError::BadRequest(format!("invalid JSON: {e}"))),
+    }
+}
+
+/// The JSON object body of a create or PATCH (required: an empty body is 400).
+pub fn json_object(req: &Request, merge_patch_ok: bool) -> ApiResult<Map<String, Value>> {
+    let bytes = body_bytes(req);
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::BadRequest("a JSON body is required".into()));
+    }
+    check_content_type(req, merge_patch_ok)?;
+    parse_object(bytes)
+}
+
+/// The optional JSON object body of an action route (`/revoke`, `/approve`, …).
+pub fn optional_json_object(req: &Request) -> ApiResult<Map<String, Value>> {
+    let bytes = body_bytes(req);
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Map::new());
+    }
+    check_content_type(req, false)?;
+    parse_object(bytes)
+}
+
+/// A path parameter set by API Gateway (or the local router).
+pub fn path_param(req: &Request, name: &str) -> ApiResult<String> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_string)
+        .ok_or(ApiError::NotFound)
+}
+
+/// Query parameters, each allowed once; unknown names are a 400 so a typo never widens a list.
+pub struct Query(BTreeMap<String, String>);
+
+impl Query {
+    pub fn parse(req: &Request, allowed: &[&str]) -> ApiResult<Query> {
+        let mut out = BTreeMap::new();
+        let mut errors = Vec::new();
+        if let Some(params) = req.query_string_parameters_ref() {
+            let mut names: Vec<&str> = params.iter().map(|(k, _)| k).collect();
+            names.sort();
+            names.dedup();
+            for name in names {
+                let values = params.all(name).unwrap_or_default();
+                if !allowed.contains(&name) {
+                    errors.push(FieldError::new(name, "unknown query parameter"));
+                } else if values.len() > 1 {
+                    errors.push(FieldError::new(name, "may be given only once"));
+                } else if let Some(v) = values.first() {
+                    out.insert(name.to_string(), v.to_string());
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(Query(out))
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `true`/`false`, absent = false.
+    pub fn flag(&self, name: &str) -> ApiResult<bool> {
+        match self.get(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::field(name, "must be true or false")),
+        }
+    }
+}
+
+/// `If-Match` as the revision a write expects: `"3"`, `W/"3"` or `3`; `*` or no header means
+/// any. A value that is no revision can never match, so it is kept as revision 0 (revisions
+/// start at 1) and fails the precondition.
+pub fn if_match(req: &Request) -> Option<i64> {
+    let raw = req.headers().get(http::header::IF_MATCH)?;
+    let text = raw.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return None;
+    }
+    let tag = text.trim_start_matches("W/").trim_matches('"');
+    Some(tag.parse::<i64>().ok().filter(|r| *r > 0).unwrap_or(0))
+}
+
+fn json_response(status: u16) -> http::response::Builder {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+}
+
+fn with_body<T: Serialize>(
+    builder: http::response::Builder,
+    value: &T,
+) -> ApiResult<Response<Body>> {
+    let text = serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    builder
+        .body(Body::Text(text))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn etag(revision: i64) -> String {
+    format!("\"{revision}\"")
+}
+
+/// 200 with a record and its ETag.
+pub fn ok_record<T: Serialize>(record: &T, revision: i64) -> ApiResult<Response<Body>> {
+    let b = json_response(200).header("etag", etag(revision));
+    with_body(b, record)
+}
+
+/// 201 with a record, its `Location` and ETag.
+pub fn created<T: Serialize>(
+    record: &T,
+    location: &str,
+    revision: i64,
+) -> ApiResult<Response<Body>> {
+    let b = json_response(201)
+        .header("location", location)
+        .header("etag", etag(revision));
+    with_body(b, record)
+}
+
+/// 200 with any JSON document (lists).
+pub fn ok_json<T: Serialize>(value: &T) -> ApiResult<Response<Body>> {
+    let b = json_response(200);
+    with_body(b, value)
+}
+
+pub fn no_content() -> ApiResult<Response<Body>> {
+    Response::builder()
+        .status(204)
+        .body(Body::Empty)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(ct: Option<&str>, body: &str) -> Request {
+        let mut b = http::Request::builder().method("POST").uri("/x");
+        if let Some(ct) = ct {
+            b = b.header("content-type", ct);
+        }
+        let body = if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::Text(body.into())
+        };
+        b.body(body).unwrap()
+    }
+
+    #[test]
+    fn content_type_rules() {
+        assert!(json_object(&req(Some("application/json"), "{}"), false).is_ok());
+        assert!(json_object(&req(Some("application/json; charset=utf-8"), "{}"), false).is_ok());
+        assert!(matches!(
+            json_object(&req(Some("text/plain"), "{}"), false),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            json_object(&req(None, "{}"), false),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            json_object(&req(Some("application/merge-patch+json"), "{}"), false),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(json_object(&req(Some("application/merge-patch+json"), "{}"), true).is_ok());
+    }
+
+    #[test]
+    fn empty_body_rules() {
+        assert!(matches!(
+            json_object(&req(Some("application/json"), ""), false),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(optional_json_object(&req(None, "")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn oversize_and_invalid_bodies() {
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            json_object(&req(Some("application/json"), &big), false),
+            Err(ApiError::PayloadTooLarge)
+        ));
+        assert!(matches!(
+            json_object(&req(Some("application/json"), "{"), false),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            json_object(&req(Some("application/json"), "[]"), false),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn if_match_forms() {
+        let mk = |v: &str| {
+            http::Request::builder()
+                .header("if-match", v)
+                .body(Body::Empty)
+                .unwrap()
+        };
+        assert_eq!(if_match(&mk("\"3\"")), Some(3));
+        assert_eq!(if_match(&mk("3")), Some(3));
+        assert_eq!(if_match(&mk("W/\"3\"")), Some(3));
+        assert_eq!(if_match(&mk("*")), None);
+        assert_eq!(if_match(&mk("garbage")), Some(0));
+        let none = http::Request::builder().body(Body::Empty).unwrap();
+        assert_eq!(if_match(&none), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! Every key of the single table. Nothing else builds a PK, SK or index key.
+//!
+//! The tenant comes first in every partition key, so no query can cross tenants. Tenant and app
+//! ids are checked by `auth` to contain no `#`, which keeps these keys unambiguous.
+
+use sha2::{Digest, Sha256};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const EXPIRY: &str = "EXPIRY";
+pub const EXP_PK: &str = "EXP_PK";
+pub const EXP_SK: &str = "EXP_SK";
+/// Shards of the expiry index: spreads a burst of expiries over several partitions.
+pub const EXPIRY_SHARDS: u32 = 16;
+
+/// The kinds of record and guard item, each its own partition per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Asset,
+    AssetName,
+    Entitlement,
+    Grant,
+    AccessRequest,
+    MetadataAttribute,
+}
+
+impl Kind {
+    fn tag(self) -> &'static str {
+        match self {
+            Kind::Asset => "AST",
+            Kind::AssetName => "ASTNAME",
+            Kind::Entitlement => "ENT",
+            Kind::Grant => "GRANT",
+            Kind::AccessRequest => "ARQ",
+            Kind::MetadataAttribute => "AMD",
+        }
+    }
+}
+
+/// Partition key of a tenant's collection of one kind.
+pub fn pk(tenant: &str, kind: Kind) -> String {
+    format!("T#{tenant}#{}", kind.tag())
+}
+
+/// The prefix every key of a tenant starts with (cursor checks use it).
+pub fn tenant_prefix(tenant: &str) -> String {
+    format!("T#{tenant}#")
+}
+
+pub fn asset_name_sk(name: &str) -> String {
+    name.to_string()
+}
+
+/// GSI1 partition of an asset's entitlements.
+pub fn entitlements_by_asset(tenant: &str, asset_id: &str) -> String {
+    format!("T#{tenant}#AST#{asset_id}")
+}
+
+/// GSI2 partition of a principal's entitlements.
+pub fn entitlements_by_principal(tenant: &str, principal_type: &str, principal_id: &str) -> String {
+    format!("T#{tenant}#PRN#{principal_type}#{principal_id}")
+}
+
+/// Guard item of one live grant: (asset, principal, entitlement type) is unique while live.
+pub fn grant_sk(asset_id: &str, principal_type: &str, principal_id: &str, etype: &str) -> String {
+    // Principal ids and entitlement types are free-form: hash them so no separator can be forged.
+    let mut h = Sha256::new();
+    for part in [principal_id, etype] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{asset_id}#{principal_type}#{hex}")
+}
+
+/// GSI1 partition of a tenant's access requests with one status.
+pub fn access_requests_by_status(tenant: &str, status: &str) -> String {
+    format!("T#{tenant}#ARQ#{status}")
+}
+
+/// Expiry index partition, spread over shards by a hash of the record id.
+pub fn expiry_pk(id: &str) -> String {
+    let digest = Sha256::digest(id.as_bytes());
+    let shard = u32::from(digest[0]) % EXPIRY_SHARDS;
+    expiry_shard_pk(shard)
+}
+
+pub fn expiry_shard_pk(shard: u32) -> String {
+    format!("EXP#{shard}")
+}
+
+/// Expiry index sort key: due items sort first; `expires_at` is fixed-width UTC.
+pub fn expiry_sk(expires_at: &str, tenant: &str, id: &str) -> String {
+    format!("{expires_at}#{tenant}#{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_leads_every_partition_key() {
+        assert_eq!(pk("t1", Kind::Asset), "T#t1#AST");
+        assert_eq!(pk("t1", Kind::AssetName), "T#t1#ASTNAME");
+        assert!(entitlements_by_asset("t1", "ast_1").starts_with(&tenant_prefix("t1")));
+        assert!(entitlements_by_principal("t1", "person", "p").starts_with(&tenant_prefix("t1")));
+    }
+
+    #[test]
+    fn grant_keys_cannot_be_forged_with_separators() {
+        let a = grant_sk("ast_1", "person", "a#b", "c");
+        let b = grant_sk("ast_1", "person", "a", "b#c");
+        assert_ne!(a, b);
+        assert_eq!(a, grant_sk("ast_1", "person", "a#b", "c"));
+    }
+
+    #[test]
+    fn expiry_shards_are_in_range_and_stable() {
+        for i in 0..200 {
+            let id = format!("ent_{i}");
+            let pk = expiry_pk(&id);
+            let shard: u32 = pk.trim_start_matches("EXP#").parse().unwrap();
+            assert!(shard < EXPIRY_SHARDS);
+            assert_eq!(pk, expiry_pk(&id));
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! List query parameters (API.md §5): `limit`, `cursor`, `include_deleted`, exact filters, `q`.
+
+use crate::error::{ApiError, FieldError};
+use crate::http::Query;
+use lambda_http::Request;
+use std::collections::BTreeMap;
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 100;
+const COMMON: &[&str] = &["limit", "cursor", "include_deleted", "q"];
+
+/// What a collection accepts: its exact-match filters, and which of them are enums.
+pub struct Spec<'a> {
+    pub filters: &'a [&'a str],
+    pub enums: &'a [(&'a str, &'a [&'a str])],
+}
+
+#[derive(Debug, Clone)]
+pub struct ListParams {
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub include_deleted: bool,
+    /// Exact-match filters by name, and `q` (lower-cased).
+    pub filters: BTreeMap<String, String>,
+}
+
+pub fn parse(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
+    let allowed: Vec<&str> = COMMON.iter().chain(spec.filters.iter()).copied().collect();
+    let query = Query::parse(req, &allowed)?;
+    let mut errors = Vec::new();
+    let limit = match query.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIMIT}"),
+                ));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let include_deleted = match query.flag("include_deleted") {
+        Ok(b) => b,
+        Err(_) => {
+            errors.push(FieldError::new("include_deleted", "must be true or false"));
+            false
+        }
+    };
+    let mut filters = BTreeMap::new();
+    for (name, value) in query.iter() {
+        if COMMON.contains(&name) && name != "q" {
+            continue;
+        }
+        if value.is_empty() || value.chars().count() > 200 {
+            errors.push(FieldError::new(name, "must be 1 to 200 characters"));
+            continue;
+        }
+        if let Some((_, allowed)) = spec.enums.iter().find(|(n, _)| *n == name) {
+            if !allowed.contains(&value) {
+                errors.push(FieldError::new(
+                    name,
+                    format!("must be one of: {}", allowed.join(", ")),
+                ));
+                continue;
+            }
+        }
+        let value = if name == "q" {
+            value.to_lowercase()
+        } else {
+            value.to_string()
+        };
+        filters.insert(name.to_string(), value);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(ListParams {
+        limit,
+        cursor: query.get("cursor").map(str::to_string),
+        include_deleted,
+        filters,
+    })
+}

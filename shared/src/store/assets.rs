@@ -1,0 +1,432 @@
+//! Technology assets in DynamoDB: the asset item, its name guard, and the live-entitlement count.
+//!
+//! - create: one transaction (asset + name guard, both `attribute_not_exists`).
+//! - update: one read, then one conditional write on the revision read (a transaction when the
+//!   name moves its guard).
+//! - delete: one read, then one transaction conditional on the revision and on the live count
+//!   being 0, which also frees the name.
+
+use super::expr::Expr;
+use super::list::{self, Filter, Source};
+use super::{fault, from_item, get_n, s, to_item, transact, Item, TxError};
+use crate::auth::Caller;
+use crate::cursor::{self, Binding};
+use crate::domain::asset::{self, Asset, AssetFields};
+use crate::envelope::{Actor, Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::keys::{self, Kind};
+use crate::listing::ListParams;
+use crate::state::State;
+use crate::time::Timestamp;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde_json::{Map, Value};
+
+/// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
+pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
+/// Lower-cased text for `q`.
+const SEARCH: &str = "search";
+/// Attributes of the item that are not fields of the record.
+const NOT_RECORD: &[&str] = &[keys::PK, keys::SK, LIVE_ENTITLEMENTS];
+/// How often a write without `If-Match` re-reads after losing a race before giving up.
+const WRITE_ATTEMPTS: usize = 3;
+
+fn key(tenant: &str, id: &str) -> Item {
+    Item::from([
+        (keys::PK.to_string(), s(keys::pk(tenant, Kind::Asset))),
+        (keys::SK.to_string(), s(id)),
+    ])
+}
+
+fn name_guard_key(tenant: &str, name: &str) -> Item {
+    Item::from([
+        (keys::PK.to_string(), s(keys::pk(tenant, Kind::AssetName))),
+        (keys::SK.to_string(), s(keys::asset_name_sk(name))),
+    ])
+}
+
+fn record_item(asset: &Asset) -> ApiResult<Item> {
+    let mut item = to_item(asset)?;
+    item.insert(SEARCH.into(), s(asset.search_text()));
+    Ok(item)
+}
+
+fn name_taken(name: &str) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("name".into(), Value::String(name.into()));
+    ApiError::Conflict {
+        detail: format!("an asset named '{name}' already exists in this tenant"),
+        extra,
+    }
+}
+
+fn build_err(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("build request: {e}"))
+}
+
+fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
+    let mut guard = name_guard_key(&asset.envelope.tenant_id, &asset.fields.name);
+    guard.insert("asset_id".into(), s(&asset.envelope.id));
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(guard))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn delete_name_guard(
+    tenant: &str,
+    name: &str,
+    id: &str,
+    table: &str,
+) -> ApiResult<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(name_guard_key(tenant, name)))
+        .condition_expression("asset_id = :id")
+        .expression_attribute_values(":id", s(id))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// Creates an asset and claims its name, in one transaction.
+pub async fn create(
+    state: &State,
+    caller: &Caller,
+    fields: AssetFields,
+    provenance: Provenance,
+) -> ApiResult<Asset> {
+    let id = state.ids.next(asset::ID_PREFIX);
+    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let asset = Asset { envelope, fields };
+    let mut item = record_item(&asset)?;
+    item.extend(key(&caller.tenant_id, &asset.envelope.id));
+    item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
+    let put = Put::builder()
+        .table_name(state.table())
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    let items = vec![
+        TransactWriteItem::builder().put(put).build(),
+        put_name_guard(&asset, state.table())?,
+    ];
+    match transact(&state.db, items).await {
+        Ok(()) => Ok(asset),
+        Err(TxError::Cancelled(reasons))
+            if reasons.get(1).is_some_and(|r| r.condition_failed()) =>
+        {
+            Err(name_taken(&asset.fields.name))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stored asset and its live-entitlement count, if it exists in the tenant at all.
+async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<(Asset, i64)>> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(state.table())
+        .set_key(Some(key(tenant, id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| fault("GetItem", e))?;
+    match out.item {
+        None => Ok(None),
+        Some(item) => {
+            let live = get_n(&item, LIVE_ENTITLEMENTS).unwrap_or(0);
+            Ok(Some((from_item(item)?, live)))
+        }
+    }
+}
+
+/// An asset the caller may see: its tenant, its app (for app tokens), not deleted unless asked.
+async fn visible(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    include_deleted: bool,
+) -> ApiResult<(Asset, i64)> {
+    if !id.starts_with("ast_") {
+        return Err(ApiError::NotFound);
+    }
+    match read(state, &caller.tenant_id, id).await? {
+        Some((asset, live))
+            if asset
+                .envelope
+                .visible_to(&caller.tenant_id, caller.app_id.as_deref())
+                && (include_deleted || !asset.envelope.is_deleted) =>
+        {
+            Ok((asset, live))
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+pub async fn get(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    include_deleted: bool,
+) -> ApiResult<Asset> {
+    visible(state, caller, id, include_deleted)
+        .await
+        .map(|(a, _)| a)
+}
+
+fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
+    match expected {
+        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
+        _ => Ok(()),
+    }
+}
+
+/// The asset item rewritten in place, conditional on the revision that was read (and, for a
+/// delete, on having no live entitlements). The live count is never written here: entitlement
+/// transactions own it.
+struct RecordWrite {
+    key: Item,
+    update: String,
+    condition: String,
+    expr: Expr,
+}
+
+impl RecordWrite {
+    fn new(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiResult<Self> {
+        let item = record_item(next)?;
+        let mut expr = Expr::default();
+        let update = expr.set_all(&item, NOT_RECORD);
+        let rev = expr.name("revision");
+        let del = expr.name("is_deleted");
+        let expected = expr.value(super::n(expected_revision));
+        let not_deleted = expr.value(AttributeValue::Bool(false));
+        let mut condition = format!("{rev} = {expected} AND {del} = {not_deleted}");
+        if require_no_live {
+            let live = expr.name(LIVE_ENTITLEMENTS);
+            let zero = expr.value(super::n(0));
+            condition.push_str(&format!(" AND {live} = {zero}"));
+        }
+        Ok(RecordWrite {
+            key: key(&next.envelope.tenant_id, &next.envelope.id),
+            update,
+            condition,
+            expr,
+        })
+    }
+
+    fn transact_item(self, table: &str) -> ApiResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(self.key))
+            .update_expression(self.update)
+            .condition_expression(self.condition)
+            .set_expression_attribute_names(self.expr.names())
+            .set_expression_attribute_values(self.expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
+pub async fn update<F>(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    expected: Option<i64>,
+    patch: F,
+) -> ApiResult<Asset>
+where
+    F: Fn(&AssetFields) -> ApiResult<(AssetFields, Provenance)>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, _) = visible(state, caller, id, false).await?;
+        check_revision(expected, current.envelope.revision)?;
+        let (fields, provenance) = patch(&current.fields)?;
+        let mut next = current.clone();
+        next.fields = fields;
+        next.envelope
+            .touch(&caller.sub, provenance, Timestamp::now());
+        let write = RecordWrite::new(&next, current.envelope.revision, false)?;
+        let renamed = next.fields.name != current.fields.name;
+        let outcome = if renamed {
+            let items = vec![
+                write.transact_item(state.table())?,
+                put_name_guard(&next, state.table())?,
+                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+            ];
+            match transact(&state.db, items).await {
+                Ok(()) => Ok(()),
+                Err(TxError::Cancelled(reasons)) => {
+                    if reasons.first().is_some_and(|r| r.condition_failed()) {
+                        Err(Lost)
+                    } else if reasons.get(1).is_some_and(|r| r.condition_failed()) {
+                        return Err(name_taken(&next.fields.name));
+                    } else {
+                        return Err(TxError::Cancelled(reasons).into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            let result = state
+                .db
+                .update_item()
+                .table_name(state.table())
+                .set_key(Some(write.key))
+                .update_expression(write.update)
+                .condition_expression(write.condition)
+                .set_expression_attribute_names(write.expr.names())
+                .set_expression_attribute_values(write.expr.values())
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+                {
+                    Err(Lost)
+                }
+                Err(e) => return Err(fault("UpdateItem", e)),
+            }
+        };
+        match outcome {
+            Ok(()) => return Ok(next),
+            // Someone wrote in between: read again (a stale If-Match then answers 412).
+            Err(Lost) => continue,
+        }
+    }
+    Err(ApiError::conflict(
+        "the asset is being changed concurrently; retry the request",
+    ))
+}
+
+/// A lost optimistic-locking race.
+struct Lost;
+
+fn live_conflict(count: i64) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("live_entitlements".into(), Value::from(count));
+    ApiError::Conflict {
+        detail: format!(
+            "the asset has {count} live entitlement{} (active or pending approval); revoke them first",
+            if count == 1 { "" } else { "s" }
+        ),
+        extra,
+    }
+}
+
+/// Soft-deletes an asset and frees its name, unless it has live entitlements.
+pub async fn delete(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    expected: Option<i64>,
+) -> ApiResult<()> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, live) = visible(state, caller, id, false).await?;
+        check_revision(expected, current.envelope.revision)?;
+        if live > 0 {
+            return Err(live_conflict(live));
+        }
+        let mut next = current.clone();
+        next.envelope.soft_delete(&caller.sub, Timestamp::now());
+        // The count is checked by the write's own condition: a grant that lands first blocks it.
+        let write = RecordWrite::new(&next, current.envelope.revision, true)?;
+        let items = vec![
+            write.transact_item(state.table())?,
+            delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+        ];
+        match transact(&state.db, items).await {
+            Ok(()) => return Ok(()),
+            Err(TxError::Cancelled(reasons)) => {
+                let first = reasons.first();
+                if !first.is_some_and(|r| r.condition_failed()) {
+                    return Err(TxError::Cancelled(reasons).into());
+                }
+                let live_now = first
+                    .and_then(|r| r.item.as_ref())
+                    .and_then(|item| get_n(item, LIVE_ENTITLEMENTS))
+                    .unwrap_or(0);
+                if live_now > 0 {
+                    return Err(live_conflict(live_now));
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "the asset is being changed concurrently; retry the request",
+    ))
+}
+
+pub struct ListPage {
+    pub items: Vec<Asset>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
+    let mut binding_filters = params.filters.clone();
+    if params.include_deleted {
+        binding_filters.insert("include_deleted".into(), "true".into());
+    }
+    let binding = Binding {
+        tenant_id: caller.tenant_id.clone(),
+        app_id: caller.app_id.clone(),
+        collection: "technology",
+        filters: binding_filters,
+    };
+    let start = match &params.cursor {
+        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
+        None => None,
+    };
+    let mut filter = Filter::default();
+    if !params.include_deleted {
+        filter.scope_eq("is_deleted", AttributeValue::Bool(false));
+    }
+    if let Some(app) = &caller.app_id {
+        filter.scope_eq("app_id", s(app));
+    }
+    for (name, value) in &params.filters {
+        match name.as_str() {
+            "tag" => filter.contains("tags", s(value)),
+            "q" => filter.contains(SEARCH, s(value)),
+            other => filter.eq(other, s(value)),
+        };
+    }
+    let source = Source {
+        index: None,
+        pk_attr: keys::PK,
+        pk_value: keys::pk(&caller.tenant_id, Kind::Asset),
+        key_attrs: &[keys::PK, keys::SK],
+    };
+    let page = list::page(
+        &state.db,
+        state.table(),
+        &source,
+        &filter,
+        params.limit,
+        start,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(from_item::<Asset>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let next_cursor = match page.next {
+        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
+        None => None,
+    };
+    Ok(ListPage { items, next_cursor })
+}

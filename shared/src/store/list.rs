@@ -1,0 +1,152 @@
+//! One page of a filtered, newest-first list, read within a fixed budget.
+//!
+//! Filters are applied by DynamoDB (`FilterExpression`); a page keeps querying until it holds
+//! `limit` items, the collection ends, or the read budget is spent. The cursor is the key of the
+//! last item returned (or, when the budget ran out, of the last item read), so walking the
+//! cursor returns every match exactly once.
+
+use super::{fault, Item};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+/// Queries per page at most; with `MAX_READ` items each, a page evaluates at most 1,200 items.
+pub const MAX_QUERIES: usize = 3;
+const MAX_READ: i32 = 400;
+
+/// A conjunction of conditions for a `FilterExpression`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    terms: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+    /// Whether any term can drop many items (anything beyond the deleted flag and app scope).
+    selective: bool,
+}
+
+impl Filter {
+    fn placeholders(&mut self, attr: &str, value: AttributeValue) -> (String, String) {
+        let i = self.names.len();
+        let name = format!("#f{i}");
+        let val = format!(":f{i}");
+        self.names.insert(name.clone(), attr.to_string());
+        self.values.insert(val.clone(), value);
+        (name, val)
+    }
+
+    pub fn eq(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
+        let (n, v) = self.placeholders(attr, value);
+        self.terms.push(format!("{n} = {v}"));
+        self.selective = true;
+        self
+    }
+
+    /// String contains a substring, or list contains an element.
+    pub fn contains(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
+        let (n, v) = self.placeholders(attr, value);
+        self.terms.push(format!("contains({n}, {v})"));
+        self.selective = true;
+        self
+    }
+
+    pub fn lt(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
+        let (n, v) = self.placeholders(attr, value);
+        self.terms.push(format!("{n} < {v}"));
+        self.selective = true;
+        self
+    }
+
+    /// Scoping terms that rarely drop items: not deleted, same app.
+    pub fn scope_eq(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
+        let (n, v) = self.placeholders(attr, value);
+        self.terms.push(format!("{n} = {v}"));
+        self
+    }
+
+    fn expression(&self) -> Option<String> {
+        (!self.terms.is_empty()).then(|| self.terms.join(" AND "))
+    }
+}
+
+/// Where to read: the base table or an index, with its key attributes.
+pub struct Source<'a> {
+    pub index: Option<&'a str>,
+    pub pk_attr: &'a str,
+    pub pk_value: String,
+    /// Attributes that form a position (the index's keys plus the table's).
+    pub key_attrs: &'a [&'a str],
+}
+
+pub struct Page {
+    pub items: Vec<Item>,
+    pub next: Option<Item>,
+}
+
+pub async fn page(
+    db: &Client,
+    table: &str,
+    source: &Source<'_>,
+    filter: &Filter,
+    limit: usize,
+    start: Option<Item>,
+) -> Result<Page, ApiError> {
+    let mut items: Vec<Item> = Vec::with_capacity(limit);
+    let mut start = start;
+    // Unselective lists read about a page; selective ones read ahead to fill the page sooner.
+    let read_size = if filter.selective {
+        MAX_READ
+    } else {
+        (limit as i32 + 5).min(MAX_READ)
+    };
+    for _ in 0..MAX_QUERIES {
+        let mut q = db
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", source.pk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(source.pk_value.clone()))
+            .scan_index_forward(false)
+            .limit(read_size)
+            .set_exclusive_start_key(start.take());
+        match source.index {
+            Some(index) => q = q.index_name(index),
+            None => q = q.consistent_read(true),
+        }
+        if let Some(expr) = filter.expression() {
+            q = q.filter_expression(expr);
+            for (k, v) in &filter.names {
+                q = q.expression_attribute_names(k, v);
+            }
+            for (k, v) in &filter.values {
+                q = q.expression_attribute_values(k, v.clone());
+            }
+        }
+        let out = q.send().await.map_err(|e| fault("Query", e))?;
+        let last_read = out.last_evaluated_key().cloned();
+        let room = limit - items.len();
+        items.extend(out.items().iter().take(room).cloned());
+        if items.len() == limit {
+            let more = out.items().len() > room || last_read.is_some();
+            let next = if more {
+                items.last().map(|last| position(last, source.key_attrs))
+            } else {
+                None
+            };
+            // Items past the page in this batch are re-read from the cursor next time.
+            return Ok(Page { items, next });
+        }
+        match last_read {
+            Some(key) => start = Some(key),
+            None => return Ok(Page { items, next: None }),
+        }
+    }
+    Ok(Page { items, next: start })
+}
+
+fn position(item: &Item, key_attrs: &[&str]) -> Item {
+    key_attrs
+        .iter()
+        .filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}

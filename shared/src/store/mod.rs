@@ -1,0 +1,216 @@
+//! The DynamoDB side: the client, fault classification, transactions, and one module per
+//! record kind with its calls and conditions.
+
+pub mod assets;
+pub mod counter;
+pub mod expr;
+pub mod list;
+pub mod table;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub use counter::RequestCounter;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// One client per cold start, with explicit retries and timeouts so a sick store answers 503
+/// well inside the Lambda timeout instead of hanging.
+pub async fn client(config: &Config, counter: Option<RequestCounter>) -> Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        );
+    if let Some(endpoint) = &config.dynamodb_endpoint {
+        // Local: static credentials and a fixed region, so the SDK never probes instance metadata.
+        let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+        loader = loader
+            .endpoint_url(endpoint)
+            .region(Region::new(region))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "local", "local", None, None, "static",
+            ));
+    }
+    let sdk = loader.load().await;
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(counter) = counter {
+        builder = builder.interceptor(counter);
+    }
+    Client::from_conf(builder.build())
+}
+
+const THROTTLING: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+];
+
+/// A store error that no condition explains: unreachable/throttled/timed out → 503, else 500.
+/// The SDK's message goes to the log only (through the error's internal text).
+pub fn fault<E, R>(operation: &str, err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            ApiError::Unavailable(format!("{operation}: {err:?}"))
+        }
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().unwrap_or("");
+            if THROTTLING.contains(&code) {
+                ApiError::Unavailable(format!("{operation}: {code}"))
+            } else {
+                ApiError::Internal(format!("{operation}: {code} {:?}", ctx.err().message()))
+            }
+        }
+        _ => ApiError::Internal(format!("{operation}: {err:?}")),
+    }
+}
+
+/// Why one action of a cancelled transaction failed, in the transaction's order.
+#[derive(Debug, Clone)]
+pub struct CancelReason {
+    pub code: Option<String>,
+    /// The item as it was, for actions sent with `ReturnValuesOnConditionCheckFailure::AllOld`.
+    pub item: Option<Item>,
+}
+
+impl CancelReason {
+    pub fn condition_failed(&self) -> bool {
+        self.code.as_deref() == Some("ConditionalCheckFailed")
+    }
+}
+
+#[derive(Debug)]
+pub enum TxError {
+    /// A condition failed: the reasons say which.
+    Cancelled(Vec<CancelReason>),
+    Fault(ApiError),
+}
+
+impl From<TxError> for ApiError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Fault(e) => e,
+            TxError::Cancelled(reasons) => {
+                ApiError::Internal(format!("unexpected transaction cancellation: {reasons:?}"))
+            }
+        }
+    }
+}
+
+/// `TransactWriteItems`, retrying transaction conflicts (two transactions on one item, e.g. an
+/// asset's live count) a few times with jitter. Conditions that fail are returned, not retried.
+pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let result = db
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        if let SdkError::ServiceError(ctx) = &err {
+            if let TransactWriteItemsError::TransactionCanceledException(e) = ctx.err() {
+                let reasons: Vec<CancelReason> = e
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| CancelReason {
+                        code: r.code().map(str::to_string),
+                        item: r.item().cloned(),
+                    })
+                    .collect();
+                let conflict = reasons
+                    .iter()
+                    .any(|r| r.code.as_deref() == Some("TransactionConflict"));
+                let condition = reasons.iter().any(CancelReason::condition_failed);
+                if conflict && !condition && attempt < 5 {
+                    backoff(attempt).await;
+                    continue;
+                }
+                if condition {
+                    return Err(TxError::Cancelled(reasons));
+                }
+                if conflict {
+                    return Err(TxError::Fault(ApiError::Unavailable(
+                        "transaction conflicts persisted".into(),
+                    )));
+                }
+                let throttled = reasons.iter().any(|r| {
+                    matches!(
+                        r.code.as_deref(),
+                        Some("ThrottlingError") | Some("ProvisionedThroughputExceeded")
+                    )
+                });
+                if throttled {
+                    return Err(TxError::Fault(ApiError::Unavailable(
+                        "transaction throttled".into(),
+                    )));
+                }
+                return Err(TxError::Cancelled(reasons));
+            }
+        }
+        return Err(TxError::Fault(fault("TransactWriteItems", err)));
+    }
+}
+
+async fn backoff(attempt: u32) {
+    let base = 10u64 * u64::from(attempt);
+    let jitter = rand::random_range(0..=base);
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+/// Item attribute helpers.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn get_n(item: &Item, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    }
+}
+
+/// A typed record from an item; extra attributes (keys, counters) are ignored.
+pub fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item).map_err(|e| ApiError::Internal(format!("decode item: {e}")))
+}
+
+pub fn to_item<T: serde::Serialize>(record: &T) -> Result<Item, ApiError> {
+    serde_dynamo::to_item(record).map_err(|e| ApiError::Internal(format!("encode item: {e}")))
+}

@@ -1,0 +1,266 @@
+//! End-to-end harness: requests go through the real route table and handlers, against the
+//! DynamoDB Local that `make test` started (`DYNAMODB_ENDPOINT`). Each test gets its own random
+//! tenant, so tests never depend on each other or on order; each test binary has its own table.
+#![allow(dead_code)]
+
+use functions::routes;
+use http::{HeaderMap, HeaderValue, Method};
+use lambda_http::Body;
+use serde_json::Value;
+use shared::auth::{mint_hs256, Scope, TokenSpec};
+use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
+use shared::state::State;
+use shared::store::{self, RequestCounter};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+pub const CURSOR_SECRET: &str = "test-cursor-secret-0123456789abcdef";
+
+static TABLE: OnceCell<String> = OnceCell::const_new();
+
+pub fn endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!("DYNAMODB_ENDPOINT is not set: run the end-to-end tests with `make test`")
+    })
+}
+
+pub fn config(table: &str, endpoint: &str) -> Config {
+    Config {
+        table_name: table.to_string(),
+        dynamodb_endpoint: Some(endpoint.to_string()),
+        auth: AuthConfig {
+            hs256_secret: Some(DEV_HS256_SECRET.into()),
+            jwks_url: None,
+            issuer: DEV_ISSUER.into(),
+            audience: DEV_AUDIENCE.into(),
+        },
+        cursor_secret: CURSOR_SECRET.as_bytes().to_vec(),
+    }
+}
+
+/// One table per test binary, created once.
+async fn table() -> String {
+    TABLE
+        .get_or_init(|| async {
+            let name = format!("t_{}", ulid::Ulid::generate().to_string().to_lowercase());
+            let cfg = config(&name, &endpoint());
+            let db = store::client(&cfg, None).await;
+            store::table::ensure_table(&db, &name)
+                .await
+                .expect("create the test table in DynamoDB Local");
+            name
+        })
+        .await
+        .clone()
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A test's view of the API: its own tenant, its own request counter.
+#[derive(Clone)]
+pub struct Api {
+    pub state: Arc<State>,
+    pub counter: RequestCounter,
+    pub tenant: String,
+}
+
+pub fn all_scopes() -> Vec<String> {
+    Scope::ALL.iter().map(|s| s.as_str().to_string()).collect()
+}
+
+impl Api {
+    pub async fn new() -> Api {
+        let table = table().await;
+        let cfg = config(&table, &endpoint());
+        let counter = RequestCounter::default();
+        let db = store::client(&cfg, Some(counter.clone())).await;
+        let state = State::with_client(cfg, db).expect("state");
+        Api {
+            state: Arc::new(state),
+            counter,
+            tenant: format!("tenant-{}", ulid::Ulid::generate()),
+        }
+    }
+
+    /// A state whose store is unreachable (a closed port), for 503 tests.
+    pub async fn unreachable() -> Api {
+        let cfg = config("missing", "http://127.0.0.1:9");
+        let counter = RequestCounter::default();
+        let db = store::client(&cfg, Some(counter.clone())).await;
+        Api {
+            state: Arc::new(State::with_client(cfg, db).expect("state")),
+            counter,
+            tenant: format!("tenant-{}", ulid::Ulid::generate()),
+        }
+    }
+
+    /// A token for this test's tenant with every scope.
+    pub fn token(&self) -> String {
+        self.token_for("user-1", None, &all_scopes())
+    }
+
+    pub fn token_with(&self, scopes: &[&str]) -> String {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        self.token_for("user-1", None, &scopes)
+    }
+
+    pub fn token_for(&self, sub: &str, app: Option<&str>, scopes: &[String]) -> String {
+        self.token_in(&self.tenant, sub, app, scopes)
+    }
+
+    pub fn token_in(
+        &self,
+        tenant: &str,
+        sub: &str,
+        app: Option<&str>,
+        scopes: &[String],
+    ) -> String {
+        mint_hs256(
+            DEV_HS256_SECRET,
+            DEV_ISSUER,
+            DEV_AUDIENCE,
+            &TokenSpec {
+                sub: sub.into(),
+                tenant_id: tenant.into(),
+                app_id: app.map(String::from),
+                scopes: scopes.to_vec(),
+                ttl_seconds: 3600,
+            },
+        )
+        .expect("mint")
+    }
+
+    /// Sends a request; `body` is sent as JSON with `content-type: application/json`.
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut headers = HeaderMap::new();
+        let bytes = match body {
+            Some(v) => {
+                headers.insert("content-type", HeaderValue::from_static("application/json"));
+                serde_json::to_vec(&v).expect("json")
+            }
+            None => Vec::new(),
+        };
+        self.raw(method, uri, token, headers, bytes).await
+    }
+
+    pub async fn raw(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        mut headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Response {
+        if !token.is_empty() {
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+            );
+        }
+        let method: Method = method.parse().expect("method");
+        let req = routes::apigw_request(method, uri, headers, body).expect("request");
+        let resp = routes::dispatch(&self.state, req).await;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = match resp.body() {
+            Body::Text(t) => t.clone(),
+            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        Response {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Response {
+        self.call("GET", uri, &self.token(), None).await
+    }
+
+    pub async fn post(&self, uri: &str, body: Value) -> Response {
+        self.call("POST", uri, &self.token(), Some(body)).await
+    }
+
+    pub async fn patch(&self, uri: &str, body: Value) -> Response {
+        self.call("PATCH", uri, &self.token(), Some(body)).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> Response {
+        self.call("DELETE", uri, &self.token(), None).await
+    }
+
+    /// Creates an asset and returns its record.
+    pub async fn asset(&self, body: Value) -> Value {
+        let r = self.post("/api/v1/technology", body).await;
+        assert_eq!(r.status, 201, "create asset: {}", r.text);
+        r.body
+    }
+
+    /// Reads an item straight from the table (PK, SK), bypassing the API.
+    pub async fn stored(&self, pk: &str, sk: &str) -> Option<store::Item> {
+        self.state
+            .db
+            .get_item()
+            .table_name(self.state.table())
+            .key("PK", store::s(pk))
+            .key("SK", store::s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+    }
+}
+
+/// Asserts a problem document: status, content type, type slug, request id echoed.
+pub fn assert_problem(r: &Response, status: u16, slug: &str) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        r.body["type"],
+        format!("/problems/{slug}"),
+        "body: {}",
+        r.text
+    );
+    assert_eq!(r.body["status"], status);
+    let rid = r.header("x-request-id").expect("x-request-id");
+    assert_eq!(r.body["request_id"], rid);
+}
+
+/// The field names of a validation problem, sorted.
+pub fn bad_fields(r: &Response) -> Vec<String> {
+    let mut v: Vec<String> = r.body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["field"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
