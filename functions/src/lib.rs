@@ -2,6 +2,8 @@
 //!
 //! A handler is thin: parse → authorize → one domain/store call → respond.
 
+pub mod entitlements;
+pub mod metadata_attributes;
 pub mod routes;
 pub mod technology;
 

@@ -2,7 +2,7 @@
 //! routes each path to its own function in production; `dispatch` does the same for the local
 //! server and the end-to-end tests.
 
-use crate::technology;
+use crate::{entitlements, metadata_attributes, technology};
 use http::Method;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
@@ -65,6 +65,72 @@ pub fn routes() -> Vec<Route> {
             path: "/api/v1/technology/{id}",
             function: "technology-delete",
             handler: handler!(technology::delete),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/entitlements",
+            function: "entitlements-list",
+            handler: handler!(entitlements::list),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/entitlements",
+            function: "entitlements-create",
+            handler: handler!(entitlements::create),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/entitlements/{id}",
+            function: "entitlements-get",
+            handler: handler!(entitlements::get),
+        },
+        Route {
+            method: Method::PATCH,
+            path: "/api/v1/entitlements/{id}",
+            function: "entitlements-update",
+            handler: handler!(entitlements::update),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/entitlements/{id}/revoke",
+            function: "entitlements-revoke",
+            handler: handler!(entitlements::revoke),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
+            function: "entitlements-metadata-add",
+            handler: handler!(entitlements::metadata_add),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
+            function: "entitlements-metadata-remove",
+            handler: handler!(entitlements::metadata_remove),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/access-model-metadata/attributes",
+            function: "metadata-attributes-list",
+            handler: handler!(metadata_attributes::list),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/access-model-metadata/attributes",
+            function: "metadata-attributes-create",
+            handler: handler!(metadata_attributes::create),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/access-model-metadata/attributes/{key}",
+            function: "metadata-attributes-get",
+            handler: handler!(metadata_attributes::get),
+        },
+        Route {
+            method: Method::PATCH,
+            path: "/api/v1/access-model-metadata/attributes/{key}",
+            function: "metadata-attributes-update",
+            handler: handler!(metadata_attributes::update),
         },
     ]
 }

@@ -62,9 +62,10 @@ pub fn entitlements_by_asset(tenant: &str, asset_id: &str) -> String {
     format!("T#{tenant}#AST#{asset_id}")
 }
 
-/// GSI2 partition of a principal's entitlements.
-pub fn entitlements_by_principal(tenant: &str, principal_type: &str, principal_id: &str) -> String {
-    format!("T#{tenant}#PRN#{principal_type}#{principal_id}")
+/// GSI2 partition of a principal's entitlements. The principal type is not part of the key, so
+/// listing by `principal_id` alone still reads one partition; the type is a filter.
+pub fn entitlements_by_principal(tenant: &str, principal_id: &str) -> String {
+    format!("T#{tenant}#PRN#{principal_id}")
 }
 
 /// Guard item of one live grant: (asset, principal, entitlement type) is unique while live.
@@ -110,7 +111,7 @@ mod tests {
         assert_eq!(pk("t1", Kind::Asset), "T#t1#AST");
         assert_eq!(pk("t1", Kind::AssetName), "T#t1#ASTNAME");
         assert!(entitlements_by_asset("t1", "ast_1").starts_with(&tenant_prefix("t1")));
-        assert!(entitlements_by_principal("t1", "person", "p").starts_with(&tenant_prefix("t1")));
+        assert!(entitlements_by_principal("t1", "p").starts_with(&tenant_prefix("t1")));
     }
 
     #[test]

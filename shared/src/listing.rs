@@ -25,7 +25,22 @@ pub struct ListParams {
 }
 
 pub fn parse(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
-    let allowed: Vec<&str> = COMMON.iter().chain(spec.filters.iter()).copied().collect();
+    parse_with(req, spec, true)
+}
+
+/// `parse` for a collection whose records are never deleted: `include_deleted` is an unknown
+/// parameter there (400), like any other name the collection does not take.
+pub fn parse_undeletable(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
+    parse_with(req, spec, false)
+}
+
+fn parse_with(req: &Request, spec: &Spec<'_>, deletable: bool) -> Result<ListParams, ApiError> {
+    let allowed: Vec<&str> = COMMON
+        .iter()
+        .filter(|name| deletable || **name != "include_deleted")
+        .chain(spec.filters.iter())
+        .copied()
+        .collect();
     let query = Query::parse(req, &allowed)?;
     let mut errors = Vec::new();
     let limit = match query.get("limit") {

@@ -1,3 +1,6 @@
 //! Domain rules as plain functions: validation, defaults, merges. No AWS types here.
 
+pub mod access_model;
 pub mod asset;
+pub mod attribute;
+pub mod entitlement;

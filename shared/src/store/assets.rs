@@ -430,3 +430,90 @@ pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResu
     };
     Ok(ListPage { items, next_cursor })
 }
+
+/// What an entitlement write requires of its asset, checked by the count update itself.
+pub enum AssetGuard<'a> {
+    /// A new live grant: the asset exists, is not deleted, belongs to the app (for app tokens)
+    /// and, when the grant has no expiry, is not `critical`.
+    Grantable {
+        app_id: Option<&'a str>,
+        has_expiry: bool,
+    },
+    /// An ending grant: the asset item exists (it cannot be deleted while the count is > 0).
+    Exists,
+}
+
+/// The asset's live count moved by `delta` in a transaction, under `guard`. The old item comes
+/// back on a failed condition, so the caller can say which rule failed.
+pub fn live_count_update(
+    tenant: &str,
+    asset_id: &str,
+    delta: i64,
+    guard: AssetGuard<'_>,
+    table: &str,
+) -> ApiResult<TransactWriteItem> {
+    let mut expr = Expr::default();
+    let live = expr.name(LIVE_ENTITLEMENTS);
+    let d = expr.value(super::n(delta));
+    let mut condition = "attribute_exists(PK)".to_string();
+    if let AssetGuard::Grantable { app_id, has_expiry } = guard {
+        let del = expr.name("is_deleted");
+        let f = expr.value(AttributeValue::Bool(false));
+        condition.push_str(&format!(" AND {del} = {f}"));
+        if let Some(app) = app_id {
+            let a = expr.name("app_id");
+            let v = expr.value(s(app));
+            condition.push_str(&format!(" AND {a} = {v}"));
+        }
+        if !has_expiry {
+            let c = expr.name("criticality");
+            let v = expr.value(s("critical"));
+            condition.push_str(&format!(" AND {c} <> {v}"));
+        }
+    }
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(tenant, asset_id)))
+        .update_expression(format!("SET {live} = {live} + {d}"))
+        .condition_expression(condition)
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values())
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A check (no write) that an asset is not `critical`, for writes that drop an expiry.
+pub fn not_critical_check(
+    tenant: &str,
+    asset_id: &str,
+    table: &str,
+) -> ApiResult<TransactWriteItem> {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(tenant, asset_id)))
+        .condition_expression("#c <> :critical")
+        .expression_attribute_names("#c", "criticality")
+        .expression_attribute_values(":critical", s("critical"))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// Why a new grant's asset condition failed, from the asset item as it was.
+pub fn grant_refusal(old: Option<&Item>, app_id: Option<&str>) -> ApiError {
+    let missing = || ApiError::field("asset_id", "is not an asset of this tenant");
+    let Some(item) = old else {
+        return missing();
+    };
+    let deleted = matches!(item.get("is_deleted"), Some(AttributeValue::Bool(true)));
+    let other_app = app_id.is_some_and(|app| super::get_s(item, "app_id") != Some(app));
+    if deleted || other_app {
+        return missing();
+    }
+    ApiError::field(
+        "expires_at",
+        "is required: the asset is critical, so access to it must expire",
+    )
+}

@@ -45,6 +45,15 @@ impl Expr {
         format!("SET {}", parts.join(", "))
     }
 
+    /// ` REMOVE a, b` (with its leading space), or nothing.
+    pub fn remove(&mut self, attrs: &[&str]) -> String {
+        if attrs.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = attrs.iter().map(|a| self.name(a)).collect();
+        format!(" REMOVE {}", names.join(", "))
+    }
+
     pub fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }

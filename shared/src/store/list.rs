@@ -83,6 +83,7 @@ pub struct Page {
     pub next: Option<Item>,
 }
 
+/// A newest-first page (sort key descending: ULIDs sort by creation).
 pub async fn page(
     db: &Client,
     table: &str,
@@ -90,6 +91,19 @@ pub async fn page(
     filter: &Filter,
     limit: usize,
     start: Option<Item>,
+) -> Result<Page, ApiError> {
+    page_in_order(db, table, source, filter, limit, start, false).await
+}
+
+/// A page in sort-key order: ascending when `forward` (collections keyed by a name, not an id).
+pub async fn page_in_order(
+    db: &Client,
+    table: &str,
+    source: &Source<'_>,
+    filter: &Filter,
+    limit: usize,
+    start: Option<Item>,
+    forward: bool,
 ) -> Result<Page, ApiError> {
     let mut items: Vec<Item> = Vec::with_capacity(limit);
     let mut start = start;
@@ -106,7 +120,7 @@ pub async fn page(
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", source.pk_attr)
             .expression_attribute_values(":pk", AttributeValue::S(source.pk_value.clone()))
-            .scan_index_forward(false)
+            .scan_index_forward(forward)
             .limit(read_size)
             .set_exclusive_start_key(start.take());
         match source.index {

@@ -2,7 +2,9 @@
 //! record kind with its calls and conditions.
 
 pub mod assets;
+pub mod attributes;
 pub mod counter;
+pub mod entitlements;
 pub mod expr;
 pub mod list;
 pub mod table;
@@ -177,7 +179,8 @@ pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), 
     }
 }
 
-async fn backoff(attempt: u32) {
+/// Sleeps a little longer on every attempt, with jitter (retries of conflicts and throttling).
+pub(crate) async fn backoff(attempt: u32) {
     let base = 10u64 * u64::from(attempt);
     let jitter = rand::random_range(0..=base);
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;

@@ -1,0 +1,544 @@
+//! Access entitlements (seeds 000/001) with governance fields (seeds 003/004): validation,
+//! defaults, PATCH merge, and the state rules of revoke.
+
+use crate::envelope::{Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::input::{Field, Input};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub const ID_PREFIX: &str = "ent";
+pub const PRINCIPAL_TYPES: &[&str] = &["person", "group"];
+pub const GRANT_SOURCES: &[&str] = &["provisioned", "inherited", "direct"];
+pub const STATUSES: &[&str] = &["active", "pending_approval", "expired", "revoked"];
+/// Statuses a client may set; `revoked` is the revoke route's, `expired` the sweep's.
+pub const CLIENT_STATUSES: &[&str] = &["active", "pending_approval"];
+pub const ACTIVE: &str = "active";
+pub const PENDING: &str = "pending_approval";
+pub const REVOKED: &str = "revoked";
+pub const EXPIRED: &str = "expired";
+
+const SHORT: usize = 200;
+const DESCRIPTION: usize = 4000;
+const ATTRIBUTES_BYTES: usize = 16 * 1024;
+
+/// Fields a client may send on create.
+pub const CREATE_FIELDS: &[&str] = &[
+    "asset_id",
+    "principal_id",
+    "principal_type",
+    "entitlement_type",
+    "granted_at",
+    "granted_by_id",
+    "expires_at",
+    "grant_source",
+    "status",
+    "privileged",
+    "requestable",
+    "description",
+    "attributes",
+];
+
+/// Fields a PATCH may name. The immutable ones are accepted only unchanged; server stamps and
+/// `access_model_metadata` (its own routes) are refused.
+const PATCH_FIELDS: &[&str] = &[
+    "asset_id",
+    "principal_id",
+    "principal_type",
+    "entitlement_type",
+    "granted_at",
+    "granted_by_id",
+    "expires_at",
+    "grant_source",
+    "status",
+    "privileged",
+    "requestable",
+    "description",
+    "attributes",
+    "access_model_metadata",
+    "revoked_at",
+    "revoked_by",
+    "revoke_reason",
+    "expired_at",
+];
+
+/// One attribute's chosen values, as stored on the entitlement (definitions are joined on read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataRef {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntitlementFields {
+    pub asset_id: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub entitlement_type: String,
+    pub granted_at: Timestamp,
+    pub granted_by_id: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub grant_source: String,
+    pub status: String,
+    pub privileged: bool,
+    pub requestable: bool,
+    pub description: Option<String>,
+    pub attributes: Option<Map<String, Value>>,
+    /// Stored as references; responses render the current attribute definitions.
+    pub access_model_metadata: Option<Vec<MetadataRef>>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<String>,
+    pub revoke_reason: Option<String>,
+    pub expired_at: Option<Timestamp>,
+    /// The access request that provisioned this grant, if any.
+    pub access_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entitlement {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(flatten)]
+    pub fields: EntitlementFields,
+}
+
+/// Whether a status counts as held access (or about to): these hold the grant guard and the
+/// asset's live count.
+pub fn is_live(status: &str) -> bool {
+    status == ACTIVE || status == PENDING
+}
+
+impl Entitlement {
+    pub fn is_live(&self) -> bool {
+        is_live(&self.fields.status)
+    }
+
+    /// Lower-cased text that `q` searches (entitlement_type, description, principal_id).
+    pub fn search_text(&self) -> String {
+        let f = &self.fields;
+        [
+            Some(f.entitlement_type.as_str()),
+            f.description.as_deref(),
+            Some(f.principal_id.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase()
+    }
+}
+
+/// The caller-independent facts a create needs.
+pub struct Granter<'a> {
+    pub sub: &'a str,
+    pub is_app: bool,
+}
+
+fn check_rules(
+    fields: &EntitlementFields,
+    expires_changed: bool,
+    now: Timestamp,
+    input: &mut Input,
+) {
+    if expires_changed {
+        if let Some(at) = fields.expires_at {
+            if at <= now && !input.has_error("expires_at") {
+                input.error("expires_at", "must be in the future");
+            }
+        }
+    }
+    if fields.privileged && fields.expires_at.is_none() && !input.has_error("expires_at") {
+        input.error("expires_at", "is required for a privileged entitlement");
+    }
+}
+
+/// A create body → the entitlement's fields and the client's provenance. Whether the asset
+/// exists, is the caller's and is critical is checked by the store, in the same transaction.
+pub fn parse_create(
+    body: Map<String, Value>,
+    granter: &Granter<'_>,
+    now: Timestamp,
+) -> ApiResult<(EntitlementFields, Provenance)> {
+    let mut input = Input::new(body, CREATE_FIELDS);
+    let provenance = input.provenance();
+    let asset_id = input.string("asset_id", SHORT);
+    let asset_id = input.required("asset_id", asset_id);
+    let principal_id = input.string("principal_id", SHORT);
+    let principal_id = input.required("principal_id", principal_id);
+    let principal_type = input.one_of("principal_type", PRINCIPAL_TYPES);
+    let principal_type = input.required("principal_type", principal_type);
+    let entitlement_type = input.string("entitlement_type", SHORT);
+    let entitlement_type = input.required("entitlement_type", entitlement_type);
+    let granted_at = input.timestamp("granted_at").value().unwrap_or(now);
+    let granted_by_id = match input.string("granted_by_id", SHORT) {
+        Field::Value(v) => Some(v),
+        Field::Null => None,
+        Field::Absent => (!granter.is_app).then(|| granter.sub.to_string()),
+    };
+    let expires_at = input.timestamp("expires_at").value();
+    let grant_source = input.one_of("grant_source", GRANT_SOURCES);
+    let status = input.one_of("status", CLIENT_STATUSES);
+    let privileged = input.boolean("privileged");
+    let requestable = input.boolean("requestable");
+    let description = input.string("description", DESCRIPTION).value();
+    let attributes = input.object("attributes", ATTRIBUTES_BYTES).value();
+    for (name, null) in [
+        ("grant_source", matches!(grant_source, Field::Null)),
+        ("status", matches!(status, Field::Null)),
+        ("privileged", matches!(privileged, Field::Null)),
+        ("requestable", matches!(requestable, Field::Null)),
+    ] {
+        if null {
+            input.error(name, "cannot be null");
+        }
+    }
+    let fields = EntitlementFields {
+        asset_id: asset_id.unwrap_or_default(),
+        principal_id: principal_id.unwrap_or_default(),
+        principal_type: principal_type.unwrap_or_default(),
+        entitlement_type: entitlement_type.unwrap_or_default(),
+        granted_at,
+        granted_by_id,
+        expires_at,
+        grant_source: grant_source.value().unwrap_or_else(|| "direct".into()),
+        status: status.value().unwrap_or_else(|| ACTIVE.into()),
+        privileged: privileged.value().unwrap_or(false),
+        requestable: requestable.value().unwrap_or(true),
+        description,
+        attributes,
+        access_model_metadata: None,
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+        expired_at: None,
+        access_request_id: None,
+    };
+    check_rules(&fields, true, now, &mut input);
+    input.finish()?;
+    Ok((fields, provenance))
+}
+
+/// Refuses a change to a field that is fixed after create (sending it unchanged is fine).
+fn immutable<T: PartialEq>(input: &mut Input, name: &str, field: Field<T>, current: &T) {
+    match field {
+        Field::Absent => {}
+        Field::Value(v) if &v == current => {}
+        _ => input.error(name, "cannot be changed after create"),
+    }
+}
+
+/// A PATCH applied to a live entitlement (JSON merge patch: null clears).
+pub fn apply_patch(
+    current: &EntitlementFields,
+    body: Map<String, Value>,
+    now: Timestamp,
+) -> ApiResult<(EntitlementFields, Provenance)> {
+    let mut input = Input::new(body, PATCH_FIELDS);
+    let provenance = input.provenance();
+    let c = current.clone();
+    let f = input.string("asset_id", SHORT);
+    immutable(&mut input, "asset_id", f, &c.asset_id);
+    let f = input.string("principal_id", SHORT);
+    immutable(&mut input, "principal_id", f, &c.principal_id);
+    let f = input.string("principal_type", SHORT);
+    immutable(&mut input, "principal_type", f, &c.principal_type);
+    let f = input.timestamp("granted_at");
+    immutable(&mut input, "granted_at", f, &c.granted_at);
+    let f = input.string("granted_by_id", SHORT);
+    let granted_by = c.granted_by_id.clone();
+    match f {
+        Field::Absent => {}
+        Field::Value(v) if Some(&v) == granted_by.as_ref() => {}
+        Field::Null if granted_by.is_none() => {}
+        _ => input.error("granted_by_id", "cannot be changed after create"),
+    }
+    let f = input.one_of("grant_source", GRANT_SOURCES);
+    immutable(&mut input, "grant_source", f, &c.grant_source);
+    for stamp in [
+        "access_model_metadata",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+        "expired_at",
+    ] {
+        if input.contains(stamp) {
+            let message = if stamp == "access_model_metadata" {
+                "is changed through /access-model-metadata/{key}/values/{value}"
+            } else {
+                "is set by the server"
+            };
+            input.error(stamp, message);
+        }
+    }
+    let entitlement_type = input.string("entitlement_type", SHORT);
+    if matches!(entitlement_type, Field::Null) {
+        input.error("entitlement_type", "cannot be null");
+    }
+    let expires_at = input.timestamp("expires_at");
+    let expires_changed = matches!(expires_at, Field::Value(_));
+    let status = match input.one_of("status", STATUSES) {
+        Field::Value(s) if s == REVOKED => {
+            input.error(
+                "status",
+                "cannot be set to revoked: use POST /entitlements/{id}/revoke",
+            );
+            Field::Absent
+        }
+        Field::Value(s) if s == EXPIRED => {
+            input.error("status", "cannot be set to expired: expiry is the sweep's");
+            Field::Absent
+        }
+        other => other,
+    };
+    let privileged = input.boolean("privileged");
+    let requestable = input.boolean("requestable");
+    for (name, null) in [
+        ("status", matches!(status, Field::Null)),
+        ("privileged", matches!(privileged, Field::Null)),
+        ("requestable", matches!(requestable, Field::Null)),
+    ] {
+        if null {
+            input.error(name, "cannot be null");
+        }
+    }
+    let description = input.string("description", DESCRIPTION);
+    let attributes = input.object("attributes", ATTRIBUTES_BYTES);
+    let fields = EntitlementFields {
+        entitlement_type: entitlement_type
+            .value()
+            .unwrap_or(c.entitlement_type.clone()),
+        expires_at: expires_at.merge(c.expires_at),
+        status: status.value().unwrap_or(c.status.clone()),
+        privileged: privileged.value().unwrap_or(c.privileged),
+        requestable: requestable.value().unwrap_or(c.requestable),
+        description: description.merge(c.description.clone()),
+        attributes: attributes.merge(c.attributes.clone()),
+        ..c
+    };
+    check_rules(&fields, expires_changed, now, &mut input);
+    input.finish()?;
+    Ok((fields, provenance))
+}
+
+/// The revoke body: `{"reason"?}`.
+pub fn parse_revoke(body: Map<String, Value>) -> ApiResult<Option<String>> {
+    let mut input = Input::new(body, &["reason"]);
+    let reason = input.string("reason", DESCRIPTION).value();
+    input.finish()?;
+    Ok(reason)
+}
+
+/// Stamps a revoke onto a live entitlement.
+pub fn revoked(
+    current: &Entitlement,
+    actor: &str,
+    reason: Option<String>,
+    now: Timestamp,
+) -> Entitlement {
+    let mut next = current.clone();
+    next.fields.status = REVOKED.into();
+    next.fields.revoked_at = Some(now);
+    next.fields.revoked_by = Some(actor.to_string());
+    next.fields.revoke_reason = reason;
+    next.envelope.touch(actor, Provenance::default(), now);
+    next
+}
+
+/// What revoking does given the current status.
+pub enum RevokePlan {
+    /// Already revoked: answer with it unchanged.
+    Unchanged,
+    Revoke,
+}
+
+pub fn plan_revoke(current: &Entitlement) -> ApiResult<RevokePlan> {
+    match current.fields.status.as_str() {
+        REVOKED => Ok(RevokePlan::Unchanged),
+        EXPIRED => Err(ApiError::conflict(
+            "the entitlement has expired and cannot be revoked",
+        )),
+        _ => Ok(RevokePlan::Revoke),
+    }
+}
+
+/// Entitlements that ended (revoked, expired) accept no further changes.
+pub fn ensure_changeable(current: &Entitlement) -> ApiResult<()> {
+    if current.is_live() {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(format!(
+            "the entitlement is {} and can no longer change",
+            current.fields.status
+        )))
+    }
+}
+
+/// List filters of API.md §5 for entitlements, plus `q`.
+pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+    filters: &[
+        "asset_id",
+        "principal_id",
+        "principal_type",
+        "status",
+        "entitlement_type",
+        "grant_source",
+        "privileged",
+        "expires_before",
+    ],
+    enums: &[
+        ("principal_type", PRINCIPAL_TYPES),
+        ("status", STATUSES),
+        ("grant_source", GRANT_SOURCES),
+        ("privileged", &["true", "false"]),
+    ],
+};
+
+/// `expires_before` is a timestamp: any RFC 3339 offset, compared in stored (UTC) form.
+pub fn normalize_filters(params: &mut crate::listing::ListParams) -> ApiResult<()> {
+    if let Some(v) = params.filters.get_mut("expires_before") {
+        match Timestamp::parse(v) {
+            Some(t) => *v = t.to_string(),
+            None => {
+                return Err(ApiError::field(
+                    "expires_before",
+                    "must be an RFC 3339 date-time, e.g. 2027-01-01T00:00:00Z",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    fn person() -> Granter<'static> {
+        Granter {
+            sub: "u1",
+            is_app: false,
+        }
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-06-01T00:00:00Z").unwrap()
+    }
+
+    fn fields_of(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected validation, got {other:?}"),
+        }
+    }
+
+    fn base() -> Value {
+        json!({"asset_id": "ast_1", "principal_id": "p1", "principal_type": "person", "entitlement_type": "admin"})
+    }
+
+    #[test]
+    fn create_defaults() {
+        let (f, _) = parse_create(obj(base()), &person(), now()).unwrap();
+        assert_eq!(f.status, "active");
+        assert_eq!(f.grant_source, "direct");
+        assert!(f.requestable);
+        assert!(!f.privileged);
+        assert_eq!(f.granted_by_id.as_deref(), Some("u1"));
+        assert_eq!(f.granted_at, now());
+        let app = Granter {
+            sub: "svc",
+            is_app: true,
+        };
+        let (f, _) = parse_create(obj(base()), &app, now()).unwrap();
+        assert_eq!(f.granted_by_id, None);
+    }
+
+    #[test]
+    fn create_requires_and_validates() {
+        let err = parse_create(
+            obj(json!({"principal_type": "robot", "status": "revoked"})),
+            &person(),
+            now(),
+        )
+        .unwrap_err();
+        let mut got = fields_of(err);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "asset_id",
+                "entitlement_type",
+                "principal_id",
+                "principal_type",
+                "status"
+            ]
+        );
+    }
+
+    #[test]
+    fn expiry_rules() {
+        let mut b = base();
+        b["expires_at"] = json!("2026-05-01T00:00:00Z");
+        assert_eq!(
+            fields_of(parse_create(obj(b), &person(), now()).unwrap_err()),
+            vec!["expires_at"]
+        );
+        let mut b = base();
+        b["privileged"] = json!(true);
+        assert_eq!(
+            fields_of(parse_create(obj(b), &person(), now()).unwrap_err()),
+            vec!["expires_at"]
+        );
+        let mut b = base();
+        b["privileged"] = json!(true);
+        b["expires_at"] = json!("2026-07-01T02:00:00+02:00");
+        let (f, _) = parse_create(obj(b), &person(), now()).unwrap();
+        assert_eq!(
+            f.expires_at.unwrap().to_string(),
+            "2026-07-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn patch_refuses_immutables_and_terminal_statuses() {
+        let (c, _) = parse_create(obj(base()), &person(), now()).unwrap();
+        let err = apply_patch(
+            &c,
+            obj(json!({"asset_id": "ast_2", "principal_type": "group", "status": "revoked"})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(fields_of(err), vec!["asset_id", "principal_type", "status"]);
+        let err = apply_patch(&c, obj(json!({"status": "expired"})), now()).unwrap_err();
+        assert_eq!(fields_of(err), vec!["status"]);
+        let (n, _) = apply_patch(
+            &c,
+            obj(json!({"asset_id": "ast_1", "entitlement_type": "read"})),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(n.entitlement_type, "read");
+    }
+
+    #[test]
+    fn patch_keeps_privileged_rule() {
+        let mut b = base();
+        b["privileged"] = json!(true);
+        b["expires_at"] = json!("2026-07-01T00:00:00Z");
+        let (c, _) = parse_create(obj(b), &person(), now()).unwrap();
+        let err = apply_patch(&c, obj(json!({"expires_at": null})), now()).unwrap_err();
+        assert_eq!(fields_of(err), vec!["expires_at"]);
+        // An unchanged expiry that has since passed is not re-checked.
+        let later = Timestamp::parse("2026-08-01T00:00:00Z").unwrap();
+        assert!(apply_patch(&c, obj(json!({"description": "x"})), later).is_ok());
+    }
+}

@@ -1,0 +1,298 @@
+//! The access-model-metadata attribute catalog in DynamoDB: one item per attribute at
+//! PK `T#<T>#AMD`, SK = the attribute's `key` (its unique, immutable technical name).
+//!
+//! - create: one `PutItem` conditional on `attribute_not_exists(PK)` (a taken key → 409).
+//! - get: one consistent `GetItem`; `get_many`: one `BatchGetItem` per 100 keys.
+//! - update: one read, then one `UpdateItem` conditional on the revision read.
+//! - list: a query of the tenant's partition, in key order.
+//!
+//! The catalog is the tenant's, shared by all its apps: no read or list filters by app.
+
+use super::expr::Expr;
+use super::list::{self, Filter, Source};
+use super::{backoff, fault, from_item, s, to_item, Item};
+use crate::auth::Caller;
+use crate::cursor::{self, Binding};
+use crate::domain::attribute::{self, Attribute, AttributeFields};
+use crate::envelope::{Actor, Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::keys::{self, Kind};
+use crate::listing::ListParams;
+use crate::state::State;
+use crate::time::Timestamp;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// Lower-cased text for `q`.
+const SEARCH: &str = "search";
+/// Attributes of the item that are not fields of the record.
+const NOT_RECORD: &[&str] = &[keys::PK, keys::SK];
+/// How often a write without `If-Match` re-reads after losing a race before giving up.
+const WRITE_ATTEMPTS: usize = 3;
+/// `BatchGetItem` takes at most 100 keys per request.
+const BATCH_KEYS: usize = 100;
+/// Rounds of re-asking for `UnprocessedKeys` (throttling) before answering 503.
+const BATCH_ATTEMPTS: u32 = 5;
+/// The list's collection name in cursor bindings.
+const COLLECTION: &str = "access-model-metadata-attributes";
+
+fn key(tenant: &str, attribute_key: &str) -> Item {
+    Item::from([
+        (
+            keys::PK.to_string(),
+            s(keys::pk(tenant, Kind::MetadataAttribute)),
+        ),
+        (keys::SK.to_string(), s(attribute_key)),
+    ])
+}
+
+fn record_item(attr: &Attribute) -> ApiResult<Item> {
+    let mut item = to_item(attr)?;
+    item.insert(SEARCH.into(), s(attr.search_text()));
+    Ok(item)
+}
+
+fn key_taken(attribute_key: &str) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("key".into(), Value::String(attribute_key.into()));
+    ApiError::Conflict {
+        detail: format!("an attribute with key '{attribute_key}' already exists in this tenant"),
+        extra,
+    }
+}
+
+/// Creates an attribute; its key must be free in the tenant (409 otherwise).
+pub async fn create(
+    state: &State,
+    caller: &Caller,
+    fields: AttributeFields,
+    provenance: Provenance,
+) -> ApiResult<Attribute> {
+    let id = state.ids.next(attribute::ID_PREFIX);
+    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let attr = Attribute { envelope, fields };
+    let mut item = record_item(&attr)?;
+    item.extend(key(&caller.tenant_id, attr.key()));
+    let result = state
+        .db
+        .put_item()
+        .table_name(state.table())
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(attr),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Err(key_taken(attr.key()))
+        }
+        Err(e) => Err(fault("PutItem", e)),
+    }
+}
+
+/// The tenant's attribute with this key, if there is one (one consistent `GetItem`; a key that
+/// breaks the key pattern cannot exist and costs no read).
+pub async fn get(state: &State, tenant: &str, attribute_key: &str) -> ApiResult<Option<Attribute>> {
+    if !attribute::is_valid_key(attribute_key) {
+        return Ok(None);
+    }
+    let out = state
+        .db
+        .get_item()
+        .table_name(state.table())
+        .set_key(Some(key(tenant, attribute_key)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| fault("GetItem", e))?;
+    match out.item {
+        None => Ok(None),
+        Some(item) => {
+            let attr: Attribute = from_item(item)?;
+            Ok((attr.envelope.tenant_id == tenant).then_some(attr))
+        }
+    }
+}
+
+/// The tenant's attributes with these keys, by key, with their current definitions: what an
+/// entitlement's `access_model_metadata` is rendered from (join on read). Keys that name no
+/// attribute are simply absent from the map; duplicates are read once.
+///
+/// One consistent `BatchGetItem` per 100 distinct keys (none for an empty list); keys DynamoDB
+/// leaves unprocessed (throttling) are asked for again with backoff, and 503 if they stay so.
+pub async fn get_many(
+    state: &State,
+    tenant: &str,
+    keys: &[String],
+) -> ApiResult<HashMap<String, Attribute>> {
+    let wanted: BTreeSet<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| attribute::is_valid_key(k))
+        .collect();
+    let wanted: Vec<&str> = wanted.into_iter().collect();
+    let mut found = HashMap::with_capacity(wanted.len());
+    for chunk in wanted.chunks(BATCH_KEYS) {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.iter().map(|k| key(tenant, k)).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| ApiError::Internal(format!("build request: {e}")))?;
+        let mut pending = HashMap::from([(state.table().to_string(), request)]);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let out = state
+                .db
+                .batch_get_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(|e| fault("BatchGetItem", e))?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(state.table()))
+                .into_iter()
+                .flatten()
+            {
+                let attr: Attribute = from_item(item.clone())?;
+                if attr.envelope.tenant_id == tenant {
+                    found.insert(attr.fields.key.clone(), attr);
+                }
+            }
+            match out.unprocessed_keys {
+                Some(left) if left.values().any(|k| !k.keys().is_empty()) => {
+                    if attempt >= BATCH_ATTEMPTS {
+                        return Err(ApiError::Unavailable(
+                            "BatchGetItem: keys left unprocessed".into(),
+                        ));
+                    }
+                    backoff(attempt).await;
+                    pending = left;
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
+    match expected {
+        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
+        _ => Ok(()),
+    }
+}
+
+/// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
+/// One read and one write conditional on the revision read; a write that loses a race re-reads
+/// (then a stale `If-Match` answers 412).
+pub async fn update<F>(
+    state: &State,
+    caller: &Caller,
+    attribute_key: &str,
+    expected: Option<i64>,
+    patch: F,
+) -> ApiResult<Attribute>
+where
+    F: Fn(&AttributeFields) -> ApiResult<(AttributeFields, Provenance)>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = get(state, &caller.tenant_id, attribute_key)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        check_revision(expected, current.envelope.revision)?;
+        let (fields, provenance) = patch(&current.fields)?;
+        let mut next = current.clone();
+        next.fields = fields;
+        next.envelope
+            .touch(&caller.sub, provenance, Timestamp::now());
+        let item = record_item(&next)?;
+        let mut expr = Expr::default();
+        let update = expr.set_all(&item, NOT_RECORD);
+        let rev = expr.name("revision");
+        let read_rev = expr.value(super::n(current.envelope.revision));
+        let result = state
+            .db
+            .update_item()
+            .table_name(state.table())
+            .set_key(Some(key(&caller.tenant_id, attribute_key)))
+            .update_expression(update)
+            .condition_expression(format!("{rev} = {read_rev}"))
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(next),
+            // Someone wrote in between: read again.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                continue
+            }
+            Err(e) => return Err(fault("UpdateItem", e)),
+        }
+    }
+    Err(ApiError::conflict(
+        "the attribute is being changed concurrently; retry the request",
+    ))
+}
+
+pub struct ListPage {
+    pub items: Vec<Attribute>,
+    pub next_cursor: Option<String>,
+}
+
+/// One page of the tenant's catalog, sorted by key (ascending), filtered by `type`, `status`
+/// and `q`. App tokens see the whole catalog; their cursors are still bound to their app.
+pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
+    let binding = Binding {
+        tenant_id: caller.tenant_id.clone(),
+        app_id: caller.app_id.clone(),
+        collection: COLLECTION,
+        filters: params.filters.clone(),
+    };
+    let start = match &params.cursor {
+        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
+        None => None,
+    };
+    let mut filter = Filter::default();
+    for (name, value) in &params.filters {
+        match name.as_str() {
+            "q" => filter.contains(SEARCH, s(value)),
+            other => filter.eq(other, s(value)),
+        };
+    }
+    let source = Source {
+        index: None,
+        pk_attr: keys::PK,
+        pk_value: keys::pk(&caller.tenant_id, Kind::MetadataAttribute),
+        key_attrs: &[keys::PK, keys::SK],
+    };
+    let page = list::page_in_order(
+        &state.db,
+        state.table(),
+        &source,
+        &filter,
+        params.limit,
+        start,
+        true,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(from_item::<Attribute>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let next_cursor = match page.next {
+        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
+        None => None,
+    };
+    Ok(ListPage { items, next_cursor })
+}

@@ -1,0 +1,584 @@
+//! Access entitlements in DynamoDB.
+//!
+//! A live (`active`/`pending_approval`) entitlement holds three things that change together, in
+//! one transaction: the entitlement item, its grant guard (one live grant per asset, principal
+//! and entitlement type) and one unit of its asset's live count. `start_grant` and `end_grant`
+//! build those transactions for create, revoke, expiry and provisioning alike.
+
+use super::assets::{self, AssetGuard};
+use super::expr::Expr;
+use super::list::{self, Filter, Source};
+use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
+use crate::auth::Caller;
+use crate::cursor::{self, Binding};
+use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
+use crate::envelope::{Actor, Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::keys::{self, Kind};
+use crate::listing::ListParams;
+use crate::state::State;
+use crate::time::Timestamp;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde_json::{Map, Value};
+
+const SEARCH: &str = "search";
+const WRITE_ATTEMPTS: usize = 3;
+/// Index attributes that exist only while the entitlement is live and expires.
+const EXPIRY_ATTRS: &[&str] = &[keys::EXP_PK, keys::EXP_SK];
+
+fn build_err(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("build request: {e}"))
+}
+
+pub fn key(tenant: &str, id: &str) -> Item {
+    Item::from([
+        (keys::PK.to_string(), s(keys::pk(tenant, Kind::Entitlement))),
+        (keys::SK.to_string(), s(id)),
+    ])
+}
+
+fn grant_key(tenant: &str, f: &EntitlementFields) -> Item {
+    Item::from([
+        (keys::PK.to_string(), s(keys::pk(tenant, Kind::Grant))),
+        (
+            keys::SK.to_string(),
+            s(keys::grant_sk(
+                &f.asset_id,
+                &f.principal_type,
+                &f.principal_id,
+                &f.entitlement_type,
+            )),
+        ),
+    ])
+}
+
+/// The record's attributes plus its index keys (the expiry index only while it can expire).
+fn record_item(ent: &Entitlement) -> ApiResult<Item> {
+    let tenant = &ent.envelope.tenant_id;
+    let id = &ent.envelope.id;
+    let f = &ent.fields;
+    let mut item = to_item(ent)?;
+    item.insert(SEARCH.into(), s(ent.search_text()));
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::entitlements_by_asset(tenant, &f.asset_id)),
+    );
+    item.insert(keys::GSI1SK.into(), s(id));
+    item.insert(
+        keys::GSI2PK.into(),
+        s(keys::entitlements_by_principal(tenant, &f.principal_id)),
+    );
+    item.insert(keys::GSI2SK.into(), s(id));
+    if let (true, Some(at)) = (ent.is_live(), f.expires_at) {
+        item.insert(keys::EXP_PK.into(), s(keys::expiry_pk(id)));
+        item.insert(
+            keys::EXP_SK.into(),
+            s(keys::expiry_sk(&at.to_string(), tenant, id)),
+        );
+    }
+    Ok(item)
+}
+
+fn conflict_live_grant(f: &EntitlementFields) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("asset_id".into(), Value::String(f.asset_id.clone()));
+    extra.insert("principal_id".into(), Value::String(f.principal_id.clone()));
+    extra.insert(
+        "entitlement_type".into(),
+        Value::String(f.entitlement_type.clone()),
+    );
+    ApiError::Conflict {
+        detail: format!(
+            "{} {} already holds a live '{}' entitlement on asset {}",
+            f.principal_type, f.principal_id, f.entitlement_type, f.asset_id
+        ),
+        extra,
+    }
+}
+
+fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
+    let mut item = grant_key(&ent.envelope.tenant_id, &ent.fields);
+    item.insert("entitlement_id".into(), s(&ent.envelope.id));
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn delete_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(grant_key(&ent.envelope.tenant_id, &ent.fields)))
+        .condition_expression("entitlement_id = :id")
+        .expression_attribute_values(":id", s(&ent.envelope.id))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// The entitlement item rewritten, conditional on the revision and status it was read with.
+fn rewrite(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Update> {
+    let item = record_item(next)?;
+    let mut expr = Expr::default();
+    let mut update = expr.set_all(&item, &[keys::PK, keys::SK]);
+    let gone: Vec<&str> = EXPIRY_ATTRS
+        .iter()
+        .copied()
+        .filter(|a| !item.contains_key(*a))
+        .collect();
+    update.push_str(&expr.remove(&gone));
+    let rev = expr.name("revision");
+    let status = expr.name("status");
+    let r = expr.value(super::n(current.envelope.revision));
+    let st = expr.value(s(&current.fields.status));
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(key(&current.envelope.tenant_id, &current.envelope.id)))
+        .update_expression(update)
+        .condition_expression(format!("{rev} = {r} AND {status} = {st}"))
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values())
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .map_err(build_err)
+}
+
+/// The transaction items that start a live grant: the entitlement, its guard, the asset's
+/// count (+1, under the asset's conditions). Reasons come back in this order.
+pub fn start_grant(
+    ent: &Entitlement,
+    app_id: Option<&str>,
+    table: &str,
+) -> ApiResult<Vec<TransactWriteItem>> {
+    let mut item = record_item(ent)?;
+    item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    Ok(vec![
+        TransactWriteItem::builder().put(put).build(),
+        put_guard(ent, table)?,
+        assets::live_count_update(
+            &ent.envelope.tenant_id,
+            &ent.fields.asset_id,
+            1,
+            AssetGuard::Grantable {
+                app_id,
+                has_expiry: ent.fields.expires_at.is_some(),
+            },
+            table,
+        )?,
+    ])
+}
+
+/// Explains a cancelled `start_grant` whose items begin at `offset` of the transaction.
+pub fn start_refusal(
+    reasons: &[CancelReason],
+    offset: usize,
+    ent: &Entitlement,
+    app_id: Option<&str>,
+) -> Option<ApiError> {
+    if reasons
+        .get(offset + 1)
+        .is_some_and(CancelReason::condition_failed)
+    {
+        return Some(conflict_live_grant(&ent.fields));
+    }
+    let asset = reasons.get(offset + 2).filter(|r| r.condition_failed())?;
+    Some(assets::grant_refusal(asset.item.as_ref(), app_id))
+}
+
+/// The transaction items that end a live grant (revoke, expiry, a provisioned revoke): the
+/// entitlement rewritten as `next` if still as read, its guard freed, the asset's count −1.
+pub fn end_grant(
+    current: &Entitlement,
+    next: &Entitlement,
+    table: &str,
+) -> ApiResult<Vec<TransactWriteItem>> {
+    Ok(vec![
+        TransactWriteItem::builder()
+            .update(rewrite(current, next, table)?)
+            .build(),
+        delete_guard(current, table)?,
+        assets::live_count_update(
+            &current.envelope.tenant_id,
+            &current.fields.asset_id,
+            -1,
+            AssetGuard::Exists,
+            table,
+        )?,
+    ])
+}
+
+/// The items that change a live grant in place (PATCH, a provisioned modify): the entitlement,
+/// the guard moved when the type changes, and a criticality check when the expiry is dropped.
+pub fn change_grant(
+    current: &Entitlement,
+    next: &Entitlement,
+    table: &str,
+) -> ApiResult<Vec<TransactWriteItem>> {
+    let mut items = vec![TransactWriteItem::builder()
+        .update(rewrite(current, next, table)?)
+        .build()];
+    if next.fields.entitlement_type != current.fields.entitlement_type {
+        items.push(put_guard(next, table)?);
+        items.push(delete_guard(current, table)?);
+    }
+    if next.fields.expires_at.is_none() && current.fields.expires_at.is_some() {
+        items.push(assets::not_critical_check(
+            &current.envelope.tenant_id,
+            &current.fields.asset_id,
+            table,
+        )?);
+    }
+    Ok(items)
+}
+
+/// Explains a cancelled `change_grant` whose items begin at `offset`; `None` = lost a race.
+pub fn change_refusal(
+    reasons: &[CancelReason],
+    offset: usize,
+    current: &Entitlement,
+    next: &Entitlement,
+) -> Option<ApiError> {
+    let failed = |i: usize| {
+        reasons
+            .get(offset + i)
+            .is_some_and(CancelReason::condition_failed)
+    };
+    if failed(0) {
+        return None;
+    }
+    let type_changed = next.fields.entitlement_type != current.fields.entitlement_type;
+    if type_changed && failed(1) {
+        return Some(conflict_live_grant(&next.fields));
+    }
+    let check_at = if type_changed { 3 } else { 1 };
+    if failed(check_at) {
+        return Some(ApiError::field(
+            "expires_at",
+            "is required: the asset is critical, so access to it must expire",
+        ));
+    }
+    Some(ApiError::Internal(format!(
+        "unexpected cancellation: {reasons:?}"
+    )))
+}
+
+/// Creates an entitlement: one transaction, no reads.
+pub async fn create(
+    state: &State,
+    caller: &Caller,
+    fields: EntitlementFields,
+    provenance: Provenance,
+) -> ApiResult<Entitlement> {
+    let id = state.ids.next(domain::ID_PREFIX);
+    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let ent = Entitlement { envelope, fields };
+    let app = caller.app_id.as_deref();
+    match transact(&state.db, start_grant(&ent, app, state.table())?).await {
+        Ok(()) => Ok(ent),
+        Err(TxError::Cancelled(reasons)) => Err(start_refusal(&reasons, 0, &ent, app)
+            .unwrap_or_else(|| TxError::Cancelled(reasons).into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<Entitlement>> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(state.table())
+        .set_key(Some(key(tenant, id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| fault("GetItem", e))?;
+    out.item.map(from_item).transpose()
+}
+
+/// An entitlement the caller may see (entitlements are never deleted, only revoked).
+pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlement> {
+    if !id.starts_with("ent_") {
+        return Err(ApiError::NotFound);
+    }
+    match read(state, &caller.tenant_id, id).await? {
+        Some(e)
+            if e.envelope
+                .visible_to(&caller.tenant_id, caller.app_id.as_deref()) =>
+        {
+            Ok(e)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
+    match expected {
+        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `change_grant` as one UpdateItem when it is a single item, else a transaction.
+/// `Ok(false)` = lost a race (re-read and try again).
+async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
+    let items = change_grant(current, next, state.table())?;
+    if items.len() == 1 {
+        let update = rewrite(current, next, state.table())?;
+        let result = state
+            .db
+            .update_item()
+            .table_name(state.table())
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await;
+        return match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(fault("UpdateItem", e)),
+        };
+    }
+    match transact(&state.db, items).await {
+        Ok(()) => Ok(true),
+        Err(TxError::Cancelled(reasons)) => match change_refusal(&reasons, 0, current, next) {
+            None => Ok(false),
+            Some(err) => Err(err),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Applies a PATCH to a live entitlement.
+pub async fn update<F>(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    expected: Option<i64>,
+    patch: F,
+) -> ApiResult<Entitlement>
+where
+    F: Fn(&EntitlementFields, Timestamp) -> ApiResult<(EntitlementFields, Provenance)>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = get(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
+        domain::ensure_changeable(&current)?;
+        let now = Timestamp::now();
+        let (fields, provenance) = patch(&current.fields, now)?;
+        let mut next = current.clone();
+        next.fields = fields;
+        next.envelope.touch(&caller.sub, provenance, now);
+        if write_change(state, &current, &next).await? {
+            return Ok(next);
+        }
+    }
+    Err(ApiError::conflict(
+        "the entitlement is being changed concurrently; retry the request",
+    ))
+}
+
+/// Replaces the entitlement's metadata references (add/remove a value), conditional on the
+/// revision read. Returns the entitlement as written.
+pub async fn set_metadata<F>(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    change: F,
+) -> ApiResult<Entitlement>
+where
+    F: Fn(&Entitlement) -> ApiResult<Option<Vec<domain::MetadataRef>>>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = get(state, caller, id).await?;
+        let refs = change(&current)?;
+        if refs == current.fields.access_model_metadata {
+            return Ok(current);
+        }
+        let mut next = current.clone();
+        next.fields.access_model_metadata = refs;
+        next.envelope
+            .touch(&caller.sub, Provenance::default(), Timestamp::now());
+        if write_change(state, &current, &next).await? {
+            return Ok(next);
+        }
+    }
+    Err(ApiError::conflict(
+        "the entitlement is being changed concurrently; retry the request",
+    ))
+}
+
+/// Revokes an entitlement. Revoking a revoked one returns it unchanged (also for every loser of
+/// racing revokes); an expired one is a conflict.
+pub async fn revoke(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    reason: Option<String>,
+) -> ApiResult<Entitlement> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = get(state, caller, id).await?;
+        match domain::plan_revoke(&current)? {
+            domain::RevokePlan::Unchanged => return Ok(current),
+            domain::RevokePlan::Revoke => {}
+        }
+        let next = domain::revoked(&current, &caller.sub, reason.clone(), Timestamp::now());
+        match transact(&state.db, end_grant(&current, &next, state.table())?).await {
+            Ok(()) => return Ok(next),
+            Err(TxError::Cancelled(reasons))
+                if reasons.first().is_some_and(CancelReason::condition_failed) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "the entitlement is being changed concurrently; retry the request",
+    ))
+}
+
+pub struct ListPage {
+    pub items: Vec<Entitlement>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists entitlements: by asset or by principal through their indexes, else the tenant's
+/// collection; every other filter is applied by DynamoDB.
+pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
+    let binding = Binding {
+        tenant_id: caller.tenant_id.clone(),
+        app_id: caller.app_id.clone(),
+        collection: "entitlements",
+        filters: params.filters.clone(),
+    };
+    let start = match &params.cursor {
+        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
+        None => None,
+    };
+    let tenant = &caller.tenant_id;
+    let f = &params.filters;
+    let (source, indexed) = if let Some(asset_id) = f.get("asset_id") {
+        (
+            Source {
+                index: Some(keys::GSI1),
+                pk_attr: keys::GSI1PK,
+                pk_value: keys::entitlements_by_asset(tenant, asset_id),
+                key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
+            },
+            "asset_id",
+        )
+    } else if let Some(principal_id) = f.get("principal_id") {
+        (
+            Source {
+                index: Some(keys::GSI2),
+                pk_attr: keys::GSI2PK,
+                pk_value: keys::entitlements_by_principal(tenant, principal_id),
+                key_attrs: &[keys::GSI2PK, keys::GSI2SK, keys::PK, keys::SK],
+            },
+            "principal_id",
+        )
+    } else {
+        (
+            Source {
+                index: None,
+                pk_attr: keys::PK,
+                pk_value: keys::pk(tenant, Kind::Entitlement),
+                key_attrs: &[keys::PK, keys::SK],
+            },
+            "",
+        )
+    };
+    let mut filter = Filter::default();
+    if let Some(app) = &caller.app_id {
+        filter.scope_eq("app_id", s(app));
+    }
+    if source.index.is_some() {
+        // Index partitions are keyed by tenant already; the record's tenant is checked too.
+        filter.scope_eq("tenant_id", s(tenant));
+    }
+    for (name, value) in f {
+        match name.as_str() {
+            n if n == indexed => {}
+            "q" => {
+                filter.contains(SEARCH, s(value));
+            }
+            "privileged" => {
+                filter.eq("privileged", AttributeValue::Bool(value == "true"));
+            }
+            "expires_before" => {
+                filter.lt("expires_at", s(value));
+            }
+            other => {
+                filter.eq(other, s(value));
+            }
+        }
+    }
+    let page = list::page(
+        &state.db,
+        state.table(),
+        &source,
+        &filter,
+        params.limit,
+        start,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(from_item::<Entitlement>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let next_cursor = match page.next {
+        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
+        None => None,
+    };
+    Ok(ListPage { items, next_cursor })
+}
+
+/// Entitlements as responses: the record with `access_model_metadata` joined to the current
+/// attribute definitions (one BatchGetItem for the whole set, none when no metadata is set).
+pub async fn views(state: &State, tenant: &str, ents: &[Entitlement]) -> ApiResult<Vec<Value>> {
+    use crate::domain::access_model;
+    let keys = access_model::keys(ents.iter().map(|e| &e.fields.access_model_metadata));
+    let catalog = if keys.is_empty() {
+        Default::default()
+    } else {
+        super::attributes::get_many(state, tenant, &keys).await?
+    };
+    ents.iter()
+        .map(|e| {
+            let mut v =
+                serde_json::to_value(e).map_err(|err| ApiError::Internal(err.to_string()))?;
+            if let Value::Object(map) = &mut v {
+                map.insert(
+                    "access_model_metadata".into(),
+                    access_model::render(e.fields.access_model_metadata.as_deref(), &catalog),
+                );
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
+pub async fn view(state: &State, tenant: &str, ent: &Entitlement) -> ApiResult<Value> {
+    let mut v = views(state, tenant, std::slice::from_ref(ent)).await?;
+    v.pop()
+        .ok_or_else(|| ApiError::Internal("empty view".into()))
+}
