@@ -2,6 +2,7 @@
 //!
 //! A handler is thin: parse → authorize → one domain/store call → respond.
 
+pub mod access_requests;
 pub mod entitlements;
 pub mod metadata_attributes;
 pub mod routes;

@@ -2,7 +2,7 @@
 //! routes each path to its own function in production; `dispatch` does the same for the local
 //! server and the end-to-end tests.
 
-use crate::{entitlements, metadata_attributes, technology};
+use crate::{access_requests, entitlements, metadata_attributes, technology};
 use http::Method;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
@@ -107,6 +107,54 @@ pub fn routes() -> Vec<Route> {
             path: "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
             function: "entitlements-metadata-remove",
             handler: handler!(entitlements::metadata_remove),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/operations/access-requests",
+            function: "access-requests-list",
+            handler: handler!(access_requests::list),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/operations/access-requests",
+            function: "access-requests-create",
+            handler: handler!(access_requests::create),
+        },
+        Route {
+            method: Method::GET,
+            path: "/api/v1/operations/access-requests/{id}",
+            function: "access-requests-get",
+            handler: handler!(access_requests::get),
+        },
+        Route {
+            method: Method::PATCH,
+            path: "/api/v1/operations/access-requests/{id}",
+            function: "access-requests-update",
+            handler: handler!(access_requests::update),
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/api/v1/operations/access-requests/{id}",
+            function: "access-requests-delete",
+            handler: handler!(access_requests::delete),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/operations/access-requests/{id}/approve",
+            function: "access-requests-approve",
+            handler: handler!(access_requests::approve),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/operations/access-requests/{id}/reject",
+            function: "access-requests-reject",
+            handler: handler!(access_requests::reject),
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/operations/access-requests/{id}/provision",
+            function: "access-requests-provision",
+            handler: handler!(access_requests::provision),
         },
         Route {
             method: Method::GET,

@@ -8,6 +8,7 @@
 
 use super::expr::Expr;
 use super::list::{self, Filter, Source};
+use super::rewrite::Rewrite;
 use super::{fault, from_item, get_n, s, to_item, transact, Item, TxError};
 use crate::auth::Caller;
 use crate::cursor::{self, Binding};
@@ -27,8 +28,6 @@ use serde_json::{Map, Value};
 pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
 /// Lower-cased text for `q`.
 const SEARCH: &str = "search";
-/// Attributes of the item that are not fields of the record.
-const NOT_RECORD: &[&str] = &[keys::PK, keys::SK, LIVE_ENTITLEMENTS];
 /// How often a write without `If-Match` re-reads after losing a race before giving up.
 const WRITE_ATTEMPTS: usize = 3;
 
@@ -68,6 +67,10 @@ fn build_err(e: impl std::fmt::Display) -> ApiError {
 fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
     let mut guard = name_guard_key(&asset.envelope.tenant_id, &asset.fields.name);
     guard.insert("asset_id".into(), s(&asset.envelope.id));
+    // The owning app rides along, so resolving a name is one read that still respects apps.
+    if let Some(app) = &asset.envelope.app_id {
+        guard.insert("app_id".into(), s(app));
+    }
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(guard))
@@ -170,6 +173,28 @@ async fn visible(
     }
 }
 
+/// The id of the caller's live asset with this name (one read of the name guard).
+pub async fn id_by_name(state: &State, caller: &Caller, name: &str) -> ApiResult<Option<String>> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(state.table())
+        .set_key(Some(name_guard_key(&caller.tenant_id, name)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| fault("GetItem", e))?;
+    let Some(item) = out.item else {
+        return Ok(None);
+    };
+    if let Some(app) = &caller.app_id {
+        if super::get_s(&item, "app_id") != Some(app.as_str()) {
+            return Ok(None);
+        }
+    }
+    Ok(super::get_s(&item, "asset_id").map(str::to_string))
+}
+
 pub async fn get(
     state: &State,
     caller: &Caller,
@@ -191,49 +216,21 @@ fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
 /// The asset item rewritten in place, conditional on the revision that was read (and, for a
 /// delete, on having no live entitlements). The live count is never written here: entitlement
 /// transactions own it.
-struct RecordWrite {
-    key: Item,
-    update: String,
-    condition: String,
-    expr: Expr,
-}
-
-impl RecordWrite {
-    fn new(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiResult<Self> {
-        let item = record_item(next)?;
-        let mut expr = Expr::default();
-        let update = expr.set_all(&item, NOT_RECORD);
-        let rev = expr.name("revision");
-        let del = expr.name("is_deleted");
-        let expected = expr.value(super::n(expected_revision));
-        let not_deleted = expr.value(AttributeValue::Bool(false));
-        let mut condition = format!("{rev} = {expected} AND {del} = {not_deleted}");
-        if require_no_live {
-            let live = expr.name(LIVE_ENTITLEMENTS);
-            let zero = expr.value(super::n(0));
-            condition.push_str(&format!(" AND {live} = {zero}"));
-        }
-        Ok(RecordWrite {
-            key: key(&next.envelope.tenant_id, &next.envelope.id),
-            update,
-            condition,
-            expr,
-        })
+fn rewrite(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiResult<Rewrite> {
+    let mut expect = vec![
+        ("revision", super::n(expected_revision)),
+        ("is_deleted", AttributeValue::Bool(false)),
+    ];
+    if require_no_live {
+        expect.push((LIVE_ENTITLEMENTS, super::n(0)));
     }
-
-    fn transact_item(self, table: &str) -> ApiResult<TransactWriteItem> {
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(self.key))
-            .update_expression(self.update)
-            .condition_expression(self.condition)
-            .set_expression_attribute_names(self.expr.names())
-            .set_expression_attribute_values(self.expr.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(build_err)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
+    Ok(Rewrite {
+        key: key(&next.envelope.tenant_id, &next.envelope.id),
+        item: record_item(next)?,
+        remove_if_absent: &[],
+        keep: &[LIVE_ENTITLEMENTS],
+        expect,
+    })
 }
 
 /// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
@@ -255,19 +252,20 @@ where
         next.fields = fields;
         next.envelope
             .touch(&caller.sub, provenance, Timestamp::now());
-        let write = RecordWrite::new(&next, current.envelope.revision, false)?;
+        let write = rewrite(&next, current.envelope.revision, false)?;
         let renamed = next.fields.name != current.fields.name;
-        let outcome = if renamed {
+        // `false`: someone wrote in between; read again (a stale If-Match then answers 412).
+        let applied = if renamed {
             let items = vec![
                 write.transact_item(state.table())?,
                 put_name_guard(&next, state.table())?,
                 delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
             ];
             match transact(&state.db, items).await {
-                Ok(()) => Ok(()),
+                Ok(()) => true,
                 Err(TxError::Cancelled(reasons)) => {
                     if reasons.first().is_some_and(|r| r.condition_failed()) {
-                        Err(Lost)
+                        false
                     } else if reasons.get(1).is_some_and(|r| r.condition_failed()) {
                         return Err(name_taken(&next.fields.name));
                     } else {
@@ -277,41 +275,16 @@ where
                 Err(e) => return Err(e.into()),
             }
         } else {
-            let result = state
-                .db
-                .update_item()
-                .table_name(state.table())
-                .set_key(Some(write.key))
-                .update_expression(write.update)
-                .condition_expression(write.condition)
-                .set_expression_attribute_names(write.expr.names())
-                .set_expression_attribute_values(write.expr.values())
-                .send()
-                .await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-                {
-                    Err(Lost)
-                }
-                Err(e) => return Err(fault("UpdateItem", e)),
-            }
+            write.send(&state.db, state.table()).await?
         };
-        match outcome {
-            Ok(()) => return Ok(next),
-            // Someone wrote in between: read again (a stale If-Match then answers 412).
-            Err(Lost) => continue,
+        if applied {
+            return Ok(next);
         }
     }
     Err(ApiError::conflict(
         "the asset is being changed concurrently; retry the request",
     ))
 }
-
-/// A lost optimistic-locking race.
-struct Lost;
 
 fn live_conflict(count: i64) -> ApiError {
     let mut extra = Map::new();
@@ -341,7 +314,7 @@ pub async fn delete(
         let mut next = current.clone();
         next.envelope.soft_delete(&caller.sub, Timestamp::now());
         // The count is checked by the write's own condition: a grant that lands first blocks it.
-        let write = RecordWrite::new(&next, current.envelope.revision, true)?;
+        let write = rewrite(&next, current.envelope.revision, true)?;
         let items = vec![
             write.transact_item(state.table())?,
             delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,

@@ -6,8 +6,8 @@
 //! build those transactions for create, revoke, expiry and provisioning alike.
 
 use super::assets::{self, AssetGuard};
-use super::expr::Expr;
 use super::list::{self, Filter, Source};
+use super::rewrite::Rewrite;
 use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
 use crate::auth::Caller;
 use crate::cursor::{self, Binding};
@@ -18,9 +18,7 @@ use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde_json::{Map, Value};
 
 const SEARCH: &str = "search";
@@ -122,30 +120,17 @@ fn delete_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> 
 }
 
 /// The entitlement item rewritten, conditional on the revision and status it was read with.
-fn rewrite(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Update> {
-    let item = record_item(next)?;
-    let mut expr = Expr::default();
-    let mut update = expr.set_all(&item, &[keys::PK, keys::SK]);
-    let gone: Vec<&str> = EXPIRY_ATTRS
-        .iter()
-        .copied()
-        .filter(|a| !item.contains_key(*a))
-        .collect();
-    update.push_str(&expr.remove(&gone));
-    let rev = expr.name("revision");
-    let status = expr.name("status");
-    let r = expr.value(super::n(current.envelope.revision));
-    let st = expr.value(s(&current.fields.status));
-    Update::builder()
-        .table_name(table)
-        .set_key(Some(key(&current.envelope.tenant_id, &current.envelope.id)))
-        .update_expression(update)
-        .condition_expression(format!("{rev} = {r} AND {status} = {st}"))
-        .set_expression_attribute_names(expr.names())
-        .set_expression_attribute_values(expr.values())
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .map_err(build_err)
+fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
+    Ok(Rewrite {
+        key: key(&current.envelope.tenant_id, &current.envelope.id),
+        item: record_item(next)?,
+        remove_if_absent: EXPIRY_ATTRS,
+        keep: &[],
+        expect: vec![
+            ("revision", super::n(current.envelope.revision)),
+            ("status", s(&current.fields.status)),
+        ],
+    })
 }
 
 /// The transaction items that start a live grant: the entitlement, its guard, the asset's
@@ -204,9 +189,7 @@ pub fn end_grant(
     table: &str,
 ) -> ApiResult<Vec<TransactWriteItem>> {
     Ok(vec![
-        TransactWriteItem::builder()
-            .update(rewrite(current, next, table)?)
-            .build(),
+        rewrite(current, next)?.transact_item(table)?,
         delete_guard(current, table)?,
         assets::live_count_update(
             &current.envelope.tenant_id,
@@ -225,9 +208,7 @@ pub fn change_grant(
     next: &Entitlement,
     table: &str,
 ) -> ApiResult<Vec<TransactWriteItem>> {
-    let mut items = vec![TransactWriteItem::builder()
-        .update(rewrite(current, next, table)?)
-        .build()];
+    let mut items = vec![rewrite(current, next)?.transact_item(table)?];
     if next.fields.entitlement_type != current.fields.entitlement_type {
         items.push(put_guard(next, table)?);
         items.push(delete_guard(current, table)?);
@@ -333,28 +314,7 @@ fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
 async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
     let items = change_grant(current, next, state.table())?;
     if items.len() == 1 {
-        let update = rewrite(current, next, state.table())?;
-        let result = state
-            .db
-            .update_item()
-            .table_name(state.table())
-            .set_key(Some(update.key))
-            .update_expression(update.update_expression)
-            .set_condition_expression(update.condition_expression)
-            .set_expression_attribute_names(update.expression_attribute_names)
-            .set_expression_attribute_values(update.expression_attribute_values)
-            .send()
-            .await;
-        return match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(fault("UpdateItem", e)),
-        };
+        return rewrite(current, next)?.send(&state.db, state.table()).await;
     }
     match transact(&state.db, items).await {
         Ok(()) => Ok(true),

@@ -1,12 +1,14 @@
 //! The DynamoDB side: the client, fault classification, transactions, and one module per
 //! record kind with its calls and conditions.
 
+pub mod access_requests;
 pub mod assets;
 pub mod attributes;
 pub mod counter;
 pub mod entitlements;
 pub mod expr;
 pub mod list;
+pub mod rewrite;
 pub mod table;
 
 use crate::config::Config;

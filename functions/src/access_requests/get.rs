@@ -1,0 +1,16 @@
+use lambda_http::{Body, Request, Response};
+use shared::auth::Scope;
+use shared::state::State;
+use shared::{http, store};
+
+pub async fn handle(state: &State, req: Request) -> Response<Body> {
+    http::serve("access-requests-get", req, |req| async move {
+        let caller = state.caller(&req).await?;
+        caller.require(Scope::AccessRequestsRead)?;
+        http::Query::parse(&req, &[])?;
+        let id = http::path_param(&req, "id")?;
+        let found = store::access_requests::get(state, &caller, &id).await?;
+        http::ok_record(&found, found.envelope.revision)
+    })
+    .await
+}

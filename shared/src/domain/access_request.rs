@@ -1,0 +1,558 @@
+//! Access requests (seed 002): validation, defaults, and the state machine
+//! `pending → approved | rejected`, `approved → provisioned`, `provisioned → completed`.
+
+use crate::envelope::{Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::input::{Field, Input};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub const ID_PREFIX: &str = "arq";
+pub const ACCESS_TYPES: &[&str] = &["new", "modify", "revoke"];
+pub const STATUSES: &[&str] = &[
+    "pending",
+    "approved",
+    "rejected",
+    "provisioned",
+    "completed",
+];
+pub const PRINCIPAL_TYPES: &[&str] = &["person", "group"];
+pub const PENDING: &str = "pending";
+pub const APPROVED: &str = "approved";
+pub const REJECTED: &str = "rejected";
+pub const PROVISIONED: &str = "provisioned";
+pub const COMPLETED: &str = "completed";
+
+const SHORT: usize = 200;
+const TEXT: usize = 4000;
+
+/// Fields a client may send on create; server-set fields are ignored like the envelope's.
+const CREATE_FIELDS: &[&str] = &[
+    "requester_id",
+    "system_id",
+    "access_type",
+    "justification",
+    "asset_id",
+    "principal_id",
+    "principal_type",
+    "entitlement_type",
+    "expires_at",
+    "entitlement_id",
+    "tags",
+];
+
+/// Set by the server only: ignored in bodies.
+const SERVER_SET: &[&str] = &[
+    "status",
+    "approver_id",
+    "approved_at",
+    "rejected_at",
+    "provisioned_at",
+    "completed_at",
+    "decision_comment",
+    "granted_at",
+    "granted_by_id",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessRequestFields {
+    pub requester_id: String,
+    pub system_id: String,
+    pub access_type: String,
+    pub status: String,
+    pub justification: String,
+    pub approver_id: Option<String>,
+    pub approved_at: Option<Timestamp>,
+    pub rejected_at: Option<Timestamp>,
+    pub provisioned_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub decision_comment: Option<String>,
+    pub asset_id: String,
+    pub principal_id: String,
+    pub principal_type: String,
+    pub entitlement_type: Option<String>,
+    pub entitlement_id: Option<String>,
+    pub granted_at: Option<Timestamp>,
+    pub granted_by_id: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessRequest {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(flatten)]
+    pub fields: AccessRequestFields,
+}
+
+impl AccessRequest {
+    /// Lower-cased text that `q` searches (justification, system_id, entitlement_type).
+    pub fn search_text(&self) -> String {
+        let f = &self.fields;
+        [
+            Some(f.justification.as_str()),
+            Some(f.system_id.as_str()),
+            f.entitlement_type.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase()
+    }
+}
+
+/// A create body, validated but with its asset and entitlement not yet resolved.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub requester_id: String,
+    pub system_id: String,
+    pub access_type: String,
+    pub justification: String,
+    pub asset_id: Option<String>,
+    pub principal_id: Option<String>,
+    pub principal_type: Option<String>,
+    pub entitlement_type: Option<String>,
+    pub expires_at: Field<Timestamp>,
+    pub entitlement_id: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub provenance: Provenance,
+}
+
+fn drop_server_set(body: &mut Map<String, Value>) {
+    for f in SERVER_SET {
+        body.remove(*f);
+    }
+}
+
+pub fn parse_create(
+    mut body: Map<String, Value>,
+    caller_sub: &str,
+    now: Timestamp,
+) -> ApiResult<Draft> {
+    drop_server_set(&mut body);
+    let mut input = Input::new(body, CREATE_FIELDS);
+    let provenance = input.provenance();
+    let requester_id = input.string("requester_id", SHORT).value();
+    let system_id = input.string("system_id", SHORT);
+    let system_id = input.required("system_id", system_id);
+    let access_type = input.one_of("access_type", ACCESS_TYPES);
+    let access_type = input.required("access_type", access_type);
+    let justification = input.string("justification", TEXT);
+    let justification = input.required("justification", justification);
+    let asset_id = input.string("asset_id", SHORT).value();
+    let principal_id = input.string("principal_id", SHORT).value();
+    let principal_type = input.one_of("principal_type", PRINCIPAL_TYPES).value();
+    let entitlement_type = input.string("entitlement_type", SHORT).value();
+    let expires_at = input.timestamp("expires_at");
+    let entitlement_id = input.string("entitlement_id", SHORT).value();
+    let tags = input.string_list("tags", 50, 100).value();
+    if let Field::Value(at) = &expires_at {
+        if *at <= now {
+            input.error("expires_at", "must be in the future");
+        }
+    }
+    match access_type.as_deref() {
+        Some("new") => {
+            if entitlement_type.is_none() && !input.has_error("entitlement_type") {
+                input.error("entitlement_type", "is required when access_type is new");
+            }
+            if entitlement_id.is_some() {
+                input.error(
+                    "entitlement_id",
+                    "is set by provisioning when access_type is new",
+                );
+            }
+            if matches!(expires_at, Field::Null) {
+                input.error("expires_at", "cannot be null");
+            }
+        }
+        Some("modify") => {
+            if entitlement_type.is_none() && expires_at.is_absent() {
+                input.error(
+                    "entitlement_type",
+                    "entitlement_type and/or expires_at is required when access_type is modify",
+                );
+            }
+            if entitlement_id.is_none() && !input.has_error("entitlement_id") {
+                input.error("entitlement_id", "is required when access_type is modify");
+            }
+        }
+        Some("revoke") => {
+            if entitlement_id.is_none() && !input.has_error("entitlement_id") {
+                input.error("entitlement_id", "is required when access_type is revoke");
+            }
+            if !expires_at.is_absent() {
+                input.error("expires_at", "does not apply when access_type is revoke");
+            }
+        }
+        _ => {}
+    }
+    input.finish()?;
+    let requester_id = requester_id.unwrap_or_else(|| caller_sub.to_string());
+    Ok(Draft {
+        requester_id,
+        system_id: system_id.unwrap_or_default(),
+        access_type: access_type.unwrap_or_default(),
+        justification: justification.unwrap_or_default(),
+        asset_id,
+        principal_id,
+        principal_type,
+        entitlement_type,
+        expires_at,
+        entitlement_id,
+        tags,
+        provenance,
+    })
+}
+
+/// The entitlement a `modify`/`revoke` names, as the request sees it.
+pub struct Target<'a> {
+    pub asset_id: &'a str,
+    pub principal_id: &'a str,
+    pub principal_type: &'a str,
+    pub entitlement_type: &'a str,
+}
+
+/// The request's fields once its asset (and, for modify/revoke, its entitlement) resolved, and
+/// whether a `modify` asks to clear the expiry (`expires_at: null`).
+pub fn resolve(
+    draft: Draft,
+    asset_id: String,
+    target: Option<Target<'_>>,
+) -> ApiResult<(AccessRequestFields, Provenance, bool)> {
+    let mut errors = Vec::new();
+    let (principal_id, principal_type, entitlement_type) = match &target {
+        Some(t) => {
+            if draft
+                .principal_id
+                .as_deref()
+                .is_some_and(|p| p != t.principal_id)
+            {
+                errors.push(crate::error::FieldError::new(
+                    "principal_id",
+                    "does not match the entitlement's principal",
+                ));
+            }
+            if draft
+                .principal_type
+                .as_deref()
+                .is_some_and(|p| p != t.principal_type)
+            {
+                errors.push(crate::error::FieldError::new(
+                    "principal_type",
+                    "does not match the entitlement's principal",
+                ));
+            }
+            let etype = if draft.access_type == "revoke" {
+                Some(t.entitlement_type.to_string())
+            } else {
+                draft.entitlement_type.clone()
+            };
+            (
+                t.principal_id.to_string(),
+                t.principal_type.to_string(),
+                etype,
+            )
+        }
+        None => {
+            let pid = draft
+                .principal_id
+                .clone()
+                .unwrap_or_else(|| draft.requester_id.clone());
+            let ptype = draft
+                .principal_type
+                .clone()
+                .unwrap_or_else(|| "person".into());
+            (pid, ptype, draft.entitlement_type.clone())
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let fields = AccessRequestFields {
+        requester_id: draft.requester_id,
+        system_id: draft.system_id,
+        access_type: draft.access_type,
+        status: PENDING.into(),
+        justification: draft.justification,
+        approver_id: None,
+        approved_at: None,
+        rejected_at: None,
+        provisioned_at: None,
+        completed_at: None,
+        decision_comment: None,
+        asset_id,
+        principal_id,
+        principal_type,
+        entitlement_type,
+        entitlement_id: draft.entitlement_id,
+        granted_at: None,
+        granted_by_id: None,
+        expires_at: draft.expires_at.clone().value(),
+        tags: draft.tags,
+    };
+    let clears_expiry = fields.access_type == "modify" && matches!(draft.expires_at, Field::Null);
+    Ok((fields, draft.provenance, clears_expiry))
+}
+
+/// Fields a PATCH may change while the request is pending; `status` only to `completed`.
+const PATCH_FIELDS: &[&str] = &[
+    "justification",
+    "entitlement_type",
+    "expires_at",
+    "tags",
+    "status",
+    "requester_id",
+    "system_id",
+    "access_type",
+    "asset_id",
+    "principal_id",
+    "principal_type",
+    "entitlement_id",
+];
+
+/// What a PATCH asks for.
+pub enum PatchPlan {
+    /// `{"status": "completed"}` (optionally with provenance): provisioned → completed.
+    Complete(Provenance),
+    /// New field values for a pending request, and the new `clears_expiry` marker.
+    Edit(Box<AccessRequestFields>, Provenance, bool),
+}
+
+pub fn plan_patch(
+    current: &AccessRequest,
+    clears_expiry: bool,
+    mut body: Map<String, Value>,
+    now: Timestamp,
+) -> ApiResult<PatchPlan> {
+    let status = body.remove("status");
+    for f in SERVER_SET {
+        body.remove(*f);
+    }
+    let mut input = Input::new(body, PATCH_FIELDS);
+    let provenance = input.provenance();
+    let c = &current.fields;
+    for (name, value) in [
+        ("requester_id", Some(c.requester_id.as_str())),
+        ("system_id", Some(c.system_id.as_str())),
+        ("access_type", Some(c.access_type.as_str())),
+        ("asset_id", Some(c.asset_id.as_str())),
+        ("principal_id", Some(c.principal_id.as_str())),
+        ("principal_type", Some(c.principal_type.as_str())),
+        ("entitlement_id", c.entitlement_id.as_deref()),
+    ] {
+        let f = input.string(name, SHORT);
+        match f {
+            Field::Absent => {}
+            Field::Value(v) if Some(v.as_str()) == value => {}
+            _ => input.error(name, "cannot be changed; create a new request"),
+        }
+    }
+    let justification = input.string("justification", TEXT);
+    if matches!(justification, Field::Null) {
+        input.error("justification", "cannot be null");
+    }
+    let entitlement_type = input.string("entitlement_type", SHORT);
+    let expires_at = input.timestamp("expires_at");
+    let tags = input.string_list("tags", 50, 100);
+    if let Field::Value(at) = &expires_at {
+        if *at <= now {
+            input.error("expires_at", "must be in the future");
+        }
+    }
+    match c.access_type.as_str() {
+        "new" if matches!(entitlement_type, Field::Null) => {
+            input.error("entitlement_type", "is required when access_type is new");
+        }
+        "revoke" if !entitlement_type.is_absent() || !expires_at.is_absent() => {
+            input.error(
+                "access_type",
+                "a revoke request changes neither type nor expiry",
+            );
+        }
+        _ => {}
+    }
+    let edits = !justification.is_absent()
+        || !entitlement_type.is_absent()
+        || !expires_at.is_absent()
+        || !tags.is_absent();
+    let completing = match status {
+        None => false,
+        Some(Value::String(s)) if s == COMPLETED => true,
+        Some(_) => {
+            input.error("status", "can only be set to completed");
+            false
+        }
+    };
+    if completing && edits {
+        input.error(
+            "status",
+            "completing a request cannot be combined with other changes",
+        );
+    }
+    input.finish()?;
+    if completing {
+        if c.status != PROVISIONED {
+            return Err(transition_conflict(&c.status, "completed"));
+        }
+        return Ok(PatchPlan::Complete(provenance));
+    }
+    if c.status != PENDING {
+        return Err(ApiError::conflict(format!(
+            "the request is {}; only pending requests can be edited",
+            c.status
+        )));
+    }
+    let clears = match (&c.access_type[..], &expires_at) {
+        ("modify", Field::Null) => true,
+        ("modify", Field::Value(_)) => false,
+        _ => clears_expiry,
+    };
+    let mut next = c.clone();
+    next.justification = justification.value().unwrap_or(next.justification);
+    next.entitlement_type = entitlement_type.merge(next.entitlement_type);
+    next.expires_at = expires_at.merge(next.expires_at);
+    next.tags = tags.merge(next.tags);
+    if next.access_type == "modify"
+        && next.entitlement_type.is_none()
+        && next.expires_at.is_none()
+        && !clears
+    {
+        return Err(ApiError::field(
+            "entitlement_type",
+            "entitlement_type and/or expires_at is required when access_type is modify",
+        ));
+    }
+    Ok(PatchPlan::Edit(Box::new(next), provenance, clears))
+}
+
+fn transition_conflict(from: &str, to: &str) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("current_status".into(), Value::String(from.into()));
+    ApiError::Conflict {
+        detail: format!("the request is {from}; it cannot become {to}"),
+        extra,
+    }
+}
+
+/// The decision body: `{"comment"?}`.
+pub fn parse_decision(body: Map<String, Value>) -> ApiResult<Option<String>> {
+    let mut input = Input::new(body, &["comment"]);
+    let comment = input.string("comment", TEXT).value();
+    input.finish()?;
+    Ok(comment)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Approve or reject a pending request; the requester may not decide their own (403).
+pub fn decide(
+    current: &AccessRequest,
+    decision: Decision,
+    approver: &str,
+    comment: Option<String>,
+    now: Timestamp,
+) -> ApiResult<AccessRequest> {
+    let to = match decision {
+        Decision::Approve => APPROVED,
+        Decision::Reject => REJECTED,
+    };
+    if current.fields.requester_id == approver {
+        return Err(ApiError::Forbidden(
+            "the requester cannot approve or reject their own request".into(),
+        ));
+    }
+    if current.fields.status != PENDING {
+        return Err(transition_conflict(&current.fields.status, to));
+    }
+    let mut next = current.clone();
+    next.fields.status = to.into();
+    next.fields.approver_id = Some(approver.to_string());
+    next.fields.decision_comment = comment;
+    match decision {
+        Decision::Approve => next.fields.approved_at = Some(now),
+        Decision::Reject => next.fields.rejected_at = Some(now),
+    }
+    next.envelope.touch(approver, Provenance::default(), now);
+    Ok(next)
+}
+
+/// The request once provisioned (the entitlement's id and grant stamps copied in).
+pub fn provisioned(
+    current: &AccessRequest,
+    actor: &str,
+    comment: Option<String>,
+    entitlement_id: &str,
+    granted_at: Timestamp,
+    granted_by_id: Option<String>,
+    now: Timestamp,
+) -> ApiResult<AccessRequest> {
+    if current.fields.status != APPROVED {
+        return Err(transition_conflict(&current.fields.status, PROVISIONED));
+    }
+    let mut next = current.clone();
+    next.fields.status = PROVISIONED.into();
+    next.fields.provisioned_at = Some(now);
+    next.fields.entitlement_id = Some(entitlement_id.to_string());
+    next.fields.granted_at = Some(granted_at);
+    next.fields.granted_by_id = granted_by_id;
+    if comment.is_some() {
+        next.fields.decision_comment = comment;
+    }
+    next.envelope.touch(actor, Provenance::default(), now);
+    Ok(next)
+}
+
+/// Provisioning may start only from `approved`.
+pub fn ensure_provisionable(current: &AccessRequest) -> ApiResult<()> {
+    if current.fields.status == APPROVED {
+        Ok(())
+    } else {
+        Err(transition_conflict(&current.fields.status, PROVISIONED))
+    }
+}
+
+pub fn completed(
+    current: &AccessRequest,
+    actor: &str,
+    provenance: Provenance,
+    now: Timestamp,
+) -> AccessRequest {
+    let mut next = current.clone();
+    next.fields.status = COMPLETED.into();
+    next.fields.completed_at = Some(now);
+    next.envelope.touch(actor, provenance, now);
+    next
+}
+
+/// Deleting is allowed only while pending.
+pub fn ensure_deletable(current: &AccessRequest) -> ApiResult<()> {
+    if current.fields.status == PENDING {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(format!(
+            "the request is {}; only pending requests can be deleted",
+            current.fields.status
+        )))
+    }
+}
+
+/// List filters of API.md §5 for access requests, plus `q`.
+pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+    filters: &[
+        "status",
+        "requester_id",
+        "system_id",
+        "asset_id",
+        "principal_id",
+        "access_type",
+    ],
+    enums: &[("status", STATUSES), ("access_type", ACCESS_TYPES)],
+};

@@ -1,0 +1,535 @@
+//! Access requests in DynamoDB, and provisioning them into entitlements.
+//!
+//! Decisions (approve, reject, complete, edit, delete) are one read plus one write conditional
+//! on the revision and status read, so of racing decisions exactly one wins. Provisioning is
+//! one transaction: the request → `provisioned` (still `approved` at the revision read) together
+//! with the entitlement's start, change or end built by `store::entitlements`.
+
+use super::entitlements::{self as ents};
+use super::list::{self, Filter, Source};
+use super::rewrite::Rewrite;
+use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
+use crate::auth::Caller;
+use crate::cursor::{self, Binding};
+use crate::domain::access_request::{
+    self as domain, AccessRequest, Decision, Draft, PatchPlan, Target,
+};
+use crate::domain::entitlement::{self as ent_domain, Entitlement, EntitlementFields};
+use crate::envelope::{Actor, Envelope, Provenance};
+use crate::error::{ApiError, ApiResult};
+use crate::input::Field;
+use crate::keys::{self, Kind};
+use crate::listing::ListParams;
+use crate::state::State;
+use crate::time::Timestamp;
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
+
+const SEARCH: &str = "search";
+/// Hidden marker: a `modify` that asks to clear the entitlement's expiry (`expires_at: null`),
+/// which the record's `expires_at` alone cannot tell from "keep it".
+const CLEARS_EXPIRY: &str = "clears_expiry";
+const WRITE_ATTEMPTS: usize = 3;
+
+fn key(tenant: &str, id: &str) -> Item {
+    Item::from([
+        (
+            keys::PK.to_string(),
+            s(keys::pk(tenant, Kind::AccessRequest)),
+        ),
+        (keys::SK.to_string(), s(id)),
+    ])
+}
+
+fn record_item(req: &AccessRequest, clears_expiry: bool) -> ApiResult<Item> {
+    let tenant = &req.envelope.tenant_id;
+    let mut item = to_item(req)?;
+    item.insert(SEARCH.into(), s(req.search_text()));
+    item.insert(CLEARS_EXPIRY.into(), AttributeValue::Bool(clears_expiry));
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::access_requests_by_status(tenant, &req.fields.status)),
+    );
+    item.insert(keys::GSI1SK.into(), s(&req.envelope.id));
+    Ok(item)
+}
+
+/// The request rewritten, if it still has the revision and status it was read with.
+fn rewrite(
+    current: &AccessRequest,
+    next: &AccessRequest,
+    clears_expiry: bool,
+) -> ApiResult<Rewrite> {
+    Ok(Rewrite {
+        key: key(&current.envelope.tenant_id, &current.envelope.id),
+        item: record_item(next, clears_expiry)?,
+        remove_if_absent: &[],
+        keep: &[],
+        expect: vec![
+            ("revision", super::n(current.envelope.revision)),
+            ("status", s(&current.fields.status)),
+            ("is_deleted", AttributeValue::Bool(false)),
+        ],
+    })
+}
+
+fn invalid_asset() -> ApiError {
+    ApiError::Validation(vec![
+        crate::error::FieldError::new("system_id", "names no asset of this tenant"),
+        crate::error::FieldError::new("asset_id", "is not an asset of this tenant"),
+    ])
+}
+
+/// Which asset the request is for: `asset_id` when given (its name must be `system_id`), else
+/// the asset named `system_id`.
+async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResult<String> {
+    match &draft.asset_id {
+        Some(id) => {
+            let asset = match super::assets::get(state, caller, id, false).await {
+                Ok(a) => a,
+                Err(ApiError::NotFound) => {
+                    return Err(ApiError::field(
+                        "asset_id",
+                        "is not an asset of this tenant",
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
+            if asset.fields.name != draft.system_id {
+                return Err(ApiError::field(
+                    "system_id",
+                    format!(
+                        "does not name asset {id} (its name is '{}')",
+                        asset.fields.name
+                    ),
+                ));
+            }
+            Ok(asset.envelope.id)
+        }
+        None => super::assets::id_by_name(state, caller, &draft.system_id)
+            .await?
+            .ok_or_else(invalid_asset),
+    }
+}
+
+/// The live entitlement a modify/revoke names: one of the caller's active ones on the asset.
+async fn target(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    asset_id: &str,
+) -> ApiResult<Entitlement> {
+    let not_one = || {
+        ApiError::field(
+            "entitlement_id",
+            "is not an active entitlement of this tenant on the requested asset",
+        )
+    };
+    let ent = match ents::get(state, caller, id).await {
+        Ok(e) => e,
+        Err(ApiError::NotFound) => return Err(not_one()),
+        Err(e) => return Err(e),
+    };
+    if ent.fields.status != ent_domain::ACTIVE || ent.fields.asset_id != asset_id {
+        return Err(not_one());
+    }
+    Ok(ent)
+}
+
+pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<AccessRequest> {
+    let asset_id = resolve_asset(state, caller, &draft).await?;
+    let entitlement = match &draft.entitlement_id {
+        Some(id) => Some(target(state, caller, id, &asset_id).await?),
+        None => None,
+    };
+    if let Some(e) = &entitlement {
+        let drops_expiry = matches!(draft.expires_at, Field::Null);
+        if draft.access_type == "modify" && drops_expiry && e.fields.privileged {
+            return Err(ApiError::field(
+                "expires_at",
+                "cannot be cleared: the entitlement is privileged",
+            ));
+        }
+    }
+    let t = entitlement.as_ref().map(|e| Target {
+        asset_id: &e.fields.asset_id,
+        principal_id: &e.fields.principal_id,
+        principal_type: &e.fields.principal_type,
+        entitlement_type: &e.fields.entitlement_type,
+    });
+    let (fields, provenance, clears_expiry) = domain::resolve(draft, asset_id, t)?;
+    let id = state.ids.next(domain::ID_PREFIX);
+    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let request = AccessRequest { envelope, fields };
+    let mut item = record_item(&request, clears_expiry)?;
+    item.extend(key(&caller.tenant_id, &request.envelope.id));
+    let put = Put::builder()
+        .table_name(state.table())
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(|e| ApiError::Internal(format!("build request: {e}")))?;
+    state
+        .db
+        .put_item()
+        .table_name(state.table())
+        .set_item(Some(put.item))
+        .set_condition_expression(put.condition_expression)
+        .send()
+        .await
+        .map_err(|e| fault("PutItem", e))?;
+    Ok(request)
+}
+
+/// The request and its hidden `clears_expiry` marker, if the caller may see it.
+async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessRequest, bool)> {
+    if !id.starts_with("arq_") {
+        return Err(ApiError::NotFound);
+    }
+    let out = state
+        .db
+        .get_item()
+        .table_name(state.table())
+        .set_key(Some(key(&caller.tenant_id, id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| fault("GetItem", e))?;
+    let Some(item) = out.item else {
+        return Err(ApiError::NotFound);
+    };
+    let clears = matches!(item.get(CLEARS_EXPIRY), Some(AttributeValue::Bool(true)));
+    let req: AccessRequest = from_item(item)?;
+    if !req
+        .envelope
+        .visible_to(&caller.tenant_id, caller.app_id.as_deref())
+        || req.envelope.is_deleted
+    {
+        return Err(ApiError::NotFound);
+    }
+    Ok((req, clears))
+}
+
+pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
+    visible(state, caller, id).await.map(|(r, _)| r)
+}
+
+fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
+    match expected {
+        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
+        _ => Ok(()),
+    }
+}
+
+fn raced() -> ApiError {
+    ApiError::conflict("the request is being changed concurrently; retry the request")
+}
+
+/// PATCH: edits while pending, or `{"status":"completed"}` once provisioned.
+pub async fn update<F>(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    expected: Option<i64>,
+    plan: F,
+) -> ApiResult<AccessRequest>
+where
+    F: Fn(&AccessRequest, bool, Timestamp) -> ApiResult<PatchPlan>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, clears) = visible(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
+        let now = Timestamp::now();
+        let (next, next_clears) = match plan(&current, clears, now)? {
+            PatchPlan::Complete(provenance) => (
+                domain::completed(&current, &caller.sub, provenance, now),
+                clears,
+            ),
+            PatchPlan::Edit(fields, provenance, next_clears) => {
+                let mut next = current.clone();
+                next.fields = *fields;
+                next.envelope.touch(&caller.sub, provenance, now);
+                (next, next_clears)
+            }
+        };
+        if rewrite(&current, &next, next_clears)?
+            .send(&state.db, state.table())
+            .await?
+        {
+            return Ok(next);
+        }
+    }
+    Err(raced())
+}
+
+/// Soft-deletes a pending request.
+pub async fn delete(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    expected: Option<i64>,
+) -> ApiResult<()> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, clears) = visible(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
+        domain::ensure_deletable(&current)?;
+        let mut next = current.clone();
+        next.envelope.soft_delete(&caller.sub, Timestamp::now());
+        if rewrite(&current, &next, clears)?
+            .send(&state.db, state.table())
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(raced())
+}
+
+/// Approve or reject: of racing decisions exactly one write holds; the others re-read and
+/// find the request no longer pending (409).
+pub async fn decide(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    decision: Decision,
+    comment: Option<String>,
+) -> ApiResult<AccessRequest> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, clears) = visible(state, caller, id).await?;
+        let next = domain::decide(
+            &current,
+            decision,
+            &caller.sub,
+            comment.clone(),
+            Timestamp::now(),
+        )?;
+        if rewrite(&current, &next, clears)?
+            .send(&state.db, state.table())
+            .await?
+        {
+            return Ok(next);
+        }
+    }
+    Err(raced())
+}
+
+/// A provisioning condition that no longer holds is a conflict, not bad input.
+fn as_conflict(err: ApiError) -> ApiError {
+    match err {
+        ApiError::Validation(errors) => ApiError::conflict(
+            errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => other,
+    }
+}
+
+fn entitlement_gone() -> ApiError {
+    ApiError::conflict("the entitlement named by the request is no longer active")
+}
+
+/// Provisions an approved request into an entitlement, all in one transaction.
+pub async fn provision(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    comment: Option<String>,
+) -> ApiResult<AccessRequest> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let (current, clears) = visible(state, caller, id).await?;
+        domain::ensure_provisionable(&current)?;
+        let now = Timestamp::now();
+        let f = &current.fields;
+        let table = state.table();
+        match f.access_type.as_str() {
+            "new" => {
+                let ent_id = state.ids.next(ent_domain::ID_PREFIX);
+                let ent = Entitlement {
+                    envelope: Envelope::new(
+                        ent_id.clone(),
+                        &Actor::from(caller),
+                        Provenance::default(),
+                        now,
+                    ),
+                    fields: EntitlementFields {
+                        asset_id: f.asset_id.clone(),
+                        principal_id: f.principal_id.clone(),
+                        principal_type: f.principal_type.clone(),
+                        entitlement_type: f.entitlement_type.clone().unwrap_or_default(),
+                        granted_at: now,
+                        granted_by_id: f.approver_id.clone(),
+                        expires_at: f.expires_at,
+                        grant_source: "provisioned".into(),
+                        status: ent_domain::ACTIVE.into(),
+                        privileged: false,
+                        requestable: true,
+                        description: None,
+                        attributes: None,
+                        access_model_metadata: None,
+                        revoked_at: None,
+                        revoked_by: None,
+                        revoke_reason: None,
+                        expired_at: None,
+                        access_request_id: Some(current.envelope.id.clone()),
+                    },
+                };
+                let next = domain::provisioned(
+                    &current,
+                    &caller.sub,
+                    comment.clone(),
+                    &ent_id,
+                    now,
+                    f.approver_id.clone(),
+                    now,
+                )?;
+                let mut items = vec![rewrite(&current, &next, clears)?.transact_item(table)?];
+                items.extend(ents::start_grant(&ent, caller.app_id.as_deref(), table)?);
+                match transact(&state.db, items).await {
+                    Ok(()) => return Ok(next),
+                    Err(TxError::Cancelled(reasons)) => {
+                        if reasons.first().is_some_and(CancelReason::condition_failed) {
+                            continue;
+                        }
+                        let err = ents::start_refusal(&reasons, 1, &ent, caller.app_id.as_deref())
+                            .unwrap_or_else(|| TxError::Cancelled(reasons).into());
+                        return Err(as_conflict(err));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            kind => {
+                let ent_id = f.entitlement_id.clone().unwrap_or_default();
+                let ent = match ents::get(state, caller, &ent_id).await {
+                    Ok(e) if e.fields.status == ent_domain::ACTIVE => e,
+                    Ok(_) | Err(ApiError::NotFound) => return Err(entitlement_gone()),
+                    Err(e) => return Err(e),
+                };
+                let next = domain::provisioned(
+                    &current,
+                    &caller.sub,
+                    comment.clone(),
+                    &ent_id,
+                    ent.fields.granted_at,
+                    ent.fields.granted_by_id.clone(),
+                    now,
+                )?;
+                let mut items = vec![rewrite(&current, &next, clears)?.transact_item(table)?];
+                let changed = if kind == "revoke" {
+                    let reason = Some(format!("access request {}", current.envelope.id));
+                    let revoked = ent_domain::revoked(&ent, &caller.sub, reason, now);
+                    items.extend(ents::end_grant(&ent, &revoked, table)?);
+                    revoked
+                } else {
+                    let mut changed = ent.clone();
+                    if let Some(t) = &f.entitlement_type {
+                        changed.fields.entitlement_type = t.clone();
+                    }
+                    if f.expires_at.is_some() {
+                        changed.fields.expires_at = f.expires_at;
+                    } else if clears {
+                        changed.fields.expires_at = None;
+                    }
+                    if changed.fields.privileged && changed.fields.expires_at.is_none() {
+                        return Err(ApiError::conflict(
+                            "the entitlement is privileged; its expiry cannot be cleared",
+                        ));
+                    }
+                    changed
+                        .envelope
+                        .touch(&caller.sub, Provenance::default(), now);
+                    items.extend(ents::change_grant(&ent, &changed, table)?);
+                    changed
+                };
+                match transact(&state.db, items).await {
+                    Ok(()) => return Ok(next),
+                    Err(TxError::Cancelled(reasons)) => {
+                        if reasons.first().is_some_and(CancelReason::condition_failed) {
+                            continue;
+                        }
+                        if kind == "revoke" {
+                            return Err(entitlement_gone());
+                        }
+                        return Err(match ents::change_refusal(&reasons, 1, &ent, &changed) {
+                            None => entitlement_gone(),
+                            Some(err) => as_conflict(err),
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Err(raced())
+}
+
+pub struct ListPage {
+    pub items: Vec<AccessRequest>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists requests: by status through the status index, else the tenant's collection.
+pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
+    let binding = Binding {
+        tenant_id: caller.tenant_id.clone(),
+        app_id: caller.app_id.clone(),
+        collection: "access-requests",
+        filters: params.filters.clone(),
+    };
+    let start = match &params.cursor {
+        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
+        None => None,
+    };
+    let tenant = &caller.tenant_id;
+    let by_status = params.filters.get("status");
+    let source = match by_status {
+        Some(status) => Source {
+            index: Some(keys::GSI1),
+            pk_attr: keys::GSI1PK,
+            pk_value: keys::access_requests_by_status(tenant, status),
+            key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
+        },
+        None => Source {
+            index: None,
+            pk_attr: keys::PK,
+            pk_value: keys::pk(tenant, Kind::AccessRequest),
+            key_attrs: &[keys::PK, keys::SK],
+        },
+    };
+    let mut filter = Filter::default();
+    filter.scope_eq("is_deleted", AttributeValue::Bool(false));
+    if let Some(app) = &caller.app_id {
+        filter.scope_eq("app_id", s(app));
+    }
+    for (name, value) in &params.filters {
+        match name.as_str() {
+            "status" => {}
+            "q" => {
+                filter.contains(SEARCH, s(value));
+            }
+            other => {
+                filter.eq(other, s(value));
+            }
+        }
+    }
+    let page = list::page(
+        &state.db,
+        state.table(),
+        &source,
+        &filter,
+        params.limit,
+        start,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(from_item::<AccessRequest>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let next_cursor = match page.next {
+        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
+        None => None,
+    };
+    Ok(ListPage { items, next_cursor })
+}

@@ -1,0 +1,92 @@
+//! Rewriting a record in place under optimistic locking: every attribute of the new item is
+//! SET (attributes owned by other writers, such as an asset's live count, are left alone), the
+//! ones that no longer apply are REMOVEd, and the write holds only if the stored item still has
+//! the values it was read with.
+
+use super::expr::Expr;
+use super::{fault, Item};
+use crate::error::{ApiError, ApiResult};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+
+pub struct Rewrite {
+    pub key: Item,
+    /// The new attributes (key attributes are skipped).
+    pub item: Item,
+    /// Attributes to delete when absent from `item` (sparse index keys).
+    pub remove_if_absent: &'static [&'static str],
+    /// Attributes left untouched by this write.
+    pub keep: &'static [&'static str],
+    /// `attr = value` conditions, all required.
+    pub expect: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Rewrite {
+    fn parts(&self) -> (String, String, Expr) {
+        let mut expr = Expr::default();
+        let mut skip: Vec<&str> = vec![crate::keys::PK, crate::keys::SK];
+        skip.extend_from_slice(self.keep);
+        let mut update = expr.set_all(&self.item, &skip);
+        let gone: Vec<&str> = self
+            .remove_if_absent
+            .iter()
+            .copied()
+            .filter(|a| !self.item.contains_key(*a))
+            .collect();
+        update.push_str(&expr.remove(&gone));
+        let condition = self
+            .expect
+            .iter()
+            .map(|(attr, value)| {
+                let n = expr.name(attr);
+                let v = expr.value(value.clone());
+                format!("{n} = {v}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        (update, condition, expr)
+    }
+
+    /// As one action of a transaction; the old item comes back if its condition fails.
+    pub fn transact_item(&self, table: &str) -> ApiResult<TransactWriteItem> {
+        let (update, condition, expr) = self.parts();
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(self.key.clone()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| ApiError::Internal(format!("build request: {e}")))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// As a single UpdateItem. `Ok(false)`: the item changed since it was read.
+    pub async fn send(&self, db: &Client, table: &str) -> ApiResult<bool> {
+        let (update, condition, expr) = self.parts();
+        let result = db
+            .update_item()
+            .table_name(table)
+            .set_key(Some(self.key.clone()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(fault("UpdateItem", e)),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The route table, the OpenAPI document, the binaries and the sample events describe the same
+//! API: a route added in one place and forgotten in another fails here.
+
+use functions::routes::routes;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn route_table() -> BTreeSet<(String, String)> {
+    routes()
+        .iter()
+        .map(|r| (r.method.as_str().to_lowercase(), r.path.to_string()))
+        .collect()
+}
+
+#[test]
+fn openapi_lists_exactly_the_routes() {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).expect("openapi.yaml");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("openapi.yaml parses");
+    let paths = doc["paths"].as_mapping().expect("paths");
+    let mut documented = BTreeSet::new();
+    for (path, ops) in paths {
+        let path = path.as_str().expect("path key");
+        for (method, _) in ops.as_mapping().expect("operations") {
+            let method = method.as_str().expect("method");
+            if ["get", "post", "put", "patch", "delete"].contains(&method) {
+                documented.insert((method.to_string(), path.to_string()));
+            }
+        }
+    }
+    assert_eq!(documented, route_table());
+}
+
+#[test]
+fn every_function_has_a_binary_and_an_event() {
+    let bins: BTreeSet<String> = std::fs::read_dir(root().join("functions/src/bin"))
+        .expect("bin dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".rs"))
+                .map(String::from)
+        })
+        .collect();
+    let functions: BTreeSet<String> = routes().iter().map(|r| r.function.to_string()).collect();
+    let api_bins: BTreeSet<String> = bins
+        .iter()
+        .filter(|b| b.as_str() != "expiry-sweep")
+        .cloned()
+        .collect();
+    assert_eq!(api_bins, functions);
+    for bin in &bins {
+        let event = root().join(format!("events/{bin}.json"));
+        let text = std::fs::read_to_string(&event)
+            .unwrap_or_else(|_| panic!("missing {}", event.display()));
+        serde_json::from_str::<serde_json::Value>(&text).expect("event is JSON");
+    }
+}
+
+#[test]
+fn template_declares_every_binary() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    for route in routes() {
+        assert!(
+            text.contains(&format!("Binary: {}", route.function)),
+            "template.yaml has no function built from binary {}",
+            route.function
+        );
+    }
+}
