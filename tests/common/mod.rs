@@ -264,3 +264,61 @@ pub fn bad_fields(r: &Response) -> Vec<String> {
     v.sort();
     v
 }
+
+// ---- Added for tests/technology_rules.rs and tests/technology_lists.rs ----
+
+/// How to mint a token that may be bad on purpose: another secret, issuer or audience, or a
+/// negative `ttl_seconds` (already expired).
+pub struct MintOptions<'a> {
+    pub secret: &'a str,
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub tenant: &'a str,
+    pub sub: &'a str,
+    pub app: Option<&'a str>,
+    pub scopes: Vec<String>,
+    pub ttl_seconds: i64,
+}
+
+impl Api {
+    /// Options for a good token of this test's tenant with every scope; change what the test needs.
+    pub fn mint_options(&self) -> MintOptions<'_> {
+        MintOptions {
+            secret: DEV_HS256_SECRET,
+            issuer: DEV_ISSUER,
+            audience: DEV_AUDIENCE,
+            tenant: &self.tenant,
+            sub: "user-1",
+            app: None,
+            scopes: all_scopes(),
+            ttl_seconds: 3600,
+        }
+    }
+}
+
+/// Mints an HS256 token exactly as `opts` says.
+pub fn mint_with(opts: &MintOptions<'_>) -> String {
+    mint_hs256(
+        opts.secret,
+        opts.issuer,
+        opts.audience,
+        &TokenSpec {
+            sub: opts.sub.into(),
+            tenant_id: opts.tenant.into(),
+            app_id: opts.app.map(String::from),
+            scopes: opts.scopes.clone(),
+            ttl_seconds: opts.ttl_seconds,
+        },
+    )
+    .expect("mint")
+}
+
+/// Signs arbitrary claims with HS256 and the development secret (tokens missing a claim, `nbf`).
+pub fn sign_claims(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(DEV_HS256_SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
