@@ -120,6 +120,14 @@ impl Envelope {
     }
 }
 
+/// Whether `id` is a record id of this type: `<prefix>_` and a 26-character ULID. Anything
+/// else names nothing, so it is a 404 without a read (and never reaches a key).
+pub fn is_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|ulid| ulid.len() == 26 && ulid::Ulid::from_string(ulid).is_ok())
+}
+
 /// Monotonic ULIDs, one generator per process so ids made in one millisecond still sort.
 pub struct IdGenerator(Mutex<Generator>);
 
@@ -197,6 +205,16 @@ mod tests {
         assert!(e.visible_to("t1", Some("app1")));
         assert!(!e.visible_to("t1", Some("app2")));
         assert!(e.visible_to("t1", None));
+    }
+
+    #[test]
+    fn id_shapes() {
+        let g = IdGenerator::default();
+        assert!(is_id(&g.next("ast"), "ast"));
+        assert!(!is_id(&g.next("ast"), "ent"));
+        assert!(!is_id("ast_x", "ast"));
+        assert!(!is_id(&format!("ast_{}", "0".repeat(1100)), "ast"));
+        assert!(!is_id("ast01JD3Q9Z8X4K2M7N5P6R8S0T1V", "ast"));
     }
 
     #[test]

@@ -66,6 +66,20 @@ impl Input {
         Input { map, errors }
     }
 
+    /// A nested object (e.g. `owner`): only `fields`, nothing of the envelope.
+    pub fn nested(map: Map<String, Value>, fields: &[&str]) -> Self {
+        let mut unknown: Vec<&String> = map
+            .keys()
+            .filter(|k| !fields.contains(&k.as_str()))
+            .collect();
+        unknown.sort();
+        let errors = unknown
+            .into_iter()
+            .map(|k| FieldError::new(k.as_str(), "unknown field"))
+            .collect();
+        Input { map, errors }
+    }
+
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(FieldError::new(field, message));
     }

@@ -68,8 +68,11 @@ fn parse_with(req: &Request, spec: &Spec<'_>, deletable: bool) -> Result<ListPar
         if COMMON.contains(&name) && name != "q" {
             continue;
         }
-        if value.is_empty() || value.chars().count() > 200 {
-            errors.push(FieldError::new(name, "must be 1 to 200 characters"));
+        if value.is_empty() || value.chars().count() > 200 || value.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                name,
+                "must be 1 to 200 characters, without control characters",
+            ));
             continue;
         }
         if let Some((_, allowed)) = spec.enums.iter().find(|(n, _)| *n == name) {

@@ -17,8 +17,15 @@ async fn decide(
         caller.require(Scope::AccessRequestsApprove)?;
         let id = http::path_param(&req, "id")?;
         let comment = access_request::parse_decision(http::optional_json_object(&req)?)?;
-        let decided =
-            store::access_requests::decide(state, &caller, &id, decision, comment).await?;
+        let decided = store::access_requests::decide(
+            state,
+            &caller,
+            &id,
+            http::if_match(&req),
+            decision,
+            comment,
+        )
+        .await?;
         http::ok_record(&decided, decided.envelope.revision)
     })
     .await

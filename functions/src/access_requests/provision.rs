@@ -10,7 +10,9 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         caller.require(Scope::AccessRequestsProvision)?;
         let id = http::path_param(&req, "id")?;
         let comment = access_request::parse_decision(http::optional_json_object(&req)?)?;
-        let provisioned = store::access_requests::provision(state, &caller, &id, comment).await?;
+        let provisioned =
+            store::access_requests::provision(state, &caller, &id, http::if_match(&req), comment)
+                .await?;
         http::ok_record(&provisioned, provisioned.envelope.revision)
     })
     .await

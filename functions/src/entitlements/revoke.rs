@@ -9,8 +9,10 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         let caller = state.caller(&req).await?;
         caller.require(Scope::EntitlementsWrite)?;
         let id = http::path_param(&req, "id")?;
-        let reason = entitlement::parse_revoke(http::optional_json_object(&req)?)?;
-        let revoked = store::entitlements::revoke(state, &caller, &id, reason).await?;
+        let (reason, provenance) = entitlement::parse_revoke(http::optional_json_object(&req)?)?;
+        let expected = http::if_match(&req);
+        let revoked =
+            store::entitlements::revoke(state, &caller, &id, expected, reason, provenance).await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &revoked).await?;
         http::ok_record(&view, revoked.envelope.revision)
     })

@@ -91,16 +91,11 @@ impl AccessRequest {
     /// Lower-cased text that `q` searches (justification, system_id, entitlement_type).
     pub fn search_text(&self) -> String {
         let f = &self.fields;
-        [
+        super::search_text([
             Some(f.justification.as_str()),
             Some(f.system_id.as_str()),
             f.entitlement_type.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase()
+        ])
     }
 }
 

@@ -89,17 +89,12 @@ impl Asset {
     /// Lower-cased text that `q` searches (name, display_name, description, vendor).
     pub fn search_text(&self) -> String {
         let f = &self.fields;
-        [
+        super::search_text([
             Some(f.name.as_str()),
             f.display_name.as_deref(),
             f.description.as_deref(),
             f.vendor.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase()
+        ])
     }
 }
 
@@ -134,7 +129,7 @@ fn read_owner(input: &mut Input) -> Field<OwnerPatch> {
     let raw = input.object("owner", 4096);
     match raw {
         Field::Value(map) => {
-            let mut inner = Input::new(map, &["person_id", "group_id"]);
+            let mut inner = Input::nested(map, &["person_id", "group_id"]);
             let person_id = inner.string("person_id", SHORT);
             let group_id = inner.string("group_id", SHORT);
             if let Err(ApiError::Validation(errors)) = inner.finish() {
@@ -454,6 +449,6 @@ mod tests {
             envelope: env,
             fields,
         };
-        assert_eq!(asset.search_text(), "a\nacme");
+        assert_eq!(asset.search_text(), "a\u{1f}acme");
     }
 }

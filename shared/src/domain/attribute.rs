@@ -117,16 +117,11 @@ impl Attribute {
     /// Lower-cased text that `q` searches (key, name, description).
     pub fn search_text(&self) -> String {
         let f = &self.fields;
-        [
+        super::search_text([
             Some(f.key.as_str()),
             Some(f.name.as_str()),
             f.description.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase()
+        ])
     }
 }
 
@@ -205,7 +200,7 @@ fn read_values(input: &mut Input, raw: Option<Value>) -> Field<Vec<AttributeValu
             input.error(&at(&k), "unknown field");
             ok = false;
         }
-        let mut entry = Input::new(map, VALUE_FIELDS);
+        let mut entry = Input::nested(map, VALUE_FIELDS);
         let value = entry.pattern("value", &VALUE, VALUE_RULE);
         let value = entry.required("value", value);
         let name = entry.string("name", NAME);
@@ -577,7 +572,10 @@ mod tests {
         assert!(attr.value("public").is_some_and(|v| v.is_active()));
         assert!(attr.value("secret").is_some_and(|v| !v.is_active()));
         assert!(attr.value("Public").is_none());
-        assert_eq!(attr.search_text(), "iscprivacy\nprivacy\nhow private");
+        assert_eq!(
+            attr.search_text(),
+            "iscprivacy\u{1f}privacy\u{1f}how private"
+        );
         let json = serde_json::to_value(&attr).unwrap();
         assert_eq!(json["type"], "governance");
         assert_eq!(json["id"], "amd_1");

@@ -117,16 +117,11 @@ impl Entitlement {
     /// Lower-cased text that `q` searches (entitlement_type, description, principal_id).
     pub fn search_text(&self) -> String {
         let f = &self.fields;
-        [
+        super::search_text([
             Some(f.entitlement_type.as_str()),
             f.description.as_deref(),
             Some(f.principal_id.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n")
-        .to_lowercase()
+        ])
     }
 }
 
@@ -146,6 +141,8 @@ fn check_rules(
         if let Some(at) = fields.expires_at {
             if at <= now && !input.has_error("expires_at") {
                 input.error("expires_at", "must be in the future");
+            } else if at <= fields.granted_at && !input.has_error("expires_at") {
+                input.error("expires_at", "must be after granted_at");
             }
         }
     }
@@ -322,12 +319,21 @@ pub fn apply_patch(
     Ok((fields, provenance))
 }
 
-/// The revoke body: `{"reason"?}`.
-pub fn parse_revoke(body: Map<String, Value>) -> ApiResult<Option<String>> {
+/// The revoke body: `{"reason"?}` (and the client's provenance).
+pub fn parse_revoke(body: Map<String, Value>) -> ApiResult<(Option<String>, Provenance)> {
     let mut input = Input::new(body, &["reason"]);
+    let provenance = input.provenance();
     let reason = input.string("reason", DESCRIPTION).value();
     input.finish()?;
-    Ok(reason)
+    Ok((reason, provenance))
+}
+
+/// An action body that carries nothing but provenance (`{}` or empty).
+pub fn parse_empty(body: Map<String, Value>) -> ApiResult<Provenance> {
+    let mut input = Input::new(body, &[]);
+    let provenance = input.provenance();
+    input.finish()?;
+    Ok(provenance)
 }
 
 /// Stamps a revoke onto a live entitlement.
@@ -335,6 +341,7 @@ pub fn revoked(
     current: &Entitlement,
     actor: &str,
     reason: Option<String>,
+    provenance: Provenance,
     now: Timestamp,
 ) -> Entitlement {
     let mut next = current.clone();
@@ -342,7 +349,7 @@ pub fn revoked(
     next.fields.revoked_at = Some(now);
     next.fields.revoked_by = Some(actor.to_string());
     next.fields.revoke_reason = reason;
-    next.envelope.touch(actor, Provenance::default(), now);
+    next.envelope.touch(actor, provenance, now);
     next
 }
 

@@ -5,3 +5,17 @@ pub mod access_request;
 pub mod asset;
 pub mod attribute;
 pub mod entitlement;
+
+/// Separates the fields of a search text; `q` may not contain it (nor any control character),
+/// so a search never matches across two fields.
+pub const SEARCH_SEPARATOR: char = '\u{1f}';
+
+/// The lower-cased text `q` searches, from a record's searchable fields.
+pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    fields
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(&SEARCH_SEPARATOR.to_string())
+        .to_lowercase()
+}

@@ -182,7 +182,7 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
 
 /// The request and its hidden `clears_expiry` marker, if the caller may see it.
 async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessRequest, bool)> {
-    if !id.starts_with("arq_") {
+    if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
     let out = state
@@ -290,11 +290,13 @@ pub async fn decide(
     state: &State,
     caller: &Caller,
     id: &str,
+    expected: Option<i64>,
     decision: Decision,
     comment: Option<String>,
 ) -> ApiResult<AccessRequest> {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, clears) = visible(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
         let next = domain::decide(
             &current,
             decision,
@@ -335,10 +337,12 @@ pub async fn provision(
     state: &State,
     caller: &Caller,
     id: &str,
+    expected: Option<i64>,
     comment: Option<String>,
 ) -> ApiResult<AccessRequest> {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, clears) = visible(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
         domain::ensure_provisionable(&current)?;
         let now = Timestamp::now();
         let f = &current.fields;
@@ -418,7 +422,8 @@ pub async fn provision(
                 let mut items = vec![rewrite(&current, &next, clears)?.transact_item(table)?];
                 let changed = if kind == "revoke" {
                     let reason = Some(format!("access request {}", current.envelope.id));
-                    let revoked = ent_domain::revoked(&ent, &caller.sub, reason, now);
+                    let revoked =
+                        ent_domain::revoked(&ent, &caller.sub, reason, Provenance::default(), now);
                     items.extend(ents::end_grant(&ent, &revoked, table)?);
                     revoked
                 } else {

@@ -157,7 +157,7 @@ async fn visible(
     id: &str,
     include_deleted: bool,
 ) -> ApiResult<(Asset, i64)> {
-    if !id.starts_with("ast_") {
+    if !crate::envelope::is_id(id, asset::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
     match read(state, &caller.tenant_id, id).await? {

@@ -288,7 +288,7 @@ async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<Entitle
 
 /// An entitlement the caller may see (entitlements are never deleted, only revoked).
 pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlement> {
-    if !id.starts_with("ent_") {
+    if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
     match read(state, &caller.tenant_id, id).await? {
@@ -361,6 +361,7 @@ pub async fn set_metadata<F>(
     state: &State,
     caller: &Caller,
     id: &str,
+    expected: Option<i64>,
     change: F,
 ) -> ApiResult<Entitlement>
 where
@@ -368,6 +369,7 @@ where
 {
     for _ in 0..WRITE_ATTEMPTS {
         let current = get(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
         let refs = change(&current)?;
         if refs == current.fields.access_model_metadata {
             return Ok(current);
@@ -387,11 +389,14 @@ where
 
 /// Revokes an entitlement. Revoking a revoked one returns it unchanged (also for every loser of
 /// racing revokes); an expired one is a conflict.
+/// `If-Match` applies only when there is something to write.
 pub async fn revoke(
     state: &State,
     caller: &Caller,
     id: &str,
+    expected: Option<i64>,
     reason: Option<String>,
+    provenance: Provenance,
 ) -> ApiResult<Entitlement> {
     for _ in 0..WRITE_ATTEMPTS {
         let current = get(state, caller, id).await?;
@@ -399,7 +404,14 @@ pub async fn revoke(
             domain::RevokePlan::Unchanged => return Ok(current),
             domain::RevokePlan::Revoke => {}
         }
-        let next = domain::revoked(&current, &caller.sub, reason.clone(), Timestamp::now());
+        check_revision(expected, current.envelope.revision)?;
+        let next = domain::revoked(
+            &current,
+            &caller.sub,
+            reason.clone(),
+            provenance.clone(),
+            Timestamp::now(),
+        );
         match transact(&state.db, end_grant(&current, &next, state.table())?).await {
             Ok(()) => return Ok(next),
             Err(TxError::Cancelled(reasons))
