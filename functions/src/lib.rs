@@ -6,6 +6,7 @@ pub mod access_requests;
 pub mod entitlements;
 pub mod metadata_attributes;
 pub mod routes;
+pub mod sweep;
 pub mod technology;
 
 use lambda_http::{service_fn, Body, Request, Response};

@@ -93,6 +93,31 @@ impl Api {
         }
     }
 
+    /// A test with a table of its own, for work that spans every tenant (the expiry sweep).
+    pub async fn with_own_table() -> Api {
+        let name = format!("t_{}", ulid::Ulid::generate().to_string().to_lowercase());
+        let cfg = config(&name, &endpoint());
+        let counter = RequestCounter::default();
+        let db = store::client(&cfg, Some(counter.clone())).await;
+        store::table::ensure_table(&db, &name)
+            .await
+            .expect("create a test table in DynamoDB Local");
+        Api {
+            state: Arc::new(State::with_client(cfg, db).expect("state")),
+            counter,
+            tenant: format!("tenant-{}", ulid::Ulid::generate()),
+        }
+    }
+
+    /// The same table, another tenant.
+    pub fn other_tenant(&self) -> Api {
+        Api {
+            state: self.state.clone(),
+            counter: self.counter.clone(),
+            tenant: format!("tenant-{}", ulid::Ulid::generate()),
+        }
+    }
+
     /// A state whose store is unreachable (a closed port), for 503 tests.
     pub async fn unreachable() -> Api {
         let cfg = config("missing", "http://127.0.0.1:9");

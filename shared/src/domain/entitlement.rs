@@ -353,6 +353,27 @@ pub fn revoked(
     next
 }
 
+/// Who the expiry sweep writes as.
+pub const SWEEP_ACTOR: &str = "system:expiry-sweep";
+
+/// Stamps an expiry onto a live entitlement that is due (the sweep's write).
+pub fn expired(current: &Entitlement, now: Timestamp) -> Entitlement {
+    let mut next = current.clone();
+    next.fields.status = EXPIRED.into();
+    next.fields.expired_at = Some(now);
+    let provenance = Provenance {
+        source: None,
+        source_type: Some("system".into()),
+    };
+    next.envelope.touch(SWEEP_ACTOR, provenance, now);
+    next
+}
+
+/// Whether the sweep should expire it now.
+pub fn is_due(ent: &Entitlement, now: Timestamp) -> bool {
+    ent.is_live() && ent.fields.expires_at.is_some_and(|at| at <= now)
+}
+
 /// What revoking does given the current status.
 pub enum RevokePlan {
     /// Already revoked: answer with it unchanged.

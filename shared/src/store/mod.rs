@@ -9,6 +9,7 @@ pub mod entitlements;
 pub mod expr;
 pub mod list;
 pub mod rewrite;
+pub mod sweep;
 pub mod table;
 
 use crate::config::Config;

@@ -1,0 +1,189 @@
+//! The expiry sweep end to end (API.md §6), each test on a table of its own because a sweep
+//! covers every tenant.
+
+mod common;
+
+use common::Api;
+use serde_json::{json, Value};
+use shared::store::sweep;
+use shared::time::Timestamp;
+use std::time::{Duration, Instant};
+
+async fn live_count(api: &Api, asset_id: &str) -> i64 {
+    let item = api
+        .stored(&format!("T#{}#AST", api.tenant), asset_id)
+        .await
+        .expect("asset");
+    shared::store::get_n(&item, "live_entitlements").expect("count")
+}
+
+async fn grant(api: &Api, asset_id: &str, principal: &str, extra: Value) -> Value {
+    let mut body = json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": "user"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let r = api.post("/api/v1/entitlements", body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body
+}
+
+fn in_days(days: i64) -> String {
+    Timestamp::now().plus_seconds(days * 86_400).to_string()
+}
+
+/// A sweep run as if it were `days` from now.
+async fn sweep_at(api: &Api, days: i64, budget: Duration) -> sweep::Report {
+    let now = Timestamp::now().plus_seconds(days * 86_400);
+    sweep::run(&api.state, now, Instant::now() + budget)
+        .await
+        .expect("sweep")
+}
+
+#[tokio::test]
+async fn due_entitlements_expire_and_nothing_else_changes() {
+    let api = Api::with_own_table().await;
+    let asset = api.asset(json!({"name": "db"})).await;
+    let aid = asset["id"].as_str().unwrap();
+    let due = grant(&api, aid, "due", json!({"expires_at": in_days(1)})).await;
+    let pending = grant(
+        &api,
+        aid,
+        "pending",
+        json!({"expires_at": in_days(1), "status": "pending_approval"}),
+    )
+    .await;
+    let later = grant(&api, aid, "later", json!({"expires_at": in_days(30)})).await;
+    let forever = grant(&api, aid, "forever", json!({})).await;
+    let revoked = grant(&api, aid, "revoked", json!({"expires_at": in_days(1)})).await;
+    let extended = grant(&api, aid, "extended", json!({"expires_at": in_days(1)})).await;
+    let rid = revoked["id"].as_str().unwrap();
+    assert_eq!(
+        api.post(&format!("/api/v1/entitlements/{rid}/revoke"), json!({}))
+            .await
+            .status,
+        200
+    );
+    let xid = extended["id"].as_str().unwrap();
+    let x = api
+        .patch(
+            &format!("/api/v1/entitlements/{xid}"),
+            json!({"expires_at": in_days(60)}),
+        )
+        .await;
+    assert_eq!(x.status, 200, "{}", x.text);
+    assert_eq!(live_count(&api, aid).await, 5);
+
+    let report = sweep_at(&api, 2, Duration::from_secs(30)).await;
+    assert_eq!(report.expired, 2, "{report:?}");
+    assert!(report.complete);
+    assert_eq!(report.tenants.get(&api.tenant), Some(&2));
+
+    for e in [&due, &pending] {
+        let id = e["id"].as_str().unwrap();
+        let g = api.get(&format!("/api/v1/entitlements/{id}")).await;
+        assert_eq!(g.body["status"], "expired");
+        assert_eq!(g.body["updated_by"], "system:expiry-sweep");
+        assert_eq!(g.body["source_type"], "system");
+        assert_eq!(g.body["revision"], e["revision"].as_i64().unwrap() + 1);
+        assert!(g.body["expired_at"].as_str().is_some());
+        assert_eq!(g.body["updated_at"], g.body["expired_at"]);
+        let item = api
+            .stored(&format!("T#{}#ENT", api.tenant), id)
+            .await
+            .unwrap();
+        assert!(
+            !item.contains_key("EXP_PK"),
+            "expired entitlements leave the expiry index"
+        );
+    }
+    for (e, status) in [
+        (&later, "active"),
+        (&forever, "active"),
+        (&revoked, "revoked"),
+        (&extended, "active"),
+    ] {
+        let id = e["id"].as_str().unwrap();
+        let g = api.get(&format!("/api/v1/entitlements/{id}")).await;
+        assert_eq!(g.body["status"], status, "{id}");
+        assert_eq!(g.body["expired_at"], Value::Null);
+    }
+    assert_eq!(live_count(&api, aid).await, 3);
+    // Expiry freed the tuple: it can be granted again.
+    grant(&api, aid, "due", json!({})).await;
+
+    let again = sweep_at(&api, 2, Duration::from_secs(30)).await;
+    assert_eq!((again.expired, again.complete), (0, true));
+}
+
+#[tokio::test]
+async fn concurrent_sweeps_expire_each_entitlement_once() {
+    let api = Api::with_own_table().await;
+    let mut assets = Vec::new();
+    for t in 0..3 {
+        let tenant = if t == 0 {
+            api.clone()
+        } else {
+            api.other_tenant()
+        };
+        let asset = tenant.asset(json!({"name": "app"})).await;
+        let aid = asset["id"].as_str().unwrap().to_string();
+        for i in 0..20 {
+            grant(
+                &tenant,
+                &aid,
+                &format!("p{i}"),
+                json!({"expires_at": in_days(1)}),
+            )
+            .await;
+        }
+        assets.push((tenant, aid));
+    }
+    let (a, b) = tokio::join!(
+        sweep_at(&api, 2, Duration::from_secs(60)),
+        sweep_at(&api, 2, Duration::from_secs(60))
+    );
+    assert_eq!(a.expired + b.expired, 60, "{a:?} {b:?}");
+    for (tenant, aid) in &assets {
+        assert_eq!(live_count(tenant, aid).await, 0);
+        let l = tenant
+            .get(&format!(
+                "/api/v1/entitlements?asset_id={aid}&status=expired&limit=100"
+            ))
+            .await;
+        assert_eq!(l.body["items"].as_array().unwrap().len(), 20);
+        let total = a.tenants.get(&tenant.tenant).unwrap_or(&0)
+            + b.tenants.get(&tenant.tenant).unwrap_or(&0);
+        assert_eq!(total, 20);
+    }
+}
+
+#[tokio::test]
+async fn a_short_budget_expires_part_and_the_next_run_the_rest() {
+    let api = Api::with_own_table().await;
+    let asset = api.asset(json!({"name": "bulk"})).await;
+    let aid = asset["id"].as_str().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let api = api.clone();
+        let aid = aid.clone();
+        tasks.push(tokio::spawn(async move {
+            grant(
+                &api,
+                &aid,
+                &format!("p{i}"),
+                json!({"expires_at": in_days(1)}),
+            )
+            .await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let first = sweep_at(&api, 2, Duration::ZERO).await;
+    assert!(!first.complete, "{first:?}");
+    assert!(first.expired > 0 && first.expired < 300, "{first:?}");
+    let second = sweep_at(&api, 2, Duration::from_secs(60)).await;
+    assert!(second.complete);
+    assert_eq!(first.expired + second.expired, 300);
+    assert_eq!(live_count(&api, &aid).await, 0);
+}
