@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts in this folder. Source it; it defines functions and nothing runs.
+#
+# Conventions: quiet on success (one line when something is installed or started), loud on failure
+# (the captured output of whatever failed is printed).
+
+# Repository root (the folder above scripts/).
+TECH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Tools installed with pip --user or rustup live here; make sure they are found.
+for _d in "$HOME/.local/bin" "$HOME/.cargo/bin"; do
+    case ":$PATH:" in *":$_d:"*) ;; *) [ -d "$_d" ] && PATH="$_d:$PATH" ;; esac
+done
+unset _d
+export PATH
+
+note() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# quietly DESCRIPTION CMD [ARGS...]: run CMD with its output captured; print it only on failure.
+quietly() {
+    local desc=$1 log rc=0
+    shift
+    log=$(mktemp "${TMPDIR:-/tmp}/technology-api.XXXXXX") || return 1
+    "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        printf 'error: %s failed (exit %s): %s\n' "$desc" "$rc" "$*" >&2
+        sed 's/^/    /' "$log" >&2
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+
+# as_root CMD [ARGS...]: run as root, through sudo only when we are not root already.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root for: $* (and sudo is not installed)"
+    fi
+}
+
+# apt_install PKG...: apt-get update once per process, then install quietly.
+_APT_UPDATED=
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install $* by hand"
+    note "installing $* (apt)"
+    if [ -z "$_APT_UPDATED" ]; then
+        quietly "apt-get update" as_root apt-get update -q || return 1
+        _APT_UPDATED=1
+    fi
+    quietly "apt-get install $*" as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "$@"
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Install whatever the local tooling needs and is missing. Quiet when everything is there.
+#
+#   scripts/install-tools.sh [TOOL...]
+#
+# TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, rustfmt, clippy, aarch64
+# (the aarch64-unknown-linux-gnu target for `make build`). Without arguments: all but aarch64.
+set -euo pipefail
+
+# shellcheck source=scripts/dynamodb-local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/dynamodb-local.sh"
+
+# pip_install PKG: into the current Python; --user outside a virtualenv when not root.
+pip_install() {
+    local args=(-m pip install -q --disable-pip-version-check) out rc=0
+    command -v python3 >/dev/null 2>&1 || apt_install python3 python3-pip
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    if [ "$(id -u)" -ne 0 ] && [ -z "${VIRTUAL_ENV:-}" ]; then
+        args+=(--user)
+    fi
+    note "installing $1 (pip)"
+    out=$(python3 "${args[@]}" "$1" 2>&1) || rc=$?
+    if [ "$rc" -ne 0 ] && [[ $out == *externally-managed-environment* ]]; then
+        # Debian's own Python refuses global installs; a --user install is what we want here.
+        rc=0
+        out=$(python3 "${args[@]}" --user --break-system-packages "$1" 2>&1) || rc=$?
+    fi
+    if [ "$rc" -ne 0 ]; then
+        printf 'error: pip install %s failed:\n' "$1" >&2
+        printf '%s\n' "$out" | sed 's/^/    /' >&2
+        exit 1
+    fi
+    # pyenv puts new console scripts on PATH only after a rehash.
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
+    hash -r
+}
+
+need_rustup() {
+    command -v rustup >/dev/null 2>&1 || die "rustup not found: install Rust with rustup (https://rustup.rs)"
+}
+
+ensure() {
+    case $1 in
+    java) ddbl_ensure_java ;;
+    dynamodb-local) ddbl_install ;;
+    cargo-lambda)
+        cargo lambda --version >/dev/null 2>&1 && return 0
+        pip_install cargo-lambda
+        cargo lambda --version >/dev/null 2>&1 ||
+            die "cargo-lambda was installed but 'cargo lambda' does not run (is its bin folder on PATH?)"
+        ;;
+    cfn-lint)
+        cfn-lint --version >/dev/null 2>&1 && return 0
+        pip_install cfn-lint
+        cfn-lint --version >/dev/null 2>&1 ||
+            die "cfn-lint was installed but does not run (is its bin folder on PATH?)"
+        ;;
+    rustfmt)
+        cargo fmt --version >/dev/null 2>&1 && return 0
+        need_rustup
+        note "installing rustfmt (rustup)"
+        quietly "rustup component add rustfmt" rustup component add rustfmt || exit 1
+        ;;
+    clippy)
+        cargo clippy --version >/dev/null 2>&1 && return 0
+        need_rustup
+        note "installing clippy (rustup)"
+        quietly "rustup component add clippy" rustup component add clippy || exit 1
+        ;;
+    aarch64)
+        need_rustup
+        rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu && return 0
+        note "installing the aarch64-unknown-linux-gnu target (rustup)"
+        quietly "rustup target add aarch64-unknown-linux-gnu" \
+            rustup target add aarch64-unknown-linux-gnu || exit 1
+        ;;
+    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, rustfmt, clippy, aarch64)" ;;
+    esac
+}
+
+if [ "$#" -eq 0 ]; then
+    set -- java dynamodb-local cargo-lambda cfn-lint rustfmt clippy
+fi
+for tool in "$@"; do
+    ensure "$tool"
+done

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make test` / `make bench`: install what is missing, start a private DynamoDB Local on a free
+# port, run the checks against it, and always stop it.
+#
+#   scripts/test.sh test    cargo fmt --check, clippy -D warnings, cargo test --workspace, cfn-lint
+#   scripts/test.sh bench   cargo bench (the root package's benches/)
+#
+# Every step of `test` runs even when an earlier one failed (so one run shows every problem); the
+# exit status is non-zero when any failed. Tests read DYNAMODB_ENDPOINT and make their own tables.
+set -uo pipefail
+
+# shellcheck source=scripts/dynamodb-local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/dynamodb-local.sh"
+cd "$TECH_ROOT" || exit 1
+
+mode=${1:-test}
+case $mode in
+test) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cfn-lint rustfmt clippy || exit 1 ;;
+bench) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local || exit 1 ;;
+*) die "usage: $0 test|bench" ;;
+esac
+
+trap 'ddbl_stop; exit 130' INT
+trap 'ddbl_stop; exit 143' TERM
+trap 'ddbl_stop' EXIT
+
+port=$(ddbl_free_port) || exit 1
+ddbl_start "$port"
+
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_REGION=${AWS_REGION:-us-east-1}
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_SESSION_TOKEN AWS_PROFILE
+
+failed=()
+step() {
+    local name=$1
+    shift
+    note "$name"
+    if ! "$@"; then
+        printf 'FAILED: %s\n' "$name" >&2
+        failed+=("$name")
+    fi
+}
+
+if [ "$mode" = bench ]; then
+    # The benches belong to the root package; `default-members` would skip it without -p.
+    step "cargo bench" cargo bench -p technology-api
+else
+    step "cargo fmt --check" cargo fmt --all -- --check
+    step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+    step "cargo test" cargo test --workspace --no-fail-fast
+    if [ -f template.yaml ]; then
+        step "cfn-lint template.yaml" cfn-lint template.yaml
+    else
+        printf 'FAILED: template.yaml is missing\n' >&2
+        failed+=("template.yaml")
+    fi
+fi
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    (
+        IFS=,
+        printf '\nmake %s: %d step(s) failed: %s\n' "$mode" "${#failed[@]}" "${failed[*]}" >&2
+    )
+    exit 1
+fi
+note "make $mode: all steps passed"
