@@ -16,14 +16,14 @@ async fn decide(
         let caller = state.caller(&req).await?;
         caller.require(Scope::AccessRequestsApprove)?;
         let id = http::path_param(&req, "id")?;
-        let comment = access_request::parse_decision(http::optional_json_object(&req)?)?;
+        let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
         let decided = store::access_requests::decide(
             state,
             &caller,
             &id,
             http::if_match(&req),
             decision,
-            comment,
+            body,
         )
         .await?;
         http::ok_record(&decided, decided.envelope.revision)

@@ -9,9 +9,9 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         let caller = state.caller(&req).await?;
         caller.require(Scope::AccessRequestsProvision)?;
         let id = http::path_param(&req, "id")?;
-        let comment = access_request::parse_decision(http::optional_json_object(&req)?)?;
+        let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
         let provisioned =
-            store::access_requests::provision(state, &caller, &id, http::if_match(&req), comment)
+            store::access_requests::provision(state, &caller, &id, http::if_match(&req), body)
                 .await?;
         http::ok_record(&provisioned, provisioned.envelope.revision)
     })

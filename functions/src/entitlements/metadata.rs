@@ -10,21 +10,28 @@ pub async fn add(state: &State, req: Request) -> Response<Body> {
     http::serve("entitlements-metadata-add", req, |req| async move {
         let caller = state.caller(&req).await?;
         caller.require(Scope::EntitlementsWrite)?;
-        entitlement::parse_empty(http::optional_json_object(&req)?)?;
+        let provenance = entitlement::parse_empty(http::optional_json_object(&req)?)?;
         let id = http::path_param(&req, "id")?;
         let key = http::path_param(&req, "attributeKey")?;
         let value = http::path_param(&req, "attributeValue")?;
         let attr = store::attributes::get(state, &caller.tenant_id, &key).await?;
         let expected = http::if_match(&req);
-        let updated = store::entitlements::set_metadata(state, &caller, &id, expected, |current| {
-            entitlement::ensure_changeable(current)?;
-            access_model::add_value(
-                current.fields.access_model_metadata.as_deref(),
-                attr.as_ref(),
-                &key,
-                &value,
-            )
-        })
+        let updated = store::entitlements::set_metadata(
+            state,
+            &caller,
+            &id,
+            expected,
+            provenance,
+            |current| {
+                entitlement::ensure_changeable(current)?;
+                access_model::add_value(
+                    current.fields.access_model_metadata.as_deref(),
+                    attr.as_ref(),
+                    &key,
+                    &value,
+                )
+            },
+        )
         .await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;
         http::ok_record(&view, updated.envelope.revision)
@@ -39,16 +46,23 @@ pub async fn remove(state: &State, req: Request) -> Response<Body> {
         let id = http::path_param(&req, "id")?;
         let key = http::path_param(&req, "attributeKey")?;
         let value = http::path_param(&req, "attributeValue")?;
-        entitlement::parse_empty(http::optional_json_object(&req)?)?;
+        let provenance = entitlement::parse_empty(http::optional_json_object(&req)?)?;
         let expected = http::if_match(&req);
-        let updated = store::entitlements::set_metadata(state, &caller, &id, expected, |current| {
-            entitlement::ensure_changeable(current)?;
-            Ok(access_model::remove_value(
-                current.fields.access_model_metadata.as_deref(),
-                &key,
-                &value,
-            ))
-        })
+        let updated = store::entitlements::set_metadata(
+            state,
+            &caller,
+            &id,
+            expected,
+            provenance,
+            |current| {
+                entitlement::ensure_changeable(current)?;
+                Ok(access_model::remove_value(
+                    current.fields.access_model_metadata.as_deref(),
+                    &key,
+                    &value,
+                ))
+            },
+        )
         .await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;
         http::ok_record(&view, updated.envelope.revision)

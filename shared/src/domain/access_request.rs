@@ -187,6 +187,8 @@ pub fn parse_create(
     }
     input.finish()?;
     let requester_id = requester_id.unwrap_or_else(|| caller_sub.to_string());
+    // For `new` it is the server's to set (after provisioning): ignored like other stamps.
+    let entitlement_id = entitlement_id.filter(|_| access_type.as_deref() != Some("new"));
     Ok(Draft {
         requester_id,
         system_id: system_id.unwrap_or_default(),
@@ -433,12 +435,22 @@ fn transition_conflict(from: &str, to: &str) -> ApiError {
     }
 }
 
-/// The decision body: `{"comment"?}`.
-pub fn parse_decision(body: Map<String, Value>) -> ApiResult<Option<String>> {
+/// The body of approve, reject and provision: `{"comment"?}`, and the client's provenance.
+#[derive(Debug, Clone)]
+pub struct DecisionBody {
+    pub comment: Option<String>,
+    pub provenance: Provenance,
+}
+
+pub fn parse_decision(body: Map<String, Value>) -> ApiResult<DecisionBody> {
     let mut input = Input::new(body, &["comment"]);
+    let provenance = input.provenance();
     let comment = input.string("comment", TEXT).value();
     input.finish()?;
-    Ok(comment)
+    Ok(DecisionBody {
+        comment,
+        provenance,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,14 +464,18 @@ pub fn decide(
     current: &AccessRequest,
     decision: Decision,
     approver: &str,
-    comment: Option<String>,
+    body: DecisionBody,
     now: Timestamp,
 ) -> ApiResult<AccessRequest> {
     let to = match decision {
         Decision::Approve => APPROVED,
         Decision::Reject => REJECTED,
     };
-    if current.fields.requester_id == approver {
+    // Whoever filed the request counts as its requester too, so naming someone else as
+    // requester_id does not open a way to approve one's own request.
+    let own = current.fields.requester_id == approver
+        || current.envelope.created_by.as_deref() == Some(approver);
+    if own {
         return Err(ApiError::Forbidden(
             "the requester cannot approve or reject their own request".into(),
         ));
@@ -470,12 +486,12 @@ pub fn decide(
     let mut next = current.clone();
     next.fields.status = to.into();
     next.fields.approver_id = Some(approver.to_string());
-    next.fields.decision_comment = comment;
+    next.fields.decision_comment = body.comment;
     match decision {
         Decision::Approve => next.fields.approved_at = Some(now),
         Decision::Reject => next.fields.rejected_at = Some(now),
     }
-    next.envelope.touch(approver, Provenance::default(), now);
+    next.envelope.touch(approver, body.provenance, now);
     Ok(next)
 }
 
@@ -483,7 +499,7 @@ pub fn decide(
 pub fn provisioned(
     current: &AccessRequest,
     actor: &str,
-    comment: Option<String>,
+    body: DecisionBody,
     entitlement_id: &str,
     granted_at: Timestamp,
     granted_by_id: Option<String>,
@@ -498,20 +514,25 @@ pub fn provisioned(
     next.fields.entitlement_id = Some(entitlement_id.to_string());
     next.fields.granted_at = Some(granted_at);
     next.fields.granted_by_id = granted_by_id;
-    if comment.is_some() {
-        next.fields.decision_comment = comment;
+    if body.comment.is_some() {
+        next.fields.decision_comment = body.comment;
     }
-    next.envelope.touch(actor, Provenance::default(), now);
+    next.envelope.touch(actor, body.provenance, now);
     Ok(next)
 }
 
-/// Provisioning may start only from `approved`.
-pub fn ensure_provisionable(current: &AccessRequest) -> ApiResult<()> {
-    if current.fields.status == APPROVED {
-        Ok(())
-    } else {
-        Err(transition_conflict(&current.fields.status, PROVISIONED))
+/// Provisioning may start only from `approved`, and never grants access that has already
+/// expired.
+pub fn ensure_provisionable(current: &AccessRequest, now: Timestamp) -> ApiResult<()> {
+    if current.fields.status != APPROVED {
+        return Err(transition_conflict(&current.fields.status, PROVISIONED));
     }
+    if current.fields.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::conflict(
+            "the requested expires_at has passed; file a new request",
+        ));
+    }
+    Ok(())
 }
 
 pub fn completed(

@@ -12,7 +12,7 @@ use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError}
 use crate::auth::Caller;
 use crate::cursor::{self, Binding};
 use crate::domain::access_request::{
-    self as domain, AccessRequest, Decision, Draft, PatchPlan, Target,
+    self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target,
 };
 use crate::domain::entitlement::{self as ent_domain, Entitlement, EntitlementFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -292,7 +292,7 @@ pub async fn decide(
     id: &str,
     expected: Option<i64>,
     decision: Decision,
-    comment: Option<String>,
+    body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, clears) = visible(state, caller, id).await?;
@@ -301,7 +301,7 @@ pub async fn decide(
             &current,
             decision,
             &caller.sub,
-            comment.clone(),
+            body.clone(),
             Timestamp::now(),
         )?;
         if rewrite(&current, &next, clears)?
@@ -338,25 +338,28 @@ pub async fn provision(
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
-    comment: Option<String>,
+    body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, clears) = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
-        domain::ensure_provisionable(&current)?;
         let now = Timestamp::now();
+        domain::ensure_provisionable(&current, now)?;
+        // The grant belongs to the request's app (not the provisioner's), so the app that
+        // asked sees it, and its asset must be that app's.
+        let app = current.envelope.app_id.clone();
+        let grantor = Actor {
+            id: caller.sub.clone(),
+            tenant_id: caller.tenant_id.clone(),
+            app_id: app.clone(),
+        };
         let f = &current.fields;
         let table = state.table();
         match f.access_type.as_str() {
             "new" => {
                 let ent_id = state.ids.next(ent_domain::ID_PREFIX);
                 let ent = Entitlement {
-                    envelope: Envelope::new(
-                        ent_id.clone(),
-                        &Actor::from(caller),
-                        Provenance::default(),
-                        now,
-                    ),
+                    envelope: Envelope::new(ent_id.clone(), &grantor, Provenance::default(), now),
                     fields: EntitlementFields {
                         asset_id: f.asset_id.clone(),
                         principal_id: f.principal_id.clone(),
@@ -382,21 +385,21 @@ pub async fn provision(
                 let next = domain::provisioned(
                     &current,
                     &caller.sub,
-                    comment.clone(),
+                    body.clone(),
                     &ent_id,
                     now,
                     f.approver_id.clone(),
                     now,
                 )?;
                 let mut items = vec![rewrite(&current, &next, clears)?.transact_item(table)?];
-                items.extend(ents::start_grant(&ent, caller.app_id.as_deref(), table)?);
+                items.extend(ents::start_grant(&ent, app.as_deref(), table)?);
                 match transact(&state.db, items).await {
                     Ok(()) => return Ok(next),
                     Err(TxError::Cancelled(reasons)) => {
                         if reasons.first().is_some_and(CancelReason::condition_failed) {
                             continue;
                         }
-                        let err = ents::start_refusal(&reasons, 1, &ent, caller.app_id.as_deref())
+                        let err = ents::start_refusal(&reasons, 1, &ent, app.as_deref())
                             .unwrap_or_else(|| TxError::Cancelled(reasons).into());
                         return Err(as_conflict(err));
                     }
@@ -413,7 +416,7 @@ pub async fn provision(
                 let next = domain::provisioned(
                     &current,
                     &caller.sub,
-                    comment.clone(),
+                    body.clone(),
                     &ent_id,
                     ent.fields.granted_at,
                     ent.fields.granted_by_id.clone(),

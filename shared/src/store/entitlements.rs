@@ -362,6 +362,7 @@ pub async fn set_metadata<F>(
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
+    provenance: Provenance,
     change: F,
 ) -> ApiResult<Entitlement>
 where
@@ -377,7 +378,7 @@ where
         let mut next = current.clone();
         next.fields.access_model_metadata = refs;
         next.envelope
-            .touch(&caller.sub, Provenance::default(), Timestamp::now());
+            .touch(&caller.sub, provenance.clone(), Timestamp::now());
         if write_change(state, &current, &next).await? {
             return Ok(next);
         }

@@ -10,7 +10,7 @@
 use super::entitlements::end_grant;
 use super::{fault, from_item, transact, CancelReason, Item, TxError};
 use crate::domain::entitlement::{self as domain, Entitlement};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::state::State;
 use crate::time::Timestamp;
@@ -59,79 +59,102 @@ async fn expire(state: &State, current: Entitlement, now: Timestamp) -> ApiResul
     }
 }
 
-/// Runs one sweep. It starts no new page after `stop_at` (but always finishes the first page,
-/// so every run makes progress); what is left is found by the next run.
+/// What the reading side hands the writing side.
+enum Work {
+    Expire(Box<Entitlement>),
+    /// The deadline came before the index was read to the end.
+    Stopped,
+    /// Reading the index failed; the run stops here.
+    Failed(ApiError),
+}
+
+async fn due_page(
+    state: &State,
+    shard: u32,
+    bound: &str,
+    start: Option<Item>,
+) -> ApiResult<(Vec<Entitlement>, Option<Item>)> {
+    let out = state
+        .db
+        .query()
+        .table_name(state.table())
+        .index_name(keys::EXPIRY)
+        .key_condition_expression("#pk = :pk AND #sk < :bound")
+        .expression_attribute_names("#pk", keys::EXP_PK)
+        .expression_attribute_names("#sk", keys::EXP_SK)
+        .expression_attribute_values(":pk", AttributeValue::S(keys::expiry_shard_pk(shard)))
+        .expression_attribute_values(":bound", AttributeValue::S(bound.to_string()))
+        .limit(PAGE)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| fault("Query", e))?;
+    let next = out.last_evaluated_key().cloned();
+    let due = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<ApiResult<Vec<Entitlement>>>()?;
+    Ok((due, next))
+}
+
+/// Runs one sweep. Reading the index and writing expiries overlap: up to `PARALLEL`
+/// transactions are in flight while the next page is read. No page is read after `stop_at`
+/// (except the first, so every run makes progress); the next run finds what is left.
 pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
+    // `#` follows the expiry time in the sort key; `$` sorts right after it.
+    let bound = format!("{now}$");
+    let bound = &bound;
+    let pages = stream::unfold(Some((0u32, None::<Item>, true)), move |cursor| async move {
+        let (shard, start, first) = cursor?;
+        if shard >= keys::EXPIRY_SHARDS {
+            return None;
+        }
+        if !first && Instant::now() >= stop_at {
+            return Some((vec![Work::Stopped], None));
+        }
+        match due_page(state, shard, bound, start).await {
+            Err(e) => Some((vec![Work::Failed(e)], None)),
+            Ok((due, next)) => {
+                let cursor = match next {
+                    Some(key) => (shard, Some(key), false),
+                    None => (shard + 1, None, false),
+                };
+                let work = due.into_iter().map(|e| Work::Expire(Box::new(e))).collect();
+                Some((work, Some(cursor)))
+            }
+        }
+    })
+    // Boxed: the unboxed type nests too deeply for the compiler's layout queries downstream.
+    .boxed();
+    let events = pages
+        .flat_map(stream::iter)
+        .map(|work| async move {
+            match work {
+                Work::Expire(ent) => Ok(expire(state, *ent, now).await),
+                other => Err(other),
+            }
+        })
+        .buffer_unordered(PARALLEL);
+    let mut events = std::pin::pin!(events);
     let mut report = Report {
         complete: true,
         ..Report::default()
     };
-    // `#` follows the expiry time in the sort key; `$` sorts right after it.
-    let bound = format!("{}$", now);
-    let mut first_page = true;
-    'shards: for shard in 0..keys::EXPIRY_SHARDS {
-        let mut start: Option<Item> = None;
-        loop {
-            if !first_page && Instant::now() >= stop_at {
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(Ok(Outcome::Expired(tenant))) => {
+                report.expired += 1;
+                *report.tenants.entry(tenant).or_default() += 1;
+            }
+            Ok(Ok(Outcome::Skipped)) => report.skipped += 1,
+            Ok(Err(e)) | Err(Work::Failed(e)) => {
+                tracing::error!(error = %e, "expiry sweep fault; the next run retries");
+                report.failed = true;
                 report.complete = false;
-                break 'shards;
             }
-            first_page = false;
-            let out = match state
-                .db
-                .query()
-                .table_name(state.table())
-                .index_name(keys::EXPIRY)
-                .key_condition_expression("#pk = :pk AND #sk < :bound")
-                .expression_attribute_names("#pk", keys::EXP_PK)
-                .expression_attribute_names("#sk", keys::EXP_SK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::expiry_shard_pk(shard)))
-                .expression_attribute_values(":bound", AttributeValue::S(bound.clone()))
-                .limit(PAGE)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-            {
-                Ok(out) => out,
-                Err(e) => {
-                    tracing::error!(error = %fault("Query", e), "reading the expiry index failed");
-                    report.failed = true;
-                    report.complete = false;
-                    break 'shards;
-                }
-            };
-            let due: Vec<Entitlement> = out
-                .items()
-                .iter()
-                .cloned()
-                .map(from_item)
-                .collect::<ApiResult<_>>()?;
-            let outcomes: Vec<ApiResult<Outcome>> = stream::iter(due)
-                .map(|ent| expire(state, ent, now))
-                .buffer_unordered(PARALLEL)
-                .collect()
-                .await;
-            for outcome in outcomes {
-                match outcome {
-                    Ok(Outcome::Expired(tenant)) => {
-                        report.expired += 1;
-                        *report.tenants.entry(tenant).or_default() += 1;
-                    }
-                    Ok(Outcome::Skipped) => report.skipped += 1,
-                    Err(e) => {
-                        tracing::error!(error = %e, "expiry failed; the next run retries it");
-                        report.failed = true;
-                    }
-                }
-            }
-            if report.failed {
-                report.complete = false;
-                break 'shards;
-            }
-            match out.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => break,
-            }
+            Err(_) => report.complete = false,
         }
     }
     Ok(report)
