@@ -6,7 +6,7 @@
 #   make token   a development token: make token SUB=alice TENANT=acme APP=crm SCOPES="technology:read" TTL=600
 #   make test    fmt check, clippy, cargo test --workspace, cfn-lint (own DynamoDB Local, free port)
 #   make bench   cargo bench against a private DynamoDB Local
-#   make sweep   one expiry sweep against the `make dev` stack (comes with the expiry-sweep issue)
+#   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
 #   make build   cargo lambda build --release --arm64 (installs the aarch64 target; ~7 min)
 #   make fmt     cargo fmt
 #   make lint    clippy -D warnings + cfn-lint
@@ -50,7 +50,7 @@ bench:
 	@scripts/test.sh bench
 
 sweep:
-	@echo "make sweep: the expiry sweep arrives with the expiry-sweep issue; nothing to run yet."
+	@scripts/sweep.sh
 
 build:
 	@scripts/install-tools.sh cargo-lambda aarch64

@@ -2,7 +2,8 @@
 # `make test` / `make bench`: install what is missing, start a private DynamoDB Local on a free
 # port, run the checks against it, and always stop it.
 #
-#   scripts/test.sh test    cargo fmt --check, clippy -D warnings, cargo test --workspace, cfn-lint
+#   scripts/test.sh test    cargo fmt --check, clippy -D warnings, cargo test --workspace,
+#                           cfn-lint and the template consistency checks
 #   scripts/test.sh bench   cargo bench (the root package's benches/)
 #
 # Every step of `test` runs even when an earlier one failed (so one run shows every problem); the
@@ -51,12 +52,8 @@ else
     step "cargo fmt --check" cargo fmt --all -- --check
     step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
     step "cargo test" cargo test --workspace --no-fail-fast
-    if [ -f template.yaml ]; then
-        step "cfn-lint template.yaml" cfn-lint template.yaml
-    else
-        printf 'FAILED: template.yaml is missing\n' >&2
-        failed+=("template.yaml")
-    fi
+    # cfn-lint, plus template ↔ binaries ↔ events ↔ routes ↔ IAM consistency.
+    step "scripts/check-template.sh" "$TECH_ROOT/scripts/check-template.sh"
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

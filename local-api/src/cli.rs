@@ -12,10 +12,11 @@ commands:
       --scopes \"a b\"   space-separated scopes, default all of them; \"\" for none
       --ttl SECONDS    lifetime, default 43200 (12 h)
   create-table         create the table (and its indexes) if missing, then exit
+  sweep                run one expiry sweep (the expiry-sweep function's code) and print its report
   dev-env              print the local environment (defaults applied) as shell exports
   help                 print this text
 
-environment: DYNAMODB_ENDPOINT (required for serve/create-table), TABLE_NAME, JWT_HS256_SECRET,
+environment: DYNAMODB_ENDPOINT (required for serve/create-table/sweep), TABLE_NAME, JWT_HS256_SECRET,
 JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, CURSOR_SECRET, API_PORT, RUST_LOG. Unset ones take the
 development defaults (see `local-api dev-env`).
 ";
@@ -47,6 +48,7 @@ pub enum Command {
     Serve { port: Option<u16> },
     Token(TokenOptions),
     CreateTable,
+    Sweep,
     DevEnv,
     Help,
 }
@@ -143,7 +145,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Token(options))
         }
-        "create-table" | "dev-env" | "help" => {
+        "create-table" | "sweep" | "dev-env" | "help" => {
             if let Some((flag, _)) = flags.next_pair()? {
                 if flag == "--help" {
                     return Ok(Command::Help);
@@ -152,6 +154,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             Ok(match command {
                 "create-table" => Command::CreateTable,
+                "sweep" => Command::Sweep,
                 "dev-env" => Command::DevEnv,
                 _ => Command::Help,
             })
@@ -233,5 +236,6 @@ mod tests {
         assert_eq!(parse_args(&["token", "--help"]), Ok(Command::Help));
         assert_eq!(parse_args(&["dev-env"]), Ok(Command::DevEnv));
         assert_eq!(parse_args(&["create-table"]), Ok(Command::CreateTable));
+        assert_eq!(parse_args(&["sweep"]), Ok(Command::Sweep));
     }
 }

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         }
         Command::Token(options) => token::print_token(&options),
         Command::CreateTable => runtime().and_then(|rt| rt.block_on(create_table())),
+        Command::Sweep => runtime().and_then(|rt| rt.block_on(sweep())),
         Command::Serve { port } => runtime().and_then(|rt| rt.block_on(serve(port))),
     };
     match result {
@@ -95,6 +96,19 @@ async fn create_table() -> Result<(), String> {
         state.config.table_name,
         state.config.dynamodb_endpoint.as_deref().unwrap_or("?")
     );
+    Ok(())
+}
+
+/// `make sweep`: one run of the expiry sweep, through the function's own code, with the budget
+/// it uses when the deadline is unknown.
+async fn sweep() -> Result<(), String> {
+    shared::logging::init("expiry-sweep");
+    let state = connect().await?;
+    let report = functions::sweep::sweep_once(&state, functions::sweep::UNKNOWN_DEADLINE_CAP)
+        .await
+        .map_err(|e| e.to_string())?;
+    let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+    println!("{json}");
     Ok(())
 }
 
