@@ -233,3 +233,22 @@ async fn twenty_racing_provisions_create_one_entitlement() {
     assert_eq!(ents.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(live_count(&api, &aid).await, 1);
 }
+
+#[tokio::test]
+async fn server_set_fields_in_a_create_body_are_ignored() {
+    let api = Api::new().await;
+    api.asset(json!({"name": "okta"})).await;
+    let r = api
+        .post(
+            BASE,
+            json!({"system_id": "okta", "access_type": "new", "justification": "x", "entitlement_type": "admin",
+                   "entitlement_id": "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "status": "approved", "approver_id": "me",
+                   "granted_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["entitlement_id"], Value::Null);
+    assert_eq!(r.body["status"], "pending");
+    assert_eq!(r.body["approver_id"], Value::Null);
+    assert_eq!(r.body["granted_at"], Value::Null);
+}

@@ -154,12 +154,6 @@ pub fn parse_create(
             if entitlement_type.is_none() && !input.has_error("entitlement_type") {
                 input.error("entitlement_type", "is required when access_type is new");
             }
-            if entitlement_id.is_some() {
-                input.error(
-                    "entitlement_id",
-                    "is set by provisioning when access_type is new",
-                );
-            }
             if matches!(expires_at, Field::Null) {
                 input.error("expires_at", "cannot be null");
             }

@@ -6,11 +6,10 @@
 //! with the entitlement's start, change or end built by `store::entitlements`.
 
 use super::entitlements::{self as ents};
-use super::list::{self, Filter, Source};
+use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
 use crate::auth::Caller;
-use crate::cursor::{self, Binding};
 use crate::domain::access_request::{
     self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target,
 };
@@ -224,6 +223,25 @@ fn raced() -> ApiError {
     ApiError::conflict("the request is being changed concurrently; retry the request")
 }
 
+/// A `modify` may not ask to clear the expiry of a privileged entitlement (API.md §3).
+async fn refuse_clearing_privileged(
+    state: &State,
+    caller: &Caller,
+    request: &AccessRequest,
+) -> ApiResult<()> {
+    let Some(id) = &request.fields.entitlement_id else {
+        return Ok(());
+    };
+    match ents::get(state, caller, id).await {
+        Ok(e) if e.fields.privileged => Err(ApiError::field(
+            "expires_at",
+            "cannot be cleared: the entitlement is privileged",
+        )),
+        Ok(_) | Err(ApiError::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// PATCH: edits while pending, or `{"status":"completed"}` once provisioned.
 pub async fn update<F>(
     state: &State,
@@ -245,6 +263,9 @@ where
                 clears,
             ),
             PatchPlan::Edit(fields, provenance, next_clears) => {
+                if next_clears && !clears {
+                    refuse_clearing_privileged(state, caller, &current).await?;
+                }
                 let mut next = current.clone();
                 next.fields = *fields;
                 next.envelope.touch(&caller.sub, provenance, now);
@@ -456,6 +477,11 @@ pub async fn provision(
                         if reasons.first().is_some_and(CancelReason::condition_failed) {
                             continue;
                         }
+                        // The entitlement changed since it was read (an edit, or its end):
+                        // read both again; a re-read that finds it inactive answers 409.
+                        if reasons.get(1).is_some_and(CancelReason::condition_failed) {
+                            continue;
+                        }
                         if kind == "revoke" {
                             return Err(entitlement_gone());
                         }
@@ -472,26 +498,14 @@ pub async fn provision(
     Err(raced())
 }
 
-pub struct ListPage {
-    pub items: Vec<AccessRequest>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists requests: by status through the status index, else the tenant's collection.
-pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
-    let binding = Binding {
-        tenant_id: caller.tenant_id.clone(),
-        app_id: caller.app_id.clone(),
-        collection: "access-requests",
-        filters: params.filters.clone(),
-    };
-    let start = match &params.cursor {
-        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
-        None => None,
-    };
+pub async fn list(
+    state: &State,
+    caller: &Caller,
+    params: ListParams,
+) -> ApiResult<ListPage<AccessRequest>> {
     let tenant = &caller.tenant_id;
-    let by_status = params.filters.get("status");
-    let source = match by_status {
+    let source = match params.filters.get("status") {
         Some(status) => Source {
             index: Some(keys::GSI1),
             pk_attr: keys::GSI1PK,
@@ -521,23 +535,11 @@ pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResu
             }
         }
     }
-    let page = list::page(
-        &state.db,
-        state.table(),
-        &source,
-        &filter,
-        params.limit,
-        start,
-    )
-    .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(from_item::<AccessRequest>)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let next_cursor = match page.next {
-        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
-        None => None,
+    let listing = Listing {
+        collection: "access-requests",
+        source,
+        filter,
+        forward: false,
     };
-    Ok(ListPage { items, next_cursor })
+    list::records(state, caller, &params, listing).await
 }

@@ -7,11 +7,10 @@
 //!   being 0, which also frees the name.
 
 use super::expr::Expr;
-use super::list::{self, Filter, Source};
+use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{fault, from_item, get_n, s, to_item, transact, Item, TxError};
 use crate::auth::Caller;
-use crate::cursor::{self, Binding};
 use crate::domain::asset::{self, Asset, AssetFields};
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
@@ -343,26 +342,11 @@ pub async fn delete(
     ))
 }
 
-pub struct ListPage {
-    pub items: Vec<Asset>,
-    pub next_cursor: Option<String>,
-}
-
-pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
-    let mut binding_filters = params.filters.clone();
-    if params.include_deleted {
-        binding_filters.insert("include_deleted".into(), "true".into());
-    }
-    let binding = Binding {
-        tenant_id: caller.tenant_id.clone(),
-        app_id: caller.app_id.clone(),
-        collection: "technology",
-        filters: binding_filters,
-    };
-    let start = match &params.cursor {
-        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
-        None => None,
-    };
+pub async fn list(
+    state: &State,
+    caller: &Caller,
+    params: ListParams,
+) -> ApiResult<ListPage<Asset>> {
     let mut filter = Filter::default();
     if !params.include_deleted {
         filter.scope_eq("is_deleted", AttributeValue::Bool(false));
@@ -377,31 +361,18 @@ pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResu
             other => filter.eq(other, s(value)),
         };
     }
-    let source = Source {
-        index: None,
-        pk_attr: keys::PK,
-        pk_value: keys::pk(&caller.tenant_id, Kind::Asset),
-        key_attrs: &[keys::PK, keys::SK],
+    let listing = Listing {
+        collection: "technology",
+        source: Source {
+            index: None,
+            pk_attr: keys::PK,
+            pk_value: keys::pk(&caller.tenant_id, Kind::Asset),
+            key_attrs: &[keys::PK, keys::SK],
+        },
+        filter,
+        forward: false,
     };
-    let page = list::page(
-        &state.db,
-        state.table(),
-        &source,
-        &filter,
-        params.limit,
-        start,
-    )
-    .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(from_item::<Asset>)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let next_cursor = match page.next {
-        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
-        None => None,
-    };
-    Ok(ListPage { items, next_cursor })
+    list::records(state, caller, &params, listing).await
 }
 
 /// What an entitlement write requires of its asset, checked by the count update itself.

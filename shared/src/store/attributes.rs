@@ -9,10 +9,9 @@
 //! The catalog is the tenant's, shared by all its apps: no read or list filters by app.
 
 use super::expr::Expr;
-use super::list::{self, Filter, Source};
+use super::list::{self, Filter, ListPage, Listing, Source};
 use super::{backoff, fault, from_item, s, to_item, Item};
 use crate::auth::Caller;
-use crate::cursor::{self, Binding};
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
@@ -244,24 +243,12 @@ where
     ))
 }
 
-pub struct ListPage {
-    pub items: Vec<Attribute>,
-    pub next_cursor: Option<String>,
-}
-
-/// One page of the tenant's catalog, sorted by key (ascending), filtered by `type`, `status`
-/// and `q`. App tokens see the whole catalog; their cursors are still bound to their app.
-pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
-    let binding = Binding {
-        tenant_id: caller.tenant_id.clone(),
-        app_id: caller.app_id.clone(),
-        collection: COLLECTION,
-        filters: params.filters.clone(),
-    };
-    let start = match &params.cursor {
-        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
-        None => None,
-    };
+/// The catalog in key order (it is keyed by name, not by time).
+pub async fn list(
+    state: &State,
+    caller: &Caller,
+    params: ListParams,
+) -> ApiResult<ListPage<Attribute>> {
     let mut filter = Filter::default();
     for (name, value) in &params.filters {
         match name.as_str() {
@@ -269,30 +256,16 @@ pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResu
             other => filter.eq(other, s(value)),
         };
     }
-    let source = Source {
-        index: None,
-        pk_attr: keys::PK,
-        pk_value: keys::pk(&caller.tenant_id, Kind::MetadataAttribute),
-        key_attrs: &[keys::PK, keys::SK],
+    let listing = Listing {
+        collection: COLLECTION,
+        source: Source {
+            index: None,
+            pk_attr: keys::PK,
+            pk_value: keys::pk(&caller.tenant_id, Kind::MetadataAttribute),
+            key_attrs: &[keys::PK, keys::SK],
+        },
+        filter,
+        forward: true,
     };
-    let page = list::page_in_order(
-        &state.db,
-        state.table(),
-        &source,
-        &filter,
-        params.limit,
-        start,
-        true,
-    )
-    .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(from_item::<Attribute>)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let next_cursor = match page.next {
-        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
-        None => None,
-    };
-    Ok(ListPage { items, next_cursor })
+    list::records(state, caller, &params, listing).await
 }

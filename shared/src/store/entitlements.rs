@@ -6,11 +6,10 @@
 //! build those transactions for create, revoke, expiry and provisioning alike.
 
 use super::assets::{self, AssetGuard};
-use super::list::{self, Filter, Source};
+use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
 use crate::auth::Caller;
-use crate::cursor::{self, Binding};
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
@@ -428,24 +427,13 @@ pub async fn revoke(
     ))
 }
 
-pub struct ListPage {
-    pub items: Vec<Entitlement>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists entitlements: by asset or by principal through their indexes, else the tenant's
 /// collection; every other filter is applied by DynamoDB.
-pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResult<ListPage> {
-    let binding = Binding {
-        tenant_id: caller.tenant_id.clone(),
-        app_id: caller.app_id.clone(),
-        collection: "entitlements",
-        filters: params.filters.clone(),
-    };
-    let start = match &params.cursor {
-        Some(c) => Some(cursor::decode(&state.config.cursor_secret, &binding, c)?),
-        None => None,
-    };
+pub async fn list(
+    state: &State,
+    caller: &Caller,
+    params: ListParams,
+) -> ApiResult<ListPage<Entitlement>> {
     let tenant = &caller.tenant_id;
     let f = &params.filters;
     let (source, indexed) = if let Some(asset_id) = f.get("asset_id") {
@@ -483,10 +471,6 @@ pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResu
     if let Some(app) = &caller.app_id {
         filter.scope_eq("app_id", s(app));
     }
-    if source.index.is_some() {
-        // Index partitions are keyed by tenant already; the record's tenant is checked too.
-        filter.scope_eq("tenant_id", s(tenant));
-    }
     for (name, value) in f {
         match name.as_str() {
             n if n == indexed => {}
@@ -504,25 +488,13 @@ pub async fn list(state: &State, caller: &Caller, params: ListParams) -> ApiResu
             }
         }
     }
-    let page = list::page(
-        &state.db,
-        state.table(),
-        &source,
-        &filter,
-        params.limit,
-        start,
-    )
-    .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(from_item::<Entitlement>)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let next_cursor = match page.next {
-        Some(key) => Some(cursor::encode(&state.config.cursor_secret, &binding, &key)?),
-        None => None,
+    let listing = Listing {
+        collection: "entitlements",
+        source,
+        filter,
+        forward: false,
     };
-    Ok(ListPage { items, next_cursor })
+    list::records(state, caller, &params, listing).await
 }
 
 /// Entitlements as responses: the record with `access_model_metadata` joined to the current

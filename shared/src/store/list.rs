@@ -5,8 +5,12 @@
 //! last item returned (or, when the budget ran out, of the last item read), so walking the
 //! cursor returns every match exactly once.
 
-use super::{fault, Item};
-use crate::error::ApiError;
+use super::{fault, from_item, Item};
+use crate::auth::Caller;
+use crate::cursor::{self, Binding};
+use crate::error::{ApiError, ApiResult};
+use crate::listing::ListParams;
+use crate::state::State;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -83,20 +87,9 @@ pub struct Page {
     pub next: Option<Item>,
 }
 
-/// A newest-first page (sort key descending: ULIDs sort by creation).
+/// A page in sort-key order: descending (newest first: ULIDs sort by creation), or ascending
+/// when `forward` (collections keyed by a name).
 pub async fn page(
-    db: &Client,
-    table: &str,
-    source: &Source<'_>,
-    filter: &Filter,
-    limit: usize,
-    start: Option<Item>,
-) -> Result<Page, ApiError> {
-    page_in_order(db, table, source, filter, limit, start, false).await
-}
-
-/// A page in sort-key order: ascending when `forward` (collections keyed by a name, not an id).
-pub async fn page_in_order(
     db: &Client,
     table: &str,
     source: &Source<'_>,
@@ -163,4 +156,65 @@ fn position(item: &Item, key_attrs: &[&str]) -> Item {
         .iter()
         .filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone())))
         .collect()
+}
+
+/// One page of typed records and the cursor to the next.
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What a collection's list reads: where, with which filter, in which order.
+pub struct Listing<'a> {
+    /// The collection's name in cursors (a cursor of one collection never works in another).
+    pub collection: &'static str,
+    pub source: Source<'a>,
+    pub filter: Filter,
+    /// Ascending sort-key order (collections keyed by a name); else newest first.
+    pub forward: bool,
+}
+
+/// A page of a collection for this caller: the cursor checked against the caller and the
+/// filters, the page read, the items decoded and the next cursor signed.
+pub async fn records<T: serde::de::DeserializeOwned>(
+    state: &State,
+    caller: &Caller,
+    params: &ListParams,
+    listing: Listing<'_>,
+) -> ApiResult<ListPage<T>> {
+    let mut filters = params.filters.clone();
+    if params.include_deleted {
+        filters.insert("include_deleted".into(), "true".into());
+    }
+    let binding = Binding {
+        tenant_id: caller.tenant_id.clone(),
+        app_id: caller.app_id.clone(),
+        collection: listing.collection,
+        filters,
+    };
+    let secret = &state.config.cursor_secret;
+    let start = match &params.cursor {
+        Some(c) => Some(cursor::decode(secret, &binding, c)?),
+        None => None,
+    };
+    let page = page(
+        &state.db,
+        state.table(),
+        &listing.source,
+        &listing.filter,
+        params.limit,
+        start,
+        listing.forward,
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(from_item::<T>)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let next_cursor = match page.next {
+        Some(key) => Some(cursor::encode(secret, &binding, &key)?),
+        None => None,
+    };
+    Ok(ListPage { items, next_cursor })
 }
