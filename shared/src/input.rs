@@ -40,6 +40,33 @@ impl<T> Field<T> {
     }
 }
 
+/// Deepest nesting of a free-form object (DynamoDB refuses documents nested past 32 levels).
+pub const MAX_DEPTH: usize = 16;
+
+/// DynamoDB's limits on a document: nesting depth, non-empty map keys, and numbers of
+/// magnitude 1e-130 to 1e125.
+fn storable(value: &Value, depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("may nest at most {MAX_DEPTH} levels"));
+    }
+    match value {
+        Value::Object(m) => {
+            if m.keys().any(|k| k.is_empty()) {
+                return Err("may not have empty keys".into());
+            }
+            m.values().try_for_each(|v| storable(v, depth + 1))
+        }
+        Value::Array(items) => items.iter().try_for_each(|v| storable(v, depth + 1)),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f != 0.0 && !(1e-130..=1e125).contains(&f.abs()) => {
+                Err("may hold numbers of magnitude 1e-130 to 1e125 only".into())
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 pub struct Input {
     map: Map<String, Value>,
     errors: Vec<FieldError>,
@@ -238,12 +265,16 @@ impl Input {
         }
     }
 
-    /// Any JSON object, of at most `max_bytes` serialised.
+    /// Any JSON object of at most `max_bytes` serialised that DynamoDB can store as it is.
     pub fn object(&mut self, name: &str, max_bytes: usize) -> Field<Map<String, Value>> {
         match self.raw(name) {
             Field::Value(Value::Object(m)) => {
-                if Value::Object(m.clone()).to_string().len() > max_bytes {
+                let value = Value::Object(m.clone());
+                if value.to_string().len() > max_bytes {
                     self.error(name, format!("must be at most {max_bytes} bytes"));
+                    Field::Absent
+                } else if let Err(why) = storable(&value, 1) {
+                    self.error(name, why);
                     Field::Absent
                 } else {
                     Field::Value(m.clone())
@@ -364,6 +395,26 @@ mod tests {
         assert_eq!(i.url("u2", 100), Field::Absent);
         assert_eq!(i.url("u3", 100), Field::Absent);
         assert!(i.finish().is_err());
+    }
+
+    #[test]
+    fn objects_must_be_storable() {
+        let mut deep = json!(1);
+        for _ in 0..MAX_DEPTH {
+            deep = json!({ "a": deep });
+        }
+        let mut i = input(
+            json!({"ok": {"a": [1, {"b": 1e100}]}, "deep": deep, "empty": {"": 1}, "big": {"n": 1e300}, "tiny": {"n": 1e-200}}),
+            &["ok", "deep", "empty", "big", "tiny"],
+        );
+        assert!(matches!(i.object("ok", 1000), Field::Value(_)));
+        for name in ["deep", "empty", "big", "tiny"] {
+            assert_eq!(i.object(name, 10_000), Field::Absent, "{name}");
+        }
+        match i.finish() {
+            Err(ApiError::Validation(errs)) => assert_eq!(errs.len(), 4),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -212,7 +212,9 @@ pub fn change_grant(
         items.push(put_guard(next, table)?);
         items.push(delete_guard(current, table)?);
     }
-    if next.fields.expires_at.is_none() && current.fields.expires_at.is_some() {
+    // A grant without expiry must not be on a critical asset: checked on every write that
+    // leaves it without one (the asset may have become critical since the grant).
+    if next.fields.expires_at.is_none() {
         items.push(assets::not_critical_check(
             &current.envelope.tenant_id,
             &current.fields.asset_id,
