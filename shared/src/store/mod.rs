@@ -152,7 +152,7 @@ pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), 
                     .iter()
                     .any(|r| r.code.as_deref() == Some("TransactionConflict"));
                 let condition = reasons.iter().any(CancelReason::condition_failed);
-                if conflict && !condition && attempt < 5 {
+                if conflict && !condition && attempt < TRANSACTION_ATTEMPTS {
                     backoff(attempt).await;
                     continue;
                 }
@@ -183,10 +183,16 @@ pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), 
 }
 
 /// Sleeps a little longer on every attempt, with jitter (retries of conflicts and throttling).
+/// Attempts of a transaction that keeps meeting conflicts (a hot asset's live count) before
+/// answering 503; with the backoff below they span about a second.
+const TRANSACTION_ATTEMPTS: u32 = 8;
+
+/// Exponential backoff with jitter (10 ms doubling, capped at 200 ms): retries of conflicts
+/// and throttling spread out instead of colliding again.
 pub(crate) async fn backoff(attempt: u32) {
-    let base = 10u64 * u64::from(attempt);
-    let jitter = rand::random_range(0..=base);
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+    let ceiling = (10u64 << attempt.min(5)).min(200);
+    let delay = rand::random_range(ceiling / 2..=ceiling);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
 }
 
 /// Item attribute helpers.
