@@ -58,31 +58,43 @@ pub async fn client(config: &Config, counter: Option<RequestCounter>) -> Client 
     Client::from_conf(builder.build())
 }
 
-const THROTTLING: &[&str] = &[
+/// Error codes that mean "busy or briefly broken, try again" (DynamoDB's and the SDK's own
+/// throttling and transient lists).
+const TRANSIENT: &[&str] = &[
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
     "RequestLimitExceeded",
+    "LimitExceededException",
     "InternalServerError",
     "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
     "TransactionInProgressException",
     "TransactionConflictException",
 ];
 
-/// A store error that no condition explains: unreachable/throttled/timed out → 503, else 500.
-/// The SDK's message goes to the log only (through the error's internal text).
-pub fn fault<E, R>(operation: &str, err: SdkError<E, R>) -> ApiError
+/// A store error that no condition explains: unreachable, throttled, timed out or a 5xx → 503
+/// (the client may retry), anything else → 500. The SDK's message goes to the log only.
+pub fn fault<E>(
+    operation: &str,
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> ApiError
 where
     E: ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
 {
     match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ApiError::Unavailable(format!("{operation}: {err:?}"))
         }
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or("");
-            if THROTTLING.contains(&code) {
-                ApiError::Unavailable(format!("{operation}: {code}"))
+            if TRANSIENT.contains(&code) || ctx.raw().status().is_server_error() {
+                ApiError::Unavailable(format!("{operation}: {code} {}", ctx.raw().status()))
             } else {
                 ApiError::Internal(format!("{operation}: {code} {:?}", ctx.err().message()))
             }
@@ -182,7 +194,6 @@ pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), 
     }
 }
 
-/// Sleeps a little longer on every attempt, with jitter (retries of conflicts and throttling).
 /// Attempts of a transaction that keeps meeting conflicts (a hot asset's live count) before
 /// answering 503; with the backoff below they span about a second.
 const TRANSACTION_ATTEMPTS: u32 = 8;
