@@ -1,3 +1,5 @@
+//! Unit tests of `auth`, compiled only under #[cfg(test)] (declared in auth/mod.rs).
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -8,7 +8,10 @@
 use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
+use super::{
+    check_revision, fault, from_item, s, to_item, transact, CancelReason, Item, TxError, SEARCH,
+    WRITE_ATTEMPTS,
+};
 use crate::auth::Caller;
 use crate::domain::access_request::{
     self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target,
@@ -23,20 +26,12 @@ use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
 
-const SEARCH: &str = "search";
 /// Hidden marker: a `modify` that asks to clear the entitlement's expiry (`expires_at: null`),
 /// which the record's `expires_at` alone cannot tell from "keep it".
 const CLEARS_EXPIRY: &str = "clears_expiry";
-const WRITE_ATTEMPTS: usize = 3;
 
 fn key(tenant: &str, id: &str) -> Item {
-    Item::from([
-        (
-            keys::PK.to_string(),
-            s(keys::pk(tenant, Kind::AccessRequest)),
-        ),
-        (keys::SK.to_string(), s(id)),
-    ])
+    super::key(tenant, Kind::AccessRequest, id)
 }
 
 fn record_item(req: &AccessRequest, clears_expiry: bool) -> ApiResult<Item> {
@@ -184,16 +179,8 @@ async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessR
     if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
-    let out = state
-        .db
-        .get_item()
-        .table_name(state.table())
-        .set_key(Some(key(&caller.tenant_id, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| fault("GetItem", e))?;
-    let Some(item) = out.item else {
+    let found = super::read(state, key(&caller.tenant_id, id)).await?;
+    let Some(item) = found else {
         return Err(ApiError::NotFound);
     };
     let clears = matches!(item.get(CLEARS_EXPIRY), Some(AttributeValue::Bool(true)));
@@ -210,13 +197,6 @@ async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessR
 
 pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
     visible(state, caller, id).await.map(|(r, _)| r)
-}
-
-fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
-    match expected {
-        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
-        _ => Ok(()),
-    }
 }
 
 fn raced() -> ApiError {

@@ -9,7 +9,9 @@
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{fault, from_item, get_n, s, to_item, transact, Item, TxError};
+use super::{
+    check_revision, from_item, get_n, s, to_item, transact, Item, TxError, SEARCH, WRITE_ATTEMPTS,
+};
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -25,23 +27,13 @@ use serde_json::{Map, Value};
 
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
 pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
-/// Lower-cased text for `q`.
-const SEARCH: &str = "search";
-/// How often a write without `If-Match` re-reads after losing a race before giving up.
-const WRITE_ATTEMPTS: usize = 3;
 
 fn key(tenant: &str, id: &str) -> Item {
-    Item::from([
-        (keys::PK.to_string(), s(keys::pk(tenant, Kind::Asset))),
-        (keys::SK.to_string(), s(id)),
-    ])
+    super::key(tenant, Kind::Asset, id)
 }
 
 fn name_guard_key(tenant: &str, name: &str) -> Item {
-    Item::from([
-        (keys::PK.to_string(), s(keys::pk(tenant, Kind::AssetName))),
-        (keys::SK.to_string(), s(keys::asset_name_sk(name))),
-    ])
+    super::key(tenant, Kind::AssetName, &keys::asset_name_sk(name))
 }
 
 fn record_item(asset: &Asset) -> ApiResult<Item> {
@@ -131,16 +123,8 @@ pub async fn create(
 
 /// The stored asset and its live-entitlement count, if it exists in the tenant at all.
 async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<(Asset, i64)>> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(state.table())
-        .set_key(Some(key(tenant, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| fault("GetItem", e))?;
-    match out.item {
+    let found = super::read(state, key(tenant, id)).await?;
+    match found {
         None => Ok(None),
         Some(item) => {
             let live = get_n(&item, LIVE_ENTITLEMENTS).unwrap_or(0);
@@ -174,16 +158,8 @@ async fn visible(
 
 /// The id of the caller's live asset with this name (one read of the name guard).
 pub async fn id_by_name(state: &State, caller: &Caller, name: &str) -> ApiResult<Option<String>> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(state.table())
-        .set_key(Some(name_guard_key(&caller.tenant_id, name)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| fault("GetItem", e))?;
-    let Some(item) = out.item else {
+    let found = super::read(state, name_guard_key(&caller.tenant_id, name)).await?;
+    let Some(item) = found else {
         return Ok(None);
     };
     if let Some(app) = &caller.app_id {
@@ -203,13 +179,6 @@ pub async fn get(
     visible(state, caller, id, include_deleted)
         .await
         .map(|(a, _)| a)
-}
-
-fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
-    match expected {
-        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
-        _ => Ok(()),
-    }
 }
 
 /// The asset item rewritten in place, conditional on the revision that was read (and, for a

@@ -10,7 +10,7 @@
 
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
-use super::{backoff, fault, from_item, s, to_item, Item};
+use super::{backoff, check_revision, fault, from_item, s, to_item, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -23,12 +23,8 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
-/// Lower-cased text for `q`.
-const SEARCH: &str = "search";
 /// Attributes of the item that are not fields of the record.
 const NOT_RECORD: &[&str] = &[keys::PK, keys::SK];
-/// How often a write without `If-Match` re-reads after losing a race before giving up.
-const WRITE_ATTEMPTS: usize = 3;
 /// `BatchGetItem` takes at most 100 keys per request.
 const BATCH_KEYS: usize = 100;
 /// Rounds of re-asking for `UnprocessedKeys` (throttling) before answering 503.
@@ -37,13 +33,7 @@ const BATCH_ATTEMPTS: u32 = 5;
 const COLLECTION: &str = "access-model-metadata-attributes";
 
 fn key(tenant: &str, attribute_key: &str) -> Item {
-    Item::from([
-        (
-            keys::PK.to_string(),
-            s(keys::pk(tenant, Kind::MetadataAttribute)),
-        ),
-        (keys::SK.to_string(), s(attribute_key)),
-    ])
+    super::key(tenant, Kind::MetadataAttribute, attribute_key)
 }
 
 fn record_item(attr: &Attribute) -> ApiResult<Item> {
@@ -99,16 +89,8 @@ pub async fn get(state: &State, tenant: &str, attribute_key: &str) -> ApiResult<
     if !attribute::is_valid_key(attribute_key) {
         return Ok(None);
     }
-    let out = state
-        .db
-        .get_item()
-        .table_name(state.table())
-        .set_key(Some(key(tenant, attribute_key)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| fault("GetItem", e))?;
-    match out.item {
+    let found = super::read(state, key(tenant, attribute_key)).await?;
+    match found {
         None => Ok(None),
         Some(item) => {
             let attr: Attribute = from_item(item)?;
@@ -178,13 +160,6 @@ pub async fn get_many(
         }
     }
     Ok(found)
-}
-
-fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
-    match expected {
-        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
-        _ => Ok(()),
-    }
 }
 
 /// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).

@@ -8,7 +8,10 @@
 use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{fault, from_item, s, to_item, transact, CancelReason, Item, TxError};
+use super::{
+    check_revision, from_item, s, to_item, transact, CancelReason, Item, TxError, SEARCH,
+    WRITE_ATTEMPTS,
+};
 use crate::auth::Caller;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -20,8 +23,6 @@ use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde_json::{Map, Value};
 
-const SEARCH: &str = "search";
-const WRITE_ATTEMPTS: usize = 3;
 /// Index attributes that exist only while the entitlement is live and expires.
 const EXPIRY_ATTRS: &[&str] = &[keys::EXP_PK, keys::EXP_SK];
 
@@ -30,25 +31,17 @@ fn build_err(e: impl std::fmt::Display) -> ApiError {
 }
 
 pub fn key(tenant: &str, id: &str) -> Item {
-    Item::from([
-        (keys::PK.to_string(), s(keys::pk(tenant, Kind::Entitlement))),
-        (keys::SK.to_string(), s(id)),
-    ])
+    super::key(tenant, Kind::Entitlement, id)
 }
 
 fn grant_key(tenant: &str, f: &EntitlementFields) -> Item {
-    Item::from([
-        (keys::PK.to_string(), s(keys::pk(tenant, Kind::Grant))),
-        (
-            keys::SK.to_string(),
-            s(keys::grant_sk(
-                &f.asset_id,
-                &f.principal_type,
-                &f.principal_id,
-                &f.entitlement_type,
-            )),
-        ),
-    ])
+    let sk = keys::grant_sk(
+        &f.asset_id,
+        &f.principal_type,
+        &f.principal_id,
+        &f.entitlement_type,
+    );
+    super::key(tenant, Kind::Grant, &sk)
 }
 
 /// The record's attributes plus its index keys (the expiry index only while it can expire).
@@ -275,16 +268,8 @@ pub async fn create(
 }
 
 async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<Entitlement>> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(state.table())
-        .set_key(Some(key(tenant, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| fault("GetItem", e))?;
-    out.item.map(from_item).transpose()
+    let found = super::read(state, key(tenant, id)).await?;
+    found.map(from_item).transpose()
 }
 
 /// An entitlement the caller may see (entitlements are never deleted, only revoked).
@@ -300,13 +285,6 @@ pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlem
             Ok(e)
         }
         _ => Err(ApiError::NotFound),
-    }
-}
-
-fn check_revision(expected: Option<i64>, current: i64) -> ApiResult<()> {
-    match expected {
-        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
-        _ => Ok(()),
     }
 }
 

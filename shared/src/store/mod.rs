@@ -206,6 +206,44 @@ pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(delay)).await;
 }
 
+/// The attribute that holds a record's lower-cased search text (`q`).
+pub const SEARCH: &str = "search";
+/// How often a write without `If-Match` re-reads after losing an optimistic-locking race.
+pub const WRITE_ATTEMPTS: usize = 3;
+
+/// The primary key of a record: its tenant's partition of `kind`, and `sk`.
+pub fn key(tenant: &str, kind: crate::keys::Kind, sk: &str) -> Item {
+    Item::from([
+        (
+            crate::keys::PK.to_string(),
+            s(crate::keys::pk(tenant, kind)),
+        ),
+        (crate::keys::SK.to_string(), s(sk)),
+    ])
+}
+
+/// One item by key, strongly consistent (a read right after a write sees it).
+pub async fn read(state: &crate::state::State, key: Item) -> Result<Option<Item>, ApiError> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(state.table())
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| fault("GetItem", e))?;
+    Ok(out.item)
+}
+
+/// `If-Match` against the revision read: a mismatch is 412.
+pub fn check_revision(expected: Option<i64>, current: i64) -> Result<(), ApiError> {
+    match expected {
+        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
+        _ => Ok(()),
+    }
+}
+
 /// Item attribute helpers.
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
