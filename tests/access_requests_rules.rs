@@ -1284,9 +1284,31 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
             "{q}"
         );
     }
-    // Requests have no include_deleted: the soft-deleted record stays out of reach.
+    // include_deleted=true shows it again (write scope), on get and in lists.
     let r = api.get(&format!("{}?include_deleted=true", url(&id))).await;
-    assert_invalid(&r, &["include_deleted"]);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["is_deleted"], true);
+    let listed = api.get(&format!("{BASE}?include_deleted=true")).await;
+    assert!(ids(&listed).contains(&id), "{}", listed.text);
+    let read_only = api.token_with(&["access-requests:read"]);
+    let r = api
+        .call(
+            "GET",
+            &format!("{}?include_deleted=true", url(&id)),
+            &read_only,
+            None,
+        )
+        .await;
+    assert_problem(&r, 403, "forbidden");
+    let r = api
+        .call(
+            "GET",
+            &format!("{BASE}?include_deleted=true"),
+            &read_only,
+            None,
+        )
+        .await;
+    assert_problem(&r, 403, "forbidden");
     // The stored item is a soft delete, stamped.
     let item = api
         .stored(&format!("T#{}#ARQ", api.tenant), &id)
@@ -2674,8 +2696,7 @@ async fn list_parameters_are_validated() {
         ("status=open", "status"),
         ("status=Pending", "status"),
         ("access_type=grant", "access_type"),
-        ("include_deleted=true", "include_deleted"),
-        ("include_deleted=false", "include_deleted"),
+        ("include_deleted=yes", "include_deleted"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=x", "limit"),

@@ -7,9 +7,13 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
     http::serve("access-requests-get", req, |req| async move {
         let caller = state.caller(&req).await?;
         caller.require(Scope::AccessRequestsRead)?;
-        http::Query::parse(&req, &[])?;
+        let include_deleted =
+            http::Query::parse(&req, &["include_deleted"])?.flag("include_deleted")?;
+        if include_deleted {
+            caller.require(Scope::AccessRequestsWrite)?;
+        }
         let id = http::path_param(&req, "id")?;
-        let found = store::access_requests::get(state, &caller, &id).await?;
+        let found = store::access_requests::get(state, &caller, &id, include_deleted).await?;
         http::ok_record(&found, found.envelope.revision)
     })
     .await

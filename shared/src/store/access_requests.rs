@@ -176,6 +176,15 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
 
 /// The request and its hidden `clears_expiry` marker, if the caller may see it.
 async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessRequest, bool)> {
+    let (req, clears) = any(state, caller, id).await?;
+    if req.envelope.is_deleted {
+        return Err(ApiError::NotFound);
+    }
+    Ok((req, clears))
+}
+
+/// The request, deleted or not, if it is the caller's tenant's (and app's).
+async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessRequest, bool)> {
     if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
@@ -188,15 +197,23 @@ async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessR
     if !req
         .envelope
         .visible_to(&caller.tenant_id, caller.app_id.as_deref())
-        || req.envelope.is_deleted
     {
         return Err(ApiError::NotFound);
     }
     Ok((req, clears))
 }
 
-pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
-    visible(state, caller, id).await.map(|(r, _)| r)
+pub async fn get(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    include_deleted: bool,
+) -> ApiResult<AccessRequest> {
+    if include_deleted {
+        any(state, caller, id).await.map(|(r, _)| r)
+    } else {
+        visible(state, caller, id).await.map(|(r, _)| r)
+    }
 }
 
 fn raced() -> ApiError {
@@ -500,7 +517,9 @@ pub async fn list(
         },
     };
     let mut filter = Filter::default();
-    filter.scope_eq("is_deleted", AttributeValue::Bool(false));
+    if !params.include_deleted {
+        filter.scope_eq("is_deleted", AttributeValue::Bool(false));
+    }
     if let Some(app) = &caller.app_id {
         filter.scope_eq("app_id", s(app));
     }
