@@ -29,16 +29,6 @@ impl Timestamp {
             .map(Self::from_datetime)
     }
 
-    pub fn unix_seconds(&self) -> i64 {
-        self.0.unix_timestamp()
-    }
-
-    pub fn from_unix_seconds(secs: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp(secs)
-            .ok()
-            .map(Self::from_datetime)
-    }
-
     pub fn plus_seconds(&self, secs: i64) -> Self {
         Self::from_datetime(self.0 + time::Duration::seconds(secs))
     }
