@@ -3,18 +3,10 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, Api};
+use common::{all_scopes, assert_problem, bad_fields, live_count, Api};
 use serde_json::{json, Value};
 
 const BASE: &str = "/api/v1/operations/access-requests";
-
-async fn live_count(api: &Api, asset_id: &str) -> i64 {
-    let item = api
-        .stored(&format!("T#{}#AST", api.tenant), asset_id)
-        .await
-        .expect("asset");
-    shared::store::get_n(&item, "live_entitlements").expect("count")
-}
 
 /// A second person of the same tenant, to approve what user-1 requested.
 fn approver(api: &Api) -> String {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, Api, Response};
+use common::{all_scopes, assert_problem, bad_fields, live_count, Api, Response, ENVELOPE_KEYS};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,23 +21,6 @@ const FUTURE: &str = "2099-01-01T00:00:00Z";
 const FUTURE_OUT: &str = "2099-01-01T00:00:00.000Z";
 const LATER: &str = "2099-06-30T12:00:00Z";
 const LATER_OUT: &str = "2099-06-30T12:00:00.000Z";
-
-const ENVELOPE_KEYS: &[&str] = &[
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "source",
-    "source_type",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-    "revision",
-];
 
 const REQUEST_KEYS: &[&str] = &[
     "requester_id",
@@ -187,14 +170,6 @@ async fn read_entitlement(api: &Api, id: &str) -> Value {
     let r = api.get(&format!("{ENTS}/{id}")).await;
     assert_eq!(r.status, 200, "re-read entitlement {id}: {}", r.text);
     r.body
-}
-
-async fn live_count(api: &Api, asset_id: &str) -> i64 {
-    let item = api
-        .stored(&format!("T#{}#AST", api.tenant), asset_id)
-        .await
-        .expect("asset item");
-    shared::store::get_n(&item, "live_entitlements").expect("live_entitlements")
 }
 
 /// What a refused action must leave alone: the request, the entitlement it names (if any) and

@@ -2,16 +2,8 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, Api};
+use common::{assert_problem, bad_fields, live_count, Api};
 use serde_json::{json, Value};
-
-async fn live_count(api: &Api, asset_id: &str) -> i64 {
-    let item = api
-        .stored(&format!("T#{}#AST", api.tenant), asset_id)
-        .await
-        .expect("asset item");
-    shared::store::get_n(&item, "live_entitlements").expect("count")
-}
 
 fn grant(asset_id: &str, principal: &str, etype: &str) -> Value {
     json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})

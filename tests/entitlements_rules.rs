@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, Api, Response};
+use common::{all_scopes, assert_problem, bad_fields, live_count, Api, Response, ENVELOPE_KEYS};
 use futures::future::join_all;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
@@ -20,23 +20,6 @@ use std::time::{Duration, Instant};
 const BASE: &str = "/api/v1/entitlements";
 const TECH: &str = "/api/v1/technology";
 const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
-
-const ENVELOPE_KEYS: &[&str] = &[
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "source",
-    "source_type",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-    "revision",
-];
 
 const ENTITLEMENT_KEYS: &[&str] = &[
     "asset_id",
@@ -137,15 +120,6 @@ async fn create(api: &Api, body: Value) -> Value {
 
 async fn asset_id(api: &Api, body: Value) -> String {
     id_of(&api.asset(body).await)
-}
-
-/// The asset's live count, read straight from the table.
-async fn live_count(api: &Api, asset_id: &str) -> i64 {
-    let item = api
-        .stored(&format!("T#{}#AST", api.tenant), asset_id)
-        .await
-        .expect("asset item");
-    shared::store::get_n(&item, "live_entitlements").expect("live_entitlements")
 }
 
 /// Every id a list query returns, walking the cursor with `limit`.

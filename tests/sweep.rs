@@ -3,20 +3,12 @@
 
 mod common;
 
-use common::Api;
+use common::{live_count, Api};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use shared::store::sweep;
 use shared::time::Timestamp;
 use std::time::{Duration, Instant};
-
-async fn live_count(api: &Api, asset_id: &str) -> i64 {
-    let item = api
-        .stored(&format!("T#{}#AST", api.tenant), asset_id)
-        .await
-        .expect("asset");
-    shared::store::get_n(&item, "live_entitlements").expect("count")
-}
 
 async fn grant(api: &Api, asset_id: &str, principal: &str, extra: Value) -> Value {
     let mut body = json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": "user"});

@@ -6,29 +6,12 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, mint_with, sign_claims, Api, Response};
+use common::{assert_problem, bad_fields, mint_with, sign_claims, Api, Response, ENVELOPE_KEYS};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 const BASE: &str = "/api/v1/technology";
-
-const ENVELOPE_KEYS: &[&str] = &[
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "source",
-    "source_type",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-    "revision",
-];
 
 const ASSET_KEYS: &[&str] = &[
     "name",

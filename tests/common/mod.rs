@@ -347,3 +347,30 @@ pub fn sign_claims(claims: &Value) -> String {
     )
     .expect("sign")
 }
+
+/// The envelope fields every record carries (API.md §2).
+pub const ENVELOPE_KEYS: &[&str] = &[
+    "id",
+    "tenant_id",
+    "app_id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "source",
+    "source_type",
+    "is_deleted",
+    "deleted_at",
+    "deleted_by",
+    "schema_version",
+    "revision",
+];
+
+/// The asset's stored count of live entitlements, read straight from the table.
+pub async fn live_count(api: &Api, asset_id: &str) -> i64 {
+    let item = api
+        .stored(&format!("T#{}#AST", api.tenant), asset_id)
+        .await
+        .expect("asset item");
+    store::get_n(&item, "live_entitlements").expect("live_entitlements")
+}
