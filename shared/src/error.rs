@@ -72,6 +72,20 @@ impl ApiError {
         }
     }
 
+    /// A conflict whose problem document also names the facts behind it (extension members).
+    pub fn conflict_with<'a>(
+        detail: impl Into<String>,
+        members: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Self {
+        ApiError::Conflict {
+            detail: detail.into(),
+            extra: members
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }

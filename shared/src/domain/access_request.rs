@@ -421,12 +421,10 @@ pub fn plan_patch(
 }
 
 fn transition_conflict(from: &str, to: &str) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("current_status".into(), Value::String(from.into()));
-    ApiError::Conflict {
-        detail: format!("the request is {from}; it cannot become {to}"),
-        extra,
-    }
+    ApiError::conflict_with(
+        format!("the request is {from}; it cannot become {to}"),
+        [("current_status", Value::String(from.into()))],
+    )
 }
 
 /// The body of approve, reject and provision: `{"comment"?}`, and the client's provenance.

@@ -40,22 +40,9 @@ pub const CREATE_FIELDS: &[&str] = &[
     "attributes",
 ];
 
-/// Fields a PATCH may name. The immutable ones are accepted only unchanged; server stamps and
-/// `access_model_metadata` (its own routes) are refused.
-const PATCH_FIELDS: &[&str] = &[
-    "asset_id",
-    "principal_id",
-    "principal_type",
-    "entitlement_type",
-    "granted_at",
-    "granted_by_id",
-    "expires_at",
-    "grant_source",
-    "status",
-    "privileged",
-    "requestable",
-    "description",
-    "attributes",
+/// Fields a PATCH may name besides the create fields: server stamps and
+/// `access_model_metadata` (its own routes), all refused with a reason rather than as unknown.
+const READ_ONLY_FIELDS: &[&str] = &[
     "access_model_metadata",
     "revoked_at",
     "revoked_by",
@@ -232,7 +219,12 @@ pub fn apply_patch(
     body: Map<String, Value>,
     now: Timestamp,
 ) -> ApiResult<(EntitlementFields, Provenance)> {
-    let mut input = Input::new(body, PATCH_FIELDS);
+    let fields: Vec<&str> = CREATE_FIELDS
+        .iter()
+        .chain(READ_ONLY_FIELDS)
+        .copied()
+        .collect();
+    let mut input = Input::new(body, &fields);
     let provenance = input.provenance();
     let c = current.clone();
     let f = input.string("asset_id", SHORT);
@@ -253,15 +245,9 @@ pub fn apply_patch(
     }
     let f = input.one_of("grant_source", GRANT_SOURCES);
     immutable(&mut input, "grant_source", f, &c.grant_source);
-    for stamp in [
-        "access_model_metadata",
-        "revoked_at",
-        "revoked_by",
-        "revoke_reason",
-        "expired_at",
-    ] {
+    for stamp in READ_ONLY_FIELDS {
         if input.contains(stamp) {
-            let message = if stamp == "access_model_metadata" {
+            let message = if *stamp == "access_model_metadata" {
                 "is changed through /access-model-metadata/{key}/values/{value}"
             } else {
                 "is set by the server"

@@ -9,7 +9,7 @@ use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    check_revision, fault, from_item, s, to_item, transact, CancelReason, Item, TxError, SEARCH,
+    check_revision, fault, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
     WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
@@ -24,7 +24,7 @@ use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
-use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Hidden marker: a `modify` that asks to clear the entitlement's expiry (`expires_at: null`),
 /// which the record's `expires_at` alone cannot tell from "keep it".
@@ -36,8 +36,7 @@ fn key(tenant: &str, id: &str) -> Item {
 
 fn record_item(req: &AccessRequest, clears_expiry: bool) -> ApiResult<Item> {
     let tenant = &req.envelope.tenant_id;
-    let mut item = to_item(req)?;
-    item.insert(SEARCH.into(), s(req.search_text()));
+    let mut item = super::searchable_item(req, req.search_text())?;
     item.insert(CLEARS_EXPIRY.into(), AttributeValue::Bool(clears_expiry));
     item.insert(
         keys::GSI1PK.into(),
@@ -156,18 +155,12 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
     let request = AccessRequest { envelope, fields };
     let mut item = record_item(&request, clears_expiry)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
-    let put = Put::builder()
-        .table_name(state.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(|e| ApiError::Internal(format!("build request: {e}")))?;
     state
         .db
         .put_item()
         .table_name(state.table())
-        .set_item(Some(put.item))
-        .set_condition_expression(put.condition_expression)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
         .send()
         .await
         .map_err(|e| fault("PutItem", e))?;

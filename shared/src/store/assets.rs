@@ -10,7 +10,7 @@ use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    check_revision, from_item, get_n, s, to_item, transact, Item, TxError, SEARCH, WRITE_ATTEMPTS,
+    build_err, check_revision, from_item, get_n, s, transact, Item, TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields};
@@ -23,7 +23,7 @@ use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
 pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
@@ -37,22 +37,14 @@ fn name_guard_key(tenant: &str, name: &str) -> Item {
 }
 
 fn record_item(asset: &Asset) -> ApiResult<Item> {
-    let mut item = to_item(asset)?;
-    item.insert(SEARCH.into(), s(asset.search_text()));
-    Ok(item)
+    super::searchable_item(asset, asset.search_text())
 }
 
 fn name_taken(name: &str) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("name".into(), Value::String(name.into()));
-    ApiError::Conflict {
-        detail: format!("an asset named '{name}' already exists in this tenant"),
-        extra,
-    }
-}
-
-fn build_err(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(format!("build request: {e}"))
+    ApiError::conflict_with(
+        format!("an asset named '{name}' already exists in this tenant"),
+        [("name", Value::String(name.into()))],
+    )
 }
 
 fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
@@ -255,15 +247,13 @@ where
 }
 
 fn live_conflict(count: i64) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("live_entitlements".into(), Value::from(count));
-    ApiError::Conflict {
-        detail: format!(
+    ApiError::conflict_with(
+        format!(
             "the asset has {count} live entitlement{} (active or pending approval); revoke them first",
             if count == 1 { "" } else { "s" }
         ),
-        extra,
-    }
+        [("live_entitlements", Value::from(count))],
+    )
 }
 
 /// Soft-deletes an asset and frees its name, unless it has live entitlements.

@@ -10,7 +10,7 @@
 
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
-use super::{backoff, check_revision, fault, from_item, s, to_item, Item, SEARCH, WRITE_ATTEMPTS};
+use super::{backoff, check_revision, fault, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -20,7 +20,7 @@ use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 /// Attributes of the item that are not fields of the record.
@@ -37,18 +37,14 @@ fn key(tenant: &str, attribute_key: &str) -> Item {
 }
 
 fn record_item(attr: &Attribute) -> ApiResult<Item> {
-    let mut item = to_item(attr)?;
-    item.insert(SEARCH.into(), s(attr.search_text()));
-    Ok(item)
+    super::searchable_item(attr, attr.search_text())
 }
 
 fn key_taken(attribute_key: &str) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("key".into(), Value::String(attribute_key.into()));
-    ApiError::Conflict {
-        detail: format!("an attribute with key '{attribute_key}' already exists in this tenant"),
-        extra,
-    }
+    ApiError::conflict_with(
+        format!("an attribute with key '{attribute_key}' already exists in this tenant"),
+        [("key", Value::String(attribute_key.into()))],
+    )
 }
 
 /// Creates an attribute; its key must be free in the tenant (409 otherwise).
@@ -122,7 +118,7 @@ pub async fn get_many(
             .set_keys(Some(chunk.iter().map(|k| key(tenant, k)).collect()))
             .consistent_read(true)
             .build()
-            .map_err(|e| ApiError::Internal(format!("build request: {e}")))?;
+            .map_err(super::build_err)?;
         let mut pending = HashMap::from([(state.table().to_string(), request)]);
         let mut attempt = 0u32;
         loop {

@@ -9,7 +9,7 @@ use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    check_revision, from_item, s, to_item, transact, CancelReason, Item, TxError, SEARCH,
+    build_err, check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
     WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
@@ -21,14 +21,10 @@ use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Index attributes that exist only while the entitlement is live and expires.
 const EXPIRY_ATTRS: &[&str] = &[keys::EXP_PK, keys::EXP_SK];
-
-fn build_err(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(format!("build request: {e}"))
-}
 
 pub fn key(tenant: &str, id: &str) -> Item {
     super::key(tenant, Kind::Entitlement, id)
@@ -49,8 +45,7 @@ fn record_item(ent: &Entitlement) -> ApiResult<Item> {
     let tenant = &ent.envelope.tenant_id;
     let id = &ent.envelope.id;
     let f = &ent.fields;
-    let mut item = to_item(ent)?;
-    item.insert(SEARCH.into(), s(ent.search_text()));
+    let mut item = super::searchable_item(ent, ent.search_text())?;
     item.insert(
         keys::GSI1PK.into(),
         s(keys::entitlements_by_asset(tenant, &f.asset_id)),
@@ -72,20 +67,20 @@ fn record_item(ent: &Entitlement) -> ApiResult<Item> {
 }
 
 fn conflict_live_grant(f: &EntitlementFields) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("asset_id".into(), Value::String(f.asset_id.clone()));
-    extra.insert("principal_id".into(), Value::String(f.principal_id.clone()));
-    extra.insert(
-        "entitlement_type".into(),
-        Value::String(f.entitlement_type.clone()),
-    );
-    ApiError::Conflict {
-        detail: format!(
+    ApiError::conflict_with(
+        format!(
             "{} {} already holds a live '{}' entitlement on asset {}",
             f.principal_type, f.principal_id, f.entitlement_type, f.asset_id
         ),
-        extra,
-    }
+        [
+            ("asset_id", Value::String(f.asset_id.clone())),
+            ("principal_id", Value::String(f.principal_id.clone())),
+            (
+                "entitlement_type",
+                Value::String(f.entitlement_type.clone()),
+            ),
+        ],
+    )
 }
 
 fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {

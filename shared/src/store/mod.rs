@@ -244,6 +244,18 @@ pub fn check_revision(expected: Option<i64>, current: i64) -> Result<(), ApiErro
     }
 }
 
+/// A request that the SDK's builders refuse to build is a bug of ours, never the client's.
+pub(crate) fn build_err(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("build request: {e}"))
+}
+
+/// A record's item: its public fields plus its lower-cased search text for `q`.
+pub fn searchable_item<T: serde::Serialize>(record: &T, search: String) -> Result<Item, ApiError> {
+    let mut item = to_item(record)?;
+    item.insert(SEARCH.into(), s(search));
+    Ok(item)
+}
+
 /// Item attribute helpers.
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

@@ -5,7 +5,7 @@
 
 use super::expr::Expr;
 use super::{fault, Item};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -61,7 +61,7 @@ impl Rewrite {
             .set_expression_attribute_values(expr.values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| ApiError::Internal(format!("build request: {e}")))?;
+            .map_err(super::build_err)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
