@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, live_count, Api, Response, ENVELOPE_KEYS};
+use common::{
+    all_scopes, assert_problem, bad_fields, counts, id_of, live_count, Api, Response, ENVELOPE_KEYS,
+};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,10 +62,6 @@ const SERVER_SET: &[&str] = &[
 
 fn url(id: &str) -> String {
     format!("{BASE}/{id}")
-}
-
-fn id_of(record: &Value) -> String {
-    record["id"].as_str().expect("id").to_string()
 }
 
 fn token_of(api: &Api, sub: &str) -> String {
@@ -210,10 +208,6 @@ fn assert_transition_conflict(r: &Response, current: &str) {
 fn assert_invalid(r: &Response, fields: &[&str]) {
     assert_problem(r, 400, "validation-error");
     assert_eq!(bad_fields(r), fields, "{}", r.text);
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 fn ids(r: &Response) -> Vec<String> {

@@ -8,13 +8,16 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, live_count, Api, Response, ENVELOPE_KEYS};
+use common::{
+    all_scopes, assert_problem, bad_fields, counts, enc, id_of, live_count, Api, Response,
+    ENVELOPE_KEYS,
+};
 use futures::future::join_all;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use shared::store::sweep;
 use shared::time::Timestamp;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 const BASE: &str = "/api/v1/entitlements";
@@ -59,13 +62,6 @@ fn meta_url(id: &str, key: &str, value: &str) -> String {
     format!("{BASE}/{id}/access-model-metadata/{key}/values/{value}")
 }
 
-fn id_of(record: &Value) -> String {
-    record["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {record}"))
-        .to_string()
-}
-
 fn missing_entitlement() -> String {
     format!("ent_{}", ulid::Ulid::generate())
 }
@@ -76,23 +72,6 @@ fn missing_asset() -> String {
 
 fn in_days(days: i64) -> String {
     Timestamp::now().plus_seconds(days * 86_400).to_string()
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-}
-
-/// Percent-encodes a query value (`+` would otherwise decode to a space).
-fn enc(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The minimal create body.

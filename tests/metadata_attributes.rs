@@ -3,19 +3,15 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, Api, Response};
+use common::{all_scopes, assert_problem, bad_fields, counts, Api, Response};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 const BASE: &str = "/api/v1/access-model-metadata/attributes";
 
 fn at(key: &str) -> String {
     format!("{BASE}/{key}")
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 /// Creates an attribute with every field given in `extra` on top of the required ones.

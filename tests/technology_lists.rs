@@ -4,15 +4,11 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, Api, Response};
+use common::{assert_problem, bad_fields, enc, id_of, Api, Response};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
 const BASE: &str = "/api/v1/technology";
-
-fn id_of(record: &Value) -> String {
-    record["id"].as_str().expect("id").to_string()
-}
 
 fn ids(r: &Response) -> Vec<String> {
     r.body["items"]
@@ -25,19 +21,6 @@ fn ids(r: &Response) -> Vec<String> {
 
 fn cursor_of(r: &Response) -> Option<String> {
     r.body["next_cursor"].as_str().map(String::from)
-}
-
-/// Percent-encodes a query value (form encoding, as API Gateway decodes it).
-fn enc(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {

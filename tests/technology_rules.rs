@@ -6,10 +6,12 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, mint_with, sign_claims, Api, Response, ENVELOPE_KEYS};
+use common::{
+    assert_problem, bad_fields, counts, id_of, mint_with, sign_claims, Api, Response, ENVELOPE_KEYS,
+};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 const BASE: &str = "/api/v1/technology";
 
@@ -36,10 +38,6 @@ const ASSET_KEYS: &[&str] = &[
 
 fn url(id: &str) -> String {
     format!("{BASE}/{id}")
-}
-
-fn id_of(record: &Value) -> String {
-    record["id"].as_str().expect("id").to_string()
 }
 
 /// A fresh, well-formed asset id that exists nowhere.
@@ -141,10 +139,6 @@ fn shape(r: &Response) -> (u16, Option<String>, Value) {
         o.remove("request_id");
     }
     (r.status, r.header("content-type").map(String::from), body)
-}
-
-fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 fn assert_401(r: &Response) {

@@ -374,3 +374,29 @@ pub async fn live_count(api: &Api, asset_id: &str) -> i64 {
         .expect("asset item");
     store::get_n(&item, "live_entitlements").expect("live_entitlements")
 }
+
+/// A record's `id`.
+pub fn id_of(record: &Value) -> String {
+    record["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {record}"))
+        .to_string()
+}
+
+/// Expected DynamoDB request counts, as `RequestCounter::snapshot` reports them.
+pub fn counts(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// Percent-encodes a query value (`+` would otherwise decode to a space).
+pub fn enc(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
