@@ -54,6 +54,10 @@ pub enum ApiError {
     PreconditionFailed { current: i64 },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The record a write would store is over the store's item size limit; nothing was written.
+    /// The text (for the log) names the store operation.
+    #[error("record too large: {0}")]
+    RecordTooLarge(String),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     /// The store is unreachable, throttled or timed out; the client may retry.
@@ -92,7 +96,7 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Validation(_) | ApiError::BadRequest(_) => 400,
+            ApiError::Validation(_) | ApiError::BadRequest(_) | ApiError::RecordTooLarge(_) => 400,
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
@@ -118,6 +122,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
+            ApiError::RecordTooLarge(_) => ("record-too-large", "Record too large"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Unavailable(_) => ("service-unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal-error", "Internal server error"),
@@ -140,6 +145,9 @@ impl ApiError {
                 format!("If-Match does not match the current revision (\"{current}\")")
             }
             ApiError::PayloadTooLarge => "the request body is larger than 256 KiB".into(),
+            ApiError::RecordTooLarge(_) => {
+                "the record this write would store is too large; nothing was changed".into()
+            }
             ApiError::UnsupportedMediaType => {
                 "a request body must be sent as content-type application/json".into()
             }
@@ -241,6 +249,17 @@ mod tests {
         assert_eq!(resp.status(), 503);
         assert_eq!(resp.headers()["retry-after"], "1");
         assert!(!body_json(&resp).to_string().contains("throttled"));
+    }
+
+    #[test]
+    fn record_too_large_is_a_400_that_names_no_store_operation() {
+        let resp =
+            ApiError::RecordTooLarge("PutItem: ValidationException".into()).into_response("r");
+        assert_eq!(resp.status(), 400);
+        let body = body_json(&resp);
+        assert_eq!(body["type"], "/problems/record-too-large");
+        assert_eq!(body["title"], "Record too large");
+        assert!(!body.to_string().contains("PutItem"));
     }
 
     #[test]

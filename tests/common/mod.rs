@@ -261,6 +261,21 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Writes an item straight into the table, bypassing the API: data no route would write
+    /// (a poisoned record), to prove what readers do with it.
+    pub async fn put_raw(&self, item: store::Item) {
+        self.state
+            .db
+            .put_item()
+            .table_name(self.state.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("put raw item");
+    }
+}
+
 /// Asserts a problem document: status, content type, type slug, request id echoed.
 pub fn assert_problem(r: &Response, status: u16, slug: &str) {
     assert_eq!(r.status, status, "body: {}", r.text);

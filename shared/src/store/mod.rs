@@ -28,16 +28,54 @@ pub use counter::RequestCounter;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// One client per cold start, with explicit retries and timeouts so a sick store answers 503
-/// well inside the Lambda timeout instead of hanging.
+/// The client's timeouts and retries. `default()` is production's; fault tests shorten them
+/// through `client_with` so a delayed answer costs them milliseconds, not seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    /// One attempt (one HTTP exchange); the SDK retries after it.
+    pub attempt_timeout: Duration,
+    /// All attempts of one call together.
+    pub operation_timeout: Duration,
+    pub max_attempts: u32,
+    /// The SDK's first retry backoff (jittered, doubling).
+    pub initial_backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    /// Well inside the API functions' 10 s Lambda timeout: a sick store answers 503, never hangs.
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(3),
+            operation_timeout: Duration::from_secs(8),
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One client per cold start, with explicit retries and timeouts.
 pub async fn client(config: &Config, counter: Option<RequestCounter>) -> Client {
+    client_with(config, counter, ClientOptions::default()).await
+}
+
+pub async fn client_with(
+    config: &Config,
+    counter: Option<RequestCounter>,
+    options: ClientOptions,
+) -> Client {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts)
+                .with_initial_backoff(options.initial_backoff),
+        )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(8))
+                .connect_timeout(options.connect_timeout)
+                .operation_attempt_timeout(options.attempt_timeout)
+                .operation_timeout(options.operation_timeout)
                 .build(),
         );
     if let Some(endpoint) = &config.dynamodb_endpoint {
@@ -79,7 +117,10 @@ const TRANSIENT: &[&str] = &[
 ];
 
 /// A store error that no condition explains: unreachable, throttled, timed out or a 5xx → 503
-/// (the client may retry), anything else → 500. The SDK's message goes to the log only.
+/// (the client may retry); an item over DynamoDB's size limit → 400 (the client's record is too
+/// large; nothing was written); anything else → 500. The SDK's message goes to the log only.
+/// `IdempotentParameterMismatchException` lands in the 500s: `transact` never reuses a token
+/// for other items, so it can only be a bug of ours.
 pub fn fault<E>(
     operation: &str,
     err: SdkError<E, aws_smithy_runtime_api::http::Response>,
@@ -93,6 +134,9 @@ where
         }
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or("");
+            if code == "ValidationException" && is_item_too_large(ctx.err().message()) {
+                return ApiError::RecordTooLarge(format!("{operation}: {code}"));
+            }
             if TRANSIENT.contains(&code) || ctx.raw().status().is_server_error() {
                 ApiError::Unavailable(format!("{operation}: {code} {}", ctx.raw().status()))
             } else {
@@ -101,6 +145,16 @@ where
         }
         _ => ApiError::Internal(format!("{operation}: {err:?}")),
     }
+}
+
+/// DynamoDB's words for an item over its 400 KB limit: "Item size has exceeded the maximum
+/// allowed size" (a put) and "Item size to update has exceeded the maximum allowed size" (an
+/// update), as a `ValidationException` or a transaction's `ValidationError` reason. Other
+/// validation errors are bugs of ours and stay 500s.
+fn is_item_too_large(message: Option<&str>) -> bool {
+    message.is_some_and(|m| {
+        m.starts_with("Item size") && m.contains("exceeded the maximum allowed size")
+    })
 }
 
 /// Why one action of a cancelled transaction failed, in the transaction's order.
@@ -137,13 +191,21 @@ impl From<TxError> for ApiError {
 
 /// `TransactWriteItems`, retrying transaction conflicts (two transactions on one item, e.g. an
 /// asset's live count) a few times with jitter. Conditions that fail are returned, not retried.
+///
+/// One call is one logical write with one `ClientRequestToken`, sent on every attempt (the SDK's
+/// retries of a timeout or a dropped connection, and ours of a conflict): when an attempt
+/// committed but its answer was lost, DynamoDB answers the repeat as the success it was instead
+/// of failing its conditions against our own write (a 409 for a write that happened). A caller
+/// that re-reads and builds a new write calls again and gets a new token.
 pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+    let token = request_token();
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         let result = db
             .transact_write_items()
             .set_transact_items(Some(items.clone()))
+            .client_request_token(&token)
             .send()
             .await;
         let err = match result {
@@ -160,6 +222,14 @@ pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), 
                         item: r.item().cloned(),
                     })
                     .collect();
+                if e.cancellation_reasons()
+                    .iter()
+                    .any(|r| r.code() == Some("ValidationError") && is_item_too_large(r.message()))
+                {
+                    return Err(TxError::Fault(ApiError::RecordTooLarge(
+                        "TransactWriteItems: ValidationError".into(),
+                    )));
+                }
                 let conflict = reasons
                     .iter()
                     .any(|r| r.code.as_deref() == Some("TransactionConflict"));
@@ -192,6 +262,12 @@ pub async fn transact(db: &Client, items: Vec<TransactWriteItem>) -> Result<(), 
         }
         return Err(TxError::Fault(fault("TransactWriteItems", err)));
     }
+}
+
+/// A fresh `ClientRequestToken` (a ULID: 26 characters, DynamoDB allows 36), unique per logical
+/// write; DynamoDB remembers it for 10 minutes, far longer than any of our retries take.
+fn request_token() -> String {
+    ulid::Ulid::generate().to_string()
 }
 
 /// Attempts of a transaction that keeps meeting conflicts (a hot asset's live count) before
@@ -279,9 +355,20 @@ pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     }
 }
 
-/// A typed record from an item; extra attributes (keys, counters) are ignored.
+/// A typed record from an item; extra attributes (keys, counters) are ignored. An item that does
+/// not decode is a 500 whose log names its key, so the bad item can be found and repaired.
 pub fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> {
-    serde_dynamo::from_item(item).map_err(|e| ApiError::Internal(format!("decode item: {e}")))
+    let key = item_key(&item);
+    serde_dynamo::from_item(item).map_err(|e| ApiError::Internal(format!("decode item {key}: {e}")))
+}
+
+/// An item's table key as `PK/SK`, for logs.
+pub fn item_key(item: &Item) -> String {
+    format!(
+        "{}/{}",
+        get_s(item, crate::keys::PK).unwrap_or("?"),
+        get_s(item, crate::keys::SK).unwrap_or("?")
+    )
 }
 
 pub fn to_item<T: serde::Serialize>(record: &T) -> Result<Item, ApiError> {

@@ -29,14 +29,14 @@ const PARALLEL: usize = 8;
 pub struct Report {
     pub expired: u64,
     pub skipped: u64,
+    /// Due entitlements it could not decode or expire, and index pages it could not read (one
+    /// each), every one logged with its key; they wait for the next run, the rest went on.
+    pub failed: u64,
     /// Expired per tenant.
     pub tenants: BTreeMap<String, u64>,
-    /// False when the run stopped at its deadline (or on a store fault) with due entitlements
-    /// possibly left.
+    /// Every shard of the expiry index was read to its end. False when the deadline came first
+    /// or a page could not be read: due entitlements may be left for the next run.
     pub complete: bool,
-    /// A store fault stopped the run early (logged); the invocation should report failure.
-    #[serde(skip)]
-    pub failed: bool,
 }
 
 enum Outcome {
@@ -62,10 +62,32 @@ async fn expire(state: &State, current: Entitlement, now: Timestamp) -> ApiResul
 /// What the reading side hands the writing side.
 enum Work {
     Expire(Box<Entitlement>),
+    /// An index item that does not decode (the error names its key): counted, never fatal.
+    Undecodable(ApiError),
     /// The deadline came before the index was read to the end.
     Stopped,
-    /// Reading the index failed; the run stops here.
-    Failed(ApiError),
+    /// Reading a page of a shard failed: the rest of that shard waits for the next run, the
+    /// other shards go on.
+    PageFailed {
+        shard: u32,
+        error: ApiError,
+    },
+}
+
+/// What became of one piece of work.
+enum Event {
+    Done(Outcome),
+    /// `key` is `<tenant>/<id>`.
+    NotExpired {
+        key: String,
+        error: ApiError,
+    },
+    Undecodable(ApiError),
+    PageFailed {
+        shard: u32,
+        error: ApiError,
+    },
+    Stopped,
 }
 
 async fn due_page(
@@ -73,7 +95,7 @@ async fn due_page(
     shard: u32,
     bound: &str,
     start: Option<Item>,
-) -> ApiResult<(Vec<Entitlement>, Option<Item>)> {
+) -> ApiResult<(Vec<Work>, Option<Item>)> {
     let out = state
         .db
         .query()
@@ -90,18 +112,23 @@ async fn due_page(
         .await
         .map_err(|e| fault("Query", e))?;
     let next = out.last_evaluated_key().cloned();
-    let due = out
+    // Item by item: one tenant's bad item must not hold back the rest of the page.
+    let work = out
         .items
         .unwrap_or_default()
         .into_iter()
-        .map(from_item)
-        .collect::<ApiResult<Vec<Entitlement>>>()?;
-    Ok((due, next))
+        .map(|item| match from_item::<Entitlement>(item) {
+            Ok(ent) => Work::Expire(Box::new(ent)),
+            Err(e) => Work::Undecodable(e),
+        })
+        .collect();
+    Ok((work, next))
 }
 
 /// Runs one sweep. Reading the index and writing expiries overlap: up to `PARALLEL`
 /// transactions are in flight while the next page is read. No page is read after `stop_at`
-/// (except the first, so every run makes progress); the next run finds what is left.
+/// (except the first, so every run makes progress); the next run finds what is left. Nothing
+/// about one item or one page stops the run: failures are logged and counted in `failed`.
 pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
     // `#` follows the expiry time in the sort key; `$` sorts right after it.
     let bound = format!("{now}$");
@@ -115,13 +142,15 @@ pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<R
             return Some((vec![Work::Stopped], None));
         }
         match due_page(state, shard, bound, start).await {
-            Err(e) => Some((vec![Work::Failed(e)], None)),
-            Ok((due, next)) => {
+            Err(error) => Some((
+                vec![Work::PageFailed { shard, error }],
+                Some((shard + 1, None, false)),
+            )),
+            Ok((work, next)) => {
                 let cursor = match next {
                     Some(key) => (shard, Some(key), false),
                     None => (shard + 1, None, false),
                 };
-                let work = due.into_iter().map(|e| Work::Expire(Box::new(e))).collect();
                 Some((work, Some(cursor)))
             }
         }
@@ -132,8 +161,16 @@ pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<R
         .flat_map(stream::iter)
         .map(|work| async move {
             match work {
-                Work::Expire(ent) => Ok(expire(state, *ent, now).await),
-                other => Err(other),
+                Work::Expire(ent) => {
+                    let key = format!("{}/{}", ent.envelope.tenant_id, ent.envelope.id);
+                    match expire(state, *ent, now).await {
+                        Ok(outcome) => Event::Done(outcome),
+                        Err(error) => Event::NotExpired { key, error },
+                    }
+                }
+                Work::Undecodable(error) => Event::Undecodable(error),
+                Work::PageFailed { shard, error } => Event::PageFailed { shard, error },
+                Work::Stopped => Event::Stopped,
             }
         })
         .buffer_unordered(PARALLEL);
@@ -144,17 +181,25 @@ pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<R
     };
     while let Some(event) = events.next().await {
         match event {
-            Ok(Ok(Outcome::Expired(tenant))) => {
+            Event::Done(Outcome::Expired(tenant)) => {
                 report.expired += 1;
                 *report.tenants.entry(tenant).or_default() += 1;
             }
-            Ok(Ok(Outcome::Skipped)) => report.skipped += 1,
-            Ok(Err(e)) | Err(Work::Failed(e)) => {
-                tracing::error!(error = %e, "expiry sweep fault; the next run retries");
-                report.failed = true;
+            Event::Done(Outcome::Skipped) => report.skipped += 1,
+            Event::NotExpired { key, error } => {
+                tracing::error!(entitlement = %key, %error, "expiry sweep could not expire an entitlement; the next run retries");
+                report.failed += 1;
+            }
+            Event::Undecodable(error) => {
+                tracing::error!(%error, "expiry sweep met an undecodable index item");
+                report.failed += 1;
+            }
+            Event::PageFailed { shard, error } => {
+                tracing::error!(shard, %error, "expiry sweep could not read an index page; the next run retries");
+                report.failed += 1;
                 report.complete = false;
             }
-            Err(_) => report.complete = false,
+            Event::Stopped => report.complete = false,
         }
     }
     Ok(report)
