@@ -3,6 +3,8 @@
 //! tenant, so tests never depend on each other or on order; each test binary has its own table.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use functions::routes;
 use http::{HeaderMap, HeaderValue, Method};
 use lambda_http::Body;
@@ -12,11 +14,21 @@ use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISS
 use shared::state::State;
 use shared::store::{self, RequestCounter};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 pub const CURSOR_SECRET: &str = "test-cursor-secret-0123456789abcdef";
 
 static TABLE: OnceCell<String> = OnceCell::const_new();
+
+/// Production's retry policy (3 attempts) on a faster clock, for clients behind the fault proxy.
+pub const FAULT_CLIENT: store::ClientOptions = store::ClientOptions {
+    connect_timeout: Duration::from_secs(1),
+    attempt_timeout: Duration::from_millis(700),
+    operation_timeout: Duration::from_secs(4),
+    max_attempts: 3,
+    initial_backoff: Duration::from_millis(20),
+};
 
 pub fn endpoint() -> String {
     std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
@@ -106,6 +118,19 @@ impl Api {
             state: Arc::new(State::with_client(cfg, db).expect("state")),
             counter,
             tenant: format!("tenant-{}", ulid::Ulid::generate()),
+        }
+    }
+
+    /// The same table and tenant, through a fault proxy (`proxy::FaultProxy`), with the
+    /// timeouts of `FAULT_CLIENT` so that a delayed answer costs a test milliseconds.
+    pub async fn through(&self, proxy: &proxy::FaultProxy) -> Api {
+        let cfg = config(self.state.table(), &proxy.endpoint);
+        let counter = RequestCounter::default();
+        let db = store::client_with(&cfg, Some(counter.clone()), FAULT_CLIENT).await;
+        Api {
+            state: Arc::new(State::with_client(cfg, db).expect("state")),
+            counter,
+            tenant: self.tenant.clone(),
         }
     }
 
