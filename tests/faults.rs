@@ -414,3 +414,103 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
     let (records, guard) = stored_assets(&api, "big").await;
     assert!(records.is_empty() && guard.is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Single-item writes: a retry that meets its own committed attempt is that attempt's success.
+
+#[tokio::test]
+async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_once() {
+    let (direct, faulty, proxy) = setup().await;
+    proxy.inject("PutItem", [Fault::DropAnswer]);
+    let r = faulty
+        .post(
+            "/api/v1/access-model-metadata/attributes",
+            json!({"key": "tier", "name": "Tier", "type": "custom"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "an attribute: {}", r.text);
+    let g = direct
+        .get("/api/v1/access-model-metadata/attributes/tier")
+        .await;
+    assert_eq!((g.status, &g.body["id"]), (200, &r.body["id"]));
+
+    direct.asset(json!({"name": "db"})).await;
+    proxy.inject("PutItem", [Fault::DropAnswer]);
+    let r = faulty
+        .post(
+            "/api/v1/operations/access-requests",
+            json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "an access request: {}", r.text);
+    let l = direct.get("/api/v1/operations/access-requests").await;
+    let ids: Vec<String> = l.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, [id_of(&r.body)]);
+    assert_eq!(proxy.seen("PutItem").len(), 4, "each put retried once");
+}
+
+#[tokio::test]
+async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
+    let (direct, faulty, proxy) = setup().await;
+    let asset = direct.asset(json!({"name": "db"})).await;
+    let aid = id_of(&asset);
+    // With If-Match: the retry must not read its own write as someone else's (412).
+    proxy.inject("UpdateItem", [Fault::DropAnswer]);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert("if-match", "\"1\"".parse().unwrap());
+    let r = faulty
+        .raw(
+            "PATCH",
+            &format!("/api/v1/technology/{aid}"),
+            &faulty.token(),
+            headers,
+            br#"{"vendor": "acme"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["revision"], 2);
+    let g = direct.get(&format!("/api/v1/technology/{aid}")).await;
+    assert_eq!(
+        (&g.body["vendor"], &g.body["revision"]),
+        (&json!("acme"), &json!(2))
+    );
+
+    // An approval: the retry must not find the request approved and call it a conflict (409).
+    let req = direct
+        .post(
+            "/api/v1/operations/access-requests",
+            json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"}),
+        )
+        .await;
+    assert_eq!(req.status, 201, "{}", req.text);
+    let rid = id_of(&req.body);
+    proxy.inject("UpdateItem", [Fault::DropAnswer]);
+    let approver = faulty.token_for("approver-1", None, &common::all_scopes());
+    let a = faulty
+        .call(
+            "POST",
+            &format!("/api/v1/operations/access-requests/{rid}/approve"),
+            &approver,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        (&a.body["status"], &a.body["revision"]),
+        (&json!("approved"), &json!(2))
+    );
+    let g = direct
+        .get(&format!("/api/v1/operations/access-requests/{rid}"))
+        .await;
+    assert_eq!(
+        (&g.body["status"], &g.body["revision"]),
+        (&json!("approved"), &json!(2))
+    );
+    assert_eq!(proxy.pending(), 0);
+}

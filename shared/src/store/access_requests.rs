@@ -9,8 +9,7 @@ use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    check_revision, fault, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
-    WRITE_ATTEMPTS,
+    check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::access_request::{
@@ -155,15 +154,13 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
     let request = AccessRequest { envelope, fields };
     let mut item = record_item(&request, clears_expiry)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
-    state
-        .db
-        .put_item()
-        .table_name(state.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
-        .await
-        .map_err(|e| fault("PutItem", e))?;
+    // A fresh ULID: only our own earlier attempt can hold the key.
+    if !super::put_new(&state.db, state.table(), item).await? {
+        return Err(ApiError::Internal(format!(
+            "access request id {} already taken",
+            request.envelope.id
+        )));
+    }
     Ok(request)
 }
 

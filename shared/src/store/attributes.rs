@@ -59,23 +59,10 @@ pub async fn create(
     let attr = Attribute { envelope, fields };
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
-    let result = state
-        .db
-        .put_item()
-        .table_name(state.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(attr),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-        {
-            Err(key_taken(attr.key()))
-        }
-        Err(e) => Err(fault("PutItem", e)),
+    if super::put_new(&state.db, state.table(), item).await? {
+        Ok(attr)
+    } else {
+        Err(key_taken(attr.key()))
     }
 }
 

@@ -18,8 +18,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -296,6 +299,32 @@ pub fn key(tenant: &str, kind: crate::keys::Kind, sk: &str) -> Item {
         ),
         (crate::keys::SK.to_string(), s(sk)),
     ])
+}
+
+/// Puts an item whose key must be new. `Ok(false)`: another item holds the key.
+///
+/// When the item holding the key is this very item, the put happened: an attempt committed,
+/// its answer was lost and the SDK's retry failed `attribute_not_exists` against it. That is
+/// the success it was (a record carries a fresh id and its creation time, so no other write
+/// stores the same item), never a 409 or a 500 for a write that happened.
+pub async fn put_new(db: &Client, table: &str, item: Item) -> Result<bool, ApiError> {
+    let result = db
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item.clone()))
+        .condition_expression("attribute_not_exists(PK)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => match e.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                Ok(failed.item() == Some(&item))
+            }
+            _ => Err(fault("PutItem", e)),
+        },
+    }
 }
 
 /// One item by key, strongly consistent (a read right after a write sees it).

@@ -6,6 +6,7 @@
 use super::expr::Expr;
 use super::{fault, Item};
 use crate::error::ApiResult;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -66,6 +67,10 @@ impl Rewrite {
     }
 
     /// As a single UpdateItem. `Ok(false)`: the item changed since it was read.
+    ///
+    /// When the stored item already is this rewrite's result, the write happened: an attempt
+    /// committed, its answer was lost and the SDK's retry failed the revision condition
+    /// against it. That is the success it was, not a lost race (a 412 or a second write).
     pub async fn send(&self, db: &Client, table: &str) -> ApiResult<bool> {
         let (update, condition, expr) = self.parts();
         let result = db
@@ -76,17 +81,37 @@ impl Rewrite {
             .condition_expression(condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(fault("UpdateItem", e)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(failed.item().is_some_and(|stored| self.is_result(stored)))
+                }
+                _ => Err(fault("UpdateItem", e)),
+            },
         }
+    }
+
+    /// Whether `stored` holds every attribute this rewrite sets, with its value, and none it
+    /// removes. The new item carries the new revision and `updated_at` (milliseconds), so no
+    /// other write leaves it so.
+    fn is_result(&self, stored: &Item) -> bool {
+        let owned = |name: &String| {
+            name != crate::keys::PK
+                && name != crate::keys::SK
+                && !self.keep.contains(&name.as_str())
+        };
+        self.item
+            .iter()
+            .filter(|(name, _)| owned(name))
+            .all(|(name, value)| stored.get(name) == Some(value))
+            && self
+                .remove_if_absent
+                .iter()
+                .filter(|a| !self.item.contains_key(**a))
+                .all(|a| !stored.contains_key(*a))
     }
 }
