@@ -514,3 +514,50 @@ async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
     );
     assert_eq!(proxy.pending(), 0);
 }
+
+/// What the fault tests rely on: DynamoDB Local answers a repeat of a committed transaction
+/// (same token, same items) as a success without writing again, and the same token with other
+/// items as `IdempotentParameterMismatchException` (a bug of ours: a 500).
+#[tokio::test]
+async fn dynamodb_local_honours_client_request_tokens() {
+    let api = Api::new().await;
+    let add = |by: i64| {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(api.state.table())
+            .set_key(Some(store::key(&api.tenant, Kind::Asset, "counter")))
+            .update_expression("ADD n :by")
+            .expression_attribute_values(":by", store::n(by))
+            .build()
+            .unwrap();
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .update(update)
+            .build()
+    };
+    let send = |item, token: &str| {
+        api.state
+            .db
+            .transact_write_items()
+            .transact_items(item)
+            .client_request_token(token)
+            .send()
+    };
+    // Tokens are remembered across tables: a fresh one per run.
+    let token = ulid::Ulid::generate().to_string();
+    let token = token.as_str();
+    send(add(1), token).await.expect("first");
+    send(add(1), token).await.expect("the repeat is a success");
+    let item = api
+        .stored(&keys::pk(&api.tenant, Kind::Asset), "counter")
+        .await
+        .unwrap();
+    assert_eq!(store::get_n(&item, "n"), Some(1), "written once");
+    let e = send(add(2), token)
+        .await
+        .expect_err("other items, same token");
+    let err = store::fault("TransactWriteItems", e);
+    assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("IdempotentParameterMismatch"),
+        "{err}"
+    );
+}
