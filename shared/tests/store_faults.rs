@@ -404,6 +404,51 @@ async fn a_throttling_answer_on_the_wire_is_decoded_and_unavailable() {
     assert!(matches!(fault, ApiError::Unavailable(_)), "{fault:?}");
 }
 
+/// A `ValidationException` as DynamoDB sends it on the wire, through the real deserializer.
+async fn put_validation_fault(message: &'static str) -> ApiError {
+    let rule = mock!(Client::put_item).then_http_response(move || {
+        HttpResponse::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(format!(
+                r#"{{"__type":"com.amazon.coral.validate#ValidationException","message":"{message}"}}"#
+            )),
+        )
+    });
+    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
+    let err = client
+        .put_item()
+        .table_name(TABLE)
+        .item("PK", AttributeValue::S("k".into()))
+        .send()
+        .await
+        .expect_err("validation");
+    store::fault("PutItem", err)
+}
+
+#[tokio::test]
+async fn only_the_item_size_validation_exception_is_a_400_record_too_large() {
+    for message in [
+        "Item size has exceeded the maximum allowed size",
+        "Item size to update has exceeded the maximum allowed size",
+    ] {
+        let fault = put_validation_fault(message).await;
+        assert!(
+            matches!(fault, ApiError::RecordTooLarge(_)),
+            "{message}: {fault:?}"
+        );
+        let resp = fault.into_response("req-too-large");
+        assert_opaque_problem(
+            &resp,
+            400,
+            "record-too-large",
+            "the record this write would store is too large; nothing was changed",
+        );
+    }
+    // Any other validation error is a request we built wrong: ours, a 500.
+    let fault = put_validation_fault("One or more parameter values were invalid").await;
+    assert!(matches!(fault, ApiError::Internal(_)), "{fault:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // What the client sees: assets::get and a handler, with GetItem failing
 
