@@ -1800,8 +1800,8 @@ async fn bad_list_parameters_are_400() {
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=ten", "limit"),
-        ("include_deleted=true", "include_deleted"),
-        ("include_deleted=false", "include_deleted"),
+        ("include_deleted=yes", "include_deleted"),
+        ("include_deleted=1", "include_deleted"),
         ("deleted=true", "deleted"),
         ("tag=x", "tag"),
         ("asset_id=", "asset_id"),
@@ -1818,13 +1818,72 @@ async fn bad_list_parameters_are_400() {
         .await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["limit", "principal_type", "status"]);
-    // `include_deleted` on a single entitlement is unknown too.
+    // A single entitlement takes `include_deleted` only, and only as true/false.
     let e = walk(&api, "", 10).await;
+    for (query, field) in [
+        ("include_deleted=yes", "include_deleted"),
+        ("deleted=true", "deleted"),
+    ] {
+        let r = api.get(&format!("{}?{query}", url(&e[0]))).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec![field], "{query}");
+    }
+}
+
+/// API.md §2: `include_deleted` is accepted on every list and get, also of entitlements (never
+/// deleted, so it changes nothing), and `true` needs `entitlements:write` (403 without).
+#[tokio::test]
+async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
+    let api = Api::new().await;
+    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let revoked = create(&api, grant(&aid, "p2", "x")).await;
+    let revoked = revoke(&api, &id_of(&revoked), None).await.body;
+    let all = walk(&api, "", 10).await;
+    assert_eq!(all, vec![id_of(&revoked), id_of(&e)]);
+    for flag in ["true", "false"] {
+        assert_eq!(walk(&api, &format!("include_deleted={flag}"), 1).await, all);
+        assert_eq!(
+            walk(&api, &format!("include_deleted={flag}&asset_id={aid}"), 10).await,
+            all
+        );
+        for record in [&e, &revoked] {
+            let r = api
+                .get(&format!("{}?include_deleted={flag}", url(&id_of(record))))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(&r.body, record);
+        }
+    }
+    let read = api.token_with(&["entitlements:read"]);
+    let write = api.token_with(&["entitlements:write"]);
+    for uri in [
+        format!("{BASE}?include_deleted=true"),
+        format!("{}?include_deleted=true", url(&id_of(&e))),
+    ] {
+        let r = api.call("GET", &uri, &read, None).await;
+        assert_problem(&r, 403, "forbidden");
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("entitlements:write"),
+            "{}",
+            r.text
+        );
+        // A write scope does not imply read.
+        assert_problem(&api.call("GET", &uri, &write, None).await, 403, "forbidden");
+        let false_uri = uri.replace("=true", "=false");
+        let r = api.call("GET", &false_uri, &read, None).await;
+        assert_eq!(r.status, 200, "{false_uri}: {}", r.text);
+    }
+    // A cursor is bound to the flag like to any filter.
+    let first = api.get(&format!("{BASE}?limit=1")).await;
+    let c = first.body["next_cursor"].as_str().unwrap().to_string();
     let r = api
-        .get(&format!("{}?include_deleted=true", url(&e[0])))
+        .get(&format!("{BASE}?limit=1&include_deleted=true&cursor={c}"))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["include_deleted"]);
+    assert_eq!(bad_fields(&r), vec!["cursor"]);
 }
 
 #[tokio::test]
