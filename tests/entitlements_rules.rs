@@ -1148,11 +1148,31 @@ async fn ended_entitlements_cannot_change() {
     for body in [
         json!({"description": "x"}),
         json!({"status": "active"}),
-        json!({"status": "revoked"}),
         json!({}),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
         assert_problem(&r, 409, "conflict");
+        assert_unchanged(&api, &revoked).await;
+    }
+    // Validation is decided before state (API.md §3): a bad PATCH is a 400 here too.
+    for (body, field) in [
+        (json!({"status": "revoked"}), "status"),
+        (json!({"status": "expired"}), "status"),
+        (json!({"principal_id": "someone-else"}), "principal_id"),
+    ] {
+        let r = api.patch(&url(&id), body.clone()).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_unchanged(&api, &revoked).await;
+    }
+    // So is an attribute or value that does not exist.
+    for (key, value, field) in [
+        ("iscPrivacy", "nope", "attributeValue"),
+        ("noSuchKey", "public", "attributeKey"),
+    ] {
+        let r = add_value(&api, &id, key, value).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec![field]);
         assert_unchanged(&api, &revoked).await;
     }
     for method in ["POST", "DELETE"] {
@@ -1340,6 +1360,13 @@ async fn revoking_an_expired_entitlement_is_409() {
     let r = add_value(&api, &id, "iscPrivacy", "public").await;
     assert_problem(&r, 409, "conflict");
     assert_unchanged(&api, &expired).await;
+    // PATCHing status to revoked or expired is a 400 whatever the state (API.md §3).
+    for status in ["revoked", "expired"] {
+        let r = api.patch(&url(&id), json!({"status": status})).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec!["status"]);
+        assert_unchanged(&api, &expired).await;
+    }
     assert_live(&api, &aid, 1).await;
     // The expired grant freed its tuple.
     create(&api, grant(&aid, "p1", "x")).await;
@@ -2911,6 +2938,93 @@ async fn concurrent_metadata_adds_lose_no_update() {
     assert_eq!(held, added, "every acknowledged add is kept, nothing else");
     assert_eq!(now["revision"], 1 + added.len());
     assert_live(&api, &aid, 1).await;
+}
+
+/// The values an entitlement holds of each attribute, by key.
+fn held_values(ent: &Value) -> Vec<(String, usize)> {
+    ent["access_model_metadata"]["attributes"]
+        .as_array()
+        .map(|attrs| {
+            attrs
+                .iter()
+                .map(|a| {
+                    let n = a["values"].as_array().map_or(0, Vec::len);
+                    (a["key"].as_str().unwrap().to_string(), n)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An entitlement carries at most 50 values of one attribute and at most 20 attributes
+/// (README "Decisions"): past either, an add is a 409 naming the field and the limit, and
+/// nothing is written. Before, values grew until DynamoDB refused the item (a 500).
+#[tokio::test]
+async fn metadata_per_entitlement_is_capped() {
+    let api = Api::new().await;
+    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let values: Vec<Value> = (0..52)
+        .map(|i| json!({"value": format!("v{i}"), "name": format!("V{i}")}))
+        .collect();
+    attribute(&api, "many", json!({"multiselect": true, "values": values})).await;
+    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let id = id_of(&e);
+    for i in 0..48 {
+        let r = add_value(&api, &id, "many", &format!("v{i}")).await;
+        assert_eq!(r.status, 200, "v{i}: {}", r.text);
+    }
+    // Two racing adds for the last free place: exactly one lands, the cap holds.
+    let r = add_value(&api, &id, "many", "v48").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let racing = join_all(["v49", "v50"].map(|v| add_value(&api, &id, "many", v))).await;
+    let won = racing.iter().filter(|r| r.status == 200).count();
+    assert_eq!(won, 1, "{:?}", racing.iter().map(|r| &r.text).collect::<Vec<_>>());
+    for r in racing.iter().filter(|r| r.status != 200) {
+        assert_problem(r, 409, "conflict");
+    }
+    let full = current(&api, &id).await;
+    assert_eq!(held_values(&full), vec![("many".to_string(), 50)]);
+    assert_eq!(full["revision"], 51);
+    let r = add_value(&api, &id, "many", "v51").await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["field"], "access_model_metadata");
+    assert_eq!(r.body["limit"], 50);
+    assert!(r.body["detail"].as_str().unwrap().contains("50"), "{}", r.text);
+    assert_unchanged(&api, &full).await;
+    // Re-adding a held value stays a no-op; removing one frees a place.
+    let r = add_value(&api, &id, "many", "v0").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_unchanged(&api, &full).await;
+    assert_eq!(remove_value(&api, &id, "many", "v0").await.status, 200);
+    assert_eq!(add_value(&api, &id, "many", "v51").await.status, 200);
+
+    // Attributes: 19 more single-valued ones make 20; the 21st is refused.
+    let e2 = create(&api, grant(&aid, "p2", "x")).await;
+    let id2 = id_of(&e2);
+    for i in 0..21 {
+        attribute(
+            &api,
+            &format!("k{i}"),
+            json!({"values": [{"value": "a", "name": "A"}, {"value": "b", "name": "B"}]}),
+        )
+        .await;
+    }
+    for i in 0..20 {
+        let r = add_value(&api, &id2, &format!("k{i}"), "a").await;
+        assert_eq!(r.status, 200, "k{i}: {}", r.text);
+    }
+    let full = current(&api, &id2).await;
+    assert_eq!(held_values(&full).len(), 20);
+    let r = add_value(&api, &id2, "k20", "a").await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["field"], "access_model_metadata");
+    assert_eq!(r.body["limit"], 20);
+    assert_unchanged(&api, &full).await;
+    // A held single-valued attribute still swaps its value at the cap.
+    let r = add_value(&api, &id2, "k0", "b").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(held_values(&r.body).len(), 20);
+    assert_live(&api, &aid, 2).await;
 }
 
 #[tokio::test]

@@ -300,7 +300,8 @@ async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) 
     }
 }
 
-/// Applies a PATCH to a live entitlement.
+/// Applies a PATCH to a live entitlement. The body is validated before the state is judged
+/// (API.md §3): a bad PATCH of an ended entitlement is a 400, a good one a 409.
 pub async fn update<F>(
     state: &State,
     caller: &Caller,
@@ -314,9 +315,9 @@ where
     for _ in 0..WRITE_ATTEMPTS {
         let current = get(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
-        domain::ensure_changeable(&current)?;
         let now = Timestamp::now();
         let (fields, provenance) = patch(&current.fields, now)?;
+        domain::ensure_changeable(&current)?;
         let mut next = current.clone();
         next.fields = fields;
         next.envelope.touch(&caller.sub, provenance, now);
