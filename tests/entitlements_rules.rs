@@ -1498,6 +1498,80 @@ async fn if_match_guards_patch_revoke_and_metadata() {
 // The asset's live count and asset deletes
 // ------------------------------------------------------------------------------------------
 
+/// An app token deleting its asset is told how many live grants it can see (its app's) and,
+/// without a number, that others exist (made by person tokens); before, the 409 counted grants
+/// it cannot see. Only the refusal pays the extra index query.
+#[tokio::test]
+async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
+    let api = Api::new().await;
+    let app = api.token_for("svc-a", Some("app-a"), &all_scopes());
+    let r = api
+        .call("POST", TECH, &app, Some(json!({"name": "app-asset"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let asset = r.body;
+    let aid = id_of(&asset);
+    let mine = create_as(&api, &app, grant(&aid, "p1", "x")).await;
+    let pending = create_as(
+        &api,
+        &app,
+        with(grant(&aid, "p2", "x"), json!({"status": "pending_approval"})),
+    )
+    .await;
+    let persons = create(&api, grant(&aid, "p3", "x")).await;
+    assert_eq!(persons["app_id"], Value::Null);
+    assert_eq!(live_count(&api, &aid).await, 3);
+    let asset_url = format!("{TECH}/{aid}");
+    let unchanged = || async {
+        let g = api.call("GET", &asset_url, &app, None).await;
+        assert_eq!(g.status, 200, "{}", g.text);
+        assert_eq!(g.body, asset, "a refused delete changed the asset");
+    };
+
+    api.counter.reset();
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1), ("Query", 1)]));
+    assert_eq!(r.body["live_entitlements"], 2);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("2 live entitlements"), "{detail}");
+    assert!(detail.contains("others that it cannot"), "{detail}");
+    assert!(!detail.contains('3') && !detail.contains('1'), "{detail}");
+    unchanged().await;
+
+    // A person token sees every grant: the whole count, no extra read.
+    api.counter.reset();
+    let r = api.delete(&asset_url).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
+    assert_eq!(r.body["live_entitlements"], 3);
+    assert!(!r.body["detail"].as_str().unwrap().contains("cannot"));
+
+    // Only grants it cannot see left: zero counted, their existence said.
+    for e in [&mine, &pending] {
+        assert_eq!(revoke(&api, &id_of(e), None).await.status, 200);
+    }
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["live_entitlements"], 0);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("cannot see"), "{detail}");
+    assert!(!detail.chars().any(|c| c.is_ascii_digit()), "{detail}");
+    unchanged().await;
+    assert_live(&api, &aid, 1).await;
+
+    // Only its own left: counted exactly, nothing hidden.
+    let again = create_as(&api, &app, grant(&aid, "p4", "x")).await;
+    assert_eq!(revoke(&api, &id_of(&persons), None).await.status, 200);
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["live_entitlements"], 1);
+    assert!(!r.body["detail"].as_str().unwrap().contains("cannot"));
+    assert_eq!(revoke(&api, &id_of(&again), None).await.status, 200);
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+}
+
 #[tokio::test]
 async fn live_count_follows_every_write_and_blocks_asset_delete() {
     let api = Api::new().await;
