@@ -612,7 +612,10 @@ async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
     let r = api.post(BASE, body("gitlab", &github)).await;
     assert_invalid(&r, &["system_id"]);
     let r = api
-        .post(BASE, body("SAP-PRD-01", &format!("ast_{}", ulid::Ulid::generate())))
+        .post(
+            BASE,
+            body("SAP-PRD-01", &format!("ast_{}", ulid::Ulid::generate())),
+        )
         .await;
     assert_invalid(&r, &["asset_id"]);
     let r = api

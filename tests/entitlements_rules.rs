@@ -1515,7 +1515,10 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     let pending = create_as(
         &api,
         &app,
-        with(grant(&aid, "p2", "x"), json!({"status": "pending_approval"})),
+        with(
+            grant(&aid, "p2", "x"),
+            json!({"status": "pending_approval"}),
+        ),
     )
     .await;
     let persons = create(&api, grant(&aid, "p3", "x")).await;
@@ -1531,7 +1534,10 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     api.counter.reset();
     let r = api.call("DELETE", &asset_url, &app, None).await;
     assert_problem(&r, 409, "conflict");
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1), ("Query", 1)]));
+    assert_eq!(
+        api.counter.snapshot(),
+        counts(&[("GetItem", 1), ("Query", 1)])
+    );
     assert_eq!(r.body["live_entitlements"], 2);
     let detail = r.body["detail"].as_str().unwrap();
     assert!(detail.contains("2 live entitlements"), "{detail}");
@@ -3052,7 +3058,12 @@ async fn metadata_per_entitlement_is_capped() {
     assert_eq!(r.status, 200, "{}", r.text);
     let racing = join_all(["v49", "v50"].map(|v| add_value(&api, &id, "many", v))).await;
     let won = racing.iter().filter(|r| r.status == 200).count();
-    assert_eq!(won, 1, "{:?}", racing.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        racing.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
     for r in racing.iter().filter(|r| r.status != 200) {
         assert_problem(r, 409, "conflict");
     }
@@ -3063,7 +3074,11 @@ async fn metadata_per_entitlement_is_capped() {
     assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["field"], "access_model_metadata");
     assert_eq!(r.body["limit"], 50);
-    assert!(r.body["detail"].as_str().unwrap().contains("50"), "{}", r.text);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("50"),
+        "{}",
+        r.text
+    );
     assert_unchanged(&api, &full).await;
     // Re-adding a held value stays a no-op; removing one frees a place.
     let r = add_value(&api, &id, "many", "v0").await;

@@ -956,7 +956,10 @@ async fn include_deleted_changes_nothing_and_needs_metadata_write() {
         let r = api.call("GET", &uri, &read, None).await;
         assert_problem(&r, 403, "forbidden");
         assert!(
-            r.body["detail"].as_str().unwrap().contains("metadata:write"),
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("metadata:write"),
             "{}",
             r.text
         );

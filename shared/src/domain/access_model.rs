@@ -115,7 +115,11 @@ pub fn add_value(
 /// The references after removing `value` of `key` from a live `ent` (409 when it ended); an
 /// absent value is a no-op, an attribute left with no values is dropped, and with none left
 /// the metadata is `None`.
-pub fn remove_value(ent: &Entitlement, key: &str, value: &str) -> ApiResult<Option<Vec<MetadataRef>>> {
+pub fn remove_value(
+    ent: &Entitlement,
+    key: &str,
+    value: &str,
+) -> ApiResult<Option<Vec<MetadataRef>>> {
     ensure_changeable(ent)?;
     let current = ent.fields.access_model_metadata.as_deref();
     let mut refs: Vec<MetadataRef> = current.map(<[MetadataRef]>::to_vec).unwrap_or_default();
