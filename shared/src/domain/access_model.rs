@@ -89,7 +89,10 @@ pub fn add_value(
         Some(r) if attr.fields.multiselect => {
             if r.values.len() >= MAX_VALUES {
                 return Err(full(
-                    format!("attribute '{key}' already holds {MAX_VALUES} values on this entitlement, the most it may; remove one first"),
+                    format!(
+                        "attribute '{key}' already holds {MAX_VALUES} values on this \
+                         entitlement, the most it may; remove one first"
+                    ),
                     MAX_VALUES,
                 ));
             }
@@ -99,7 +102,10 @@ pub fn add_value(
         None => {
             if refs.len() >= MAX_ATTRIBUTES {
                 return Err(full(
-                    format!("the entitlement already carries {MAX_ATTRIBUTES} metadata attributes, the most it may; remove one first"),
+                    format!(
+                        "the entitlement already carries {MAX_ATTRIBUTES} metadata attributes, \
+                         the most it may; remove one first"
+                    ),
                     MAX_ATTRIBUTES,
                 ));
             }
