@@ -571,6 +571,66 @@ async fn create_resolves_the_asset_from_system_id() {
     assert_eq!(ids(&other.get(BASE).await).len(), 0);
 }
 
+/// API.md §3: `system_id` may be a free-form system identifier that names no asset; with
+/// `asset_id` given, only a `system_id` naming a *different* asset is a 400. Before, any
+/// `system_id` other than the asset's name was refused.
+#[tokio::test]
+async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
+    let api = Api::new().await;
+    let github = asset(&api, "github").await;
+    let jira = asset(&api, "jira").await;
+    let body = |system: &str, asset_id: &str| {
+        json!({"system_id": system, "asset_id": asset_id, "access_type": "new",
+               "justification": "x", "entitlement_type": "member"})
+    };
+    // A free-form identifier: kept as sent, the asset is asset_id's.
+    let r = create(&api, body("SAP-PRD-01", &github)).await;
+    assert_eq!(r["asset_id"], github);
+    assert_eq!(r["system_id"], "SAP-PRD-01");
+    let stored = read_request(&api, &id_of(&r)).await;
+    assert_eq!(stored, r);
+    // Names of no live asset of the tenant: another tenant's, a deleted one's.
+    let other = api.other_tenant();
+    asset(&other, "confluence").await;
+    let r = create(&api, body("confluence", &github)).await;
+    assert_eq!(r["asset_id"], github);
+    assert_eq!(api.delete(&format!("{TECH}/{jira}")).await.status, 204);
+    let r = create(&api, body("jira", &github)).await;
+    assert_eq!(r["asset_id"], github);
+    assert_eq!(r["system_id"], "jira");
+    // For an app token, another app's asset names nothing either.
+    let app = app_token(&api, "svc", "app-a");
+    let r = api
+        .call("POST", TECH, &app, Some(json!({"name": "app-tool"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let app_asset = id_of(&r.body);
+    let r = create_as(&api, &app, body("github", &app_asset)).await;
+    assert_eq!(r["asset_id"], app_asset);
+    // Still 400: a name of another asset, or neither resolving.
+    let gitlab = asset(&api, "gitlab").await;
+    let r = api.post(BASE, body("gitlab", &github)).await;
+    assert_invalid(&r, &["system_id"]);
+    let r = api
+        .post(
+            BASE,
+            body("SAP-PRD-01", &format!("ast_{}", ulid::Ulid::generate())),
+        )
+        .await;
+    assert_invalid(&r, &["asset_id"]);
+    let r = api
+        .post(
+            BASE,
+            json!({"system_id": "SAP-PRD-01", "access_type": "new", "justification": "x",
+                   "entitlement_type": "member"}),
+        )
+        .await;
+    assert_invalid(&r, &["asset_id", "system_id"]);
+    // Exactly the four accepted requests exist (three of user-1's, one of the app's).
+    assert_eq!(ids(&api.get(BASE).await).len(), 4);
+    assert!(ids(&api.get(&format!("{BASE}?asset_id={gitlab}")).await).is_empty());
+}
+
 #[tokio::test]
 async fn create_checks_the_entitlement_of_modify_and_revoke() {
     let api = Api::new().await;
@@ -1351,6 +1411,58 @@ async fn the_caller_who_filed_a_request_cannot_approve_it() {
     let r = act(&api, &api.token(), &id, "approve").await;
     assert_problem(&r, 403, "forbidden");
     assert_unchanged(&api, &before).await;
+}
+
+/// API.md §10: the beneficiary (a `person` principal who is the caller) may not approve or
+/// reject a request, whoever filed it. Before, the person who would hold the access could
+/// approve a request someone else filed for them, and then provision it.
+#[tokio::test]
+async fn the_beneficiary_cannot_decide_a_request_filed_for_them() {
+    let api = Api::new().await;
+    asset(&api, "github").await;
+    let carol = token_of(&api, "carol");
+    let for_carol = create(
+        &api,
+        json!({"system_id": "github", "access_type": "new", "justification": "x",
+               "entitlement_type": "admin", "principal_id": "carol"}),
+    )
+    .await;
+    assert_eq!(for_carol["requester_id"], "user-1");
+    assert_eq!(for_carol["principal_type"], "person");
+    let id = id_of(&for_carol);
+    let before = snapshot(&api, &id).await;
+    for action in ["approve", "reject"] {
+        let r = act(&api, &carol, &id, action).await;
+        assert_problem(&r, 403, "forbidden");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("beneficiary"),
+            "{}",
+            r.text
+        );
+        let r = act_with(&api, &carol, &id, action, json!({"comment": "mine"})).await;
+        assert_problem(&r, 403, "forbidden");
+    }
+    assert_unchanged(&api, &before).await;
+    // Also once decided: 403, not 409.
+    approve(&api, &id).await;
+    let before = snapshot(&api, &id).await;
+    let r = act(&api, &carol, &id, "reject").await;
+    assert_problem(&r, 403, "forbidden");
+    assert_unchanged(&api, &before).await;
+    // Provisioning is not a decision (API.md §3 and §10 forbid deciding only).
+    let r = act(&api, &carol, &id, "provision").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["granted_by_id"], "approver-1");
+    // A group named like the caller is no beneficiary: that member may decide.
+    let for_group = create(
+        &api,
+        json!({"system_id": "github", "access_type": "new", "justification": "x",
+               "entitlement_type": "admin", "principal_id": "carol", "principal_type": "group"}),
+    )
+    .await;
+    let r = act(&api, &carol, &id_of(&for_group), "approve").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["approver_id"], "carol");
 }
 
 #[tokio::test]

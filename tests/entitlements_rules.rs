@@ -1148,11 +1148,31 @@ async fn ended_entitlements_cannot_change() {
     for body in [
         json!({"description": "x"}),
         json!({"status": "active"}),
-        json!({"status": "revoked"}),
         json!({}),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
         assert_problem(&r, 409, "conflict");
+        assert_unchanged(&api, &revoked).await;
+    }
+    // Validation is decided before state (API.md §3): a bad PATCH is a 400 here too.
+    for (body, field) in [
+        (json!({"status": "revoked"}), "status"),
+        (json!({"status": "expired"}), "status"),
+        (json!({"principal_id": "someone-else"}), "principal_id"),
+    ] {
+        let r = api.patch(&url(&id), body.clone()).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_unchanged(&api, &revoked).await;
+    }
+    // So is an attribute or value that does not exist.
+    for (key, value, field) in [
+        ("iscPrivacy", "nope", "attributeValue"),
+        ("noSuchKey", "public", "attributeKey"),
+    ] {
+        let r = add_value(&api, &id, key, value).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec![field]);
         assert_unchanged(&api, &revoked).await;
     }
     for method in ["POST", "DELETE"] {
@@ -1340,6 +1360,13 @@ async fn revoking_an_expired_entitlement_is_409() {
     let r = add_value(&api, &id, "iscPrivacy", "public").await;
     assert_problem(&r, 409, "conflict");
     assert_unchanged(&api, &expired).await;
+    // PATCHing status to revoked or expired is a 400 whatever the state (API.md §3).
+    for status in ["revoked", "expired"] {
+        let r = api.patch(&url(&id), json!({"status": status})).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec!["status"]);
+        assert_unchanged(&api, &expired).await;
+    }
     assert_live(&api, &aid, 1).await;
     // The expired grant freed its tuple.
     create(&api, grant(&aid, "p1", "x")).await;
@@ -1470,6 +1497,86 @@ async fn if_match_guards_patch_revoke_and_metadata() {
 // ------------------------------------------------------------------------------------------
 // The asset's live count and asset deletes
 // ------------------------------------------------------------------------------------------
+
+/// An app token deleting its asset is told how many live grants it can see (its app's) and,
+/// without a number, that others exist (made by person tokens); before, the 409 counted grants
+/// it cannot see. Only the refusal pays the extra index query.
+#[tokio::test]
+async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
+    let api = Api::new().await;
+    let app = api.token_for("svc-a", Some("app-a"), &all_scopes());
+    let r = api
+        .call("POST", TECH, &app, Some(json!({"name": "app-asset"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let asset = r.body;
+    let aid = id_of(&asset);
+    let mine = create_as(&api, &app, grant(&aid, "p1", "x")).await;
+    let pending = create_as(
+        &api,
+        &app,
+        with(
+            grant(&aid, "p2", "x"),
+            json!({"status": "pending_approval"}),
+        ),
+    )
+    .await;
+    let persons = create(&api, grant(&aid, "p3", "x")).await;
+    assert_eq!(persons["app_id"], Value::Null);
+    assert_eq!(live_count(&api, &aid).await, 3);
+    let asset_url = format!("{TECH}/{aid}");
+    let unchanged = || async {
+        let g = api.call("GET", &asset_url, &app, None).await;
+        assert_eq!(g.status, 200, "{}", g.text);
+        assert_eq!(g.body, asset, "a refused delete changed the asset");
+    };
+
+    api.counter.reset();
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(
+        api.counter.snapshot(),
+        counts(&[("GetItem", 1), ("Query", 1)])
+    );
+    assert_eq!(r.body["live_entitlements"], 2);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("2 live entitlements"), "{detail}");
+    assert!(detail.contains("others that it cannot"), "{detail}");
+    assert!(!detail.contains('3') && !detail.contains('1'), "{detail}");
+    unchanged().await;
+
+    // A person token sees every grant: the whole count, no extra read.
+    api.counter.reset();
+    let r = api.delete(&asset_url).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
+    assert_eq!(r.body["live_entitlements"], 3);
+    assert!(!r.body["detail"].as_str().unwrap().contains("cannot"));
+
+    // Only grants it cannot see left: zero counted, their existence said.
+    for e in [&mine, &pending] {
+        assert_eq!(revoke(&api, &id_of(e), None).await.status, 200);
+    }
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["live_entitlements"], 0);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("cannot see"), "{detail}");
+    assert!(!detail.chars().any(|c| c.is_ascii_digit()), "{detail}");
+    unchanged().await;
+    assert_live(&api, &aid, 1).await;
+
+    // Only its own left: counted exactly, nothing hidden.
+    let again = create_as(&api, &app, grant(&aid, "p4", "x")).await;
+    assert_eq!(revoke(&api, &id_of(&persons), None).await.status, 200);
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["live_entitlements"], 1);
+    assert!(!r.body["detail"].as_str().unwrap().contains("cannot"));
+    assert_eq!(revoke(&api, &id_of(&again), None).await.status, 200);
+    let r = api.call("DELETE", &asset_url, &app, None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+}
 
 #[tokio::test]
 async fn live_count_follows_every_write_and_blocks_asset_delete() {
@@ -1800,8 +1907,8 @@ async fn bad_list_parameters_are_400() {
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=ten", "limit"),
-        ("include_deleted=true", "include_deleted"),
-        ("include_deleted=false", "include_deleted"),
+        ("include_deleted=yes", "include_deleted"),
+        ("include_deleted=1", "include_deleted"),
         ("deleted=true", "deleted"),
         ("tag=x", "tag"),
         ("asset_id=", "asset_id"),
@@ -1818,13 +1925,72 @@ async fn bad_list_parameters_are_400() {
         .await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["limit", "principal_type", "status"]);
-    // `include_deleted` on a single entitlement is unknown too.
+    // A single entitlement takes `include_deleted` only, and only as true/false.
     let e = walk(&api, "", 10).await;
+    for (query, field) in [
+        ("include_deleted=yes", "include_deleted"),
+        ("deleted=true", "deleted"),
+    ] {
+        let r = api.get(&format!("{}?{query}", url(&e[0]))).await;
+        assert_problem(&r, 400, "validation-error");
+        assert_eq!(bad_fields(&r), vec![field], "{query}");
+    }
+}
+
+/// API.md §2: `include_deleted` is accepted on every list and get, also of entitlements (never
+/// deleted, so it changes nothing), and `true` needs `entitlements:write` (403 without).
+#[tokio::test]
+async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
+    let api = Api::new().await;
+    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let revoked = create(&api, grant(&aid, "p2", "x")).await;
+    let revoked = revoke(&api, &id_of(&revoked), None).await.body;
+    let all = walk(&api, "", 10).await;
+    assert_eq!(all, vec![id_of(&revoked), id_of(&e)]);
+    for flag in ["true", "false"] {
+        assert_eq!(walk(&api, &format!("include_deleted={flag}"), 1).await, all);
+        assert_eq!(
+            walk(&api, &format!("include_deleted={flag}&asset_id={aid}"), 10).await,
+            all
+        );
+        for record in [&e, &revoked] {
+            let r = api
+                .get(&format!("{}?include_deleted={flag}", url(&id_of(record))))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(&r.body, record);
+        }
+    }
+    let read = api.token_with(&["entitlements:read"]);
+    let write = api.token_with(&["entitlements:write"]);
+    for uri in [
+        format!("{BASE}?include_deleted=true"),
+        format!("{}?include_deleted=true", url(&id_of(&e))),
+    ] {
+        let r = api.call("GET", &uri, &read, None).await;
+        assert_problem(&r, 403, "forbidden");
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("entitlements:write"),
+            "{}",
+            r.text
+        );
+        // A write scope does not imply read.
+        assert_problem(&api.call("GET", &uri, &write, None).await, 403, "forbidden");
+        let false_uri = uri.replace("=true", "=false");
+        let r = api.call("GET", &false_uri, &read, None).await;
+        assert_eq!(r.status, 200, "{false_uri}: {}", r.text);
+    }
+    // A cursor is bound to the flag like to any filter.
+    let first = api.get(&format!("{BASE}?limit=1")).await;
+    let c = first.body["next_cursor"].as_str().unwrap().to_string();
     let r = api
-        .get(&format!("{}?include_deleted=true", url(&e[0])))
+        .get(&format!("{BASE}?limit=1&include_deleted=true&cursor={c}"))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["include_deleted"]);
+    assert_eq!(bad_fields(&r), vec!["cursor"]);
 }
 
 #[tokio::test]
@@ -2852,6 +3018,102 @@ async fn concurrent_metadata_adds_lose_no_update() {
     assert_eq!(held, added, "every acknowledged add is kept, nothing else");
     assert_eq!(now["revision"], 1 + added.len());
     assert_live(&api, &aid, 1).await;
+}
+
+/// The values an entitlement holds of each attribute, by key.
+fn held_values(ent: &Value) -> Vec<(String, usize)> {
+    ent["access_model_metadata"]["attributes"]
+        .as_array()
+        .map(|attrs| {
+            attrs
+                .iter()
+                .map(|a| {
+                    let n = a["values"].as_array().map_or(0, Vec::len);
+                    (a["key"].as_str().unwrap().to_string(), n)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An entitlement carries at most 50 values of one attribute and at most 20 attributes
+/// (README "Decisions"): past either, an add is a 409 naming the field and the limit, and
+/// nothing is written. Before, values grew until DynamoDB refused the item (a 500).
+#[tokio::test]
+async fn metadata_per_entitlement_is_capped() {
+    let api = Api::new().await;
+    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let values: Vec<Value> = (0..52)
+        .map(|i| json!({"value": format!("v{i}"), "name": format!("V{i}")}))
+        .collect();
+    attribute(&api, "many", json!({"multiselect": true, "values": values})).await;
+    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let id = id_of(&e);
+    for i in 0..48 {
+        let r = add_value(&api, &id, "many", &format!("v{i}")).await;
+        assert_eq!(r.status, 200, "v{i}: {}", r.text);
+    }
+    // Two racing adds for the last free place: exactly one lands, the cap holds.
+    let r = add_value(&api, &id, "many", "v48").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let racing = join_all(["v49", "v50"].map(|v| add_value(&api, &id, "many", v))).await;
+    let won = racing.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        racing.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    for r in racing.iter().filter(|r| r.status != 200) {
+        assert_problem(r, 409, "conflict");
+    }
+    let full = current(&api, &id).await;
+    assert_eq!(held_values(&full), vec![("many".to_string(), 50)]);
+    assert_eq!(full["revision"], 51);
+    let r = add_value(&api, &id, "many", "v51").await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["field"], "access_model_metadata");
+    assert_eq!(r.body["limit"], 50);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("50"),
+        "{}",
+        r.text
+    );
+    assert_unchanged(&api, &full).await;
+    // Re-adding a held value stays a no-op; removing one frees a place.
+    let r = add_value(&api, &id, "many", "v0").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_unchanged(&api, &full).await;
+    assert_eq!(remove_value(&api, &id, "many", "v0").await.status, 200);
+    assert_eq!(add_value(&api, &id, "many", "v51").await.status, 200);
+
+    // Attributes: 19 more single-valued ones make 20; the 21st is refused.
+    let e2 = create(&api, grant(&aid, "p2", "x")).await;
+    let id2 = id_of(&e2);
+    for i in 0..21 {
+        attribute(
+            &api,
+            &format!("k{i}"),
+            json!({"values": [{"value": "a", "name": "A"}, {"value": "b", "name": "B"}]}),
+        )
+        .await;
+    }
+    for i in 0..20 {
+        let r = add_value(&api, &id2, &format!("k{i}"), "a").await;
+        assert_eq!(r.status, 200, "k{i}: {}", r.text);
+    }
+    let full = current(&api, &id2).await;
+    assert_eq!(held_values(&full).len(), 20);
+    let r = add_value(&api, &id2, "k20", "a").await;
+    assert_problem(&r, 409, "conflict");
+    assert_eq!(r.body["field"], "access_model_metadata");
+    assert_eq!(r.body["limit"], 20);
+    assert_unchanged(&api, &full).await;
+    // A held single-valued attribute still swaps its value at the cap.
+    let r = add_value(&api, &id2, "k0", "b").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(held_values(&r.body).len(), 20);
+    assert_live(&api, &aid, 2).await;
 }
 
 #[tokio::test]

@@ -379,12 +379,11 @@ async fn get_reads_once_and_404s_for_missing_other_tenant_and_bad_keys() {
         api.get(&at("iscPrivacy")).await.body["name"],
         created["name"]
     );
-    // Get takes no query parameters (attributes are never deleted).
-    let r = api
-        .get(&format!("{}?include_deleted=true", at("iscPrivacy")))
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["include_deleted"]);
+    // Get takes `include_deleted` only (attributes are never deleted).
+    for query in ["include_deleted=yes", "deleted=true"] {
+        let r = api.get(&format!("{}?{query}", at("iscPrivacy"))).await;
+        assert_problem(&r, 400, "validation-error");
+    }
 }
 
 #[tokio::test]
@@ -432,12 +431,12 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
         .await;
     assert_problem(&r, 409, "conflict");
 
-    // Person and app tokens all list it.
+    // Person and app tokens all list it (newest first).
     attribute(&api, "personMade", json!({})).await;
     for token in [&app_a, &app_b, &api.token()] {
         let l = api.call("GET", BASE, token, None).await;
         assert_eq!(l.status, 200, "{}", l.text);
-        assert_eq!(keys_of(&l), vec!["iscPrivacy", "personMade"]);
+        assert_eq!(keys_of(&l), vec!["personMade", "iscPrivacy"]);
     }
 }
 
@@ -647,18 +646,21 @@ async fn list_filters_by_type_status_and_q() {
     let all = api.get(BASE).await;
     assert_eq!(all.status, 200, "{}", all.text);
     assert_eq!(all.body["next_cursor"], Value::Null);
-    // Sorted by key (DynamoDB's byte order: upper case before lower case).
+    // Newest first by creation, like every list (API.md §5), not by key.
     assert_eq!(
         keys_of(&all),
-        vec!["costCenter", "iscPrivacy", "legacyFlag", "region"]
+        vec!["region", "legacyFlag", "costCenter", "iscPrivacy"]
     );
     assert!(all.body["items"][0].get("search").is_none());
+    for internal in ["GSI1PK", "GSI1SK", "PK", "SK"] {
+        assert!(all.body["items"][0].get(internal).is_none(), "{internal}");
+    }
     let cases = [
-        ("type=governance", vec!["iscPrivacy", "legacyFlag"]),
-        ("type=custom", vec!["costCenter", "region"]),
-        ("status=inactive", vec!["legacyFlag", "region"]),
+        ("type=governance", vec!["legacyFlag", "iscPrivacy"]),
+        ("type=custom", vec!["region", "costCenter"]),
+        ("status=inactive", vec!["region", "legacyFlag"]),
         ("type=custom&status=inactive", vec!["region"]),
-        ("q=SENSITIV", vec!["iscPrivacy", "region"]),
+        ("q=SENSITIV", vec!["region", "iscPrivacy"]),
         ("q=centre", vec!["costCenter"]),
         ("q=ISCPRIV", vec!["iscPrivacy"]),
         ("q=sensitiv&status=active", vec!["iscPrivacy"]),
@@ -672,7 +674,7 @@ async fn list_filters_by_type_status_and_q() {
     for (query, field) in [
         ("type=other", "type"),
         ("status=deleted", "status"),
-        ("include_deleted=true", "include_deleted"),
+        ("include_deleted=yes", "include_deleted"),
         ("app_id=x", "app_id"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
@@ -712,7 +714,8 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
         }
         assert!(pages < 10, "the walk does not end");
     }
-    assert_eq!(seen, vec!["a1", "b1", "c1", "d1", "e1"]);
+    // Creation order, newest first, whatever the keys' order.
+    assert_eq!(seen, vec!["c1", "b1", "d1", "a1", "e1"]);
     assert_eq!(pages, 3);
 
     let first = api.get(&format!("{BASE}?limit=2")).await;
@@ -918,5 +921,52 @@ async fn sample_events_work() {
             _ => String::new(),
         };
         assert_eq!(resp.status().as_u16(), status, "{name}: {body}");
+    }
+}
+
+/// API.md §2: `include_deleted` is accepted on every list and get, also where nothing is ever
+/// deleted (it changes nothing), and `true` needs the write scope.
+#[tokio::test]
+async fn include_deleted_changes_nothing_and_needs_metadata_write() {
+    let api = Api::new().await;
+    attribute(&api, "first", json!({})).await;
+    attribute(&api, "second", json!({})).await;
+    let list = api.get(BASE).await;
+    assert_eq!(keys_of(&list), vec!["second", "first"]);
+    let got = api.get(&at("first")).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    for flag in ["true", "false"] {
+        let l = api.get(&format!("{BASE}?include_deleted={flag}")).await;
+        assert_eq!(l.status, 200, "{}", l.text);
+        assert_eq!(l.body["items"], list.body["items"]);
+        assert_eq!(l.body["next_cursor"], Value::Null);
+        let g = api
+            .get(&format!("{}?include_deleted={flag}", at("first")))
+            .await;
+        assert_eq!(g.status, 200, "{}", g.text);
+        assert_eq!(g.body, got.body);
+        assert_eq!(g.header("etag"), Some("\"1\""));
+    }
+    let read = api.token_with(&["metadata:read"]);
+    let write = api.token_with(&["metadata:write"]);
+    for uri in [
+        format!("{BASE}?include_deleted=true"),
+        format!("{}?include_deleted=true", at("first")),
+    ] {
+        let r = api.call("GET", &uri, &read, None).await;
+        assert_problem(&r, 403, "forbidden");
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("metadata:write"),
+            "{}",
+            r.text
+        );
+        // A write scope does not imply read.
+        assert_problem(&api.call("GET", &uri, &write, None).await, 403, "forbidden");
+        let false_uri = uri.replace("=true", "=false");
+        let r = api.call("GET", &false_uri, &read, None).await;
+        assert_eq!(r.status, 200, "{false_uri}: {}", r.text);
     }
 }

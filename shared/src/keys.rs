@@ -86,6 +86,12 @@ pub fn access_requests_by_status(tenant: &str, status: &str) -> String {
     format!("T#{tenant}#ARQ#{status}")
 }
 
+/// GSI1 partition of a tenant's metadata attributes, sorted by their `amd_` id: the base
+/// table keys them by `key`, but lists are newest first by creation (ULIDs sort by time).
+pub fn attributes_by_creation(tenant: &str) -> String {
+    format!("T#{tenant}#AMD#BY_ID")
+}
+
 /// Expiry index partition, spread over shards by a hash of the record id.
 pub fn expiry_pk(id: &str) -> String {
     let digest = Sha256::digest(id.as_bytes());
@@ -112,6 +118,7 @@ mod tests {
         assert_eq!(pk("t1", Kind::AssetName), "T#t1#ASTNAME");
         assert!(entitlements_by_asset("t1", "ast_1").starts_with(&tenant_prefix("t1")));
         assert!(entitlements_by_principal("t1", "p").starts_with(&tenant_prefix("t1")));
+        assert!(attributes_by_creation("t1").starts_with(&tenant_prefix("t1")));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! List query parameters (API.md §5): `limit`, `cursor`, `include_deleted`, exact filters, `q`.
+//! List query parameters (API.md §5): `limit`, `cursor`, `include_deleted`, exact filters, `q`;
+//! and the one rule of `include_deleted` (API.md §2), for lists and gets alike.
 
+use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, FieldError};
 use crate::http::Query;
 use lambda_http::Request;
@@ -24,23 +26,38 @@ pub struct ListParams {
     pub filters: BTreeMap<String, String>,
 }
 
-pub fn parse(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
-    parse_with(req, spec, true)
+/// A list's parameters, with `include_deleted=true` allowed only to holders of the
+/// collection's `write` scope (403 without). Every collection takes it, also those whose
+/// records are never deleted, where it changes nothing.
+pub fn parse(
+    req: &Request,
+    spec: &Spec<'_>,
+    caller: &Caller,
+    write: Scope,
+) -> Result<ListParams, ApiError> {
+    let params = parse_query(req, spec)?;
+    authorize_deleted(caller, params.include_deleted, write)?;
+    Ok(params)
 }
 
-/// `parse` for a collection whose records are never deleted: `include_deleted` is an unknown
-/// parameter there (400), like any other name the collection does not take.
-pub fn parse_undeletable(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
-    parse_with(req, spec, false)
+/// A get's only query parameter, `include_deleted`, under the same scope rule as lists.
+pub fn include_deleted(req: &Request, caller: &Caller, write: Scope) -> Result<bool, ApiError> {
+    let include_deleted = Query::parse(req, &["include_deleted"])?.flag("include_deleted")?;
+    authorize_deleted(caller, include_deleted, write)?;
+    Ok(include_deleted)
 }
 
-fn parse_with(req: &Request, spec: &Spec<'_>, deletable: bool) -> Result<ListParams, ApiError> {
-    let allowed: Vec<&str> = COMMON
-        .iter()
-        .filter(|name| deletable || **name != "include_deleted")
-        .chain(spec.filters.iter())
-        .copied()
-        .collect();
+fn authorize_deleted(caller: &Caller, include_deleted: bool, write: Scope) -> Result<(), ApiError> {
+    if include_deleted && !caller.has(write) {
+        return Err(ApiError::Forbidden(format!(
+            "include_deleted=true needs scope {write}"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_query(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
+    let allowed: Vec<&str> = COMMON.iter().chain(spec.filters.iter()).copied().collect();
     let query = Query::parse(req, &allowed)?;
     let mut errors = Vec::new();
     let limit = match query.get("limit") {

@@ -9,10 +9,12 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
     http::serve("access-requests-list", req, |req| async move {
         let caller = state.caller(&req).await?;
         caller.require(Scope::AccessRequestsRead)?;
-        let params = listing::parse(&req, &access_request::LIST)?;
-        if params.include_deleted {
-            caller.require(Scope::AccessRequestsWrite)?;
-        }
+        let params = listing::parse(
+            &req,
+            &access_request::LIST,
+            &caller,
+            Scope::AccessRequestsWrite,
+        )?;
         let page = store::access_requests::list(state, &caller, params).await?;
         http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
     })

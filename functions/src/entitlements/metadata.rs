@@ -22,15 +22,7 @@ pub async fn add(state: &State, req: Request) -> Response<Body> {
             &id,
             expected,
             provenance,
-            |current| {
-                entitlement::ensure_changeable(current)?;
-                access_model::add_value(
-                    current.fields.access_model_metadata.as_deref(),
-                    attr.as_ref(),
-                    &key,
-                    &value,
-                )
-            },
+            |current| access_model::add_value(current, attr.as_ref(), &key, &value),
         )
         .await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;
@@ -54,14 +46,7 @@ pub async fn remove(state: &State, req: Request) -> Response<Body> {
             &id,
             expected,
             provenance,
-            |current| {
-                entitlement::ensure_changeable(current)?;
-                Ok(access_model::remove_value(
-                    current.fields.access_model_metadata.as_deref(),
-                    &key,
-                    &value,
-                ))
-            },
+            |current| access_model::remove_value(current, &key, &value),
         )
         .await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;

@@ -9,7 +9,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
     http::serve("metadata-attributes-list", req, |req| async move {
         let caller = state.caller(&req).await?;
         caller.require(Scope::MetadataRead)?;
-        let params = listing::parse_undeletable(&req, &attribute::LIST)?;
+        let params = listing::parse(&req, &attribute::LIST, &caller, Scope::MetadataWrite)?;
         let page = store::attributes::list(state, &caller, params).await?;
         http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
     })

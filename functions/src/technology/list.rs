@@ -9,10 +9,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
     http::serve("technology-list", req, |req| async move {
         let caller = state.caller(&req).await?;
         caller.require(Scope::TechnologyRead)?;
-        let params = listing::parse(&req, &asset::LIST)?;
-        if params.include_deleted {
-            caller.require(Scope::TechnologyWrite)?;
-        }
+        let params = listing::parse(&req, &asset::LIST, &caller, Scope::TechnologyWrite)?;
         let page = store::assets::list(state, &caller, params).await?;
         http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
     })

@@ -451,7 +451,8 @@ pub enum Decision {
     Reject,
 }
 
-/// Approve or reject a pending request; the requester may not decide their own (403).
+/// Approve or reject a pending request; neither the requester nor the person who would hold
+/// the access may decide it (403, API.md §3 and §10).
 pub fn decide(
     current: &AccessRequest,
     decision: Decision,
@@ -470,6 +471,12 @@ pub fn decide(
     if own {
         return Err(ApiError::Forbidden(
             "the requester cannot approve or reject their own request".into(),
+        ));
+    }
+    // Whoever filed it: someone else filing for you does not let you grant yourself access.
+    if current.fields.principal_type == "person" && current.fields.principal_id == approver {
+        return Err(ApiError::Forbidden(
+            "the beneficiary cannot approve or reject a request for their own access".into(),
         ));
     }
     if current.fields.status != PENDING {

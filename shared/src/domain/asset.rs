@@ -301,6 +301,27 @@ pub fn apply_patch(
     Ok((fields, provenance))
 }
 
+/// The 409 of deleting an asset that still has live (`active`/`pending_approval`)
+/// entitlements. `visible` counts those the caller can see; `hidden` says that others exist
+/// (for an app token, grants made outside its app): they block the delete too, but the caller
+/// learns only that they exist, never how many.
+pub fn still_granted(visible: i64, hidden: bool) -> ApiError {
+    let s = if visible == 1 { "" } else { "s" };
+    let detail = match (visible, hidden) {
+        (0, _) => "the asset has live entitlements (active or pending approval) that this token \
+                   cannot see; they must be revoked first"
+            .to_string(),
+        (n, true) => format!(
+            "the asset has {n} live entitlement{s} (active or pending approval) that this token \
+             can see, and others that it cannot; all must be revoked first"
+        ),
+        (n, false) => format!(
+            "the asset has {n} live entitlement{s} (active or pending approval); revoke them first"
+        ),
+    };
+    ApiError::conflict_with(detail, [("live_entitlements", Value::from(visible))])
+}
+
 /// List filters of API.md §5 for assets (exact match; `tag` = the tags contain it), plus `q`.
 pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
     filters: &[
@@ -325,6 +346,23 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_refused_delete_counts_only_what_the_caller_sees() {
+        let members = |e: ApiError| match e {
+            ApiError::Conflict { detail, extra } => (detail, extra["live_entitlements"].clone()),
+            other => panic!("expected a conflict, got {other:?}"),
+        };
+        let (detail, n) = members(still_granted(3, false));
+        assert_eq!(n, 3);
+        assert!(detail.contains("3 live entitlements") && !detail.contains("cannot"));
+        let (detail, n) = members(still_granted(1, true));
+        assert_eq!(n, 1);
+        assert!(detail.contains("1 live entitlement ") && detail.contains("others"));
+        let (detail, n) = members(still_granted(0, true));
+        assert_eq!(n, 0);
+        assert!(detail.contains("cannot see") && !detail.chars().any(|c| c.is_ascii_digit()));
+    }
 
     fn obj(v: Value) -> Map<String, Value> {
         match v {

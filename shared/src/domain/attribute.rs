@@ -322,7 +322,7 @@ pub fn apply_patch(
 }
 
 /// List filters of API.md §5 for attributes (exact match), plus `q` (key, name, description).
-/// Attributes are never deleted, so their list takes no `include_deleted`.
+/// Attributes are never deleted: `include_deleted` is accepted and changes nothing.
 pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
     filters: &["type", "status"],
     enums: &[("type", TYPES), ("status", STATUSES)],

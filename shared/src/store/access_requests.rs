@@ -71,8 +71,9 @@ fn invalid_asset() -> ApiError {
     ])
 }
 
-/// Which asset the request is for: `asset_id` when given (its name must be `system_id`), else
-/// the asset named `system_id`.
+/// Which asset the request is for: `asset_id` when given, else the asset named `system_id`.
+/// With both, `system_id` may be a free-form system identifier that names no asset, but not the
+/// name of another asset (API.md §3); only a name that differs costs the read that tells.
 async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResult<String> {
     match &draft.asset_id {
         Some(id) => {
@@ -86,11 +87,15 @@ async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResu
                 }
                 Err(e) => return Err(e),
             };
-            if asset.fields.name != draft.system_id {
+            if asset.fields.name != draft.system_id
+                && super::assets::id_by_name(state, caller, &draft.system_id)
+                    .await?
+                    .is_some_and(|other| other != asset.envelope.id)
+            {
                 return Err(ApiError::field(
                     "system_id",
                     format!(
-                        "does not name asset {id} (its name is '{}')",
+                        "names another asset than asset_id {id} (whose name is '{}')",
                         asset.fields.name
                     ),
                 ));

@@ -4,7 +4,8 @@
 //! - create: one `PutItem` conditional on `attribute_not_exists(PK)` (a taken key → 409).
 //! - get: one consistent `GetItem`; `get_many`: one `BatchGetItem` per 100 keys.
 //! - update: one read, then one `UpdateItem` conditional on the revision read.
-//! - list: a query of the tenant's partition, in key order.
+//! - list: a query of GSI1's partition of the tenant's attributes, by `amd_` id (newest first:
+//!   ULIDs sort by creation time, as in every other list).
 //!
 //! The catalog is the tenant's, shared by all its apps: no read or list filters by app.
 
@@ -37,7 +38,13 @@ fn key(tenant: &str, attribute_key: &str) -> Item {
 }
 
 fn record_item(attr: &Attribute) -> ApiResult<Item> {
-    super::searchable_item(attr, attr.search_text())
+    let mut item = super::searchable_item(attr, attr.search_text())?;
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::attributes_by_creation(&attr.envelope.tenant_id)),
+    );
+    item.insert(keys::GSI1SK.into(), s(&attr.envelope.id));
+    Ok(item)
 }
 
 fn key_taken(attribute_key: &str) -> ApiError {
@@ -201,7 +208,7 @@ where
     ))
 }
 
-/// The catalog in key order (it is keyed by name, not by time).
+/// The catalog newest first, through the creation-ordered index (the table keys it by name).
 pub async fn list(
     state: &State,
     caller: &Caller,
@@ -217,13 +224,13 @@ pub async fn list(
     let listing = Listing {
         collection: COLLECTION,
         source: Source {
-            index: None,
-            pk_attr: keys::PK,
-            pk_value: keys::pk(&caller.tenant_id, Kind::MetadataAttribute),
-            key_attrs: &[keys::PK, keys::SK],
+            index: Some(keys::GSI1),
+            pk_attr: keys::GSI1PK,
+            pk_value: keys::attributes_by_creation(&caller.tenant_id),
+            key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
         },
         filter,
-        forward: true,
+        forward: false,
     };
     list::records(state, caller, &params, listing).await
 }

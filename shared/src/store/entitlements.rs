@@ -300,7 +300,8 @@ async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) 
     }
 }
 
-/// Applies a PATCH to a live entitlement.
+/// Applies a PATCH to a live entitlement. The body is validated before the state is judged
+/// (API.md §3): a bad PATCH of an ended entitlement is a 400, a good one a 409.
 pub async fn update<F>(
     state: &State,
     caller: &Caller,
@@ -314,9 +315,9 @@ where
     for _ in 0..WRITE_ATTEMPTS {
         let current = get(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
-        domain::ensure_changeable(&current)?;
         let now = Timestamp::now();
         let (fields, provenance) = patch(&current.fields, now)?;
+        domain::ensure_changeable(&current)?;
         let mut next = current.clone();
         next.fields = fields;
         next.envelope.touch(&caller.sub, provenance, now);
@@ -470,6 +471,44 @@ pub async fn list(
         forward: false,
     };
     list::records(state, caller, &params, listing).await
+}
+
+/// How many live grants of `app` hold the asset: a count query of the asset's grants on GSI1
+/// (eventually consistent; only a refused asset delete pays for it).
+pub async fn live_count_of_app(
+    state: &State,
+    tenant: &str,
+    asset_id: &str,
+    app: &str,
+) -> ApiResult<i64> {
+    let mut count = 0i64;
+    let mut start: Option<Item> = None;
+    loop {
+        let out = state
+            .db
+            .query()
+            .table_name(state.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .filter_expression("#app = :app AND (#status = :active OR #status = :pending)")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_names("#app", "app_id")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::entitlements_by_asset(tenant, asset_id)))
+            .expression_attribute_values(":app", s(app))
+            .expression_attribute_values(":active", s(domain::ACTIVE))
+            .expression_attribute_values(":pending", s(domain::PENDING))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| super::fault("Query", e))?;
+        count += i64::from(out.count());
+        match out.last_evaluated_key {
+            Some(key) => start = Some(key),
+            None => return Ok(count),
+        }
+    }
 }
 
 /// Entitlements as responses: the record with `access_model_metadata` joined to the current
