@@ -533,7 +533,6 @@ pub async fn list(
         collection: "access-requests",
         source,
         filter,
-        forward: false,
     };
     list::records(state, caller, &params, listing).await
 }

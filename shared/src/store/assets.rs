@@ -336,7 +336,6 @@ pub async fn list(
             key_attrs: &[keys::PK, keys::SK],
         },
         filter,
-        forward: false,
     };
     list::records(state, caller, &params, listing).await
 }

@@ -230,7 +230,6 @@ pub async fn list(
             key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
         },
         filter,
-        forward: false,
     };
     list::records(state, caller, &params, listing).await
 }

@@ -468,7 +468,6 @@ pub async fn list(
         collection: "entitlements",
         source,
         filter,
-        forward: false,
     };
     list::records(state, caller, &params, listing).await
 }

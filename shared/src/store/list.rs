@@ -87,8 +87,7 @@ pub struct Page {
     pub next: Option<Item>,
 }
 
-/// A page in sort-key order: descending (newest first: ULIDs sort by creation), or ascending
-/// when `forward` (collections keyed by a name).
+/// A page in descending sort-key order: newest first, since every list's sort key is a ULID.
 pub async fn page(
     db: &Client,
     table: &str,
@@ -96,7 +95,6 @@ pub async fn page(
     filter: &Filter,
     limit: usize,
     start: Option<Item>,
-    forward: bool,
 ) -> Result<Page, ApiError> {
     let mut items: Vec<Item> = Vec::with_capacity(limit);
     let mut start = start;
@@ -113,7 +111,7 @@ pub async fn page(
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", source.pk_attr)
             .expression_attribute_values(":pk", AttributeValue::S(source.pk_value.clone()))
-            .scan_index_forward(forward)
+            .scan_index_forward(false)
             .limit(read_size)
             .set_exclusive_start_key(start.take());
         match source.index {
@@ -170,8 +168,6 @@ pub struct Listing<'a> {
     pub collection: &'static str,
     pub source: Source<'a>,
     pub filter: Filter,
-    /// Ascending sort-key order (collections keyed by a name); else newest first.
-    pub forward: bool,
 }
 
 /// A page of a collection for this caller: the cursor checked against the caller and the
@@ -204,7 +200,6 @@ pub async fn records<T: serde::de::DeserializeOwned>(
         &listing.filter,
         params.limit,
         start,
-        listing.forward,
     )
     .await?;
     let items = page
