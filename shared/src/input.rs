@@ -73,12 +73,15 @@ fn exact_number(n: &Number) -> Result<Number, String> {
             Err(too_big())
         };
     }
-    let f = n.as_f64().unwrap_or(f64::NAN);
+    // JSON has no NaN or infinity; a number that is no finite double is out of range anyway.
+    let Some(f) = n.as_f64().filter(|f| f.is_finite()) else {
+        return Err(too_big());
+    };
     if f == 0.0 && f.is_sign_negative() {
         return Err("must not be -0: it is stored and returned as 0; send 0".into());
     }
     // Every double beyond 2^53 is an integer, and most integers there are not doubles.
-    if !(f.abs() <= MAX_EXACT_INTEGER as f64) {
+    if f.abs() > MAX_EXACT_INTEGER as f64 {
         return Err(too_big());
     }
     if f.fract() == 0.0 {
