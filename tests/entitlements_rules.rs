@@ -3271,27 +3271,41 @@ async fn q_follows_every_write() {
 // ------------------------------------------------------------------------------------------
 
 /// `attributes` bodies that DynamoDB cannot store. The contract (§1): never a 500 for anything a
-/// client sent. Either answer is acceptable: 400 naming `attributes`, or stored and returned
-/// as sent.
-fn unstorable_attributes() -> Vec<(&'static str, Value)> {
+/// client sent. Either answer is acceptable: 400 naming where in `attributes` the problem is,
+/// or stored and returned as sent.
+fn unstorable_attributes() -> Vec<(&'static str, Value, String)> {
     let mut deep = json!("leaf");
     for _ in 0..40 {
         deep = json!({"a": deep});
     }
+    // The reader stops at its depth limit (16), naming the path down to there.
+    let deep_path = format!("attributes.d{}", ".a".repeat(15));
     vec![
-        ("maps nested 41 deep", json!({"d": deep})),
-        ("an empty key", json!({"": 1})),
-        ("a number above DynamoDB's 1e125", json!({"n": 1e300})),
-        ("a number below DynamoDB's -1e125", json!({"n": -1e300})),
-        ("a number below DynamoDB's 1e-130", json!({"n": 1e-200})),
+        ("maps nested 41 deep", json!({"d": deep}), deep_path),
+        ("an empty key", json!({"": 1}), "attributes".into()),
+        (
+            "a number above DynamoDB's 1e125",
+            json!({"n": 1e300}),
+            "attributes.n".into(),
+        ),
+        (
+            "a number below DynamoDB's -1e125",
+            json!({"n": -1e300}),
+            "attributes.n".into(),
+        ),
+        (
+            "a number below DynamoDB's 1e-130",
+            json!({"n": 1e-200}),
+            "attributes.n".into(),
+        ),
     ]
 }
 
-fn assert_not_500(r: &Response, what: &str) {
+fn assert_not_500(r: &Response, what: &str, field: &str) {
     assert_ne!(r.status, 500, "{what}: {}", r.text);
     if r.status != 201 && r.status != 200 {
         assert_problem(r, 400, "validation-error");
-        assert_eq!(bad_fields(r), vec!["attributes"], "{what}");
+        assert_eq!(bad_fields(r), vec![field], "{what}");
     }
 }
 
@@ -3310,7 +3324,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
     )
     .await;
     assert_eq!(current(&api, &id_of(&e)).await, e);
-    for (i, (what, attrs)) in unstorable_attributes().into_iter().enumerate() {
+    for (i, (what, attrs, field)) in unstorable_attributes().into_iter().enumerate() {
         let r = api
             .post(
                 BASE,
@@ -3320,7 +3334,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
                 ),
             )
             .await;
-        assert_not_500(&r, what);
+        assert_not_500(&r, what, &field);
         if r.status == 201 {
             assert_eq!(current(&api, &id_of(&r.body)).await, r.body, "{what}");
         }
@@ -3332,12 +3346,12 @@ async fn unstorable_attributes_on_patch_are_a_400() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
     let e = create(&api, grant(&aid, "p1", "x")).await;
-    for (what, attrs) in unstorable_attributes() {
+    for (what, attrs, field) in unstorable_attributes() {
         let before = current(&api, &id_of(&e)).await;
         let r = api
             .patch(&url(&id_of(&e)), json!({"attributes": attrs}))
             .await;
-        assert_not_500(&r, what);
+        assert_not_500(&r, what, &field);
         if r.status == 200 {
             assert_eq!(current(&api, &id_of(&e)).await, r.body, "{what}");
         } else {

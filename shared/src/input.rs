@@ -9,7 +9,7 @@ use crate::envelope::{SERVER_FIELDS, SOURCE_TYPES};
 use crate::error::{ApiError, FieldError};
 use crate::time::Timestamp;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field<T> {
@@ -43,28 +43,89 @@ impl<T> Field<T> {
 /// Deepest nesting of a free-form object (DynamoDB refuses documents nested past 32 levels).
 pub const MAX_DEPTH: usize = 16;
 
-/// DynamoDB's limits on a document: nesting depth, non-empty map keys, and numbers of
-/// magnitude 1e-130 to 1e125.
-fn storable(value: &Value, depth: usize) -> Result<(), String> {
+/// The largest magnitude of a free-form number: every integer up to 2^53 is exactly an
+/// IEEE-754 double (what JCS hashes, API.md §3); beyond it most are not.
+pub const MAX_EXACT_INTEGER: u64 = 1 << 53;
+
+/// DynamoDB stores no number of magnitude below 1e-130 (other than 0).
+const MIN_MAGNITUDE: f64 = 1e-130;
+
+/// A free-form number as it will come back, or why it cannot. Integral values become JSON
+/// integers (`1.0` → `1`), the form DynamoDB hands them back in; `-0` is refused because
+/// DynamoDB keeps no sign on zero and would return `0`.
+fn exact_number(n: &Number) -> Result<Number, String> {
+    let too_big = || {
+        format!(
+            "must lie within ±{MAX_EXACT_INTEGER} (2^53): an IEEE-754 double does not hold every integer beyond exactly"
+        )
+    };
+    if let Some(u) = n.as_u64() {
+        return if u <= MAX_EXACT_INTEGER {
+            Ok(n.clone())
+        } else {
+            Err(too_big())
+        };
+    }
+    if let Some(i) = n.as_i64() {
+        return if i.unsigned_abs() <= MAX_EXACT_INTEGER {
+            Ok(n.clone())
+        } else {
+            Err(too_big())
+        };
+    }
+    // JSON has no NaN or infinity; a number that is no finite double is out of range anyway.
+    let Some(f) = n.as_f64().filter(|f| f.is_finite()) else {
+        return Err(too_big());
+    };
+    if f == 0.0 && f.is_sign_negative() {
+        return Err("must not be -0: it is stored and returned as 0; send 0".into());
+    }
+    // Every double beyond 2^53 is an integer, and most integers there are not doubles.
+    if f.abs() > MAX_EXACT_INTEGER as f64 {
+        return Err(too_big());
+    }
+    if f.fract() == 0.0 {
+        // In range, so the cast is exact.
+        return Ok(Number::from(f as i64));
+    }
+    if f.abs() < MIN_MAGNITUDE {
+        return Err(format!(
+            "must be 0 or of magnitude at least {MIN_MAGNITUDE:e} (DynamoDB's smallest number)"
+        ));
+    }
+    Ok(n.clone())
+}
+
+/// Checks a free-form value against DynamoDB's limits on a document (nesting depth, non-empty
+/// map keys) and the exact-number rule, and brings its numbers to the form they are returned
+/// in. A problem is named by its path, e.g. `attributes.limits[2].max`.
+fn storable(value: &mut Value, path: &str, depth: usize) -> Result<(), FieldError> {
     if depth > MAX_DEPTH {
-        return Err(format!("may nest at most {MAX_DEPTH} levels"));
+        return Err(FieldError::new(
+            path,
+            format!("may nest at most {MAX_DEPTH} levels"),
+        ));
     }
     match value {
-        Value::Object(m) => {
-            if m.keys().any(|k| k.is_empty()) {
-                return Err("may not have empty keys".into());
-            }
-            m.values().try_for_each(|v| storable(v, depth + 1))
+        Value::Object(m) => storable_map(m, path, depth),
+        Value::Array(items) => items
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, v)| storable(v, &format!("{path}[{i}]"), depth + 1)),
+        Value::Number(n) => {
+            *n = exact_number(n).map_err(|why| FieldError::new(path, why))?;
+            Ok(())
         }
-        Value::Array(items) => items.iter().try_for_each(|v| storable(v, depth + 1)),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f != 0.0 && !(1e-130..=1e125).contains(&f.abs()) => {
-                Err("may hold numbers of magnitude 1e-130 to 1e125 only".into())
-            }
-            _ => Ok(()),
-        },
         _ => Ok(()),
     }
+}
+
+fn storable_map(m: &mut Map<String, Value>, path: &str, depth: usize) -> Result<(), FieldError> {
+    if m.keys().any(|k| k.is_empty()) {
+        return Err(FieldError::new(path, "may not have empty keys"));
+    }
+    m.iter_mut()
+        .try_for_each(|(k, v)| storable(v, &format!("{path}.{k}"), depth + 1))
 }
 
 pub struct Input {
@@ -189,12 +250,9 @@ impl Input {
     pub fn timestamp(&mut self, name: &str) -> Field<Timestamp> {
         match self.raw(name) {
             Field::Value(Value::String(s)) => match Timestamp::parse(s) {
-                Some(t) => Field::Value(t),
-                None => {
-                    self.error(
-                        name,
-                        "must be an RFC 3339 date-time, e.g. 2027-01-01T00:00:00Z",
-                    );
+                Ok(t) => Field::Value(t),
+                Err(why) => {
+                    self.error(name, why.to_string());
                     Field::Absent
                 }
             },
@@ -265,19 +323,21 @@ impl Input {
         }
     }
 
-    /// Any JSON object of at most `max_bytes` serialised that DynamoDB can store as it is.
+    /// Any JSON object of at most `max_bytes` serialised that DynamoDB can store and hand back
+    /// as it is (numbers in the form they will come back in).
     pub fn object(&mut self, name: &str, max_bytes: usize) -> Field<Map<String, Value>> {
         match self.raw(name) {
             Field::Value(Value::Object(m)) => {
-                let value = Value::Object(m.clone());
-                if value.to_string().len() > max_bytes {
+                let mut m = m.clone();
+                let bytes = serde_json::to_string(&m).map_or(usize::MAX, |text| text.len());
+                if bytes > max_bytes {
                     self.error(name, format!("must be at most {max_bytes} bytes"));
                     Field::Absent
-                } else if let Err(why) = storable(&value, 1) {
-                    self.error(name, why);
+                } else if let Err(e) = storable_map(&mut m, name, 1) {
+                    self.errors.push(e);
                     Field::Absent
                 } else {
-                    Field::Value(m.clone())
+                    Field::Value(m)
                 }
             }
             Field::Value(_) => {
@@ -404,7 +464,7 @@ mod tests {
             deep = json!({ "a": deep });
         }
         let mut i = input(
-            json!({"ok": {"a": [1, {"b": 1e100}]}, "deep": deep, "empty": {"": 1}, "big": {"n": 1e300}, "tiny": {"n": 1e-200}}),
+            json!({"ok": {"a": [1, {"b": 1e-100}]}, "deep": deep, "empty": {"": 1}, "big": {"n": 1e300}, "tiny": {"n": 1e-200}}),
             &["ok", "deep", "empty", "big", "tiny"],
         );
         assert!(matches!(i.object("ok", 1000), Field::Value(_)));
@@ -414,6 +474,98 @@ mod tests {
         match i.finish() {
             Err(ApiError::Validation(errs)) => assert_eq!(errs.len(), 4),
             other => panic!("{other:?}"),
+        }
+    }
+
+    fn errors(i: Input) -> Vec<FieldError> {
+        match i.finish() {
+            Err(ApiError::Validation(errs)) => errs,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Issue 9: numbers changed on the way through DynamoDB (`18446744073709551615` came back
+    /// `18446744073709552000`, `-0.0` as `0`).
+    #[test]
+    fn numbers_a_double_cannot_hold_are_named() {
+        let body = r#"{"attributes": {"ok": 9007199254740992, "big": 18446744073709551615,
+            "nested": {"list": [1, -9007199254740993]}, "huge": 1e300, "negzero": -0.0,
+            "tiny": 1e-200}}"#;
+        let body: Value = serde_json::from_str(body).unwrap();
+        for bad in ["big", "nested", "huge", "negzero", "tiny"] {
+            let mut one = body.clone();
+            let attrs = one["attributes"].as_object_mut().unwrap();
+            attrs.retain(|k, _| k == "ok" || k == bad);
+            let mut i = input(one, &["attributes"]);
+            assert_eq!(i.object("attributes", 10_000), Field::Absent, "{bad}");
+            let expected = if bad == "nested" {
+                "attributes.nested.list[1]".to_string()
+            } else {
+                format!("attributes.{bad}")
+            };
+            let errs = errors(i);
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].field, expected);
+        }
+    }
+
+    #[test]
+    fn numbers_come_back_in_the_form_they_are_stored_in() {
+        let body = r#"{"a": {"one": 1.0, "big": -9007199254740992.0, "e": 1e2, "f": 0.1, "g": -2.5e-7, "i": -3}}"#;
+        let mut i = input(serde_json::from_str(body).unwrap(), &["a"]);
+        let m = i.object("a", 10_000).value().unwrap();
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"one":1,"big":-9007199254740992,"e":100,"f":0.1,"g":-2.5e-7,"i":-3}"#
+        );
+        assert!(i.finish().is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any double a client's serializer writes is accepted exactly when it is within the
+        /// limits, and then comes back as the same number from DynamoDB (serde_dynamo's `N`)
+        /// and from JSON text.
+        #[test]
+        fn accepted_numbers_round_trip(f in proptest::num::f64::ANY) {
+            let Some(n) = Number::from_f64(f) else { return Ok(()) };
+            let text = serde_json::to_string(&n).unwrap();
+            let parsed: Number = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(parsed.as_f64(), Some(f), "{}", text);
+            match exact_number(&parsed) {
+                Ok(kept) => {
+                    proptest::prop_assert!(f.abs() <= MAX_EXACT_INTEGER as f64);
+                    proptest::prop_assert!(!(f == 0.0 && f.is_sign_negative()));
+                    let attr: aws_sdk_dynamodb::types::AttributeValue =
+                        serde_dynamo::to_attribute_value(&kept).unwrap();
+                    let back: Value = serde_dynamo::from_attribute_value(attr).unwrap();
+                    let back_text = serde_json::to_string(&back).unwrap();
+                    proptest::prop_assert_eq!(&back_text, &serde_json::to_string(&kept).unwrap());
+                    let back_f: f64 = back_text.parse().unwrap();
+                    proptest::prop_assert_eq!(back_f, f, "{}", back_text);
+                }
+                Err(_) => proptest::prop_assert!(
+                    f.abs() > MAX_EXACT_INTEGER as f64
+                        || (f == 0.0 && f.is_sign_negative())
+                        || (f != 0.0 && f.abs() < MIN_MAGNITUDE)
+                ),
+            }
+        }
+
+        /// Integers: exactly those within ±2^53 are kept, unchanged.
+        #[test]
+        fn integers_within_two_to_the_53_are_kept(i in proptest::prelude::any::<i64>(), small in -(1i64 << 53)..=(1i64 << 53)) {
+            for v in [i, small] {
+                let n = Number::from(v);
+                match exact_number(&n) {
+                    Ok(kept) => {
+                        proptest::prop_assert!(v.unsigned_abs() <= MAX_EXACT_INTEGER);
+                        proptest::prop_assert_eq!(kept, n);
+                    }
+                    Err(_) => proptest::prop_assert!(v.unsigned_abs() > MAX_EXACT_INTEGER),
+                }
+            }
         }
     }
 

@@ -1,36 +1,68 @@
 //! Timestamps: RFC 3339 in UTC with `Z` and millisecond precision, fixed width so that the
 //! string order is the time order (the expiry index sorts on it).
+//!
+//! Every timestamp lies within `MIN..=MAX` once converted to UTC: a four-digit year is what the
+//! fixed-width form can write and read back. An input outside (year 0000, or 9999 pushed past
+//! the year's end by its offset) is refused by `parse`, the one door every caller goes through.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use time::macros::{datetime, format_description};
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+/// The earliest and latest timestamps the product stores.
+pub const MIN: &str = "0001-01-01T00:00:00.000Z";
+pub const MAX: &str = "9999-12-31T23:59:59.999Z";
+const MIN_DT: OffsetDateTime = datetime!(0001-01-01 00:00:00 UTC);
+const MAX_DT: OffsetDateTime = datetime!(9999-12-31 23:59:59.999 UTC);
+
+/// Why a client's text is no timestamp; the message completes "<field> ...".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("must be an RFC 3339 date-time, e.g. 2027-01-01T00:00:00Z")]
+    Syntax,
+    #[error(
+        "must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once converted to UTC"
+    )]
+    OutOfRange,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
 impl Timestamp {
     pub fn now() -> Self {
-        Self::from_datetime(OffsetDateTime::now_utc())
+        Self::clamped(OffsetDateTime::now_utc())
     }
 
-    fn from_datetime(dt: OffsetDateTime) -> Self {
-        let dt = dt.to_offset(UtcOffset::UTC);
-        // Millisecond precision: what we store is exactly what we return.
-        let ms = dt.millisecond();
-        Timestamp(dt.replace_millisecond(ms).unwrap_or(dt))
+    /// Millisecond precision (what we store is exactly what we return), in UTC, or `None`
+    /// outside `MIN..=MAX`.
+    fn from_datetime(dt: OffsetDateTime) -> Option<Self> {
+        let dt = dt.checked_to_offset(UtcOffset::UTC)?;
+        let dt = dt.replace_millisecond(dt.millisecond()).ok()?;
+        (MIN_DT..=MAX_DT).contains(&dt).then_some(Timestamp(dt))
     }
 
-    /// Any RFC 3339 offset is accepted; the value is normalised to UTC.
-    pub fn parse(text: &str) -> Option<Self> {
-        OffsetDateTime::parse(text, &Rfc3339)
-            .ok()
-            .map(Self::from_datetime)
+    /// For times the server computes: the nearest representable one.
+    fn clamped(dt: OffsetDateTime) -> Self {
+        Self::from_datetime(dt).unwrap_or(if dt < MIN_DT {
+            Timestamp(MIN_DT)
+        } else {
+            Timestamp(MAX_DT)
+        })
     }
 
+    /// Any RFC 3339 offset is accepted; the value is normalised to UTC and must lie within
+    /// `MIN..=MAX` there.
+    pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        let dt = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| TimestampError::Syntax)?;
+        Self::from_datetime(dt).ok_or(TimestampError::OutOfRange)
+    }
+
+    /// `secs` later (earlier when negative), clamped to `MIN..=MAX`.
     pub fn plus_seconds(&self, secs: i64) -> Self {
-        Self::from_datetime(self.0 + time::Duration::seconds(secs))
+        Self::clamped(self.0.saturating_add(Duration::seconds(secs)))
     }
 
     pub fn as_string(&self) -> String {
@@ -58,14 +90,14 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Timestamp::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom("invalid RFC 3339 timestamp"))
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn offsets_are_normalised_to_utc() {
@@ -81,8 +113,8 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        assert!(Timestamp::parse("2027-01-01").is_none());
-        assert!(Timestamp::parse("yesterday").is_none());
+        assert_eq!(Timestamp::parse("2027-01-01"), Err(TimestampError::Syntax));
+        assert_eq!(Timestamp::parse("yesterday"), Err(TimestampError::Syntax));
     }
 
     #[test]
@@ -91,5 +123,114 @@ mod tests {
         let b = Timestamp::parse("2027-01-01T00:00:10Z").unwrap();
         assert!(a < b);
         assert!(a.to_string() < b.to_string());
+    }
+
+    /// Issue 9: these were stored as `-0001-…` (unreadable) or panicked in `to_offset`.
+    #[test]
+    fn extreme_offsets_are_out_of_range() {
+        for text in [
+            "0000-01-01T00:00:00+00:01",
+            "0000-12-31T23:59:59Z",
+            "9999-12-31T23:59:59-01:00",
+            "9999-12-31T23:00:00-23:59",
+            "0001-01-01T00:00:00+00:01",
+        ] {
+            assert_eq!(
+                Timestamp::parse(text),
+                Err(TimestampError::OutOfRange),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_range_ends_are_accepted_and_read_back() {
+        for (text, stored) in [
+            ("0001-01-01T00:00:00Z", MIN),
+            ("0001-01-01T00:59:00+00:59", MIN),
+            ("9999-12-31T23:59:59.999999Z", MAX),
+            ("9999-12-31T22:59:59.999-01:00", MAX),
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            assert_eq!(t.to_string(), stored, "{text}");
+            assert_eq!(Timestamp::parse(stored), Ok(t));
+        }
+    }
+
+    #[test]
+    fn server_arithmetic_stays_in_range() {
+        let max = Timestamp::parse(MAX).unwrap();
+        let min = Timestamp::parse(MIN).unwrap();
+        assert_eq!(max.plus_seconds(i64::MAX), max);
+        assert_eq!(min.plus_seconds(i64::MIN), min);
+        assert_eq!(max.plus_seconds(1), max);
+        assert_eq!(min.plus_seconds(-1), min);
+    }
+
+    /// RFC 3339-shaped text over the whole of what the grammar allows (years 0000-9999, offsets
+    /// up to ±23:59, leap seconds, 0-9 fraction digits, lower-case separators), valid dates or not.
+    fn rfc3339_like() -> impl Strategy<Value = (i32, String)> {
+        (
+            0..=9999i32,
+            1..=12u8,
+            1..=31u8,
+            (0..=23u8, 0..=59u8, 0..=60u8),
+            proptest::option::of("[0-9]{1,9}"),
+            prop_oneof![
+                Just("Z".to_string()),
+                Just("z".to_string()),
+                (prop_oneof![Just('+'), Just('-')], 0..=23u8, 0..=59u8)
+                    .prop_map(|(sign, h, m)| format!("{sign}{h:02}:{m:02}")),
+            ],
+            prop_oneof![Just('T'), Just('t'), Just(' ')],
+        )
+            .prop_map(|(y, mo, d, (h, mi, s), frac, offset, sep)| {
+                let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+                (
+                    y,
+                    format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{frac}{offset}"),
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// What is accepted is in range, fixed width, and reads back unchanged from its stored
+        /// text, from JSON and from a DynamoDB attribute; only the first two and the last year can fall
+        /// outside the range.
+        #[test]
+        fn accepted_timestamps_round_trip((year, text) in rfc3339_like()) {
+            match Timestamp::parse(&text) {
+                Ok(t) => {
+                    let stored = t.to_string();
+                    prop_assert_eq!(stored.len(), MAX.len());
+                    prop_assert!(MIN <= stored.as_str() && stored.as_str() <= MAX, "{}", stored);
+                    prop_assert_eq!(Timestamp::parse(&stored), Ok(t));
+                    let json = serde_json::to_string(&t).unwrap();
+                    prop_assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+                    let attr = serde_dynamo::to_attribute_value::<_, aws_sdk_dynamodb::types::AttributeValue>(t).unwrap();
+                    prop_assert_eq!(serde_dynamo::from_attribute_value::<_, Timestamp>(attr).unwrap(), t);
+                }
+                Err(TimestampError::OutOfRange) => {
+                    prop_assert!(year <= 1 || year == 9999, "{}", text);
+                }
+                Err(TimestampError::Syntax) => {}
+            }
+        }
+
+        /// String order is time order for any two stored timestamps (the expiry index relies on it).
+        #[test]
+        fn stored_order_is_time_order((_, a) in rfc3339_like(), (_, b) in rfc3339_like()) {
+            if let (Ok(a), Ok(b)) = (Timestamp::parse(&a), Timestamp::parse(&b)) {
+                prop_assert_eq!(a.cmp(&b), a.to_string().cmp(&b.to_string()));
+            }
+        }
+
+        /// Nothing a client can send makes the parser panic.
+        #[test]
+        fn any_text_is_parsed_without_panic(text in "\\PC{0,40}|[0-9:.+\\-TZ]{0,40}") {
+            let _ = Timestamp::parse(&text);
+        }
     }
 }

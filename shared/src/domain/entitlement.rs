@@ -413,13 +413,8 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
 pub fn normalize_filters(params: &mut crate::listing::ListParams) -> ApiResult<()> {
     if let Some(v) = params.filters.get_mut("expires_before") {
         match Timestamp::parse(v) {
-            Some(t) => *v = t.to_string(),
-            None => {
-                return Err(ApiError::field(
-                    "expires_before",
-                    "must be an RFC 3339 date-time, e.g. 2027-01-01T00:00:00Z",
-                ))
-            }
+            Ok(t) => *v = t.to_string(),
+            Err(why) => return Err(ApiError::field("expires_before", why.to_string())),
         }
     }
     Ok(())
