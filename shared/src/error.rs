@@ -41,8 +41,9 @@ pub enum ApiError {
     /// Missing, deleted, or of another tenant/app: all look the same.
     #[error("not found")]
     NotFound,
+    /// The path exists, the method does not; `allow` lists the path's methods (RFC 9110 `Allow`).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: Vec<String> },
     /// A rule of the current state refuses the write; `extra` becomes extension members.
     #[error("conflict: {detail}")]
     Conflict {
@@ -96,7 +97,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed { .. } => 412,
             ApiError::PayloadTooLarge => 413,
@@ -114,7 +115,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::NotFound => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
@@ -134,7 +135,7 @@ impl ApiError {
                 d.clone()
             }
             ApiError::NotFound => "the resource does not exist".into(),
-            ApiError::MethodNotAllowed => "this method is not supported on this path".into(),
+            ApiError::MethodNotAllowed { .. } => "this method is not supported on this path".into(),
             ApiError::Conflict { detail, .. } => detail.clone(),
             ApiError::PreconditionFailed { current } => {
                 format!("If-Match does not match the current revision (\"{current}\")")
@@ -187,6 +188,9 @@ impl ApiError {
             ApiError::Unavailable(_) => builder = builder.header("retry-after", "1"),
             ApiError::Unauthorized(_) => {
                 builder = builder.header("www-authenticate", "Bearer");
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                builder = builder.header("allow", allow.join(", "));
             }
             _ => {}
         }
@@ -241,6 +245,16 @@ mod tests {
         assert_eq!(resp.status(), 503);
         assert_eq!(resp.headers()["retry-after"], "1");
         assert!(!body_json(&resp).to_string().contains("throttled"));
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods() {
+        let resp = ApiError::MethodNotAllowed {
+            allow: vec!["GET".into(), "POST".into()],
+        }
+        .into_response("r");
+        assert_eq!(resp.status(), 405);
+        assert_eq!(resp.headers()["allow"], "GET, POST");
     }
 
     #[test]
