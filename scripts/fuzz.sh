@@ -42,7 +42,7 @@ rm -rf "$report_dir"
 mkdir -p "$report_dir"
 note "schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$api_port (seed $seed, $max_examples examples per operation)"
 started=$(date +%s)
-"$st" --no-color run openapi.yaml \
+"$st" --no-color --config-file scripts/schemathesis.toml run openapi.yaml \
     --url "http://127.0.0.1:$api_port" \
     --header "Authorization: Bearer $token" \
     --seed "$seed" \
@@ -50,7 +50,7 @@ started=$(date +%s)
     --workers "$workers" \
     --generation-database none \
     --request-timeout 10 \
-    --report ndjson,junit \
+    --report ndjson,junit --report-ndjson-path "$report_dir/events.ndjson" \
     --report-dir "$report_dir" \
     --warnings off
 status=$?

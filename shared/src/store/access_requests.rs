@@ -8,7 +8,7 @@
 use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{
+use super::{precondition_after_validation, 
     check_revision, fault, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
     WRITE_ATTEMPTS,
 };
@@ -245,9 +245,13 @@ where
 {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, clears) = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
-        let (next, next_clears) = match plan(&current, clears, now)? {
+        let planned = precondition_after_validation(
+            plan(&current, clears, now),
+            expected,
+            current.envelope.revision,
+        )?;
+        let (next, next_clears) = match planned {
             PatchPlan::Complete(provenance) => (
                 domain::completed(&current, &caller.sub, provenance, now),
                 clears,

@@ -8,7 +8,7 @@
 use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{
+use super::{precondition_after_validation, 
     build_err, check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
     WRITE_ATTEMPTS,
 };
@@ -313,10 +313,12 @@ where
 {
     for _ in 0..WRITE_ATTEMPTS {
         let current = get(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
-        domain::ensure_changeable(&current)?;
         let now = Timestamp::now();
-        let (fields, provenance) = patch(&current.fields, now)?;
+        let planned = patch(&current.fields, now);
+        let planned =
+            precondition_after_validation(planned, expected, current.envelope.revision)?;
+        domain::ensure_changeable(&current)?;
+        let (fields, provenance) = planned;
         let mut next = current.clone();
         next.fields = fields;
         next.envelope.touch(&caller.sub, provenance, now);
