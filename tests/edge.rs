@@ -24,7 +24,14 @@ async fn a_malformed_if_match_is_a_400_naming_it_and_changes_nothing() {
     let api = Api::new().await;
     let asset = api.asset(json!({"name": "crm", "vendor": "v"})).await;
     let url = format!("/api/v1/technology/{}", id_of(&asset));
-    for tag in [&b""[..], b"garbage", b"\"abc\"", b"\"1", b"W/1", b"\"1\", \"2\""] {
+    for tag in [
+        &b""[..],
+        b"garbage",
+        b"\"abc\"",
+        b"\"1",
+        b"W/1",
+        b"\"1\", \"2\"",
+    ] {
         for method in ["PATCH", "DELETE"] {
             let r = with_if_match(&api, method, &url, tag).await;
             assert_problem(&r, 400, "validation-error");
@@ -61,10 +68,22 @@ async fn a_malformed_if_match_is_refused_on_every_write_route() {
         ),
         ("PATCH", "/api/v1/access-model-metadata/attributes/k".into()),
         ("PATCH", format!("/api/v1/operations/access-requests/{arq}")),
-        ("DELETE", format!("/api/v1/operations/access-requests/{arq}")),
-        ("POST", format!("/api/v1/operations/access-requests/{arq}/approve")),
-        ("POST", format!("/api/v1/operations/access-requests/{arq}/reject")),
-        ("POST", format!("/api/v1/operations/access-requests/{arq}/provision")),
+        (
+            "DELETE",
+            format!("/api/v1/operations/access-requests/{arq}"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/operations/access-requests/{arq}/approve"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/operations/access-requests/{arq}/reject"),
+        ),
+        (
+            "POST",
+            format!("/api/v1/operations/access-requests/{arq}/provision"),
+        ),
     ] {
         let r = with_if_match(&api, method, &uri, b"").await;
         assert_problem(&r, 400, "validation-error");
@@ -86,8 +105,16 @@ async fn method_not_allowed_names_the_allowed_methods() {
             "/api/v1/entitlements/ent_1/access-model-metadata/k/values/v",
             "POST, DELETE",
         ),
-        ("TRACE", "/api/v1/operations/access-requests/arq_1/approve", "POST"),
-        ("DELETE", "/api/v1/access-model-metadata/attributes/k", "GET, PATCH"),
+        (
+            "TRACE",
+            "/api/v1/operations/access-requests/arq_1/approve",
+            "POST",
+        ),
+        (
+            "DELETE",
+            "/api/v1/access-model-metadata/attributes/k",
+            "GET, PATCH",
+        ),
     ] {
         let r = api.call(method, uri, &api.token(), None).await;
         assert_problem(&r, 405, "method-not-allowed");
@@ -118,7 +145,10 @@ async fn a_cursor_reveals_neither_the_tenant_nor_the_key_layout() {
     ] {
         let page = api.get(&list).await;
         assert_eq!(page.status, 200, "{}", page.text);
-        let cursor = page.body["next_cursor"].as_str().expect("a next page").to_string();
+        let cursor = page.body["next_cursor"]
+            .as_str()
+            .expect("a next page")
+            .to_string();
         let bytes = URL_SAFE_NO_PAD.decode(&cursor).expect("base64url");
         let text = String::from_utf8_lossy(&bytes);
         for needle in [api.tenant.as_str(), "\"PK\"", "\"SK\"", "GSI1", "ast_"] {

@@ -1148,13 +1148,16 @@ async fn ended_entitlements_cannot_change() {
     for body in [
         json!({"description": "x"}),
         json!({"status": "active"}),
-        json!({"status": "revoked"}),
         json!({}),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
         assert_problem(&r, 409, "conflict");
         assert_unchanged(&api, &revoked).await;
     }
+    // Never PATCHable to revoked, in whatever state: validation is decided before state.
+    let r = api.patch(&url(&id), json!({"status": "revoked"})).await;
+    assert_problem(&r, 400, "validation-error");
+    assert_unchanged(&api, &revoked).await;
     for method in ["POST", "DELETE"] {
         let r = api
             .call(
@@ -1360,7 +1363,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     let id = id_of(&e);
     let token = api.token();
 
-    for stale in ["\"2\"", "\"0\"", "2", "W/\"5\"", "garbage"] {
+    for stale in ["\"2\"", "\"0\"", "2", "W/\"5\"", "\"99\""] {
         let r = send(
             &api,
             &token,

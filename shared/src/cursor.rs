@@ -185,13 +185,21 @@ mod tests {
         let tenant = "acme-corporation";
         let b = binding(tenant, None, &[]);
         let mut k = key(tenant);
-        k.insert("GSI1PK".into(), AttributeValue::S(format!("T#{tenant}#AST#ast_01")));
+        k.insert(
+            "GSI1PK".into(),
+            AttributeValue::S(format!("T#{tenant}#AST#ast_01")),
+        );
         k.insert("GSI1SK".into(), AttributeValue::S("ent_01".into()));
         let c = encode(SECRET, &b, &k).unwrap();
         let bytes = URL_SAFE_NO_PAD.decode(&c).unwrap();
         // Needles of 4 bytes and more: shorter ones turn up in random bytes by chance.
-        for needle in [tenant, "\"PK\"", "\"SK\"", "GSI1PK", "T#acme", "#AST", "ast_01", "ent_01"] {
-            assert!(!contains(&bytes, needle.as_bytes()), "{needle:?} in {bytes:?}");
+        for needle in [
+            tenant, "\"PK\"", "\"SK\"", "GSI1PK", "T#acme", "#AST", "ast_01", "ent_01",
+        ] {
+            assert!(
+                !contains(&bytes, needle.as_bytes()),
+                "{needle:?} in {bytes:?}"
+            );
             assert!(!c.contains(needle), "{needle:?} in {c}");
         }
         assert_eq!(decode(SECRET, &b, &c).unwrap(), k);

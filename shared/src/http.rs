@@ -43,7 +43,9 @@ where
         method = %req.method(),
         path = %req.uri().path(),
     );
-    let result = handler(req).instrument(span.clone()).await;
+    let result = crate::store::counter::as_function(function, handler(req))
+        .instrument(span.clone())
+        .await;
     let mut resp = match result {
         Ok(resp) => resp,
         Err(err) => {

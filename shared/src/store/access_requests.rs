@@ -8,9 +8,9 @@
 use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{precondition_after_validation, 
-    check_revision, fault, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
-    WRITE_ATTEMPTS,
+use super::{
+    check_revision, fault, from_item, precondition_after_validation, s, transact, CancelReason,
+    Item, TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::access_request::{

@@ -9,8 +9,9 @@
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{precondition_after_validation, 
-    build_err, check_revision, from_item, get_n, s, transact, Item, TxError, SEARCH, WRITE_ATTEMPTS,
+use super::{
+    build_err, check_revision, from_item, get_n, precondition_after_validation, s, transact, Item,
+    TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields};

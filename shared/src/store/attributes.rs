@@ -11,8 +11,7 @@
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::{
-    backoff, fault, from_item, precondition_after_validation, s, Item, SEARCH,
-    WRITE_ATTEMPTS,
+    backoff, fault, from_item, precondition_after_validation, s, Item, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};

@@ -8,9 +8,9 @@
 use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{precondition_after_validation, 
-    build_err, check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
-    WRITE_ATTEMPTS,
+use super::{
+    build_err, check_revision, from_item, precondition_after_validation, s, transact, CancelReason,
+    Item, TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
@@ -315,8 +315,7 @@ where
         let current = get(state, caller, id).await?;
         let now = Timestamp::now();
         let planned = patch(&current.fields, now);
-        let planned =
-            precondition_after_validation(planned, expected, current.envelope.revision)?;
+        let planned = precondition_after_validation(planned, expected, current.envelope.revision)?;
         domain::ensure_changeable(&current)?;
         let (fields, provenance) = planned;
         let mut next = current.clone();
