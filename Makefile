@@ -4,7 +4,9 @@
 #   make dev     DynamoDB Local + every route at http://127.0.0.1:${API_PORT:-3000}; prints a token
 #                (DYNAMODB_PORT, default 8000; the real handlers; Ctrl-C stops both)
 #   make token   a development token: make token SUB=alice TENANT=acme APP=crm SCOPES="technology:read" TTL=600
-#   make test    fmt check, clippy, cargo test --workspace, cfn-lint (own DynamoDB Local, free port)
+#   make test    fmt check, clippy, cargo test --workspace, cfn-lint, make fuzz (own DynamoDB Local)
+#   make fuzz    schemathesis checks the running API against openapi.yaml (own stack, free ports;
+#                fixed seed, bounded examples; FUZZ_SEED, FUZZ_MAX_EXAMPLES)
 #   make bench   cargo bench against a private DynamoDB Local
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
 #   make build   cargo lambda build --release --arm64 (installs the aarch64 target; ~7 min)
@@ -32,7 +34,7 @@ token_args = $(if $(filter-out undefined,$(origin SUB)),--sub "$(SUB)") \
 	$(if $(filter-out undefined,$(origin SCOPES)),--scopes "$(SCOPES)") \
 	$(if $(filter-out undefined,$(origin TTL)),--ttl "$(TTL)")
 
-.PHONY: help dev token test bench sweep build fmt lint install-tools
+.PHONY: help dev token test fuzz bench sweep build fmt lint install-tools
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -45,6 +47,9 @@ token:
 
 test:
 	@scripts/test.sh test
+
+fuzz:
+	@scripts/fuzz.sh
 
 bench:
 	@scripts/test.sh bench

@@ -5,7 +5,10 @@
 #      API Gateway HTTP API (v2) event for exactly that route, with a bearer token that verifies
 #      against the dev defaults in shared/src/config.rs;
 #   3. IAM: only real DynamoDB item/query actions, never `*`, never Scan, only on the table or its
-#      declared indexes (cfn-lint does not catch a bogus IAM action);
+#      declared indexes (cfn-lint does not catch a bogus IAM action); and each function's actions
+#      exactly the ones its code issues, as functions/src/iam.rs lists them (the end-to-end tests
+#      fail when a handler issues one not listed there; after they ran, target/tmp/iam-observed/
+#      holds what they saw issued, and a listed action no test saw issued is an error too);
 #   4. every binary in functions/src/bin has a function in the template.
 # Usage: scripts/check-template.sh   (from anywhere; exit status 0 = all good)
 set -euo pipefail
@@ -138,6 +141,20 @@ for v in ("TABLE_NAME", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL", "JWT_HS256
     if v not in glob_env: err(f"Globals: environment variable {v} missing")
 if "DYNAMODB_ENDPOINT" in glob_env: err("Globals: DYNAMODB_ENDPOINT must not be set on AWS")
 
+# The per-function table the code owns (functions/src/iam.rs), read as text.
+iam_src = open("functions/src/iam.rs").read()
+CODE_ACTIONS = {
+    name: set(re.findall(r'"(dynamodb:[A-Za-z]+)"', acts))
+    for name, acts in re.findall(r'\(\s*"([a-z0-9-]+)",\s*&\[([^\]]*)\]\s*,?\s*\)', iam_src)
+}
+if not CODE_ACTIONS:
+    sys.exit("functions/src/iam.rs: no (function, actions) entries found")
+observed = {}
+for path in glob.glob("target/tmp/iam-observed/*.txt"):
+    for line in open(path):
+        fn, _, action = line.strip().partition(" ")
+        observed.setdefault(fn, set()).add(action)
+
 binaries = {}
 for lid, res in resources.items():
     if res.get("Type") != "AWS::Serverless::Function":
@@ -169,17 +186,31 @@ for lid, res in resources.items():
             err(f"events/{binary}.json: {e}")
     policies = props.get("Policies") or []
     if not policies: err(f"{lid}: no IAM statements")
+    granted = set()
     for pol in policies:
         if not isinstance(pol, dict) or "Statement" not in pol:
             err(f"{lid}: write policies as explicit statements, not {pol!r}"); continue
         for st in pol["Statement"]:
             acts = st.get("Action"); acts = [acts] if isinstance(acts, str) else acts or []
+            granted.update(acts)
             for a in acts:
                 if a not in DYNAMO_ACTIONS: err(f"{lid}: IAM action {a!r} is not an allowed DynamoDB item/query action")
             res_ = st.get("Resource"); res_ = res_ if isinstance(res_, list) else [res_]
             for r in res_:
                 if r not in allowed_resources: err(f"{lid}: IAM resource {r!r} is not the table or one of its indexes")
             if st.get("Effect") != "Allow": err(f"{lid}: unexpected Effect {st.get('Effect')!r}")
+    if binary not in CODE_ACTIONS:
+        err(f"{lid}: functions/src/iam.rs has no entry for {binary}")
+    else:
+        code = CODE_ACTIONS[binary]
+        if granted - code: err(f"{lid}: grants {sorted(granted - code)}, which its code never issues (functions/src/iam.rs)")
+        if code - granted: err(f"{lid}: lacks {sorted(code - granted)}, which its code issues (functions/src/iam.rs)")
+        if observed and code - observed.get(binary, set()):
+            err(f"functions/src/iam.rs: {binary} lists {sorted(code - observed.get(binary, set()))}, "
+                "which no end-to-end test saw it issue (target/tmp/iam-observed)")
+
+for name in sorted(set(CODE_ACTIONS) - set(binaries)):
+    err(f"functions/src/iam.rs: {name} is no function of template.yaml")
 
 for path in sorted(glob.glob("functions/src/bin/*.rs")):
     name = os.path.basename(path)[:-3]

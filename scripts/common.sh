@@ -58,3 +58,9 @@ apt_install() {
     quietly "apt-get install $*" as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -q --no-install-recommends "$@"
 }
+
+# schemathesis (`make fuzz`), pinned, in a private virtualenv that scripts/install-tools.sh builds.
+SCHEMATHESIS_VERSION=4.32.5
+schemathesis_bin() {
+    printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/technology-api/schemathesis-$SCHEMATHESIS_VERSION/bin/st"
+}

@@ -3,8 +3,13 @@
 #
 #   scripts/install-tools.sh [TOOL...]
 #
-# TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, rustfmt, clippy, aarch64
-# (the aarch64-unknown-linux-gnu target for `make build`). Without arguments: all but aarch64.
+# TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy,
+# aarch64 (the aarch64-unknown-linux-gnu target for `make build`). Without arguments: all but
+# aarch64.
+#
+# schemathesis (`make fuzz`) goes into a private virtualenv of its own, pinned, so its many
+# dependencies never meet the user's Python packages:
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/technology-api/schemathesis-<version>/bin/st
 set -euo pipefail
 
 # shellcheck source=scripts/dynamodb-local.sh
@@ -35,6 +40,25 @@ pip_install() {
     hash -r
 }
 
+# A virtualenv records its own path, so it is built in place; `.installed` is written last, so a
+# half-built one (an interrupted install) is rebuilt rather than used.
+install_schemathesis() {
+    local st venv
+    st=$(schemathesis_bin)
+    venv=$(dirname "$(dirname "$st")")
+    [ -f "$venv/.installed" ] && "$st" --version >/dev/null 2>&1 && return 0
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+    note "installing schemathesis $SCHEMATHESIS_VERSION (pip, into $venv)"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")" || die "cannot create $(dirname "$venv")"
+    quietly "python3 -m venv $venv" python3 -m venv "$venv" || exit 1
+    quietly "pip install schemathesis==$SCHEMATHESIS_VERSION" "$venv/bin/python" -m pip install \
+        -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" || exit 1
+    "$st" --version >/dev/null 2>&1 || die "schemathesis was installed into $venv but $st does not run"
+    touch "$venv/.installed"
+}
+
 need_rustup() {
     command -v rustup >/dev/null 2>&1 || die "rustup not found: install Rust with rustup (https://rustup.rs)"
 }
@@ -55,6 +79,7 @@ ensure() {
         cfn-lint --version >/dev/null 2>&1 ||
             die "cfn-lint was installed but does not run (is its bin folder on PATH?)"
         ;;
+    schemathesis) install_schemathesis ;;
     rustfmt)
         cargo fmt --version >/dev/null 2>&1 && return 0
         need_rustup
@@ -74,12 +99,12 @@ ensure() {
         quietly "rustup target add aarch64-unknown-linux-gnu" \
             rustup target add aarch64-unknown-linux-gnu || exit 1
         ;;
-    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, rustfmt, clippy, aarch64)" ;;
+    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, aarch64)" ;;
     esac
 }
 
 if [ "$#" -eq 0 ]; then
-    set -- java dynamodb-local cargo-lambda cfn-lint rustfmt clippy
+    set -- java dynamodb-local cargo-lambda cfn-lint schemathesis rustfmt clippy
 fi
 for tool in "$@"; do
     ensure "$tool"

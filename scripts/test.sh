@@ -3,7 +3,8 @@
 # port, run the checks against it, and always stop it.
 #
 #   scripts/test.sh test    cargo fmt --check, clippy -D warnings, cargo test --workspace,
-#                           cfn-lint and the template consistency checks
+#                           cfn-lint and the template consistency checks, and `make fuzz`
+#                           (schemathesis against its own stack)
 #   scripts/test.sh bench   cargo bench (the root package's benches/)
 #
 # Every step of `test` runs even when an earlier one failed (so one run shows every problem); the
@@ -16,7 +17,7 @@ cd "$TECH_ROOT" || exit 1
 
 mode=${1:-test}
 case $mode in
-test) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cfn-lint rustfmt clippy || exit 1 ;;
+test) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cfn-lint schemathesis rustfmt clippy || exit 1 ;;
 bench) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local || exit 1 ;;
 *) die "usage: $0 test|bench" ;;
 esac
@@ -51,9 +52,13 @@ if [ "$mode" = bench ]; then
 else
     step "cargo fmt --check" cargo fmt --all -- --check
     step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+    # What the tests see each function issue (tests/common) is checked against the IAM table next.
+    rm -rf "$TECH_ROOT/target/tmp/iam-observed"
     step "cargo test" cargo test --workspace --no-fail-fast
     # cfn-lint, plus template ↔ binaries ↔ events ↔ routes ↔ IAM consistency.
     step "scripts/check-template.sh" "$TECH_ROOT/scripts/check-template.sh"
+    # Its own DynamoDB Local and API on free ports: nothing the tests above left can answer.
+    step "make fuzz" "$TECH_ROOT/scripts/fuzz.sh"
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

@@ -1387,7 +1387,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     let id = id_of(&e);
     let token = api.token();
 
-    for stale in ["\"2\"", "\"0\"", "2", "W/\"5\"", "garbage"] {
+    for stale in ["\"2\"", "\"0\"", "2", "W/\"5\"", "\"99\""] {
         let r = send(
             &api,
             &token,

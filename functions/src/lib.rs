@@ -4,6 +4,7 @@
 
 pub mod access_requests;
 pub mod entitlements;
+pub mod iam;
 pub mod metadata_attributes;
 pub mod routes;
 pub mod sweep;

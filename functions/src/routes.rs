@@ -254,23 +254,24 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Routes a request as API Gateway would: path parameters set, then the function's handler.
+/// Routes a request as API Gateway would: path parameters set, then the function's handler. A
+/// known path with another method is a 405 whose `Allow` lists the path's methods.
 pub async fn dispatch(state: &State, req: Request) -> Response<Body> {
     let path = req.uri().path().to_string();
-    let mut path_known = false;
+    let mut allow = Vec::new();
     for route in routes() {
         if let Some(params) = matches(route.path, &path) {
-            path_known = true;
             if route.method == req.method() {
                 let req = req.with_path_parameters(params);
                 return (route.handler)(state, req).await;
             }
+            allow.push(route.method.to_string());
         }
     }
-    let err = if path_known {
-        ApiError::MethodNotAllowed
-    } else {
+    let err = if allow.is_empty() {
         ApiError::NotFound
+    } else {
+        ApiError::MethodNotAllowed { allow }
     };
     shared::http::serve("router", req, |_| async move { Err(err) }).await
 }

@@ -36,7 +36,8 @@ pub async fn sweep_once(
     state: &State,
     budget: Duration,
 ) -> Result<sweep::Report, lambda_runtime::Error> {
-    let report = sweep::run(state, Timestamp::now(), Instant::now() + budget).await?;
+    let run = sweep::run(state, Timestamp::now(), Instant::now() + budget);
+    let report = shared::store::counter::as_function("expiry-sweep", run).await?;
     println!("{}", report_line(&report, Timestamp::now()));
     if report.failed > 0 {
         return Err(format!(

@@ -1,16 +1,26 @@
-//! Opaque list cursors: the position of the last item read, signed with `CURSOR_SECRET` and bound
-//! to who asked (tenant, app), what (collection) and how (filters). A cursor that was tampered
-//! with, or made for another tenant, app, collection or filter, fails the signature check.
+//! Opaque list cursors: the position of the last item read, encrypted and authenticated with a
+//! key derived from `CURSOR_SECRET`, and bound to who asked (tenant, app), what (collection) and
+//! how (filters).
+//!
+//! The position is a DynamoDB key, which names the table's attributes and leads with the tenant
+//! id: a client must learn neither, so it is encrypted (AES-256-GCM-SIV), not only signed. The
+//! binding is the associated data, so a cursor that was tampered with, or made for another
+//! tenant, app, collection or filter, fails authentication and is never decrypted.
 
 use crate::error::{ApiError, ApiResult};
+use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hkdf::Hkdf;
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 
-type HmacSha256 = Hmac<Sha256>;
+/// Bytes of the random nonce that leads every cursor.
+const NONCE_LEN: usize = 12;
+/// HKDF `info`: this key is for cursors only, whatever else `CURSOR_SECRET` may one day derive.
+const KEY_INFO: &[u8] = b"technology-api list cursor v2";
 
 /// What a cursor is valid for. Filters are kept sorted so their order in the URL doesn't matter.
 #[derive(Debug, Clone)]
@@ -29,7 +39,7 @@ impl Binding {
             out.extend_from_slice(&(s.len() as u64).to_be_bytes());
             out.extend_from_slice(s.as_bytes());
         };
-        push("v1");
+        push("v2");
         push(&self.tenant_id);
         push(self.app_id.as_deref().unwrap_or(""));
         push(if self.app_id.is_some() {
@@ -46,12 +56,13 @@ impl Binding {
     }
 }
 
-fn mac(secret: &[u8], binding: &Binding, payload: &[u8]) -> ApiResult<HmacSha256> {
-    let mut mac = HmacSha256::new_from_slice(secret)
-        .map_err(|_| ApiError::Internal("cursor secret unusable".into()))?;
-    mac.update(&binding.bytes());
-    mac.update(payload);
-    Ok(mac)
+fn cipher(secret: &[u8]) -> ApiResult<Aes256GcmSiv> {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(None, secret)
+        .expand(KEY_INFO, &mut key)
+        .map_err(|_| ApiError::Internal("cursor key derivation failed".into()))?;
+    Aes256GcmSiv::new_from_slice(&key)
+        .map_err(|_| ApiError::Internal("cursor secret unusable".into()))
 }
 
 /// Encodes a DynamoDB key (string attributes only, as all our keys are).
@@ -64,39 +75,61 @@ pub fn encode(
     for (name, value) in key {
         match value {
             AttributeValue::S(s) => {
-                plain.insert(name.clone(), s.clone());
+                plain.insert(name.as_str(), s.as_str());
             }
             _ => return Err(ApiError::Internal("non-string key attribute".into())),
         }
     }
-    let payload =
+    let plaintext =
         serde_json::to_vec(&plain).map_err(|e| ApiError::Internal(format!("cursor: {e}")))?;
-    let tag = mac(secret, binding, &payload)?.finalize().into_bytes();
-    Ok(format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(&payload),
-        URL_SAFE_NO_PAD.encode(tag)
-    ))
+    // GCM-SIV stays safe even if a random nonce ever repeats (it then only shows that two
+    // cursors are equal), so 96 random bits per cursor need no counter.
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let aad = binding.bytes();
+    let sealed = cipher(secret)?
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &plaintext,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| ApiError::Internal("cursor encryption failed".into()))?;
+    let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    Ok(URL_SAFE_NO_PAD.encode(out))
 }
 
 fn bad() -> ApiError {
     ApiError::field("cursor", "is not a valid cursor for this list")
 }
 
-/// Decodes a cursor, checking its signature against this request's binding and that every key
+/// Decodes a cursor, checking it against this request's binding and that every partition key
 /// stays inside the caller's tenant.
 pub fn decode(
     secret: &[u8],
     binding: &Binding,
     cursor: &str,
 ) -> ApiResult<HashMap<String, AttributeValue>> {
-    let (payload_b64, tag_b64) = cursor.split_once('.').ok_or_else(bad)?;
-    let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| bad())?;
-    let tag = URL_SAFE_NO_PAD.decode(tag_b64).map_err(|_| bad())?;
-    mac(secret, binding, &payload)?
-        .verify_slice(&tag)
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    if raw.len() <= NONCE_LEN {
+        return Err(bad());
+    }
+    let (nonce, sealed) = raw.split_at(NONCE_LEN);
+    let aad = binding.bytes();
+    let plaintext = cipher(secret)?
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: &aad,
+            },
+        )
         .map_err(|_| bad())?;
-    let plain: BTreeMap<String, String> = serde_json::from_slice(&payload).map_err(|_| bad())?;
+    let plain: BTreeMap<String, String> = serde_json::from_slice(&plaintext).map_err(|_| bad())?;
+    // Authentication already ties the cursor to this tenant; this is the second lock, in case a
+    // bug ever encrypts another tenant's key under this binding.
     let prefix = crate::keys::tenant_prefix(&binding.tenant_id);
     let mut key = HashMap::new();
     for (name, value) in plain {
@@ -136,11 +169,40 @@ mod tests {
         ])
     }
 
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
     #[test]
     fn round_trip() {
         let b = binding("t1", None, &[("status", "active")]);
         let c = encode(SECRET, &b, &key("t1")).unwrap();
         assert_eq!(decode(SECRET, &b, &c).unwrap(), key("t1"));
+    }
+
+    #[test]
+    fn reveals_neither_tenant_nor_key_layout() {
+        let tenant = "acme-corporation";
+        let b = binding(tenant, None, &[]);
+        let mut k = key(tenant);
+        k.insert(
+            "GSI1PK".into(),
+            AttributeValue::S(format!("T#{tenant}#AST#ast_01")),
+        );
+        k.insert("GSI1SK".into(), AttributeValue::S("ent_01".into()));
+        let c = encode(SECRET, &b, &k).unwrap();
+        let bytes = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        // Needles of 4 bytes and more: shorter ones turn up in random bytes by chance.
+        for needle in [
+            tenant, "\"PK\"", "\"SK\"", "GSI1PK", "T#acme", "#AST", "ast_01", "ent_01",
+        ] {
+            assert!(
+                !contains(&bytes, needle.as_bytes()),
+                "{needle:?} in {bytes:?}"
+            );
+            assert!(!c.contains(needle), "{needle:?} in {c}");
+        }
+        assert_eq!(decode(SECRET, &b, &c).unwrap(), k);
     }
 
     #[test]
@@ -164,12 +226,25 @@ mod tests {
     fn tampering_is_detected() {
         let b = binding("t1", None, &[]);
         let c = encode(SECRET, &b, &key("t1")).unwrap();
-        let (p, t) = c.split_once('.').unwrap();
-        let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"PK":"T#t2#AST","SK":"x"}"#);
-        assert!(decode(SECRET, &b, &format!("{forged_payload}.{t}")).is_err());
-        assert!(decode(SECRET, &b, &format!("{p}.AAAA")).is_err());
-        assert!(decode(SECRET, &b, "garbage").is_err());
+        let mut raw = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        for i in [0, NONCE_LEN, raw.len() - 1] {
+            raw[i] ^= 1;
+            assert!(decode(SECRET, &b, &URL_SAFE_NO_PAD.encode(&raw)).is_err());
+            raw[i] ^= 1;
+        }
+        assert!(decode(SECRET, &b, &URL_SAFE_NO_PAD.encode(&raw[..raw.len() - 1])).is_err());
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"PK":"T#t2#AST","SK":"x"}"#);
+        assert!(decode(SECRET, &b, &forged).is_err());
+        assert!(decode(SECRET, &b, "garbage!").is_err());
         assert!(decode(SECRET, &b, "").is_err());
+        assert!(decode(SECRET, &b, "AAAA").is_err());
         assert!(decode(b"another-secret-another-secret-xx", &b, &c).is_err());
+    }
+
+    #[test]
+    fn another_tenants_key_under_this_binding_is_refused() {
+        let b = binding("t1", None, &[]);
+        let c = encode(SECRET, &b, &key("t2")).unwrap();
+        assert!(decode(SECRET, &b, &c).is_err());
     }
 }

@@ -41,8 +41,9 @@ pub enum ApiError {
     /// Missing, deleted, or of another tenant/app: all look the same.
     #[error("not found")]
     NotFound,
+    /// The path exists, the method does not; `allow` lists the path's methods (RFC 9110 `Allow`).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: Vec<String> },
     /// A rule of the current state refuses the write; `extra` becomes extension members.
     #[error("conflict: {detail}")]
     Conflict {
@@ -100,7 +101,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed { .. } => 412,
             ApiError::PayloadTooLarge => 413,
@@ -118,7 +119,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
             ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
             ApiError::NotFound => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
@@ -139,7 +140,7 @@ impl ApiError {
                 d.clone()
             }
             ApiError::NotFound => "the resource does not exist".into(),
-            ApiError::MethodNotAllowed => "this method is not supported on this path".into(),
+            ApiError::MethodNotAllowed { .. } => "this method is not supported on this path".into(),
             ApiError::Conflict { detail, .. } => detail.clone(),
             ApiError::PreconditionFailed { current } => {
                 format!("If-Match does not match the current revision (\"{current}\")")
@@ -195,6 +196,9 @@ impl ApiError {
             ApiError::Unavailable(_) => builder = builder.header("retry-after", "1"),
             ApiError::Unauthorized(_) => {
                 builder = builder.header("www-authenticate", "Bearer");
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                builder = builder.header("allow", allow.join(", "));
             }
             _ => {}
         }
@@ -260,6 +264,16 @@ mod tests {
         assert_eq!(body["type"], "/problems/record-too-large");
         assert_eq!(body["title"], "Record too large");
         assert!(!body.to_string().contains("PutItem"));
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods() {
+        let resp = ApiError::MethodNotAllowed {
+            allow: vec!["GET".into(), "POST".into()],
+        }
+        .into_response("r");
+        assert_eq!(resp.status(), 405);
+        assert_eq!(resp.headers()["allow"], "GET, POST");
     }
 
     #[test]

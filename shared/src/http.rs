@@ -43,7 +43,9 @@ where
         method = %req.method(),
         path = %req.uri().path(),
     );
-    let result = handler(req).instrument(span.clone()).await;
+    let result = crate::store::counter::as_function(function, handler(req))
+        .instrument(span.clone())
+        .await;
     let mut resp = match result {
         Ok(resp) => resp,
         Err(err) => {
@@ -182,17 +184,33 @@ impl Query {
     }
 }
 
-/// `If-Match` as the revision a write expects: `"3"`, `W/"3"` or `3`; `*` or no header means
-/// any. A value that is no revision can never match, so it is kept as revision 0 (revisions
-/// start at 1) and fails the precondition.
-pub fn if_match(req: &Request) -> Option<i64> {
-    let raw = req.headers().get(http::header::IF_MATCH)?;
-    let text = raw.to_str().unwrap_or("").trim();
+/// `If-Match` as the revision a write expects: `"3"`, `W/"3"` or bare `3`; `*` or no header means
+/// any. Anything else (also an empty header) is a 400 naming `If-Match`: a precondition the
+/// client meant to set must never silently turn into none. A well-formed tag that cannot be a
+/// revision (`"0"`, more digits than fit) is kept as revision 0, which never matches (412).
+pub fn if_match(req: &Request) -> ApiResult<Option<i64>> {
+    let Some(raw) = req.headers().get(http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        ApiError::field(
+            "If-Match",
+            "must be \"<revision>\", W/\"<revision>\", bare digits or *",
+        )
+    };
+    let text = raw.to_str().map_err(|_| invalid())?.trim();
     if text == "*" {
-        return None;
+        return Ok(None);
     }
-    let tag = text.trim_start_matches("W/").trim_matches('"');
-    Some(tag.parse::<i64>().ok().filter(|r| *r > 0).unwrap_or(0))
+    let digits = match text.strip_prefix("W/").unwrap_or(text).strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"').ok_or_else(invalid)?,
+        None if text.starts_with("W/") => return Err(invalid()),
+        None => text,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    Ok(Some(digits.parse::<i64>().unwrap_or(0)))
 }
 
 fn json_response(status: u16) -> http::response::Builder {
@@ -316,12 +334,48 @@ mod tests {
                 .body(Body::Empty)
                 .unwrap()
         };
-        assert_eq!(if_match(&mk("\"3\"")), Some(3));
-        assert_eq!(if_match(&mk("3")), Some(3));
-        assert_eq!(if_match(&mk("W/\"3\"")), Some(3));
-        assert_eq!(if_match(&mk("*")), None);
-        assert_eq!(if_match(&mk("garbage")), Some(0));
+        assert_eq!(if_match(&mk("\"3\"")).unwrap(), Some(3));
+        assert_eq!(if_match(&mk("3")).unwrap(), Some(3));
+        assert_eq!(if_match(&mk("W/\"3\"")).unwrap(), Some(3));
+        assert_eq!(if_match(&mk("*")).unwrap(), None);
+        // Well-formed but never a revision: a precondition that fails (412), not a 400.
+        assert_eq!(if_match(&mk("\"0\"")).unwrap(), Some(0));
+        assert_eq!(if_match(&mk("99999999999999999999")).unwrap(), Some(0));
         let none = http::Request::builder().body(Body::Empty).unwrap();
-        assert_eq!(if_match(&none), None);
+        assert_eq!(if_match(&none).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_if_match_is_a_400_naming_it() {
+        let mk = |v: &[u8]| {
+            http::Request::builder()
+                .header("if-match", http::HeaderValue::from_bytes(v).unwrap())
+                .body(Body::Empty)
+                .unwrap()
+        };
+        for bad in [
+            &b""[..],
+            b" ",
+            b"garbage",
+            b"\"abc\"",
+            b"\"3",
+            b"3\"",
+            b"\"\"",
+            b"W/3",
+            b"W/",
+            b"-3",
+            b"+3",
+            b"\"3\", \"4\"",
+            b"**",
+            b"\xff",
+        ] {
+            match if_match(&mk(bad)) {
+                Err(ApiError::Validation(errors)) => {
+                    assert_eq!(errors.len(), 1, "{bad:?}");
+                    assert_eq!(errors[0].field, "If-Match", "{bad:?}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -303,6 +303,60 @@ impl Api {
     }
 }
 
+/// Every DynamoDB action a test's requests made a function issue must be one its IAM policy
+/// grants (`functions::iam`, which `template.yaml` must equal). Checked when a test's `Api` goes
+/// away, so no test has to remember it; each new (function, action) pair is also written to
+/// `target/tmp/iam-observed/`, from which `scripts/check-template.sh` finds granted actions that
+/// no test ever saw issued.
+impl Drop for Api {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let observed = self.counter.actions();
+        record_observed(&observed);
+        let undeclared: Vec<String> = observed
+            .iter()
+            .filter(|(function, action)| {
+                !functions::iam::actions(function).contains(&action.as_str())
+            })
+            .map(|(function, action)| format!("{function}: {action}"))
+            .collect();
+        assert!(
+            undeclared.is_empty(),
+            "DynamoDB actions issued but not in functions/src/iam.rs (and so not granted): {undeclared:?}"
+        );
+    }
+}
+
+fn record_observed(observed: &std::collections::BTreeSet<(&'static str, String)>) {
+    use std::io::Write;
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<(&'static str, String)>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let Ok(mut seen) = SEEN.lock() else { return };
+    let new: Vec<_> = observed
+        .iter()
+        .filter(|p| !seen.contains(*p))
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("iam-observed");
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join(format!("{}.txt", std::process::id()));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        for (function, action) in &new {
+            let _ = writeln!(f, "{function} {action}");
+        }
+    }
+    seen.extend(new);
+}
+
 /// Asserts a problem document: status, content type, type slug, request id echoed.
 pub fn assert_problem(r: &Response, status: u16, slug: &str) {
     assert_eq!(r.status, status, "body: {}", r.text);

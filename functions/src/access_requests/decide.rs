@@ -21,7 +21,7 @@ async fn decide(
             state,
             &caller,
             &id,
-            http::if_match(&req),
+            http::if_match(&req)?,
             decision,
             body,
         )

@@ -11,7 +11,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         let id = http::path_param(&req, "id")?;
         let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
         let provisioned =
-            store::access_requests::provision(state, &caller, &id, http::if_match(&req), body)
+            store::access_requests::provision(state, &caller, &id, http::if_match(&req)?, body)
                 .await?;
         http::ok_record(&provisioned, provisioned.envelope.revision)
     })

@@ -14,8 +14,8 @@ pub async fn add(state: &State, req: Request) -> Response<Body> {
         let id = http::path_param(&req, "id")?;
         let key = http::path_param(&req, "attributeKey")?;
         let value = http::path_param(&req, "attributeValue")?;
+        let expected = http::if_match(&req)?;
         let attr = store::attributes::get(state, &caller.tenant_id, &key).await?;
-        let expected = http::if_match(&req);
         let updated = store::entitlements::set_metadata(
             state,
             &caller,
@@ -39,7 +39,7 @@ pub async fn remove(state: &State, req: Request) -> Response<Body> {
         let key = http::path_param(&req, "attributeKey")?;
         let value = http::path_param(&req, "attributeValue")?;
         let provenance = entitlement::parse_empty(http::optional_json_object(&req)?)?;
-        let expected = http::if_match(&req);
+        let expected = http::if_match(&req)?;
         let updated = store::entitlements::set_metadata(
             state,
             &caller,

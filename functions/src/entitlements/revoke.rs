@@ -10,7 +10,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         caller.require(Scope::EntitlementsWrite)?;
         let id = http::path_param(&req, "id")?;
         let (reason, provenance) = entitlement::parse_revoke(http::optional_json_object(&req)?)?;
-        let expected = http::if_match(&req);
+        let expected = http::if_match(&req)?;
         let revoked =
             store::entitlements::revoke(state, &caller, &id, expected, reason, provenance).await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &revoked).await?;

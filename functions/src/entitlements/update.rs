@@ -10,7 +10,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         caller.require(Scope::EntitlementsWrite)?;
         let id = http::path_param(&req, "id")?;
         let body = http::json_object(&req, true)?;
-        let expected = http::if_match(&req);
+        let expected = http::if_match(&req)?;
         let updated = store::entitlements::update(state, &caller, &id, expected, |current, now| {
             entitlement::apply_patch(current, body.clone(), now)
         })

@@ -10,7 +10,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         caller.require(Scope::MetadataWrite)?;
         let key = http::path_param(&req, "key")?;
         let body = http::json_object(&req, true)?;
-        let expected = http::if_match(&req);
+        let expected = http::if_match(&req)?;
         let updated = store::attributes::update(state, &caller, &key, expected, |current| {
             attribute::apply_patch(current, body.clone())
         })

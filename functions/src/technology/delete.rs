@@ -8,7 +8,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         let caller = state.caller(&req).await?;
         caller.require(Scope::TechnologyWrite)?;
         let id = http::path_param(&req, "id")?;
-        store::assets::delete(state, &caller, &id, http::if_match(&req)).await?;
+        store::assets::delete(state, &caller, &id, http::if_match(&req)?).await?;
         http::no_content()
     })
     .await

@@ -9,7 +9,8 @@ use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH, WRITE_ATTEMPTS,
+    check_revision, from_item, precondition_after_validation, s, transact, CancelReason, Item,
+    TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::access_request::{
@@ -247,9 +248,13 @@ where
 {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, clears) = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
-        let (next, next_clears) = match plan(&current, clears, now)? {
+        let planned = precondition_after_validation(
+            plan(&current, clears, now),
+            expected,
+            current.envelope.revision,
+        )?;
+        let (next, next_clears) = match planned {
             PatchPlan::Complete(provenance) => (
                 domain::completed(&current, &caller.sub, provenance, now),
                 clears,

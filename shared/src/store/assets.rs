@@ -10,7 +10,8 @@ use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    build_err, check_revision, from_item, get_n, s, transact, Item, TxError, SEARCH, WRITE_ATTEMPTS,
+    build_err, check_revision, from_item, get_n, precondition_after_validation, s, transact, Item,
+    TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields};
@@ -206,8 +207,11 @@ where
 {
     for _ in 0..WRITE_ATTEMPTS {
         let (current, _) = visible(state, caller, id, false).await?;
-        check_revision(expected, current.envelope.revision)?;
-        let (fields, provenance) = patch(&current.fields)?;
+        let (fields, provenance) = precondition_after_validation(
+            patch(&current.fields),
+            expected,
+            current.envelope.revision,
+        )?;
         let mut next = current.clone();
         next.fields = fields;
         next.envelope

@@ -11,7 +11,9 @@
 
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
-use super::{backoff, check_revision, fault, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
+use super::{
+    backoff, fault, from_item, precondition_after_validation, s, Item, SEARCH, WRITE_ATTEMPTS,
+};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -169,8 +171,11 @@ where
         let current = get(state, &caller.tenant_id, attribute_key)
             .await?
             .ok_or(ApiError::NotFound)?;
-        check_revision(expected, current.envelope.revision)?;
-        let (fields, provenance) = patch(&current.fields)?;
+        let (fields, provenance) = precondition_after_validation(
+            patch(&current.fields),
+            expected,
+            current.envelope.revision,
+        )?;
         let mut next = current.clone();
         next.fields = fields;
         next.envelope

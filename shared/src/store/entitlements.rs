@@ -9,8 +9,8 @@ use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::{
-    build_err, check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
-    WRITE_ATTEMPTS,
+    build_err, check_revision, from_item, precondition_after_validation, s, transact, CancelReason,
+    Item, TxError, SEARCH, WRITE_ATTEMPTS,
 };
 use crate::auth::Caller;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
@@ -314,10 +314,11 @@ where
 {
     for _ in 0..WRITE_ATTEMPTS {
         let current = get(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
-        let (fields, provenance) = patch(&current.fields, now)?;
+        let planned = patch(&current.fields, now);
+        let planned = precondition_after_validation(planned, expected, current.envelope.revision)?;
         domain::ensure_changeable(&current)?;
+        let (fields, provenance) = planned;
         let mut next = current.clone();
         next.fields = fields;
         next.envelope.touch(&caller.sub, provenance, now);

@@ -349,6 +349,23 @@ pub fn check_revision(expected: Option<i64>, current: i64) -> Result<(), ApiErro
     }
 }
 
+/// `If-Match` after a write's plan was checked: a body that is invalid at any revision is a 400
+/// before a stale revision is a 412 (validation is decided before state); any other outcome of
+/// the plan (a 409, or the change) comes after the precondition.
+pub fn precondition_after_validation<T>(
+    planned: Result<T, ApiError>,
+    expected: Option<i64>,
+    current: i64,
+) -> Result<T, ApiError> {
+    match planned {
+        Err(e @ (ApiError::Validation(_) | ApiError::BadRequest(_))) => Err(e),
+        planned => {
+            check_revision(expected, current)?;
+            planned
+        }
+    }
+}
+
 /// A request that the SDK's builders refuse to build is a bug of ours, never the client's.
 pub(crate) fn build_err(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(format!("build request: {e}"))
