@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, live_count, Api};
+use common::*;
 use serde_json::{json, Value};
 
 const BASE: &str = "/api/v1/operations/access-requests";

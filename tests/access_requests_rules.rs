@@ -9,10 +9,7 @@
 
 mod common;
 
-use common::{
-    all_scopes, assert_problem, bad_fields, counts, id_of, live_count, Api, Response, ENVELOPE_KEYS,
-};
-use http::{HeaderMap, HeaderValue};
+use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -204,22 +201,6 @@ fn assert_transition_conflict(r: &Response, current: &str) {
     assert_eq!(r.body["current_status"], current, "{}", r.text);
 }
 
-/// Asserts a validation problem naming exactly `fields`.
-fn assert_invalid(r: &Response, fields: &[&str]) {
-    assert_problem(r, 400, "validation-error");
-    assert_eq!(bad_fields(r), fields, "{}", r.text);
-}
-
-fn ids(r: &Response) -> Vec<String> {
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(id_of)
-        .collect()
-}
-
 /// Sends with an `If-Match` header.
 async fn with_if_match(
     api: &Api,
@@ -229,25 +210,7 @@ async fn with_if_match(
     if_match: &str,
     body: Option<Value>,
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert("if-match", HeaderValue::from_str(if_match).unwrap());
-    let bytes = match body {
-        Some(b) => {
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            serde_json::to_vec(&b).unwrap()
-        }
-        None => Vec::new(),
-    };
-    api.raw(method, uri, token, headers, bytes).await
-}
-
-/// A problem document without its request id: what two 404s must share.
-fn shape(r: &Response) -> (u16, Option<String>, Value) {
-    let mut body = r.body.clone();
-    if let Some(o) = body.as_object_mut() {
-        o.remove("request_id");
-    }
-    (r.status, r.header("content-type").map(String::from), body)
+    send(api, token, method, uri, Some(if_match), body).await
 }
 
 fn missing_request_id() -> String {
@@ -504,7 +467,7 @@ async fn create_validates_every_field() {
     let r = api.post(BASE, json!(["x"])).await;
     assert_eq!(r.status, 400, "{}", r.text);
     // Nothing was created by any of them.
-    assert_eq!(ids(&api.get(BASE).await), Vec::<String>::new());
+    assert_eq!(listed_ids(&api.get(BASE).await), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -567,8 +530,8 @@ async fn create_resolves_the_asset_from_system_id() {
         .await;
     assert_invalid(&r, &["asset_id"]);
     // Only the two good ones exist.
-    assert_eq!(ids(&api.get(BASE).await).len(), 2);
-    assert_eq!(ids(&other.get(BASE).await).len(), 0);
+    assert_eq!(listed_ids(&api.get(BASE).await).len(), 2);
+    assert_eq!(listed_ids(&other.get(BASE).await).len(), 0);
 }
 
 /// API.md §3: `system_id` may be a free-form system identifier that names no asset; with
@@ -627,8 +590,8 @@ async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
         .await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     // Exactly the four accepted requests exist (three of user-1's, one of the app's).
-    assert_eq!(ids(&api.get(BASE).await).len(), 4);
-    assert!(ids(&api.get(&format!("{BASE}?asset_id={gitlab}")).await).is_empty());
+    assert_eq!(listed_ids(&api.get(BASE).await).len(), 4);
+    assert!(listed_ids(&api.get(&format!("{BASE}?asset_id={gitlab}")).await).is_empty());
 }
 
 #[tokio::test]
@@ -783,7 +746,7 @@ async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_cr
     .await;
     assert_eq!(c["expires_at"], Value::Null);
     assert_eq!(c["entitlement_type"], Value::Null);
-    assert_eq!(ids(&api.get(BASE).await).len(), 2);
+    assert_eq!(listed_ids(&api.get(BASE).await).len(), 2);
 }
 
 #[tokio::test]
@@ -858,14 +821,14 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         .await;
     assert_problem(&r, 404, "not-found");
     assert_eq!(
-        ids(&api.call("GET", BASE, &app_b, None).await),
+        listed_ids(&api.call("GET", BASE, &app_b, None).await),
         Vec::<String>::new()
     );
     assert_eq!(
-        ids(&api.call("GET", BASE, &app_a, None).await),
+        listed_ids(&api.call("GET", BASE, &app_a, None).await),
         vec![mid.clone()]
     );
-    assert_eq!(ids(&api.get(BASE).await), vec![mid.clone()]);
+    assert_eq!(listed_ids(&api.get(BASE).await), vec![mid.clone()]);
     assert_eq!(read_request(&api, &mid).await, mine);
 }
 
@@ -1308,7 +1271,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
         "?requester_id=user-1".into(),
     ] {
         assert_eq!(
-            ids(&api.get(&format!("{BASE}{q}")).await),
+            listed_ids(&api.get(&format!("{BASE}{q}")).await),
             vec![keep.clone()],
             "{q}"
         );
@@ -1318,7 +1281,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["is_deleted"], true);
     let listed = api.get(&format!("{BASE}?include_deleted=true")).await;
-    assert!(ids(&listed).contains(&id), "{}", listed.text);
+    assert!(listed_ids(&listed).contains(&id), "{}", listed.text);
     let read_only = api.token_with(&["access-requests:read"]);
     let r = api
         .call(
@@ -1532,7 +1495,7 @@ async fn each_route_needs_exactly_its_scope() {
         }
     }
     assert_unchanged(&api, &before).await;
-    assert_eq!(ids(&api.get(BASE).await), vec![id.clone()]);
+    assert_eq!(listed_ids(&api.get(BASE).await), vec![id.clone()]);
 
     // Each scope alone is enough for its routes.
     let only = |scope: &str| api.token_for("approver-1", None, &[scope.to_string()]);
@@ -1655,9 +1618,9 @@ async fn provisioning_new_creates_the_entitlement() {
     assert_eq!(live_count(&api, &aid).await, 1);
     // It is a real live grant: found by the asset's and the principal's lists.
     let list = api.get(&format!("{ENTS}?asset_id={aid}")).await;
-    assert_eq!(ids(&list), vec![eid.clone()]);
+    assert_eq!(listed_ids(&list), vec![eid.clone()]);
     let list = api.get(&format!("{ENTS}?principal_id=grp-ops")).await;
-    assert_eq!(ids(&list), vec![eid.clone()]);
+    assert_eq!(listed_ids(&list), vec![eid.clone()]);
     // Without a comment, provisioning keeps the approver's.
     let r2 = new_request(&api, "aws").await;
     let id2 = id_of(&r2);
@@ -1825,7 +1788,7 @@ async fn provisioning_new_after_the_asset_was_deleted_changes_nothing() {
     assert_unchanged(&api, &before).await;
     assert_eq!(live_count(&api, &again).await, 0);
     let r = api.get(&format!("{ENTS}?principal_id=user-1")).await;
-    assert_eq!(ids(&r), Vec::<String>::new());
+    assert_eq!(listed_ids(&r), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -1849,7 +1812,7 @@ async fn provisioning_new_over_a_live_grant_of_the_same_tuple_changes_nothing() 
     assert_unchanged(&api, &before).await;
     assert_eq!(read_entitlement(&api, &id_of(&direct)).await, direct);
     let list = api.get(&format!("{ENTS}?asset_id={aid}")).await;
-    assert_eq!(ids(&list), vec![id_of(&direct)]);
+    assert_eq!(listed_ids(&list), vec![id_of(&direct)]);
     // Once the direct grant is revoked, provisioning goes through.
     let r = api
         .post(&format!("{ENTS}/{}/revoke", id_of(&direct)), json!({}))
@@ -2122,7 +2085,7 @@ async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     let r = api
         .call("GET", &format!("{ENTS}?asset_id={aid}"), &app, None)
         .await;
-    assert_eq!(ids(&r), vec![eid.to_string()]);
+    assert_eq!(listed_ids(&r), vec![eid.to_string()]);
     // The app can ask for it to be revoked, like any grant of its own.
     let r = api
         .call(
@@ -2172,7 +2135,7 @@ async fn provisioning_refuses_an_expiry_that_has_passed_and_changes_nothing() {
     }
     assert_eq!(read_entitlement(&api, &id_of(&ent)).await, ent);
     let r = api.get(&format!("{ENTS}?asset_id={aid}")).await;
-    assert_eq!(ids(&r), vec![id_of(&ent)]);
+    assert_eq!(listed_ids(&r), vec![id_of(&ent)]);
 }
 
 #[tokio::test]
@@ -2328,7 +2291,7 @@ async fn racing_provisions_of_two_requests_for_one_grant_make_one_entitlement() 
     assert_eq!(count_of(&statuses, 409), 4, "{statuses:?}");
     assert_eq!(live_count(&api, &aid).await, 1);
     let list = api.get(&format!("{ENTS}?asset_id={aid}")).await;
-    assert_eq!(ids(&list).len(), 1);
+    assert_eq!(listed_ids(&list).len(), 1);
     let mut provisioned = 0;
     for id in &reqs {
         let r = read_request(&api, id).await;
@@ -2689,38 +2652,38 @@ async fn lists_filter_exactly_and_in_combination() {
     for (q, expected) in cases {
         let r = api.get(&format!("{BASE}?{q}")).await;
         let expected: Vec<String> = expected.into_iter().cloned().collect();
-        assert_eq!(ids(&r), expected, "?{q}");
+        assert_eq!(listed_ids(&r), expected, "?{q}");
         assert_eq!(r.body["next_cursor"], Value::Null, "?{q}");
     }
     // Statuses move with the request.
     approve(api, r1).await;
     let r = api.get(&format!("{BASE}?status=pending")).await;
-    assert_eq!(ids(&r), vec![r5.clone(), r4.clone()]);
+    assert_eq!(listed_ids(&r), vec![r5.clone(), r4.clone()]);
     let r = api.get(&format!("{BASE}?status=approved")).await;
-    assert_eq!(ids(&r), vec![r2.clone(), r1.clone()]);
+    assert_eq!(listed_ids(&r), vec![r2.clone(), r1.clone()]);
     provision(api, r2).await;
     let r = api.get(&format!("{BASE}?status=provisioned")).await;
-    assert_eq!(ids(&r), vec![r2.clone()]);
+    assert_eq!(listed_ids(&r), vec![r2.clone()]);
     let r = api.get(&format!("{BASE}?status=approved")).await;
-    assert_eq!(ids(&r), vec![r1.clone()]);
+    assert_eq!(listed_ids(&r), vec![r1.clone()]);
     // A PATCH is searched by its new text.
     let r = api
         .patch(&url(r4), json!({"justification": "Re-org"}))
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(
-        ids(&api.get(&format!("{BASE}?q=promotion")).await),
+        listed_ids(&api.get(&format!("{BASE}?q=promotion")).await),
         Vec::<String>::new()
     );
     assert_eq!(
-        ids(&api.get(&format!("{BASE}?q=re-org")).await),
+        listed_ids(&api.get(&format!("{BASE}?q=re-org")).await),
         vec![r4.clone()]
     );
     // Another tenant's list is its own.
     let other = api.other_tenant();
-    assert_eq!(ids(&other.get(BASE).await), Vec::<String>::new());
+    assert_eq!(listed_ids(&other.get(BASE).await), Vec::<String>::new());
     assert_eq!(
-        ids(&other.get(&format!("{BASE}?status=pending")).await),
+        listed_ids(&other.get(&format!("{BASE}?status=pending")).await),
         Vec::<String>::new()
     );
 }
@@ -2761,13 +2724,13 @@ async fn status_lists_read_through_the_status_index() {
         .await
         .expect("move the index entry");
     let r = api.get(&format!("{BASE}?status=pending")).await;
-    assert_eq!(ids(&r), vec![f.r5.clone(), f.r4.clone()]);
+    assert_eq!(listed_ids(&r), vec![f.r5.clone(), f.r4.clone()]);
     let r = api.get(&format!("{BASE}?status=completed")).await;
-    assert_eq!(ids(&r), vec![f.r1.clone()]);
+    assert_eq!(listed_ids(&r), vec![f.r1.clone()]);
     let r = api
         .get(&format!("{BASE}?access_type=new&requester_id=user-1"))
         .await;
-    assert_eq!(ids(&r), vec![f.r3.clone(), f.r1.clone()]);
+    assert_eq!(listed_ids(&r), vec![f.r3.clone(), f.r1.clone()]);
 }
 
 #[tokio::test]
@@ -2832,7 +2795,7 @@ async fn walking_the_cursor_returns_every_request_exactly_once() {
                 }
                 let r = api.get(&format!("{BASE}?{q}")).await;
                 assert_eq!(r.status, 200, "{}", r.text);
-                let page = ids(&r);
+                let page = listed_ids(&r);
                 assert!(page.len() <= 2, "{q}: {page:?}");
                 seen.extend(page);
                 pages += 1;
@@ -3028,7 +2991,7 @@ async fn another_tenants_request_does_not_exist() {
     assert_unchanged(&api, &before_p).await;
     assert_unchanged(&api, &before_a).await;
     assert_eq!(live_count(&api, &aid).await, 0);
-    assert_eq!(ids(&other.get(BASE).await), Vec::<String>::new());
+    assert_eq!(listed_ids(&other.get(BASE).await), Vec::<String>::new());
     // Malformed ids are plain 404s too.
     for bad in [
         "nope",

@@ -2,12 +2,8 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, live_count, Api};
+use common::*;
 use serde_json::{json, Value};
-
-fn grant(asset_id: &str, principal: &str, etype: &str) -> Value {
-    json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
-}
 
 #[tokio::test]
 async fn create_revoke_and_regrant() {
@@ -17,7 +13,7 @@ async fn create_revoke_and_regrant() {
 
     api.counter.reset();
     let r = api
-        .post("/api/v1/entitlements", grant(aid, "p1", "admin"))
+        .post("/api/v1/entitlements", grant_body(aid, "p1", "admin"))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(
@@ -36,7 +32,7 @@ async fn create_revoke_and_regrant() {
     assert_eq!(live_count(&api, aid).await, 1);
 
     let dup = api
-        .post("/api/v1/entitlements", grant(aid, "p1", "admin"))
+        .post("/api/v1/entitlements", grant_body(aid, "p1", "admin"))
         .await;
     assert_problem(&dup, 409, "conflict");
     assert_eq!(live_count(&api, aid).await, 1);
@@ -74,7 +70,7 @@ async fn create_revoke_and_regrant() {
     assert_eq!(again.body, rv.body);
 
     let regrant = api
-        .post("/api/v1/entitlements", grant(aid, "p1", "admin"))
+        .post("/api/v1/entitlements", grant_body(aid, "p1", "admin"))
         .await;
     assert_eq!(regrant.status, 201, "{}", regrant.text);
     assert_eq!(live_count(&api, aid).await, 1);
@@ -86,7 +82,7 @@ async fn asset_rules_are_checked_in_the_transaction() {
     let r = api
         .post(
             "/api/v1/entitlements",
-            grant("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x"),
+            grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x"),
         )
         .await;
     assert_problem(&r, 400, "validation-error");
@@ -97,12 +93,12 @@ async fn asset_rules_are_checked_in_the_transaction() {
         .await;
     let cid = critical["id"].as_str().unwrap();
     let r = api
-        .post("/api/v1/entitlements", grant(cid, "p1", "x"))
+        .post("/api/v1/entitlements", grant_body(cid, "p1", "x"))
         .await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["expires_at"]);
     assert_eq!(live_count(&api, cid).await, 0);
-    let mut ok = grant(cid, "p1", "x");
+    let mut ok = grant_body(cid, "p1", "x");
     ok["expires_at"] = json!("2099-01-01T00:00:00Z");
     let r = api.post("/api/v1/entitlements", ok).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -116,7 +112,7 @@ async fn asset_rules_are_checked_in_the_transaction() {
         204
     );
     let r = api
-        .post("/api/v1/entitlements", grant(pid, "p1", "x"))
+        .post("/api/v1/entitlements", grant_body(pid, "p1", "x"))
         .await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["asset_id"]);
@@ -130,7 +126,7 @@ async fn twenty_concurrent_identical_creates_yield_one() {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let api = api.clone();
-        let body = grant(&aid, "p1", "admin");
+        let body = grant_body(&aid, "p1", "admin");
         tasks.push(tokio::spawn(async move {
             api.post("/api/v1/entitlements", body).await.status
         }));
@@ -159,7 +155,7 @@ async fn asset_delete_racing_creates_stays_consistent() {
     let mut tasks = Vec::new();
     for i in 0..10 {
         let api = api.clone();
-        let body = grant(&aid, &format!("p{i}"), "user");
+        let body = grant_body(&aid, &format!("p{i}"), "user");
         tasks.push(tokio::spawn(async move {
             api.post("/api/v1/entitlements", body).await.status
         }));
@@ -215,7 +211,7 @@ async fn metadata_values_are_added_replaced_and_removed() {
     let e = api
         .post(
             "/api/v1/entitlements",
-            grant(asset["id"].as_str().unwrap(), "p1", "x"),
+            grant_body(asset["id"].as_str().unwrap(), "p1", "x"),
         )
         .await;
     let id = e.body["id"].as_str().unwrap();

@@ -8,21 +8,16 @@
 
 mod common;
 
-use common::{
-    all_scopes, assert_problem, bad_fields, counts, enc, id_of, live_count, Api, Response,
-    ENVELOPE_KEYS,
-};
+use common::*;
 use futures::future::join_all;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
-use shared::store::sweep;
 use shared::time::Timestamp;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BASE: &str = "/api/v1/entitlements";
 const TECH: &str = "/api/v1/technology";
-const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
 
 const ENTITLEMENT_KEYS: &[&str] = &[
     "asset_id",
@@ -68,23 +63,6 @@ fn missing_entitlement() -> String {
 
 fn missing_asset() -> String {
     format!("ast_{}", ulid::Ulid::generate())
-}
-
-fn in_days(days: i64) -> String {
-    Timestamp::now().plus_seconds(days * 86_400).to_string()
-}
-
-/// The minimal create body.
-fn grant(asset_id: &str, principal: &str, etype: &str) -> Value {
-    json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
-}
-
-/// `body` with the members of `extra` set on top.
-fn with(mut body: Value, extra: Value) -> Value {
-    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
-        b.extend(e);
-    }
-    body
 }
 
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
@@ -180,60 +158,8 @@ async fn assert_unchanged(api: &Api, before: &Value) {
     );
 }
 
-/// Sends with an optional `If-Match` header.
-async fn send(
-    api: &Api,
-    token: &str,
-    method: &str,
-    uri: &str,
-    if_match: Option<&str>,
-    body: Option<Value>,
-) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(tag) = if_match {
-        headers.insert("if-match", HeaderValue::from_str(tag).unwrap());
-    }
-    let bytes = match body {
-        Some(b) => {
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            serde_json::to_vec(&b).unwrap()
-        }
-        None => Vec::new(),
-    };
-    api.raw(method, uri, token, headers, bytes).await
-}
-
 async fn revoke(api: &Api, id: &str, body: Option<Value>) -> Response {
     api.call("POST", &revoke_url(id), &api.token(), body).await
-}
-
-/// A problem document without its request id: what two 404s must share.
-fn shape(r: &Response) -> (u16, Option<String>, Value) {
-    let mut body = r.body.clone();
-    if let Some(o) = body.as_object_mut() {
-        o.remove("request_id");
-    }
-    (r.status, r.header("content-type").map(String::from), body)
-}
-
-fn ids(r: &Response) -> Vec<String> {
-    r.body["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no items: {}", r.text))
-        .iter()
-        .map(id_of)
-        .collect()
-}
-
-/// Creates a metadata attribute (required fields plus `extra`).
-async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
-    let body = with(
-        json!({"key": key, "name": format!("Name of {key}"), "type": "governance"}),
-        extra,
-    );
-    let r = api.post(ATTRS, body).await;
-    assert_eq!(r.status, 201, "create attribute {key}: {}", r.text);
-    r.body
 }
 
 async fn patch_attribute(api: &Api, key: &str, body: Value) -> Value {
@@ -252,14 +178,6 @@ async fn remove_value(api: &Api, id: &str, key: &str, value: &str) -> Response {
         .await
 }
 
-/// A sweep run as if it were `days` from now (on a table of the test's own).
-async fn sweep_at(api: &Api, days: i64) -> sweep::Report {
-    let now = Timestamp::now().plus_seconds(days * 86_400);
-    sweep::run(&api.state, now, Instant::now() + Duration::from_secs(30))
-        .await
-        .expect("sweep")
-}
-
 // ------------------------------------------------------------------------------------------
 // Create: defaults, fields, validation
 // ------------------------------------------------------------------------------------------
@@ -270,7 +188,7 @@ async fn create_applies_defaults_and_returns_every_field() {
     let aid = asset_id(&api, json!({"name": "crm"})).await;
     let before = Timestamp::now().to_string();
     api.counter.reset();
-    let r = api.post(BASE, grant(&aid, "alice", "admin")).await;
+    let r = api.post(BASE, grant_body(&aid, "alice", "admin")).await;
     let after = Timestamp::now().to_string();
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(api.counter.snapshot(), counts(&[("TransactWriteItems", 1)]));
@@ -335,7 +253,7 @@ async fn create_applies_defaults_and_returns_every_field() {
 
     // Every field given; timestamps in any offset come back in UTC; server fields are ignored.
     let full = with(
-        grant(&aid, "devs", "deploy"),
+        grant_body(&aid, "devs", "deploy"),
         json!({
             "principal_type": "group",
             "granted_at": "2026-01-01T01:00:00+01:00",
@@ -427,19 +345,19 @@ async fn create_names_every_bad_field_and_writes_nothing() {
             ],
         ),
         (
-            with(grant(&aid, "p", "x"), json!({"status": "expired"})),
+            with(grant_body(&aid, "p", "x"), json!({"status": "expired"})),
             vec!["status"],
         ),
         (
             with(
-                grant(&aid, "p", "x"),
+                grant_body(&aid, "p", "x"),
                 json!({"grant_source": null, "status": null, "privileged": null, "requestable": null}),
             ),
             vec!["grant_source", "privileged", "requestable", "status"],
         ),
         (
             with(
-                grant(&aid, "p", "x"),
+                grant_body(&aid, "p", "x"),
                 json!({"revoked_at": "2030-01-01T00:00:00Z", "revoked_by": "x", "revoke_reason": "x",
                        "expired_at": "2030-01-01T00:00:00Z", "access_model_metadata": null,
                        "access_request_id": "arq_01JD3Q9Z8X4K2M7N5P6R8S0T1V"}),
@@ -453,22 +371,28 @@ async fn create_names_every_bad_field_and_writes_nothing() {
                 "revoked_by",
             ],
         ),
-        (grant(&aid, &"p".repeat(201), "x"), vec!["principal_id"]),
-        (grant(&aid, "p", &"x".repeat(201)), vec!["entitlement_type"]),
+        (
+            grant_body(&aid, &"p".repeat(201), "x"),
+            vec!["principal_id"],
+        ),
+        (
+            grant_body(&aid, "p", &"x".repeat(201)),
+            vec!["entitlement_type"],
+        ),
         (
             with(
-                grant(&aid, "p", "x"),
+                grant_body(&aid, "p", "x"),
                 json!({"expires_at": "2020-01-01T00:00:00Z"}),
             ),
             vec!["expires_at"],
         ),
         (
-            with(grant(&aid, "p", "x"), json!({"privileged": true})),
+            with(grant_body(&aid, "p", "x"), json!({"privileged": true})),
             vec!["expires_at"],
         ),
         (
             with(
-                grant(&aid, "p", "x"),
+                grant_body(&aid, "p", "x"),
                 json!({"granted_at": "2099-01-02T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"}),
             ),
             vec!["expires_at"],
@@ -498,7 +422,7 @@ async fn create_names_every_bad_field_and_writes_nothing() {
             BASE,
             &api.token(),
             h,
-            serde_json::to_vec(&grant(&aid, "p", "x")).unwrap(),
+            serde_json::to_vec(&grant_body(&aid, "p", "x")).unwrap(),
         )
         .await;
     assert_problem(&r, 415, "unsupported-media-type");
@@ -515,9 +439,9 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
     let deleted = asset_id(&api, json!({"name": "gone"})).await;
     assert_eq!(api.delete(&format!("{TECH}/{deleted}")).await.status, 204);
     let mine = asset_id(&api, json!({"name": "mine"})).await;
-    let ent = create(&api, grant(&mine, "p0", "x")).await;
+    let ent = create(&api, grant_body(&mine, "p0", "x")).await;
 
-    let reference = api.post(BASE, grant(&missing_asset(), "p", "x")).await;
+    let reference = api.post(BASE, grant_body(&missing_asset(), "p", "x")).await;
     assert_problem(&reference, 400, "validation-error");
     assert_eq!(bad_fields(&reference), vec!["asset_id"]);
     for bad in [
@@ -528,7 +452,7 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
         "crm".to_string(),
         format!("T#{}#AST", api.tenant),
     ] {
-        let r = api.post(BASE, grant(&bad, "p", "x")).await;
+        let r = api.post(BASE, grant_body(&bad, "p", "x")).await;
         assert_problem(&r, 400, "validation-error");
         assert_eq!(bad_fields(&r), vec!["asset_id"], "{bad}");
         assert_eq!(r.body["errors"], reference.body["errors"], "{bad}");
@@ -552,11 +476,11 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     assert_eq!(r.status, 201, "{}", r.text);
     let aid = id_of(&r.body);
 
-    let e = create_as(&api, &person, grant(&aid, "p1", "x")).await;
+    let e = create_as(&api, &person, grant_body(&aid, "p1", "x")).await;
     assert_eq!(e["granted_by_id"], "alice-admin");
     assert_eq!(e["created_by"], "alice-admin");
     assert_eq!(e["app_id"], Value::Null);
-    let e = create_as(&api, &app, grant(&aid, "p2", "x")).await;
+    let e = create_as(&api, &app, grant_body(&aid, "p2", "x")).await;
     assert_eq!(e["granted_by_id"], Value::Null);
     assert_eq!(e["created_by"], "svc-a");
     assert_eq!(e["app_id"], "app-a");
@@ -564,7 +488,7 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
         &api,
         &app,
         with(
-            grant(&aid, "p3", "x"),
+            grant_body(&aid, "p3", "x"),
             json!({"granted_by_id": "hr-system"}),
         ),
     )
@@ -573,7 +497,7 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     let e = create_as(
         &api,
         &person,
-        with(grant(&aid, "p4", "x"), json!({"granted_by_id": null})),
+        with(grant_body(&aid, "p4", "x"), json!({"granted_by_id": null})),
     )
     .await;
     assert_eq!(e["granted_by_id"], Value::Null);
@@ -589,10 +513,10 @@ async fn one_live_grant_per_asset_principal_and_type() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "erp"})).await;
     let bid = asset_id(&api, json!({"name": "wms"})).await;
-    let first = create(&api, grant(&aid, "p1", "admin")).await;
+    let first = create(&api, grant_body(&aid, "p1", "admin")).await;
     assert_live(&api, &aid, 1).await;
 
-    let dup = api.post(BASE, grant(&aid, "p1", "admin")).await;
+    let dup = api.post(BASE, grant_body(&aid, "p1", "admin")).await;
     assert_problem(&dup, 409, "conflict");
     assert_eq!(dup.body["asset_id"], aid);
     assert_eq!(dup.body["principal_id"], "p1");
@@ -602,7 +526,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
         .post(
             BASE,
             with(
-                grant(&aid, "p1", "admin"),
+                grant_body(&aid, "p1", "admin"),
                 json!({"status": "pending_approval", "grant_source": "inherited", "expires_at": in_days(3),
                        "description": "again"}),
             ),
@@ -613,15 +537,15 @@ async fn one_live_grant_per_asset_principal_and_type() {
     assert_live(&api, &aid, 1).await;
 
     // Any other tuple is a different grant.
-    create(&api, grant(&bid, "p1", "admin")).await;
-    create(&api, grant(&aid, "p2", "admin")).await;
-    create(&api, grant(&aid, "p1", "read")).await;
-    create(&api, grant(&aid, "P1", "admin")).await;
-    create(&api, grant(&aid, "p1", "Admin")).await;
+    create(&api, grant_body(&bid, "p1", "admin")).await;
+    create(&api, grant_body(&aid, "p2", "admin")).await;
+    create(&api, grant_body(&aid, "p1", "read")).await;
+    create(&api, grant_body(&aid, "P1", "admin")).await;
+    create(&api, grant_body(&aid, "p1", "Admin")).await;
     let group = create(
         &api,
         with(
-            grant(&aid, "p1", "admin"),
+            grant_body(&aid, "p1", "admin"),
             json!({"principal_type": "group"}),
         ),
     )
@@ -634,7 +558,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
     let pending = create(
         &api,
         with(
-            grant(&aid, "p9", "admin"),
+            grant_body(&aid, "p9", "admin"),
             json!({"status": "pending_approval"}),
         ),
     )
@@ -643,7 +567,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
         let r = api
             .post(
                 BASE,
-                with(grant(&aid, "p9", "admin"), json!({"status": status})),
+                with(grant_body(&aid, "p9", "admin"), json!({"status": status})),
             )
             .await;
         assert_problem(&r, 409, "conflict");
@@ -655,9 +579,9 @@ async fn one_live_grant_per_asset_principal_and_type() {
     assert_eq!(revoke(&api, &id_of(&first), None).await.status, 200);
     assert_eq!(revoke(&api, &id_of(&pending), None).await.status, 200);
     assert_live(&api, &aid, 5).await;
-    let again = create(&api, grant(&aid, "p1", "admin")).await;
+    let again = create(&api, grant_body(&aid, "p1", "admin")).await;
     assert_ne!(again["id"], first["id"]);
-    create(&api, grant(&aid, "p9", "admin")).await;
+    create(&api, grant_body(&aid, "p9", "admin")).await;
     assert_live(&api, &aid, 7).await;
     // Revoked grants never block, and the old records stay as they were.
     let old = current(&api, &id_of(&first)).await;
@@ -684,7 +608,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
         let r = api
             .post(
                 BASE,
-                with(grant(&plain, "p", "x"), json!({"expires_at": when})),
+                with(grant_body(&plain, "p", "x"), json!({"expires_at": when})),
             )
             .await;
         assert_problem(&r, 400, "validation-error");
@@ -704,7 +628,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     ];
     for (asset, extra) in refused {
         let r = api
-            .post(BASE, with(grant(asset, "p", "x"), extra.clone()))
+            .post(BASE, with(grant_body(asset, "p", "x"), extra.clone()))
             .await;
         assert_problem(&r, 400, "validation-error");
         assert_eq!(bad_fields(&r), vec!["expires_at"], "{asset} {extra}");
@@ -717,7 +641,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     let e = create(
         &api,
         with(
-            grant(&critical, "p", "x"),
+            grant_body(&critical, "p", "x"),
             json!({"expires_at": in_days(7)}),
         ),
     )
@@ -726,16 +650,16 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     create(
         &api,
         with(
-            grant(&plain, "p", "x"),
+            grant_body(&plain, "p", "x"),
             json!({"privileged": true, "expires_at": "2099-01-01T00:00:00-08:00"}),
         ),
     )
     .await;
-    create(&api, grant(&high, "p", "x")).await;
+    create(&api, grant_body(&high, "p", "x")).await;
     create(
         &api,
         with(
-            grant(&critical, "p", "y"),
+            grant_body(&critical, "p", "y"),
             json!({"status": "pending_approval", "expires_at": in_days(1)}),
         ),
     )
@@ -753,7 +677,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
 async fn status_cannot_be_patched_to_revoked_or_expired() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     for (body, field) in [
         (json!({"status": "revoked"}), "status"),
         (json!({"status": "expired"}), "status"),
@@ -811,7 +735,7 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
     let e = create(
         &api,
         with(
-            grant(&aid, "p1", "x"),
+            grant_body(&aid, "p1", "x"),
             json!({"granted_at": "2026-01-01T00:00:00Z", "grant_source": "inherited"}),
         ),
     )
@@ -879,7 +803,7 @@ async fn governance_fields_merge_on_patch() {
     let e = create(
         &api,
         with(
-            grant(&aid, "p1", "x"),
+            grant_body(&aid, "p1", "x"),
             json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
         ),
     )
@@ -920,8 +844,8 @@ async fn governance_fields_merge_on_patch() {
 async fn patching_entitlement_type_moves_the_grant_guard() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let read = create(&api, grant(&aid, "p1", "read")).await;
-    let write = create(&api, grant(&aid, "p1", "write")).await;
+    let read = create(&api, grant_body(&aid, "p1", "read")).await;
+    let write = create(&api, grant_body(&aid, "p1", "write")).await;
     assert_live(&api, &aid, 2).await;
 
     // The new tuple is taken: 409, nothing changes.
@@ -938,7 +862,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_live(&api, &aid, 2).await;
     // The old tuple is still held.
     assert_problem(
-        &api.post(BASE, grant(&aid, "p1", "read")).await,
+        &api.post(BASE, grant_body(&aid, "p1", "read")).await,
         409,
         "conflict",
     );
@@ -947,7 +871,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     let pending = create(
         &api,
         with(
-            grant(&aid, "p1", "owner"),
+            grant_body(&aid, "p1", "owner"),
             json!({"status": "pending_approval"}),
         ),
     )
@@ -973,9 +897,9 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_eq!(r.body["revision"], 2);
     assert_live(&api, &aid, 3).await;
     // Old tuple free, new tuple taken.
-    let regrant = create(&api, grant(&aid, "p1", "read")).await;
+    let regrant = create(&api, grant_body(&aid, "p1", "read")).await;
     assert_problem(
-        &api.post(BASE, grant(&aid, "p1", "admin")).await,
+        &api.post(BASE, grant_body(&aid, "p1", "admin")).await,
         409,
         "conflict",
     );
@@ -987,7 +911,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_eq!(r.status, 200, "{}", r.text);
     // After revoking the moved grant, its new tuple is free and the old one is not re-blocked.
     assert_eq!(revoke(&api, &id_of(&read), None).await.status, 200);
-    create(&api, grant(&aid, "p1", "admin")).await;
+    create(&api, grant_body(&aid, "p1", "admin")).await;
     assert_live(&api, &aid, 4).await;
     // Moving the type of a pending grant works the same way.
     let r = api
@@ -997,9 +921,9 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    create(&api, grant(&aid, "p1", "owner")).await;
+    create(&api, grant_body(&aid, "p1", "owner")).await;
     assert_problem(
-        &api.post(BASE, grant(&aid, "p1", "auditor")).await,
+        &api.post(BASE, grant_body(&aid, "p1", "auditor")).await,
         409,
         "conflict",
     );
@@ -1010,7 +934,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
 async fn patching_status_between_active_and_pending_keeps_the_count() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     let r = api
         .patch(&url(&id), json!({"status": "pending_approval"}))
@@ -1020,7 +944,7 @@ async fn patching_status_between_active_and_pending_keeps_the_count() {
     assert_live(&api, &aid, 1).await;
     // Still holds the tuple.
     assert_problem(
-        &api.post(BASE, grant(&aid, "p1", "x")).await,
+        &api.post(BASE, grant_body(&aid, "p1", "x")).await,
         409,
         "conflict",
     );
@@ -1047,7 +971,7 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let on_critical = create(
         &api,
         with(
-            grant(&critical, "p1", "x"),
+            grant_body(&critical, "p1", "x"),
             json!({"expires_at": in_days(5)}),
         ),
     )
@@ -1055,12 +979,12 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let privileged = create(
         &api,
         with(
-            grant(&plain, "p1", "x"),
+            grant_body(&plain, "p1", "x"),
             json!({"privileged": true, "expires_at": in_days(5)}),
         ),
     )
     .await;
-    let open = create(&api, grant(&plain, "p2", "x")).await;
+    let open = create(&api, grant_body(&plain, "p2", "x")).await;
 
     let r = api
         .patch(&url(&id_of(&on_critical)), json!({"expires_at": null}))
@@ -1082,7 +1006,7 @@ async fn patching_expiry_keeps_the_expiry_rules() {
         &api.post(
             BASE,
             with(
-                grant(&critical, "p1", "x"),
+                grant_body(&critical, "p1", "x"),
                 json!({"expires_at": in_days(1)}),
             ),
         )
@@ -1142,7 +1066,7 @@ async fn ended_entitlements_cannot_change() {
         json!({"values": [{"value": "public", "name": "Public"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     let revoked = revoke(&api, &id, None).await.body;
     for body in [
@@ -1201,7 +1125,7 @@ async fn revoke_stamps_and_is_idempotent() {
     let e = create(
         &api,
         with(
-            grant(&aid, "p1", "x"),
+            grant_body(&aid, "p1", "x"),
             json!({"expires_at": in_days(10), "description": "d"}),
         ),
     )
@@ -1276,7 +1200,7 @@ async fn revoke_stamps_and_is_idempotent() {
     assert_live(&api, &aid, 0).await;
 
     // No reason: revoke_reason is null.
-    let e2 = create(&api, grant(&aid, "p2", "x")).await;
+    let e2 = create(&api, grant_body(&aid, "p2", "x")).await;
     let r = revoke(&api, &id_of(&e2), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revoke_reason"], Value::Null);
@@ -1291,7 +1215,7 @@ async fn revoking_a_pending_entitlement_revokes_it() {
     let e = create(
         &api,
         with(
-            grant(&aid, "p1", "x"),
+            grant_body(&aid, "p1", "x"),
             json!({"status": "pending_approval"}),
         ),
     )
@@ -1303,7 +1227,7 @@ async fn revoking_a_pending_entitlement_revokes_it() {
     assert_eq!(r.body["revoke_reason"], "denied");
     assert_eq!(r.body["revision"], 2);
     assert_live(&api, &aid, 0).await;
-    create(&api, grant(&aid, "p1", "x")).await;
+    create(&api, grant_body(&aid, "p1", "x")).await;
     assert_live(&api, &aid, 1).await;
 }
 
@@ -1320,16 +1244,22 @@ async fn revoking_an_expired_entitlement_is_409() {
     .await;
     let e = create(
         &api,
-        with(grant(&aid, "p1", "x"), json!({"expires_at": in_days(1)})),
+        with(
+            grant_body(&aid, "p1", "x"),
+            json!({"expires_at": in_days(1)}),
+        ),
     )
     .await;
     let keep = create(
         &api,
-        with(grant(&aid, "p2", "x"), json!({"expires_at": in_days(30)})),
+        with(
+            grant_body(&aid, "p2", "x"),
+            json!({"expires_at": in_days(30)}),
+        ),
     )
     .await;
     assert_live(&api, &aid, 2).await;
-    let report = sweep_at(&api, 2).await;
+    let report = sweep_at(&api, 2, Duration::from_secs(30)).await;
     assert_eq!(report.expired, 1, "{report:?}");
     assert!(report.complete);
     let id = id_of(&e);
@@ -1369,7 +1299,7 @@ async fn revoking_an_expired_entitlement_is_409() {
     }
     assert_live(&api, &aid, 1).await;
     // The expired grant freed its tuple.
-    create(&api, grant(&aid, "p1", "x")).await;
+    create(&api, grant_body(&aid, "p1", "x")).await;
     assert_live(&api, &aid, 2).await;
 }
 
@@ -1383,7 +1313,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
         json!({"values": [{"value": "public", "name": "Public"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     let token = api.token();
 
@@ -1416,7 +1346,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     }
     assert_live(&api, &aid, 1).await;
     // The tuple "y" was never taken.
-    create(&api, grant(&aid, "p1", "y")).await;
+    create(&api, grant_body(&aid, "p1", "y")).await;
     assert_live(&api, &aid, 2).await;
 
     let r = send(
@@ -1511,17 +1441,17 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     assert_eq!(r.status, 201, "{}", r.text);
     let asset = r.body;
     let aid = id_of(&asset);
-    let mine = create_as(&api, &app, grant(&aid, "p1", "x")).await;
+    let mine = create_as(&api, &app, grant_body(&aid, "p1", "x")).await;
     let pending = create_as(
         &api,
         &app,
         with(
-            grant(&aid, "p2", "x"),
+            grant_body(&aid, "p2", "x"),
             json!({"status": "pending_approval"}),
         ),
     )
     .await;
-    let persons = create(&api, grant(&aid, "p3", "x")).await;
+    let persons = create(&api, grant_body(&aid, "p3", "x")).await;
     assert_eq!(persons["app_id"], Value::Null);
     assert_eq!(live_count(&api, &aid).await, 3);
     let asset_url = format!("{TECH}/{aid}");
@@ -1567,7 +1497,7 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     assert_live(&api, &aid, 1).await;
 
     // Only its own left: counted exactly, nothing hidden.
-    let again = create_as(&api, &app, grant(&aid, "p4", "x")).await;
+    let again = create_as(&api, &app, grant_body(&aid, "p4", "x")).await;
     assert_eq!(revoke(&api, &id_of(&persons), None).await.status, 200);
     let r = api.call("DELETE", &asset_url, &app, None).await;
     assert_problem(&r, 409, "conflict");
@@ -1583,20 +1513,20 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
     let other = asset_id(&api, json!({"name": "erp"})).await;
-    let a = create(&api, grant(&aid, "p1", "x")).await;
+    let a = create(&api, grant_body(&aid, "p1", "x")).await;
     assert_live(&api, &aid, 1).await;
     let b = create(
         &api,
         with(
-            grant(&aid, "p2", "x"),
+            grant_body(&aid, "p2", "x"),
             json!({"status": "pending_approval"}),
         ),
     )
     .await;
     assert_live(&api, &aid, 2).await;
-    let c = create(&api, grant(&aid, "g1", "x")).await;
+    let c = create(&api, grant_body(&aid, "g1", "x")).await;
     assert_live(&api, &aid, 3).await;
-    create(&api, grant(&other, "p1", "x")).await;
+    create(&api, grant_body(&other, "p1", "x")).await;
     assert_live(&api, &other, 1).await;
     let r = api
         .patch(&url(&id_of(&c)), json!({"entitlement_type": "y"}))
@@ -1630,7 +1560,7 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
     assert_eq!(api.delete(&format!("{TECH}/{aid}")).await.status, 204);
     // Revoked entitlements of a deleted asset stay readable; new grants on it are 400.
     assert_eq!(current(&api, &id_of(&a)).await["status"], "revoked");
-    let r = api.post(BASE, grant(&aid, "p9", "x")).await;
+    let r = api.post(BASE, grant_body(&aid, "p9", "x")).await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["asset_id"]);
     assert_eq!(live_count(&api, &aid).await, 0);
@@ -1644,7 +1574,7 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
 async fn twenty_concurrent_identical_creates_yield_exactly_one() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "erp"})).await;
-    let results = join_all((0..20).map(|_| api.post(BASE, grant(&aid, "p1", "admin")))).await;
+    let results = join_all((0..20).map(|_| api.post(BASE, grant_body(&aid, "p1", "admin")))).await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
@@ -1664,8 +1594,8 @@ async fn twenty_concurrent_identical_creates_yield_exactly_one() {
 async fn twenty_concurrent_revokes_agree() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "erp"})).await;
-    let e = create(&api, grant(&aid, "p1", "admin")).await;
-    create(&api, grant(&aid, "p2", "admin")).await;
+    let e = create(&api, grant_body(&aid, "p1", "admin")).await;
+    create(&api, grant_body(&aid, "p2", "admin")).await;
     assert_live(&api, &aid, 2).await;
     let id = id_of(&e);
     let results = join_all(
@@ -1728,38 +1658,41 @@ async fn every_filter_alone_and_combined() {
     let t5 = in_days(5);
     let specs: Vec<Value> = vec![
         with(
-            grant(&a, "alice", "admin"),
+            grant_body(&a, "alice", "admin"),
             json!({"privileged": true, "expires_at": in_days(10), "description": "Admin console"}),
         ),
         with(
-            grant(&a, "bob", "read"),
+            grant_body(&a, "bob", "read"),
             json!({"grant_source": "inherited"}),
         ),
         with(
-            grant(&a, "devs", "read"),
+            grant_body(&a, "devs", "read"),
             json!({"principal_type": "group", "grant_source": "provisioned",
                    "status": "pending_approval", "expires_at": in_days(20)}),
         ),
         with(
-            grant(&b, "alice", "read"),
+            grant_body(&b, "alice", "read"),
             json!({"expires_at": in_days(1)}),
         ),
-        grant(&b, "alice", "write"),
+        grant_body(&b, "alice", "write"),
         with(
-            grant(&b, "carol", "ADMIN-Ops"),
+            grant_body(&b, "carol", "ADMIN-Ops"),
             json!({"grant_source": "provisioned", "privileged": true, "expires_at": in_days(30)}),
         ),
         with(
-            grant(&b, "devs", "deploy"),
+            grant_body(&b, "devs", "deploy"),
             json!({"principal_type": "group", "grant_source": "inherited", "status": "pending_approval",
                    "description": "Deploy pipeline"}),
         ),
         with(
-            grant(&a, "alice", "read"),
+            grant_body(&a, "alice", "read"),
             json!({"principal_type": "group", "expires_at": in_days(4)}),
         ),
-        grant(&a, "admin-bot", "read"),
-        with(grant(&b, "bob", "read"), json!({"expires_at": in_days(3)})),
+        grant_body(&a, "admin-bot", "read"),
+        with(
+            grant_body(&b, "bob", "read"),
+            json!({"expires_at": in_days(3)}),
+        ),
     ];
     let mut created = Vec::new();
     for s in specs {
@@ -1768,7 +1701,7 @@ async fn every_filter_alone_and_combined() {
     // Revoke two, expire one.
     assert_eq!(revoke(&api, &id_of(&created[4]), None).await.status, 200);
     assert_eq!(revoke(&api, &id_of(&created[9]), None).await.status, 200);
-    let report = sweep_at(&api, 2).await;
+    let report = sweep_at(&api, 2, Duration::from_secs(30)).await;
     assert_eq!(report.expired, 1, "{report:?}");
     assert_live(&api, &a, 5).await;
     assert_live(&api, &b, 2).await;
@@ -1894,7 +1827,7 @@ async fn every_filter_alone_and_combined() {
 async fn bad_list_parameters_are_400() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    create(&api, grant(&aid, "p1", "x")).await;
+    create(&api, grant_body(&aid, "p1", "x")).await;
     for (query, field) in [
         ("principal_type=robot", "principal_type"),
         ("status=deleted", "status"),
@@ -1943,8 +1876,8 @@ async fn bad_list_parameters_are_400() {
 async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
-    let revoked = create(&api, grant(&aid, "p2", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let revoked = create(&api, grant_body(&aid, "p2", "x")).await;
     let revoked = revoke(&api, &id_of(&revoked), None).await.body;
     let all = walk(&api, "", 10).await;
     assert_eq!(all, vec![id_of(&revoked), id_of(&e)]);
@@ -2010,7 +1943,7 @@ async fn cursor_walk_returns_every_record_exactly_once() {
             &create(
                 &api,
                 with(
-                    grant(asset, &format!("p{}", i % 5), &format!("t{i}")),
+                    grant_body(asset, &format!("p{}", i % 5), &format!("t{i}")),
                     json!({"status": status}),
                 ),
             )
@@ -2060,8 +1993,8 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
     let a = asset_id(&api, json!({"name": "alpha"})).await;
     let b = asset_id(&api, json!({"name": "beta"})).await;
     for i in 0..4 {
-        create(&api, grant(&a, &format!("p{i}"), "x")).await;
-        create(&api, grant(&b, &format!("p{i}"), "x")).await;
+        create(&api, grant_body(&a, &format!("p{i}"), "x")).await;
+        create(&api, grant_body(&b, &format!("p{i}"), "x")).await;
     }
     let cursor_of = |r: &Response| r.body["next_cursor"].as_str().unwrap().to_string();
     let r = api
@@ -2141,14 +2074,14 @@ async fn listing_by_asset_or_principal_is_one_query_of_its_own_entitlements() {
     let mut on_b = Vec::new();
     for i in 0..3 {
         on_b.push(id_of(
-            &create(&api, grant(&b, "pb", &format!("t{i}"))).await,
+            &create(&api, grant_body(&b, "pb", &format!("t{i}"))).await,
         ));
     }
     on_b.reverse();
     for i in 0..400 {
         create(
             &api,
-            grant(&a, &format!("pa{}", i % 200), &format!("t{}", i / 200)),
+            grant_body(&a, &format!("pa{}", i % 200), &format!("t{}", i / 200)),
         )
         .await;
     }
@@ -2197,8 +2130,8 @@ async fn listing_by_asset_or_principal_is_one_query_of_its_own_entitlements() {
 async fn index_partition_holds_exactly_what_is_listed() {
     let api = Api::new().await;
     let b = asset_id(&api, json!({"name": "beta"})).await;
-    let real = create(&api, grant(&b, "pb", "t0")).await;
-    let stripped = create(&api, grant(&b, "pb", "t1")).await;
+    let real = create(&api, grant_body(&b, "pb", "t0")).await;
+    let stripped = create(&api, grant_body(&b, "pb", "t1")).await;
     let mut item = api
         .stored(&format!("T#{}#ENT", api.tenant), &id_of(&real))
         .await
@@ -2269,7 +2202,7 @@ async fn metadata_attribute_and_value_must_exist_and_be_active() {
         json!({"values": [{"value": "x", "name": "X"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     for (key, value, field) in [
         ("iscMissing", "public", "attributeKey"),
@@ -2320,7 +2253,7 @@ async fn metadata_values_replace_accumulate_and_drop() {
                           {"value": "apac", "name": "Asia Pacific"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
 
     let privacy = |values: Value| {
@@ -2449,7 +2382,7 @@ async fn metadata_is_rendered_from_the_current_definitions() {
                "values": [{"value": "eu", "name": "Europe"}, {"value": "us", "name": "USA"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     assert_eq!(add_value(&api, &id, "iscRegions", "eu").await.status, 200);
     let r = add_value(&api, &id, "iscRegions", "us").await;
@@ -2533,7 +2466,7 @@ async fn metadata_changes_need_entitlements_write() {
         json!({"values": [{"value": "public", "name": "Public"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     for scopes in [
         vec!["metadata:write"],
@@ -2585,7 +2518,7 @@ async fn metadata_changes_need_entitlements_write() {
     let r = api.call("GET", BASE, &writer, None).await;
     assert_problem(&r, 403, "forbidden");
     let r = api
-        .call("POST", BASE, &reader, Some(grant(&aid, "p2", "x")))
+        .call("POST", BASE, &reader, Some(grant_body(&aid, "p2", "x")))
         .await;
     assert_problem(&r, 403, "forbidden");
     let r = api
@@ -2618,7 +2551,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
 
     api.counter.reset();
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     assert_eq!(api.counter.snapshot(), counts(&[("TransactWriteItems", 1)]));
     let id = id_of(&e);
 
@@ -2650,7 +2583,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
     // A grant with an expiry is one conditional UpdateItem.
     let expiring = create(&api, {
-        let mut g = grant(&aid, "p-expiring", "x");
+        let mut g = grant_body(&aid, "p-expiring", "x");
         g["expires_at"] = json!("2099-01-01T00:00:00Z");
         g
     })
@@ -2679,7 +2612,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
         counts(&[("Query", 1), ("BatchGetItem", 1)])
     );
 
-    let plain = create(&api, grant(&aid, "p2", "x")).await;
+    let plain = create(&api, grant_body(&aid, "p2", "x")).await;
     api.counter.reset();
     let r = revoke(&api, &id_of(&plain), None).await;
     assert_eq!(r.status, 200);
@@ -2724,7 +2657,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
         json!({"values": [{"value": "public", "name": "Public"}]}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     assert_eq!(
         add_value(&api, &id, "iscPrivacy", "public").await.status,
@@ -2791,7 +2724,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
         assert_eq!(walk(&other, &q, 100).await, Vec::<String>::new(), "{q}");
     }
     // And they cannot grant on our asset.
-    let r = other.post(BASE, grant(&aid, "p1", "y")).await;
+    let r = other.post(BASE, grant_body(&aid, "p1", "y")).await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["asset_id"]);
     assert_unchanged(&api, &e).await;
@@ -2831,13 +2764,13 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
             "POST",
             BASE,
             &app_a,
-            Some(grant(&missing_asset(), "p", "x")),
+            Some(grant_body(&missing_asset(), "p", "x")),
         )
         .await;
     assert_problem(&reference, 400, "validation-error");
     for asset in [&asset_b, &asset_p] {
         let r = api
-            .call("POST", BASE, &app_a, Some(grant(asset, "p", "x")))
+            .call("POST", BASE, &app_a, Some(grant_body(asset, "p", "x")))
             .await;
         assert_problem(&r, 400, "validation-error");
         assert_eq!(bad_fields(&r), vec!["asset_id"]);
@@ -2847,18 +2780,18 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
     assert_live(&api, &asset_p, 0).await;
 
     // Its own asset: fine, stamped with its app.
-    let ea = create_as(&api, &app_a, grant(&asset_a, "p1", "x")).await;
+    let ea = create_as(&api, &app_a, grant_body(&asset_a, "p1", "x")).await;
     assert_eq!(ea["app_id"], "app-a");
     assert_eq!(ea["created_by"], "svc-a");
     assert_eq!(ea["granted_by_id"], Value::Null);
     // A person may grant on any app's asset (their record has no app).
-    let ep = create_as(&api, &person, grant(&asset_a, "p2", "x")).await;
+    let ep = create_as(&api, &person, grant_body(&asset_a, "p2", "x")).await;
     assert_eq!(ep["app_id"], Value::Null);
-    let eb = create_as(&api, &app_b, grant(&asset_b, "p1", "x")).await;
+    let eb = create_as(&api, &app_b, grant_body(&asset_b, "p1", "x")).await;
     assert_live(&api, &asset_a, 2).await;
     // The grant guard is the tenant's: app-b cannot see it but the tuple is still taken.
     let r = api
-        .call("POST", BASE, &app_a, Some(grant(&asset_a, "p2", "x")))
+        .call("POST", BASE, &app_a, Some(grant_body(&asset_a, "p2", "x")))
         .await;
     assert_problem(&r, 409, "conflict");
 
@@ -2942,7 +2875,7 @@ async fn concurrent_type_moves_to_one_type_yield_one() {
     let aid = asset_id(&api, json!({"name": "crm"})).await;
     let mut records = Vec::new();
     for i in 0..10 {
-        records.push(create(&api, grant(&aid, "p1", &format!("t{i}"))).await);
+        records.push(create(&api, grant_body(&aid, "p1", &format!("t{i}"))).await);
     }
     let urls: Vec<String> = records.iter().map(|e| url(&id_of(e))).collect();
     let results = join_all(
@@ -2963,7 +2896,8 @@ async fn concurrent_type_moves_to_one_type_yield_one() {
             assert_unchanged(&api, &records[i]).await;
             // The loser still holds its own tuple.
             assert_problem(
-                &api.post(BASE, grant(&aid, "p1", &format!("t{i}"))).await,
+                &api.post(BASE, grant_body(&aid, "p1", &format!("t{i}")))
+                    .await,
                 409,
                 "conflict",
             );
@@ -2974,9 +2908,9 @@ async fn concurrent_type_moves_to_one_type_yield_one() {
         "z"
     );
     // The winner's old tuple is free, "z" is taken.
-    create(&api, grant(&aid, "p1", &format!("t{}", winners[0]))).await;
+    create(&api, grant_body(&aid, "p1", &format!("t{}", winners[0]))).await;
     assert_problem(
-        &api.post(BASE, grant(&aid, "p1", "z")).await,
+        &api.post(BASE, grant_body(&aid, "p1", "z")).await,
         409,
         "conflict",
     );
@@ -2995,7 +2929,7 @@ async fn concurrent_metadata_adds_lose_no_update() {
                "values": values.iter().map(|v| json!({"value": v, "name": v})).collect::<Vec<_>>()}),
     )
     .await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     let results = join_all(values.iter().map(|v| add_value(&api, &id, "iscRegions", v))).await;
     let mut added = BTreeSet::new();
@@ -3047,7 +2981,7 @@ async fn metadata_per_entitlement_is_capped() {
         .map(|i| json!({"value": format!("v{i}"), "name": format!("V{i}")}))
         .collect();
     attribute(&api, "many", json!({"multiselect": true, "values": values})).await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     for i in 0..48 {
         let r = add_value(&api, &id, "many", &format!("v{i}")).await;
@@ -3088,7 +3022,7 @@ async fn metadata_per_entitlement_is_capped() {
     assert_eq!(add_value(&api, &id, "many", "v51").await.status, 200);
 
     // Attributes: 19 more single-valued ones make 20; the 21st is refused.
-    let e2 = create(&api, grant(&aid, "p2", "x")).await;
+    let e2 = create(&api, grant_body(&aid, "p2", "x")).await;
     let id2 = id_of(&e2);
     for i in 0..21 {
         attribute(
@@ -3121,7 +3055,7 @@ async fn concurrent_patch_and_revoke_leave_a_consistent_grant() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
     for k in 0..8 {
-        let e = create(&api, grant(&aid, "q", &format!("a{k}"))).await;
+        let e = create(&api, grant_body(&aid, "q", &format!("a{k}"))).await;
         let id = id_of(&e);
         let u = url(&id);
         let (p, r) = futures::join!(
@@ -3146,8 +3080,8 @@ async fn concurrent_patch_and_revoke_leave_a_consistent_grant() {
         }
         assert_eq!(now, r.body);
         // Both tuples are free again.
-        create(&api, grant(&aid, "q", &format!("a{k}"))).await;
-        create(&api, grant(&aid, "q", &format!("b{k}"))).await;
+        create(&api, grant_body(&aid, "q", &format!("a{k}"))).await;
+        create(&api, grant_body(&aid, "q", &format!("b{k}"))).await;
         assert_live(&api, &aid, 2 * (k + 1)).await;
     }
 }
@@ -3158,7 +3092,10 @@ async fn asset_delete_racing_a_create_has_exactly_one_winner() {
     for round in 0..8 {
         let aid = asset_id(&api, json!({"name": format!("race-{round}")})).await;
         let tech = format!("{TECH}/{aid}");
-        let (c, d) = futures::join!(api.post(BASE, grant(&aid, "p1", "x")), api.delete(&tech));
+        let (c, d) = futures::join!(
+            api.post(BASE, grant_body(&aid, "p1", "x")),
+            api.delete(&tech)
+        );
         match (c.status, d.status) {
             (201, 409) => {
                 assert_eq!(d.body["live_entitlements"], 1);
@@ -3182,7 +3119,7 @@ async fn asset_delete_racing_a_create_has_exactly_one_winner() {
 async fn unknown_methods_and_ids_name_nothing() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     // No DELETE: entitlements are revoked, never erased.
     for (method, path) in [
@@ -3232,7 +3169,7 @@ async fn q_follows_every_write() {
     let e = create(
         &api,
         with(
-            grant(&aid, "Jane.Doe", "Reader"),
+            grant_body(&aid, "Jane.Doe", "Reader"),
             json!({"description": "Quarterly Audit"}),
         ),
     )
@@ -3320,7 +3257,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
     }
     let e = create(
         &api,
-        with(grant(&aid, "ok", "x"), json!({"attributes": ok})),
+        with(grant_body(&aid, "ok", "x"), json!({"attributes": ok})),
     )
     .await;
     assert_eq!(current(&api, &id_of(&e)).await, e);
@@ -3329,7 +3266,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
             .post(
                 BASE,
                 with(
-                    grant(&aid, &format!("p{i}"), "x"),
+                    grant_body(&aid, &format!("p{i}"), "x"),
                     json!({"attributes": attrs}),
                 ),
             )
@@ -3345,7 +3282,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
 async fn unstorable_attributes_on_patch_are_a_400() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(&api, grant(&aid, "p1", "x")).await;
+    let e = create(&api, grant_body(&aid, "p1", "x")).await;
     for (what, attrs, field) in unstorable_attributes() {
         let before = current(&api, &id_of(&e)).await;
         let r = api

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_scopes, assert_problem, bad_fields, counts, Api, Response};
+use common::*;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -14,17 +14,6 @@ fn at(key: &str) -> String {
     format!("{BASE}/{key}")
 }
 
-/// Creates an attribute with every field given in `extra` on top of the required ones.
-async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
-    let mut body = json!({"key": key, "name": format!("Name of {key}"), "type": "governance"});
-    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
-        b.extend(e);
-    }
-    let r = api.post(BASE, body).await;
-    assert_eq!(r.status, 201, "create attribute {key}: {}", r.text);
-    r.body
-}
-
 async fn patch_if_match(
     api: &Api,
     token: &str,
@@ -32,17 +21,7 @@ async fn patch_if_match(
     if_match: &str,
     body: Value,
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    headers.insert("if-match", HeaderValue::from_str(if_match).unwrap());
-    api.raw(
-        "PATCH",
-        &at(key),
-        token,
-        headers,
-        serde_json::to_vec(&body).unwrap(),
-    )
-    .await
+    send(api, token, "PATCH", &at(key), Some(if_match), Some(body)).await
 }
 
 fn keys_of(r: &Response) -> Vec<String> {

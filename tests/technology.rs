@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, Api};
+use common::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, enc, id_of, Api, Response};
+use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
 const BASE: &str = "/api/v1/technology";
-
-fn ids(r: &Response) -> Vec<String> {
-    r.body["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no items: {}", r.text))
-        .iter()
-        .map(id_of)
-        .collect()
-}
 
 fn cursor_of(r: &Response) -> Option<String> {
     r.body["next_cursor"].as_str().map(String::from)
@@ -79,11 +70,6 @@ async fn seed(api: &Api, bodies: Vec<Value>) -> Vec<Value> {
 /// Newest first: the reverse of creation order.
 fn newest_first(records: &[&Value]) -> Vec<String> {
     records.iter().rev().map(|r| id_of(r)).collect()
-}
-
-fn assert_400(r: &Response, fields: &[&str]) {
-    assert_problem(r, 400, "validation-error");
-    assert_eq!(bad_fields(r), fields, "{}", r.text);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -160,14 +146,14 @@ async fn limit_out_of_range_is_400() {
         "99999999999999999999999",
     ] {
         let r = list(&api, &[("limit", bad)]).await;
-        assert_400(&r, &["limit"]);
+        assert_invalid(&r, &["limit"]);
         assert!(r.body["errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("100"));
     }
     let r = api.get(&format!("{BASE}?limit=5&limit=6")).await;
-    assert_400(&r, &["limit"]);
+    assert_invalid(&r, &["limit"]);
     for ok in ["1", "100", "50"] {
         assert_eq!(list(&api, &[("limit", ok)]).await.status, 200);
     }
@@ -373,14 +359,14 @@ async fn bad_filter_values_and_unknown_parameters_are_400() {
         ("hosting", "on-prem"),
     ] {
         let r = list(&api, &[(name, value)]).await;
-        assert_400(&r, &[name]);
+        assert_invalid(&r, &[name]);
     }
     for name in ["status", "category", "vendor", "tag", "owner_id", "q"] {
-        assert_400(&list(&api, &[(name, "")]).await, &[name]);
+        assert_invalid(&list(&api, &[(name, "")]).await, &[name]);
     }
     let long = "x".repeat(201);
-    assert_400(&list(&api, &[("q", &long)]).await, &["q"]);
-    assert_400(&list(&api, &[("vendor", &long)]).await, &["vendor"]);
+    assert_invalid(&list(&api, &[("q", &long)]).await, &["q"]);
+    assert_invalid(&list(&api, &[("vendor", &long)]).await, &["vendor"]);
     assert_eq!(
         list(&api, &[("vendor", &"x".repeat(200))]).await.status,
         200
@@ -390,17 +376,17 @@ async fn bad_filter_values_and_unknown_parameters_are_400() {
         "foo", "Status", "tags", "name", "owner", "page", "offset", "sort", "type",
     ] {
         let r = list(&api, &[(name, "x")]).await;
-        assert_400(&r, &[name]);
+        assert_invalid(&r, &[name]);
     }
     let r = api
         .get(&format!("{BASE}?status=active&status=deprecated"))
         .await;
-    assert_400(&r, &["status"]);
+    assert_invalid(&r, &["status"]);
     // Every bad parameter at once.
     let r = list(&api, &[("status", "x"), ("hosting", "y"), ("limit", "0")]).await;
-    assert_400(&r, &["hosting", "limit", "status"]);
+    assert_invalid(&r, &["hosting", "limit", "status"]);
     let r = list(&api, &[("foo", "1"), ("bar", "2")]).await;
-    assert_400(&r, &["bar", "foo"]);
+    assert_invalid(&r, &["bar", "foo"]);
 }
 
 #[tokio::test]
@@ -541,7 +527,7 @@ async fn deleted_assets_are_left_out_unless_asked_for() {
     )
     .await;
     assert_problem(&r, 403, "forbidden");
-    assert_400(
+    assert_invalid(
         &list(&api, &[("include_deleted", "1")]).await,
         &["include_deleted"],
     );
@@ -720,13 +706,13 @@ async fn tampered_or_garbage_cursors_are_400() {
     ];
     for cursor in bad {
         let r = list(&api, &[("limit", "2"), ("cursor", &cursor)]).await;
-        assert_400(&r, &["cursor"]);
+        assert_invalid(&r, &["cursor"]);
         assert!(!r.text.contains("T#"), "{}", r.text);
     }
     let r = api
         .get(&format!("{BASE}?limit=2&cursor={c}&cursor={c}"))
         .await;
-    assert_400(&r, &["cursor"]);
+    assert_invalid(&r, &["cursor"]);
     assert_eq!(
         list(&api, &[("limit", "2"), ("cursor", &c)]).await.status,
         200
@@ -757,7 +743,7 @@ async fn forged_cursors_cannot_reach_another_tenant() {
     let forged =
         shared::cursor::encode(common::CURSOR_SECRET.as_bytes(), &binding, &victim_key).unwrap();
     let r = list(&api, &[("cursor", &forged)]).await;
-    assert_400(&r, &["cursor"]);
+    assert_invalid(&r, &["cursor"]);
     assert!(!r.text.contains("victims-secret"));
     // Signed with another secret.
     let own_key = HashMap::from([
@@ -773,7 +759,7 @@ async fn forged_cursors_cannot_reach_another_tenant() {
         &own_key,
     )
     .unwrap();
-    assert_400(&list(&api, &[("cursor", &foreign)]).await, &["cursor"]);
+    assert_invalid(&list(&api, &[("cursor", &foreign)]).await, &["cursor"]);
     // The genuine article works (sanity check of the forging above).
     let genuine =
         shared::cursor::encode(common::CURSOR_SECRET.as_bytes(), &binding, &own_key).unwrap();
@@ -852,7 +838,7 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
         f.push(("limit", "1"));
         f.push(("cursor", &c));
         let r = list_as(&api, token, &f).await;
-        assert_400(&r, &["cursor"]);
+        assert_invalid(&r, &["cursor"]);
     }
     // Same filters in another order, another limit, include_deleted=false: fine.
     let r = list_as(
@@ -880,11 +866,11 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
     let page = list_as(&api, &app_a, &[("limit", "1")]).await;
     assert_eq!(page.status, 200);
     let ac = cursor_of(&page).unwrap();
-    assert_400(
+    assert_invalid(
         &list_as(&api, &person, &[("limit", "1"), ("cursor", &ac)]).await,
         &["cursor"],
     );
-    assert_400(
+    assert_invalid(
         &list_as(&api, &app_b, &[("limit", "1"), ("cursor", &ac)]).await,
         &["cursor"],
     );
@@ -892,7 +878,7 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
     assert_eq!(r.status, 200, "{}", r.text);
     // And a person's cursor is not an app's.
     let pc = cursor_of(&list(&api, &[("limit", "1")]).await).unwrap();
-    assert_400(
+    assert_invalid(
         &list_as(&api, &app_a, &[("limit", "1"), ("cursor", &pc)]).await,
         &["cursor"],
     );

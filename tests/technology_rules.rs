@@ -6,9 +6,7 @@
 
 mod common;
 
-use common::{
-    assert_problem, bad_fields, counts, id_of, mint_with, sign_claims, Api, Response, ENVELOPE_KEYS,
-};
+use common::*;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -45,64 +43,6 @@ fn missing_id() -> String {
     format!("ast_{}", ulid::Ulid::generate())
 }
 
-/// Sends `body` as raw bytes with the given content type (none when `None`).
-async fn send(
-    api: &Api,
-    method: &str,
-    uri: &str,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(ct) = content_type {
-        headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-    }
-    api.raw(method, uri, &api.token(), headers, body.to_vec())
-        .await
-}
-
-/// Sends a request with exactly this `Authorization` header value (none when `None`).
-async fn with_authorization(
-    api: &Api,
-    method: &str,
-    uri: &str,
-    authorization: Option<&str>,
-    body: Option<Value>,
-) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(a) = authorization {
-        headers.insert("authorization", HeaderValue::from_str(a).unwrap());
-    }
-    let bytes = match body {
-        Some(b) => {
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            serde_json::to_vec(&b).unwrap()
-        }
-        None => Vec::new(),
-    };
-    api.raw(method, uri, "", headers, bytes).await
-}
-
-/// Sends with an `If-Match` header and the test's all-scope token.
-async fn with_if_match(
-    api: &Api,
-    method: &str,
-    uri: &str,
-    if_match: &str,
-    body: Option<Value>,
-) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert("if-match", HeaderValue::from_str(if_match).unwrap());
-    let bytes = match body {
-        Some(b) => {
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            serde_json::to_vec(&b).unwrap()
-        }
-        None => Vec::new(),
-    };
-    api.raw(method, uri, &api.token(), headers, bytes).await
-}
-
 /// The record as stored now (deleted ones too), read through the API.
 async fn current(api: &Api, id: &str) -> Value {
     let r = api.get(&format!("{}?include_deleted=true", url(id))).await;
@@ -132,13 +72,30 @@ async fn set_live_entitlements(api: &Api, id: &str, count: i64) {
         .expect("set live_entitlements");
 }
 
-/// A problem document without its request id: what two 404s must share.
-fn shape(r: &Response) -> (u16, Option<String>, Value) {
-    let mut body = r.body.clone();
-    if let Some(o) = body.as_object_mut() {
-        o.remove("request_id");
+/// Sends a request with exactly this `Authorization` header value (none when `None`).
+async fn with_authorization(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    authorization: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(a) = authorization {
+        headers.insert("authorization", HeaderValue::from_str(a).unwrap());
     }
-    (r.status, r.header("content-type").map(String::from), body)
+    api.call_with(method, uri, "", headers, body).await
+}
+
+/// Sends with an `If-Match` header and the test's all-scope token.
+async fn with_if_match(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    if_match: &str,
+    body: Option<Value>,
+) -> Response {
+    send(api, &api.token(), method, uri, Some(if_match), body).await
 }
 
 fn assert_401(r: &Response) {
@@ -526,12 +483,12 @@ async fn content_types() {
         Some("application/json-patch+json"),
         Some("application/jsonx"),
     ] {
-        let r = send(&api, "POST", BASE, ct, body).await;
+        let r = send_bytes(&api, "POST", BASE, ct, body).await;
         assert_problem(&r, 415, "unsupported-media-type");
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
-    let r = send(
+    let r = send_bytes(
         &api,
         "POST",
         BASE,
@@ -549,12 +506,12 @@ async fn content_types() {
         Some("text/plain"),
         Some("application/json-patch+json"),
     ] {
-        let r = send(&api, "PATCH", &url(&id), ct, patch).await;
+        let r = send_bytes(&api, "PATCH", &url(&id), ct, patch).await;
         assert_problem(&r, 415, "unsupported-media-type");
     }
     assert_unchanged(&api, &asset).await;
 
-    let r = send(
+    let r = send_bytes(
         &api,
         "PATCH",
         &url(&id),
@@ -564,7 +521,7 @@ async fn content_types() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["vendor"], "acme");
-    let r = send(
+    let r = send_bytes(
         &api,
         "PATCH",
         &url(&id),
@@ -580,7 +537,7 @@ async fn content_types() {
 async fn empty_bodies_are_400() {
     let api = Api::new().await;
     for ct in [Some("application/json"), None] {
-        let r = send(&api, "POST", BASE, ct, b"").await;
+        let r = send_bytes(&api, "POST", BASE, ct, b"").await;
         assert_problem(&r, 400, "bad-request");
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
@@ -592,7 +549,7 @@ async fn empty_bodies_are_400() {
         Some("application/merge-patch+json"),
         None,
     ] {
-        let r = send(&api, "PATCH", &url(&id), ct, b"").await;
+        let r = send_bytes(&api, "PATCH", &url(&id), ct, b"").await;
         assert_problem(&r, 400, "bad-request");
     }
     assert_unchanged(&api, &asset).await;
@@ -622,10 +579,10 @@ async fn malformed_json_is_400() {
         deep.into_bytes(),
     ];
     for body in &bodies {
-        let r = send(&api, "POST", BASE, Some("application/json"), body).await;
+        let r = send_bytes(&api, "POST", BASE, Some("application/json"), body).await;
         assert_problem(&r, 400, "bad-request");
         assert!(r.body.get("errors").is_none(), "{}", r.text);
-        let r = send(&api, "PATCH", &url(&id), Some("application/json"), body).await;
+        let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), body).await;
         assert_problem(&r, 400, "bad-request");
     }
     assert_unchanged(&api, &asset).await;
@@ -648,9 +605,9 @@ async fn bodies_over_256_kib_are_413() {
     big.extend(std::iter::repeat_n(b'x', fill));
     big.extend_from_slice(suffix);
     assert_eq!(big.len(), 256 * 1024 + 1);
-    let r = send(&api, "POST", BASE, Some("application/json"), &big).await;
+    let r = send_bytes(&api, "POST", BASE, Some("application/json"), &big).await;
     assert_problem(&r, 413, "payload-too-large");
-    let r = send(&api, "PATCH", &url(&id), Some("application/json"), &big).await;
+    let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &big).await;
     assert_problem(&r, 413, "payload-too-large");
     assert_unchanged(&api, &asset).await;
     assert_eq!(
@@ -663,7 +620,7 @@ async fn bodies_over_256_kib_are_413() {
     let mut limit = prefix.to_vec();
     limit.extend(std::iter::repeat_n(b'x', fill));
     limit.extend_from_slice(suffix);
-    let r = send(&api, "PATCH", &url(&id), Some("application/json"), &limit).await;
+    let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &limit).await;
     assert_problem(&r, 400, "validation-error");
     assert_eq!(bad_fields(&r), vec!["description"]);
     assert_unchanged(&api, &asset).await;

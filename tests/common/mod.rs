@@ -8,13 +8,14 @@ pub mod proxy;
 use functions::routes;
 use http::{HeaderMap, HeaderValue, Method};
 use lambda_http::Body;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::auth::{mint_hs256, Scope, TokenSpec};
 use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
 use shared::state::State;
-use shared::store::{self, RequestCounter};
+use shared::store::{self, sweep, RequestCounter};
+use shared::time::Timestamp;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 pub const CURSOR_SECRET: &str = "test-cursor-secret-0123456789abcdef";
@@ -201,7 +202,19 @@ impl Api {
         token: &str,
         body: Option<Value>,
     ) -> Response {
-        let mut headers = HeaderMap::new();
+        self.call_with(method, uri, token, HeaderMap::new(), body)
+            .await
+    }
+
+    /// `call` with extra headers (`If-Match`, a hand-made `Authorization` with an empty token).
+    pub async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        mut headers: HeaderMap,
+        body: Option<Value>,
+    ) -> Response {
         let bytes = match body {
             Some(v) => {
                 headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -332,7 +345,7 @@ pub fn bad_fields(r: &Response) -> Vec<String> {
     v
 }
 
-// ---- Added for tests/technology_rules.rs and tests/technology_lists.rs ----
+// ---- Helpers shared by the test binaries ----
 
 /// How to mint a token that may be bad on purpose: another secret, issuer or audience, or a
 /// negative `ttl_seconds` (already expired).
@@ -441,4 +454,117 @@ pub fn enc(value: &str) -> String {
         }
     }
     out
+}
+
+/// Sends with an optional `If-Match` header; `body` as JSON.
+pub async fn send(
+    api: &Api,
+    token: &str,
+    method: &str,
+    uri: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(tag) = if_match {
+        headers.insert("if-match", HeaderValue::from_str(tag).unwrap());
+    }
+    api.call_with(method, uri, token, headers, body).await
+}
+
+/// Sends `body` as raw bytes with the given content type (none when `None`).
+pub async fn send_bytes(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(ct) = content_type {
+        headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
+    }
+    api.raw(method, uri, &api.token(), headers, body.to_vec())
+        .await
+}
+
+/// A problem document without its request id: what two 404s must share.
+pub fn shape(r: &Response) -> (u16, Option<String>, Value) {
+    let mut body = r.body.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("request_id");
+    }
+    (r.status, r.header("content-type").map(String::from), body)
+}
+
+/// The ids of a list page.
+pub fn ids(r: &Response) -> Vec<String> {
+    r.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items: {}", r.text))
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// The ids of a list page, asserting a 200 first.
+pub fn listed_ids(r: &Response) -> Vec<String> {
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// Asserts a validation problem naming exactly `fields`.
+pub fn assert_invalid(r: &Response, fields: &[&str]) {
+    assert_problem(r, 400, "validation-error");
+    assert_eq!(bad_fields(r), fields, "{}", r.text);
+}
+
+/// `body` with the members of `extra` set on top.
+pub fn with(mut body: Value, extra: Value) -> Value {
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    body
+}
+
+/// An RFC 3339 timestamp `days` from now.
+pub fn in_days(days: i64) -> String {
+    Timestamp::now().plus_seconds(days * 86_400).to_string()
+}
+
+/// A sweep run as if it were `days` from now, with `budget` to finish.
+pub async fn sweep_at(api: &Api, days: i64, budget: Duration) -> sweep::Report {
+    let now = Timestamp::now().plus_seconds(days * 86_400);
+    sweep::run(&api.state, now, Instant::now() + budget)
+        .await
+        .expect("sweep")
+}
+
+/// The minimal entitlement create body: a person's grant of `etype` on `asset_id`.
+pub fn grant_body(asset_id: &str, principal: &str, etype: &str) -> Value {
+    json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
+}
+
+/// The path of the attribute catalog.
+pub const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
+
+/// Creates a metadata attribute (required fields plus `extra`).
+pub async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
+    let body = with(
+        json!({"key": key, "name": format!("Name of {key}"), "type": "governance"}),
+        extra,
+    );
+    let r = api.post(ATTRS, body).await;
+    assert_eq!(r.status, 201, "create attribute {key}: {}", r.text);
+    r.body
+}
+
+/// A fresh, well-formed id with this prefix (`ast`, `ent`, `arq`) that exists nowhere.
+pub fn missing(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::generate())
 }
