@@ -788,29 +788,6 @@ async fn scopes_are_metadata_read_and_write() {
 }
 
 #[tokio::test]
-async fn bodies_need_json() {
-    let api = Api::new().await;
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("text/plain"));
-    let r = api
-        .raw(
-            "POST",
-            BASE,
-            &api.token(),
-            headers,
-            br#"{"key":"k","name":"n","type":"custom"}"#.to_vec(),
-        )
-        .await;
-    assert_problem(&r, 415, "unsupported-media-type");
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let r = api
-        .raw("POST", BASE, &api.token(), headers, b"{not json".to_vec())
-        .await;
-    assert_problem(&r, 400, "bad-request");
-}
-
-#[tokio::test]
 async fn get_many_joins_current_definitions_in_one_batch() {
     let api = Api::new().await;
     attribute(

@@ -472,6 +472,21 @@ pub async fn send(
     api.call_with(method, uri, token, headers, body).await
 }
 
+/// Sends a request with exactly this `Authorization` header value (none when `None`).
+pub async fn with_authorization(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    authorization: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(a) = authorization {
+        headers.insert("authorization", HeaderValue::from_str(a).unwrap());
+    }
+    api.call_with(method, uri, "", headers, body).await
+}
+
 /// Sends `body` as raw bytes with the given content type (none when `None`).
 pub async fn send_bytes(
     api: &Api,
@@ -486,6 +501,21 @@ pub async fn send_bytes(
     }
     api.raw(method, uri, &api.token(), headers, body.to_vec())
         .await
+}
+
+/// The asset as stored now (deleted ones too), read through the API.
+pub async fn current_asset(api: &Api, id: &str) -> Value {
+    let r = api
+        .get(&format!("/api/v1/technology/{id}?include_deleted=true"))
+        .await;
+    assert_eq!(r.status, 200, "re-read {id}: {}", r.text);
+    r.body
+}
+
+/// Asserts the asset is exactly `before` (same revision, same fields, same stamps).
+pub async fn assert_asset_unchanged(api: &Api, before: &Value) {
+    let now = current_asset(api, &id_of(before)).await;
+    assert_eq!(&now, before, "the record changed after a rejected write");
 }
 
 /// A problem document without its request id: what two 404s must share.
