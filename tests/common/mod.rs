@@ -14,7 +14,7 @@ use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISS
 use shared::state::State;
 use shared::store::{self, sweep, RequestCounter};
 use shared::time::Timestamp;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
@@ -403,23 +403,10 @@ pub fn sign_claims(claims: &Value) -> String {
     .expect("sign")
 }
 
-/// The envelope fields every record carries (API.md §2).
-pub const ENVELOPE_KEYS: &[&str] = &[
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "source",
-    "source_type",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-    "revision",
-];
+/// The envelope fields every record carries (API.md §2): the server's own and the client's
+/// `source` and `source_type`.
+pub static ENVELOPE_KEYS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| [shared::envelope::SERVER_FIELDS, &["source", "source_type"]].concat());
 
 /// The asset's stored count of live entitlements, read straight from the table.
 pub async fn live_count(api: &Api, asset_id: &str) -> i64 {

@@ -661,7 +661,7 @@ async fn revoke_stamps_and_is_idempotent() {
     assert_eq!(v["revision"], 2);
     assert_eq!(v["expired_at"], Value::Null);
     // Everything else as it was.
-    for k in ENTITLEMENT_KEYS {
+    for k in ENTITLEMENT_KEYS.iter() {
         if !["status", "revoked_at", "revoked_by", "revoke_reason"].contains(k) {
             assert_eq!(v[*k], e[*k], "{k}");
         }

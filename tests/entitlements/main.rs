@@ -19,33 +19,25 @@ use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use shared::time::Timestamp;
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 const BASE: &str = "/api/v1/entitlements";
 
 const TECH: &str = "/api/v1/technology";
 
-const ENTITLEMENT_KEYS: &[&str] = &[
-    "asset_id",
-    "principal_id",
-    "principal_type",
-    "entitlement_type",
-    "granted_at",
-    "granted_by_id",
-    "expires_at",
-    "grant_source",
-    "status",
-    "privileged",
-    "requestable",
-    "description",
-    "attributes",
-    "access_model_metadata",
-    "revoked_at",
-    "revoked_by",
-    "revoke_reason",
-    "expired_at",
-    "access_request_id",
-];
+/// The entitlement's own fields: what a client may send on create, and what only the server sets.
+static ENTITLEMENT_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let server = [
+        "access_model_metadata",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+        "expired_at",
+        "access_request_id",
+    ];
+    [shared::domain::entitlement::CREATE_FIELDS, &server].concat()
+});
 
 // ------------------------------------------------------------------------------------------
 // Helpers

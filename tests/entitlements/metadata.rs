@@ -181,7 +181,7 @@ async fn metadata_values_replace_accumulate_and_drop() {
     let stored = current(&api, &id).await;
     assert_eq!(stored, r.body);
     // Everything but metadata and the envelope's write stamps is as created.
-    for k in ENTITLEMENT_KEYS {
+    for k in ENTITLEMENT_KEYS.iter() {
         assert_eq!(stored[*k], e[*k], "{k}");
     }
     // A body, when sent, may hold only provenance.

@@ -16,26 +16,8 @@ use std::collections::{BTreeSet, HashMap};
 
 const BASE: &str = "/api/v1/technology";
 
-const ASSET_KEYS: &[&str] = &[
-    "name",
-    "display_name",
-    "description",
-    "type",
-    "category",
-    "vendor",
-    "version",
-    "status",
-    "owner",
-    "environment",
-    "hosting",
-    "cloud_provider",
-    "region",
-    "url",
-    "tags",
-    "criticality",
-    "data_classification",
-    "owner_id",
-];
+/// The fields a client may set on an asset.
+const ASSET_KEYS: &[&str] = shared::domain::asset::FIELDS;
 
 fn url(id: &str) -> String {
     format!("{BASE}/{id}")
