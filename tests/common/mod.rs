@@ -585,3 +585,29 @@ pub async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
 pub fn missing(prefix: &str) -> String {
     format!("{prefix}_{}", ulid::Ulid::generate())
 }
+
+/// `include_deleted=true` on each of `uris` (a list and a get) needs `<resource>:write` as well
+/// as read: a 403 naming the write scope with read alone, a 403 with write alone, and `false`
+/// needs read only.
+pub async fn assert_include_deleted_needs_write(api: &Api, resource: &str, uris: [String; 2]) {
+    let read = api.token_with(&[&format!("{resource}:read")]);
+    let write = api.token_with(&[&format!("{resource}:write")]);
+    let write_scope = format!("{resource}:write");
+    for uri in uris {
+        let r = api.call("GET", &uri, &read, None).await;
+        assert_problem(&r, 403, "forbidden");
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains(write_scope.as_str()),
+            "{}",
+            r.text
+        );
+        // A write scope does not imply read.
+        assert_problem(&api.call("GET", &uri, &write, None).await, 403, "forbidden");
+        let false_uri = uri.replace("=true", "=false");
+        let r = api.call("GET", &false_uri, &read, None).await;
+        assert_eq!(r.status, 200, "{false_uri}: {}", r.text);
+    }
+}

@@ -9,14 +9,7 @@ use super::*;
 #[tokio::test]
 async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
     let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (aid, e) = crm_with_privacy(&api).await;
     let id = id_of(&e);
     assert_eq!(
         add_value(&api, &id, "iscPrivacy", "public").await.status,

@@ -543,14 +543,7 @@ async fn patching_status_between_active_and_pending_keeps_the_count() {
 #[tokio::test]
 async fn ended_entitlements_cannot_change() {
     let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (aid, e) = crm_with_privacy(&api).await;
     let id = id_of(&e);
     let revoked = revoke(&api, &id, None).await.body;
     for body in [
@@ -790,14 +783,7 @@ async fn revoking_an_expired_entitlement_is_409() {
 #[tokio::test]
 async fn if_match_guards_patch_revoke_and_metadata() {
     let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (aid, e) = crm_with_privacy(&api).await;
     let id = id_of(&e);
     let token = api.token();
 

@@ -160,6 +160,20 @@ async fn revoke(api: &Api, id: &str, body: Option<Value>) -> Response {
     api.call("POST", &revoke_url(id), &api.token(), body).await
 }
 
+/// An asset `crm`, the attribute `iscPrivacy` (one value, `public`) and a grant of `p1` on the
+/// asset: the asset's id and the grant.
+async fn crm_with_privacy(api: &Api) -> (String, Value) {
+    let aid = asset_id(api, json!({"name": "crm"})).await;
+    attribute(
+        api,
+        "iscPrivacy",
+        json!({"values": [{"value": "public", "name": "Public"}]}),
+    )
+    .await;
+    let e = create(api, grant_body(&aid, "p1", "x")).await;
+    (aid, e)
+}
+
 async fn patch_attribute(api: &Api, key: &str, body: Value) -> Value {
     let r = api.patch(&format!("{ATTRS}/{key}"), body).await;
     assert_eq!(r.status, 200, "patch attribute {key}: {}", r.text);

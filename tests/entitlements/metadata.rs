@@ -287,14 +287,7 @@ async fn metadata_is_rendered_from_the_current_definitions() {
 #[tokio::test]
 async fn metadata_changes_need_entitlements_write() {
     let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (aid, e) = crm_with_privacy(&api).await;
     let id = id_of(&e);
     for scopes in [
         vec!["metadata:write"],
