@@ -390,11 +390,7 @@ async fn edits_keep_the_access_type_rules() {
 async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
     let api = Api::new().await;
     let aid = asset(&api, "vault").await;
-    let privileged = grant(
-        &api,
-        json!({"asset_id": aid, "principal_id": "p1", "principal_type": "person", "entitlement_type": "root", "privileged": true, "expires_at": FUTURE}),
-    )
-    .await;
+    let privileged = grant_privileged_root(&api, &aid).await;
     let m = create(
         &api,
         json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": LATER}),

@@ -15,6 +15,7 @@ mod validation;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 const BASE: &str = "/api/v1/operations/access-requests";
 
@@ -30,28 +31,23 @@ const LATER: &str = "2099-06-30T12:00:00Z";
 
 const LATER_OUT: &str = "2099-06-30T12:00:00.000Z";
 
-const REQUEST_KEYS: &[&str] = &[
-    "requester_id",
-    "system_id",
-    "access_type",
-    "status",
-    "justification",
-    "approver_id",
-    "approved_at",
-    "rejected_at",
-    "provisioned_at",
-    "completed_at",
-    "decision_comment",
-    "asset_id",
-    "principal_id",
-    "principal_type",
-    "entitlement_type",
-    "entitlement_id",
-    "granted_at",
-    "granted_by_id",
-    "expires_at",
-    "tags",
-];
+/// Every field of a request: what the client sets, and `SERVER_SET`.
+static REQUEST_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let client = [
+        "requester_id",
+        "system_id",
+        "access_type",
+        "status",
+        "justification",
+        "asset_id",
+        "principal_id",
+        "principal_type",
+        "entitlement_type",
+        "expires_at",
+        "tags",
+    ];
+    [&client, SERVER_SET].concat()
+});
 
 /// Fields only the server sets: `null` on a fresh request.
 const SERVER_SET: &[&str] = &[
@@ -153,6 +149,15 @@ async fn grant(api: &Api, body: Value) -> Value {
     let r = api.post(ENTS, body).await;
     assert_eq!(r.status, 201, "create entitlement: {}", r.text);
     r.body
+}
+
+/// A privileged `root` grant of person `p1` on `asset_id`, expiring in 2099.
+async fn grant_privileged_root(api: &Api, asset_id: &str) -> Value {
+    grant(
+        api,
+        json!({"asset_id": asset_id, "principal_id": "p1", "principal_type": "person", "entitlement_type": "root", "privileged": true, "expires_at": FUTURE}),
+    )
+    .await
 }
 
 /// An active `read` grant of person `principal` on `asset_id`, expiring in 2098.

@@ -23,7 +23,11 @@ async fn create_fills_defaults_and_returns_every_field() {
     assert_eq!(r.header("location"), Some(url(&id).as_str()));
     assert_eq!(r.header("etag"), Some("\"1\""));
     let keys: BTreeSet<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
-    let expected: BTreeSet<&str> = ENVELOPE_KEYS.iter().chain(REQUEST_KEYS).copied().collect();
+    let expected: BTreeSet<&str> = ENVELOPE_KEYS
+        .iter()
+        .chain(REQUEST_KEYS.iter())
+        .copied()
+        .collect();
     assert_eq!(keys, expected);
     assert_eq!(b["tenant_id"], api.tenant.as_str());
     assert_eq!(b["app_id"], Value::Null);
@@ -455,11 +459,7 @@ async fn create_ignores_server_set_fields() {
 async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_create() {
     let api = Api::new().await;
     let aid = asset(&api, "vault").await;
-    let privileged = grant(
-        &api,
-        json!({"asset_id": aid, "principal_id": "p1", "principal_type": "person", "entitlement_type": "root", "privileged": true, "expires_at": FUTURE}),
-    )
-    .await;
+    let privileged = grant_privileged_root(&api, &aid).await;
     let plain = grant_read(&api, &aid, "p2").await;
     let r = api
         .post(

@@ -611,3 +611,8 @@ pub async fn assert_include_deleted_needs_write(api: &Api, resource: &str, uris:
         assert_eq!(r.status, 200, "{false_uri}: {}", r.text);
     }
 }
+
+/// The member names of a JSON object.
+pub fn member_names(v: &Value) -> std::collections::BTreeSet<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}

@@ -195,13 +195,7 @@ async fn another_tenants_asset_is_404_exactly_like_a_missing_one() {
         let nothing = api.call(method, &url(&missing), &api.token(), body).await;
         assert_problem(&nothing, 404, "not-found");
         assert_eq!(shape(&theirs), shape(&nothing), "{method}");
-        let keys: BTreeSet<&str> = theirs
-            .body
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys = member_names(&theirs.body);
         assert_eq!(
             keys,
             BTreeSet::from(["type", "title", "status", "detail", "request_id"])

@@ -164,12 +164,7 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     for k in ASSET_KEYS {
         assert_eq!(r.body[*k], full[*k], "{k}");
     }
-    let owner_keys: BTreeSet<&str> = r.body["owner"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let owner_keys = member_names(&r.body["owner"]);
     assert_eq!(owner_keys, BTreeSet::from(["person_id", "group_id"]));
     let id = id_of(&r.body);
     assert_eq!(current_asset(&api, &id).await, r.body);
