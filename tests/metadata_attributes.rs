@@ -181,10 +181,7 @@ async fn concurrent_creates_of_one_key_yield_one_winner() {
             .status
         }));
     }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let mut statuses = join_statuses(tasks).await;
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
 }

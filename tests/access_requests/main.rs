@@ -262,21 +262,3 @@ async fn at_status(api: &Api, status: &str) -> Value {
     assert_eq!(now["status"], status);
     now
 }
-
-/// Runs `n` copies of `f` at once and returns their statuses.
-async fn race<F, Fut>(n: usize, f: F) -> Vec<u16>
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = u16> + Send + 'static,
-{
-    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(f(i))).collect();
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.expect("task"));
-    }
-    statuses
-}
-
-fn count_of(statuses: &[u16], status: u16) -> usize {
-    statuses.iter().filter(|s| **s == status).count()
-}

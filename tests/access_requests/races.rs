@@ -210,10 +210,7 @@ async fn twenty_racing_decisions_have_one_winner() {
             act(&api, &token, &id, action).await.status
         }));
     }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = join_statuses(tasks).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -245,10 +242,7 @@ async fn twenty_racing_provisions_create_one_entitlement() {
             act(&api, &token, &id, "provision").await.status
         }));
     }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = join_statuses(tasks).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

@@ -616,3 +616,26 @@ pub async fn assert_include_deleted_needs_write(api: &Api, resource: &str, uris:
 pub fn member_names(v: &Value) -> std::collections::BTreeSet<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
 }
+
+/// The status of every spawned request, in spawn order.
+pub async fn join_statuses(tasks: Vec<tokio::task::JoinHandle<u16>>) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    statuses
+}
+
+/// Runs `n` copies of `f` at once and returns their statuses.
+pub async fn race<F, Fut>(n: usize, f: F) -> Vec<u16>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = u16> + Send + 'static,
+{
+    join_statuses((0..n).map(|i| tokio::spawn(f(i))).collect()).await
+}
+
+/// How many of `statuses` are `status`.
+pub fn count_of(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}

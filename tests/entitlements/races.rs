@@ -212,10 +212,7 @@ async fn twenty_concurrent_identical_creates_yield_one() {
             api.post("/api/v1/entitlements", body).await.status
         }));
     }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = join_statuses(tasks).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
         1,

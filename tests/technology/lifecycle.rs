@@ -710,10 +710,7 @@ async fn concurrent_creates_of_one_name_yield_one_winner() {
                 .status
         }));
     }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = join_statuses(tasks).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
         1,
