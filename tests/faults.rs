@@ -5,7 +5,7 @@
 mod common;
 
 use common::proxy::{Fault, FaultProxy};
-use common::{assert_problem, endpoint, id_of, live_count, Api, Response, FAULT_CLIENT};
+use common::*;
 use serde_json::{json, Value};
 use shared::error::ApiError;
 use shared::keys::{self, Kind};

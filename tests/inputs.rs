@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_problem, bad_fields, enc, id_of, live_count, Api, Response};
+use common::*;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use shared::time::TimestampError;
@@ -31,14 +31,7 @@ fn assert_names(r: &Response, field: &str, message: &str) {
 }
 
 async fn list_ids(api: &Api, uri: &str) -> Vec<String> {
-    let r = api.get(uri).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(id_of)
-        .collect()
+    listed_ids(&api.get(uri).await)
 }
 
 fn grant(asset_id: &str) -> Value {

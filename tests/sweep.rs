@@ -3,36 +3,18 @@
 
 mod common;
 
-use common::{assert_problem, id_of, live_count, Api};
+use common::*;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use shared::keys;
-use shared::store::{self, sweep};
-use shared::time::Timestamp;
-use std::time::{Duration, Instant};
+use shared::store;
+use std::time::Duration;
 
 async fn grant(api: &Api, asset_id: &str, principal: &str, extra: Value) -> Value {
-    let mut body = json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": "user"});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
+    let body = with(grant_body(asset_id, principal, "user"), extra);
     let r = api.post("/api/v1/entitlements", body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body
-}
-
-fn in_days(days: i64) -> String {
-    Timestamp::now().plus_seconds(days * 86_400).to_string()
-}
-
-/// A sweep run as if it were `days` from now.
-async fn sweep_at(api: &Api, days: i64, budget: Duration) -> sweep::Report {
-    let now = Timestamp::now().plus_seconds(days * 86_400);
-    // As the expiry-sweep function's: its DynamoDB actions are held to its IAM table.
-    let run = sweep::run(&api.state, now, Instant::now() + budget);
-    shared::store::counter::as_function("expiry-sweep", run)
-        .await
-        .expect("sweep")
 }
 
 #[tokio::test]

@@ -8,13 +8,14 @@ pub mod proxy;
 use functions::routes;
 use http::{HeaderMap, HeaderValue, Method};
 use lambda_http::Body;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::auth::{mint_hs256, Scope, TokenSpec};
 use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
 use shared::state::State;
-use shared::store::{self, RequestCounter};
-use std::sync::Arc;
-use std::time::Duration;
+use shared::store::{self, sweep, RequestCounter};
+use shared::time::Timestamp;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 pub const CURSOR_SECRET: &str = "test-cursor-secret-0123456789abcdef";
@@ -201,7 +202,19 @@ impl Api {
         token: &str,
         body: Option<Value>,
     ) -> Response {
-        let mut headers = HeaderMap::new();
+        self.call_with(method, uri, token, HeaderMap::new(), body)
+            .await
+    }
+
+    /// `call` with extra headers (`If-Match`, a hand-made `Authorization` with an empty token).
+    pub async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        mut headers: HeaderMap,
+        body: Option<Value>,
+    ) -> Response {
         let bytes = match body {
             Some(v) => {
                 headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -386,7 +399,7 @@ pub fn bad_fields(r: &Response) -> Vec<String> {
     v
 }
 
-// ---- Added for tests/technology_rules.rs and tests/technology_lists.rs ----
+// ---- Helpers shared by the test binaries ----
 
 /// How to mint a token that may be bad on purpose: another secret, issuer or audience, or a
 /// negative `ttl_seconds` (already expired).
@@ -444,23 +457,10 @@ pub fn sign_claims(claims: &Value) -> String {
     .expect("sign")
 }
 
-/// The envelope fields every record carries (API.md §2).
-pub const ENVELOPE_KEYS: &[&str] = &[
-    "id",
-    "tenant_id",
-    "app_id",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "source",
-    "source_type",
-    "is_deleted",
-    "deleted_at",
-    "deleted_by",
-    "schema_version",
-    "revision",
-];
+/// The envelope fields every record carries (API.md §2): the server's own and the client's
+/// `source` and `source_type`.
+pub static ENVELOPE_KEYS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| [shared::envelope::SERVER_FIELDS, &["source", "source_type"]].concat());
 
 /// The asset's stored count of live entitlements, read straight from the table.
 pub async fn live_count(api: &Api, asset_id: &str) -> i64 {
@@ -495,4 +495,203 @@ pub fn enc(value: &str) -> String {
         }
     }
     out
+}
+
+/// Sends with an optional `If-Match` header; `body` as JSON.
+pub async fn send(
+    api: &Api,
+    token: &str,
+    method: &str,
+    uri: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(tag) = if_match {
+        headers.insert("if-match", HeaderValue::from_str(tag).unwrap());
+    }
+    api.call_with(method, uri, token, headers, body).await
+}
+
+/// Sends a request with exactly this `Authorization` header value (none when `None`).
+pub async fn with_authorization(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    authorization: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(a) = authorization {
+        headers.insert("authorization", HeaderValue::from_str(a).unwrap());
+    }
+    api.call_with(method, uri, "", headers, body).await
+}
+
+/// Sends `body` as raw bytes with the given content type (none when `None`).
+pub async fn send_bytes(
+    api: &Api,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(ct) = content_type {
+        headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
+    }
+    api.raw(method, uri, &api.token(), headers, body.to_vec())
+        .await
+}
+
+/// The asset as stored now (deleted ones too), read through the API.
+pub async fn current_asset(api: &Api, id: &str) -> Value {
+    let r = api
+        .get(&format!("/api/v1/technology/{id}?include_deleted=true"))
+        .await;
+    assert_eq!(r.status, 200, "re-read {id}: {}", r.text);
+    r.body
+}
+
+/// Asserts the asset is exactly `before` (same revision, same fields, same stamps).
+pub async fn assert_asset_unchanged(api: &Api, before: &Value) {
+    let now = current_asset(api, &id_of(before)).await;
+    assert_eq!(&now, before, "the record changed after a rejected write");
+}
+
+/// A problem document without its request id: what two 404s must share.
+pub fn shape(r: &Response) -> (u16, Option<String>, Value) {
+    let mut body = r.body.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("request_id");
+    }
+    (r.status, r.header("content-type").map(String::from), body)
+}
+
+/// The ids of a list page.
+pub fn ids(r: &Response) -> Vec<String> {
+    r.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items: {}", r.text))
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// The ids of a list page, asserting a 200 first.
+pub fn listed_ids(r: &Response) -> Vec<String> {
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// Asserts a validation problem naming exactly `fields`.
+pub fn assert_invalid(r: &Response, fields: &[&str]) {
+    assert_problem(r, 400, "validation-error");
+    assert_eq!(bad_fields(r), fields, "{}", r.text);
+}
+
+/// `body` with the members of `extra` set on top.
+pub fn with(mut body: Value, extra: Value) -> Value {
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    body
+}
+
+/// An RFC 3339 timestamp `days` from now.
+pub fn in_days(days: i64) -> String {
+    Timestamp::now().plus_seconds(days * 86_400).to_string()
+}
+
+/// A sweep run as if it were `days` from now, with `budget` to finish.
+pub async fn sweep_at(api: &Api, days: i64, budget: Duration) -> sweep::Report {
+    let now = Timestamp::now().plus_seconds(days * 86_400);
+    // As the expiry-sweep function's: its DynamoDB actions are held to its IAM table.
+    let run = sweep::run(&api.state, now, Instant::now() + budget);
+    shared::store::counter::as_function("expiry-sweep", run)
+        .await
+        .expect("sweep")
+}
+
+/// The minimal entitlement create body: a person's grant of `etype` on `asset_id`.
+pub fn grant_body(asset_id: &str, principal: &str, etype: &str) -> Value {
+    json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
+}
+
+/// The path of the attribute catalog.
+pub const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
+
+/// Creates a metadata attribute (required fields plus `extra`).
+pub async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
+    let body = with(
+        json!({"key": key, "name": format!("Name of {key}"), "type": "governance"}),
+        extra,
+    );
+    let r = api.post(ATTRS, body).await;
+    assert_eq!(r.status, 201, "create attribute {key}: {}", r.text);
+    r.body
+}
+
+/// A fresh, well-formed id with this prefix (`ast`, `ent`, `arq`) that exists nowhere.
+pub fn missing(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::generate())
+}
+
+/// `include_deleted=true` on each of `uris` (a list and a get) needs `<resource>:write` as well
+/// as read: a 403 naming the write scope with read alone, a 403 with write alone, and `false`
+/// needs read only.
+pub async fn assert_include_deleted_needs_write(api: &Api, resource: &str, uris: [String; 2]) {
+    let read = api.token_with(&[&format!("{resource}:read")]);
+    let write = api.token_with(&[&format!("{resource}:write")]);
+    let write_scope = format!("{resource}:write");
+    for uri in uris {
+        let r = api.call("GET", &uri, &read, None).await;
+        assert_problem(&r, 403, "forbidden");
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains(write_scope.as_str()),
+            "{}",
+            r.text
+        );
+        // A write scope does not imply read.
+        assert_problem(&api.call("GET", &uri, &write, None).await, 403, "forbidden");
+        let false_uri = uri.replace("=true", "=false");
+        let r = api.call("GET", &false_uri, &read, None).await;
+        assert_eq!(r.status, 200, "{false_uri}: {}", r.text);
+    }
+}
+
+/// The member names of a JSON object.
+pub fn member_names(v: &Value) -> std::collections::BTreeSet<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+/// The status of every spawned request, in spawn order.
+pub async fn join_statuses(tasks: Vec<tokio::task::JoinHandle<u16>>) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    statuses
+}
+
+/// Runs `n` copies of `f` at once and returns their statuses.
+pub async fn race<F, Fut>(n: usize, f: F) -> Vec<u16>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = u16> + Send + 'static,
+{
+    join_statuses((0..n).map(|i| tokio::spawn(f(i))).collect()).await
+}
+
+/// How many of `statuses` are `status`.
+pub fn count_of(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
 }

@@ -1,14 +1,12 @@
 //! The HTTP edge as every route shares it: `If-Match` syntax, `405` with `Allow`, opaque cursors.
 
-mod common;
-
+use super::common::{assert_problem, bad_fields, id_of, Api};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{assert_problem, bad_fields, id_of, Api};
 use http::{HeaderMap, HeaderValue};
 use serde_json::json;
 
-async fn with_if_match(api: &Api, method: &str, uri: &str, tag: &[u8]) -> common::Response {
+async fn with_if_match(api: &Api, method: &str, uri: &str, tag: &[u8]) -> super::common::Response {
     let mut headers = HeaderMap::new();
     headers.insert("if-match", HeaderValue::from_bytes(tag).unwrap());
     let mut body = Vec::new();

@@ -1,90 +1,6 @@
-//! Technology asset lists end to end (API.md §5): shape, limits, order, every filter, `q`,
-//! deleted records, cursors (walking, sparse matches, read budget, tampering, binding), and the
-//! DynamoDB cost of a first page.
+//! Technology asset lists (API.md §5): shape, limits, order, every filter, `q`, deleted records, cursors, the cost of a first page.
 
-mod common;
-
-use common::{assert_problem, bad_fields, enc, id_of, Api, Response};
-use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
-
-const BASE: &str = "/api/v1/technology";
-
-fn ids(r: &Response) -> Vec<String> {
-    r.body["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no items: {}", r.text))
-        .iter()
-        .map(id_of)
-        .collect()
-}
-
-fn cursor_of(r: &Response) -> Option<String> {
-    r.body["next_cursor"].as_str().map(String::from)
-}
-
-fn query(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn list_as(api: &Api, token: &str, pairs: &[(&str, &str)]) -> Response {
-    let uri = if pairs.is_empty() {
-        BASE.to_string()
-    } else {
-        format!("{BASE}?{}", query(pairs))
-    };
-    api.call("GET", &uri, token, None).await
-}
-
-async fn list(api: &Api, pairs: &[(&str, &str)]) -> Response {
-    list_as(api, &api.token(), pairs).await
-}
-
-/// Follows `next_cursor` to the end; returns every id in order and each page's size.
-async fn walk(api: &Api, token: &str, pairs: &[(&str, &str)]) -> (Vec<String>, Vec<usize>) {
-    let mut all = Vec::new();
-    let mut sizes = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..200 {
-        let mut p: Vec<(&str, &str)> = pairs.to_vec();
-        if let Some(c) = &cursor {
-            p.push(("cursor", c.as_str()));
-        }
-        let r = list_as(api, token, &p).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let page = ids(&r);
-        sizes.push(page.len());
-        all.extend(page);
-        cursor = cursor_of(&r);
-        if cursor.is_none() {
-            return (all, sizes);
-        }
-    }
-    panic!("the cursor walk did not end after 200 pages");
-}
-
-/// Creates assets in order; returns their records (oldest first).
-async fn seed(api: &Api, bodies: Vec<Value>) -> Vec<Value> {
-    let mut out = Vec::new();
-    for b in bodies {
-        out.push(api.asset(b).await);
-    }
-    out
-}
-
-/// Newest first: the reverse of creation order.
-fn newest_first(records: &[&Value]) -> Vec<String> {
-    records.iter().rev().map(|r| id_of(r)).collect()
-}
-
-fn assert_400(r: &Response, fields: &[&str]) {
-    assert_problem(r, 400, "validation-error");
-    assert_eq!(bad_fields(r), fields, "{}", r.text);
-}
+use super::*;
 
 // ------------------------------------------------------------------------------------------
 // Shape, limit, order
@@ -111,13 +27,7 @@ async fn default_limit_is_50_and_pages_hold_limit_items() {
 
     let first = list(&api, &[]).await;
     assert_eq!(first.status, 200, "{}", first.text);
-    let keys: BTreeSet<&str> = first
-        .body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = member_names(&first.body);
     assert_eq!(keys, BTreeSet::from(["items", "next_cursor"]));
     assert_eq!(ids(&first), expected[..50].to_vec());
     let cursor = cursor_of(&first).expect("a next_cursor after 50 of 52");
@@ -160,14 +70,14 @@ async fn limit_out_of_range_is_400() {
         "99999999999999999999999",
     ] {
         let r = list(&api, &[("limit", bad)]).await;
-        assert_400(&r, &["limit"]);
+        assert_invalid(&r, &["limit"]);
         assert!(r.body["errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("100"));
     }
     let r = api.get(&format!("{BASE}?limit=5&limit=6")).await;
-    assert_400(&r, &["limit"]);
+    assert_invalid(&r, &["limit"]);
     for ok in ["1", "100", "50"] {
         assert_eq!(list(&api, &[("limit", ok)]).await.status, 200);
     }
@@ -373,14 +283,14 @@ async fn bad_filter_values_and_unknown_parameters_are_400() {
         ("hosting", "on-prem"),
     ] {
         let r = list(&api, &[(name, value)]).await;
-        assert_400(&r, &[name]);
+        assert_invalid(&r, &[name]);
     }
     for name in ["status", "category", "vendor", "tag", "owner_id", "q"] {
-        assert_400(&list(&api, &[(name, "")]).await, &[name]);
+        assert_invalid(&list(&api, &[(name, "")]).await, &[name]);
     }
     let long = "x".repeat(201);
-    assert_400(&list(&api, &[("q", &long)]).await, &["q"]);
-    assert_400(&list(&api, &[("vendor", &long)]).await, &["vendor"]);
+    assert_invalid(&list(&api, &[("q", &long)]).await, &["q"]);
+    assert_invalid(&list(&api, &[("vendor", &long)]).await, &["vendor"]);
     assert_eq!(
         list(&api, &[("vendor", &"x".repeat(200))]).await.status,
         200
@@ -390,17 +300,17 @@ async fn bad_filter_values_and_unknown_parameters_are_400() {
         "foo", "Status", "tags", "name", "owner", "page", "offset", "sort", "type",
     ] {
         let r = list(&api, &[(name, "x")]).await;
-        assert_400(&r, &[name]);
+        assert_invalid(&r, &[name]);
     }
     let r = api
         .get(&format!("{BASE}?status=active&status=deprecated"))
         .await;
-    assert_400(&r, &["status"]);
+    assert_invalid(&r, &["status"]);
     // Every bad parameter at once.
     let r = list(&api, &[("status", "x"), ("hosting", "y"), ("limit", "0")]).await;
-    assert_400(&r, &["hosting", "limit", "status"]);
+    assert_invalid(&r, &["hosting", "limit", "status"]);
     let r = list(&api, &[("foo", "1"), ("bar", "2")]).await;
-    assert_400(&r, &["bar", "foo"]);
+    assert_invalid(&r, &["bar", "foo"]);
 }
 
 #[tokio::test]
@@ -541,7 +451,7 @@ async fn deleted_assets_are_left_out_unless_asked_for() {
     )
     .await;
     assert_problem(&r, 403, "forbidden");
-    assert_400(
+    assert_invalid(
         &list(&api, &[("include_deleted", "1")]).await,
         &["include_deleted"],
     );
@@ -718,13 +628,13 @@ async fn tampered_or_garbage_cursors_are_400() {
     ];
     for cursor in bad {
         let r = list(&api, &[("limit", "2"), ("cursor", &cursor)]).await;
-        assert_400(&r, &["cursor"]);
+        assert_invalid(&r, &["cursor"]);
         assert!(!r.text.contains("T#"), "{}", r.text);
     }
     let r = api
         .get(&format!("{BASE}?limit=2&cursor={c}&cursor={c}"))
         .await;
-    assert_400(&r, &["cursor"]);
+    assert_invalid(&r, &["cursor"]);
     assert_eq!(
         list(&api, &[("limit", "2"), ("cursor", &c)]).await.status,
         200
@@ -755,7 +665,7 @@ async fn forged_cursors_cannot_reach_another_tenant() {
     let forged =
         shared::cursor::encode(common::CURSOR_SECRET.as_bytes(), &binding, &victim_key).unwrap();
     let r = list(&api, &[("cursor", &forged)]).await;
-    assert_400(&r, &["cursor"]);
+    assert_invalid(&r, &["cursor"]);
     assert!(!r.text.contains("victims-secret"));
     // Signed with another secret.
     let own_key = HashMap::from([
@@ -771,7 +681,7 @@ async fn forged_cursors_cannot_reach_another_tenant() {
         &own_key,
     )
     .unwrap();
-    assert_400(&list(&api, &[("cursor", &foreign)]).await, &["cursor"]);
+    assert_invalid(&list(&api, &[("cursor", &foreign)]).await, &["cursor"]);
     // The genuine article works (sanity check of the forging above).
     let genuine =
         shared::cursor::encode(common::CURSOR_SECRET.as_bytes(), &binding, &own_key).unwrap();
@@ -850,7 +760,7 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
         f.push(("limit", "1"));
         f.push(("cursor", &c));
         let r = list_as(&api, token, &f).await;
-        assert_400(&r, &["cursor"]);
+        assert_invalid(&r, &["cursor"]);
     }
     // Same filters in another order, another limit, include_deleted=false: fine.
     let r = list_as(
@@ -878,11 +788,11 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
     let page = list_as(&api, &app_a, &[("limit", "1")]).await;
     assert_eq!(page.status, 200);
     let ac = cursor_of(&page).unwrap();
-    assert_400(
+    assert_invalid(
         &list_as(&api, &person, &[("limit", "1"), ("cursor", &ac)]).await,
         &["cursor"],
     );
-    assert_400(
+    assert_invalid(
         &list_as(&api, &app_b, &[("limit", "1"), ("cursor", &ac)]).await,
         &["cursor"],
     );
@@ -890,7 +800,7 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
     assert_eq!(r.status, 200, "{}", r.text);
     // And a person's cursor is not an app's.
     let pc = cursor_of(&list(&api, &[("limit", "1")]).await).unwrap();
-    assert_400(
+    assert_invalid(
         &list_as(&api, &app_a, &[("limit", "1"), ("cursor", &pc)]).await,
         &["cursor"],
     );

@@ -1,0 +1,264 @@
+//! Access requests end to end (API.md §3 AccessRequest, §5, §10): the helpers of this binary; the tests are in its modules.
+//!
+//! Every refused action is followed by a re-read of the request, of the entitlement it names and
+//! of the asset's live count, proving that nothing changed.
+
+mod auth;
+#[path = "../common/mod.rs"]
+mod common;
+mod lifecycle;
+mod lists;
+mod provisioning;
+mod races;
+mod validation;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+const BASE: &str = "/api/v1/operations/access-requests";
+
+const ENTS: &str = "/api/v1/entitlements";
+
+const TECH: &str = "/api/v1/technology";
+
+const FUTURE: &str = "2099-01-01T00:00:00Z";
+
+const FUTURE_OUT: &str = "2099-01-01T00:00:00.000Z";
+
+const LATER: &str = "2099-06-30T12:00:00Z";
+
+const LATER_OUT: &str = "2099-06-30T12:00:00.000Z";
+
+/// Every field of a request: what the client sets, and `SERVER_SET`.
+static REQUEST_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let client = [
+        "requester_id",
+        "system_id",
+        "access_type",
+        "status",
+        "justification",
+        "asset_id",
+        "principal_id",
+        "principal_type",
+        "entitlement_type",
+        "expires_at",
+        "tags",
+    ];
+    [&client, SERVER_SET].concat()
+});
+
+/// Fields only the server sets: `null` on a fresh request.
+const SERVER_SET: &[&str] = &[
+    "approver_id",
+    "approved_at",
+    "rejected_at",
+    "provisioned_at",
+    "completed_at",
+    "decision_comment",
+    "entitlement_id",
+    "granted_at",
+    "granted_by_id",
+];
+
+fn url(id: &str) -> String {
+    format!("{BASE}/{id}")
+}
+
+fn token_of(api: &Api, sub: &str) -> String {
+    api.token_for(sub, None, &all_scopes())
+}
+
+/// A second person of the tenant, who decides what user-1 requested.
+fn approver(api: &Api) -> String {
+    token_of(api, "approver-1")
+}
+
+/// A third person, who provisions.
+fn provisioner(api: &Api) -> String {
+    token_of(api, "provisioner-1")
+}
+
+fn app_token(api: &Api, sub: &str, app: &str) -> String {
+    api.token_for(sub, Some(app), &all_scopes())
+}
+
+async fn act(api: &Api, token: &str, id: &str, action: &str) -> Response {
+    api.call("POST", &format!("{}/{action}", url(id)), token, None)
+        .await
+}
+
+async fn act_with(api: &Api, token: &str, id: &str, action: &str, body: Value) -> Response {
+    api.call("POST", &format!("{}/{action}", url(id)), token, Some(body))
+        .await
+}
+
+async fn complete(api: &Api, token: &str, id: &str) -> Response {
+    api.call(
+        "PATCH",
+        &url(id),
+        token,
+        Some(json!({"status": "completed"})),
+    )
+    .await
+}
+
+/// Creates an asset named `name` and returns its id.
+async fn asset(api: &Api, name: &str) -> String {
+    id_of(&api.asset(json!({ "name": name })).await)
+}
+
+/// Creates a request as `token`, asserting 201.
+async fn create_as(api: &Api, token: &str, body: Value) -> Value {
+    let r = api.call("POST", BASE, token, Some(body)).await;
+    assert_eq!(r.status, 201, "create request: {}", r.text);
+    r.body
+}
+
+/// Creates a request as user-1, asserting 201.
+async fn create(api: &Api, body: Value) -> Value {
+    create_as(api, &api.token(), body).await
+}
+
+/// A `new` request of user-1 for `member` access to the asset named `system`.
+async fn new_request(api: &Api, system: &str) -> Value {
+    create(
+        api,
+        json!({"system_id": system, "access_type": "new", "justification": "needed for work", "entitlement_type": "member"}),
+    )
+    .await
+}
+
+/// Approves as approver-1, asserting 200.
+async fn approve(api: &Api, id: &str) -> Value {
+    let r = act(api, &approver(api), id, "approve").await;
+    assert_eq!(r.status, 200, "approve: {}", r.text);
+    r.body
+}
+
+/// Provisions as provisioner-1, asserting 200.
+async fn provision(api: &Api, id: &str) -> Value {
+    let r = act(api, &provisioner(api), id, "provision").await;
+    assert_eq!(r.status, 200, "provision: {}", r.text);
+    r.body
+}
+
+/// Creates an entitlement directly (as user-1), asserting 201.
+async fn grant(api: &Api, body: Value) -> Value {
+    let r = api.post(ENTS, body).await;
+    assert_eq!(r.status, 201, "create entitlement: {}", r.text);
+    r.body
+}
+
+/// A privileged `root` grant of person `p1` on `asset_id`, expiring in 2099.
+async fn grant_privileged_root(api: &Api, asset_id: &str) -> Value {
+    grant(
+        api,
+        json!({"asset_id": asset_id, "principal_id": "p1", "principal_type": "person", "entitlement_type": "root", "privileged": true, "expires_at": FUTURE}),
+    )
+    .await
+}
+
+/// An active `read` grant of person `principal` on `asset_id`, expiring in 2098.
+async fn grant_read(api: &Api, asset_id: &str, principal: &str) -> Value {
+    grant(
+        api,
+        json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": "read", "expires_at": "2098-01-01T00:00:00Z"}),
+    )
+    .await
+}
+
+async fn read_request(api: &Api, id: &str) -> Value {
+    let r = api.get(&url(id)).await;
+    assert_eq!(r.status, 200, "re-read request {id}: {}", r.text);
+    r.body
+}
+
+async fn read_entitlement(api: &Api, id: &str) -> Value {
+    let r = api.get(&format!("{ENTS}/{id}")).await;
+    assert_eq!(r.status, 200, "re-read entitlement {id}: {}", r.text);
+    r.body
+}
+
+/// What a refused action must leave alone: the request, the entitlement it names (if any) and
+/// the asset's live count.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    request: Value,
+    entitlement: Option<Value>,
+    live: i64,
+}
+
+async fn snapshot(api: &Api, request_id: &str) -> Snapshot {
+    let request = read_request(api, request_id).await;
+    let entitlement = match request["entitlement_id"].as_str() {
+        Some(eid) => Some(read_entitlement(api, eid).await),
+        None => None,
+    };
+    let asset_id = request["asset_id"].as_str().expect("asset_id").to_string();
+    Snapshot {
+        request,
+        entitlement,
+        live: live_count(api, &asset_id).await,
+    }
+}
+
+async fn assert_unchanged(api: &Api, before: &Snapshot) {
+    let now = snapshot(api, &id_of(&before.request)).await;
+    assert_eq!(&now, before, "something changed after a refused action");
+}
+
+/// Asserts a 409 for a transition the state machine refuses, naming the current status.
+fn assert_transition_conflict(r: &Response, current: &str) {
+    assert_problem(r, 409, "conflict");
+    assert_eq!(r.body["current_status"], current, "{}", r.text);
+}
+
+/// Sends with an `If-Match` header.
+async fn with_if_match(
+    api: &Api,
+    token: &str,
+    method: &str,
+    uri: &str,
+    if_match: &str,
+    body: Option<Value>,
+) -> Response {
+    send(api, token, method, uri, Some(if_match), body).await
+}
+
+fn missing_request_id() -> String {
+    format!("arq_{}", ulid::Ulid::generate())
+}
+
+/// A `new` request (on an asset of its own, named `sys-<status>`) brought to `status`.
+async fn at_status(api: &Api, status: &str) -> Value {
+    let name = format!("sys-{status}");
+    asset(api, &name).await;
+    let r = new_request(api, &name).await;
+    let id = id_of(&r);
+    match status {
+        "pending" => {}
+        "rejected" => {
+            let r = act(api, &approver(api), &id, "reject").await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        "approved" => {
+            approve(api, &id).await;
+        }
+        "provisioned" => {
+            approve(api, &id).await;
+            provision(api, &id).await;
+        }
+        "completed" => {
+            approve(api, &id).await;
+            provision(api, &id).await;
+            let r = complete(api, &api.token(), &id).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        other => panic!("no such status {other}"),
+    }
+    let now = read_request(api, &id).await;
+    assert_eq!(now["status"], status);
+    now
+}
