@@ -8,9 +8,8 @@
 use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{
-    check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH, WRITE_ATTEMPTS,
-};
+use super::tx::{Role, Tx};
+use super::{check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::access_request::{
     self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target,
@@ -404,19 +403,20 @@ pub async fn provision(
                     f.approver_id.clone(),
                     now,
                 )?;
-                let mut items = vec![rewrite(&current, &next, clears)?.transact_item(table)?];
-                items.extend(ents::start_grant(&ent, app.as_deref(), table)?);
-                match transact(&state.db, items).await {
+                let mut tx = Tx::new();
+                tx.add(
+                    Role::Request,
+                    rewrite(&current, &next, clears)?.transact_item(table)?,
+                )
+                .append(ents::start_grant(&ent, app.as_deref(), table)?);
+                match tx.send(&state.db).await? {
                     Ok(()) => return Ok(next),
-                    Err(TxError::Cancelled(reasons)) => {
-                        if reasons.first().is_some_and(CancelReason::condition_failed) {
-                            continue;
-                        }
-                        let err = ents::start_refusal(&reasons, 1, &ent, app.as_deref())
-                            .unwrap_or_else(|| TxError::Cancelled(reasons).into());
+                    Err(refusal) if refusal.failed(Role::Request) => continue,
+                    Err(refusal) => {
+                        let err = ents::start_refusal(&refusal, &ent, app.as_deref())
+                            .unwrap_or_else(|| refusal.unexpected());
                         return Err(as_conflict(err));
                     }
-                    Err(e) => return Err(e.into()),
                 }
             }
             kind => {
@@ -435,12 +435,16 @@ pub async fn provision(
                     ent.fields.granted_by_id.clone(),
                     now,
                 )?;
-                let mut items = vec![rewrite(&current, &next, clears)?.transact_item(table)?];
+                let mut tx = Tx::new();
+                tx.add(
+                    Role::Request,
+                    rewrite(&current, &next, clears)?.transact_item(table)?,
+                );
                 let changed = if kind == "revoke" {
                     let reason = Some(format!("access request {}", current.envelope.id));
                     let revoked =
                         ent_domain::revoked(&ent, &caller.sub, reason, Provenance::default(), now);
-                    items.extend(ents::end_grant(&ent, &revoked, table)?);
+                    tx.append(ents::end_grant(&ent, &revoked, table)?);
                     revoked
                 } else {
                     let mut changed = ent.clone();
@@ -460,29 +464,22 @@ pub async fn provision(
                     changed
                         .envelope
                         .touch(&caller.sub, Provenance::default(), now);
-                    items.extend(ents::change_grant(&ent, &changed, table)?);
+                    tx.append(ents::change_grant(&ent, &changed, table)?);
                     changed
                 };
-                match transact(&state.db, items).await {
+                match tx.send(&state.db).await? {
                     Ok(()) => return Ok(next),
-                    Err(TxError::Cancelled(reasons)) => {
-                        if reasons.first().is_some_and(CancelReason::condition_failed) {
-                            continue;
-                        }
-                        // The entitlement changed since it was read (an edit, or its end):
-                        // read both again; a re-read that finds it inactive answers 409.
-                        if reasons.get(1).is_some_and(CancelReason::condition_failed) {
-                            continue;
-                        }
-                        if kind == "revoke" {
-                            return Err(entitlement_gone());
-                        }
-                        return Err(match ents::change_refusal(&reasons, 1, &ent, &changed) {
+                    Err(refusal) if refusal.failed(Role::Request) => continue,
+                    // The entitlement changed since it was read (an edit, or its end):
+                    // read both again; a re-read that finds it inactive answers 409.
+                    Err(refusal) if refusal.failed(Role::Record) => continue,
+                    Err(_) if kind == "revoke" => return Err(entitlement_gone()),
+                    Err(refusal) => {
+                        return Err(match ents::change_refusal(refusal, &changed) {
                             None => entitlement_gone(),
                             Some(err) => as_conflict(err),
-                        });
+                        })
                     }
-                    Err(e) => return Err(e.into()),
                 }
             }
         }

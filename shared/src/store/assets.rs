@@ -9,9 +9,8 @@
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{
-    build_err, check_revision, from_item, get_n, s, transact, Item, TxError, SEARCH, WRITE_ATTEMPTS,
-};
+use super::tx::{Role, Tx};
+use super::{build_err, check_revision, from_item, get_n, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -98,18 +97,13 @@ pub async fn create(
         .condition_expression("attribute_not_exists(PK)")
         .build()
         .map_err(build_err)?;
-    let items = vec![
-        TransactWriteItem::builder().put(put).build(),
-        put_name_guard(&asset, state.table())?,
-    ];
-    match transact(&state.db, items).await {
+    let mut tx = Tx::new();
+    tx.add(Role::Record, TransactWriteItem::builder().put(put).build())
+        .add(Role::Guard, put_name_guard(&asset, state.table())?);
+    match tx.send(&state.db).await? {
         Ok(()) => Ok(asset),
-        Err(TxError::Cancelled(reasons))
-            if reasons.get(1).is_some_and(|r| r.condition_failed()) =>
-        {
-            Err(name_taken(&asset.fields.name))
-        }
-        Err(e) => Err(e.into()),
+        Err(refusal) if refusal.failed(Role::Guard) => Err(name_taken(&asset.fields.name)),
+        Err(refusal) => Err(refusal.unexpected()),
     }
 }
 
@@ -216,23 +210,20 @@ where
         let renamed = next.fields.name != current.fields.name;
         // `false`: someone wrote in between; read again (a stale If-Match then answers 412).
         let applied = if renamed {
-            let items = vec![
-                write.transact_item(state.table())?,
-                put_name_guard(&next, state.table())?,
-                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-            ];
-            match transact(&state.db, items).await {
+            let mut tx = Tx::new();
+            tx.add(Role::Record, write.transact_item(state.table())?)
+                .add(Role::Guard, put_name_guard(&next, state.table())?)
+                .add(
+                    Role::GuardRelease,
+                    delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+                );
+            match tx.send(&state.db).await? {
                 Ok(()) => true,
-                Err(TxError::Cancelled(reasons)) => {
-                    if reasons.first().is_some_and(|r| r.condition_failed()) {
-                        false
-                    } else if reasons.get(1).is_some_and(|r| r.condition_failed()) {
-                        return Err(name_taken(&next.fields.name));
-                    } else {
-                        return Err(TxError::Cancelled(reasons).into());
-                    }
+                Err(refusal) if refusal.failed(Role::Record) => false,
+                Err(refusal) if refusal.failed(Role::Guard) => {
+                    return Err(name_taken(&next.fields.name))
                 }
-                Err(e) => return Err(e.into()),
+                Err(refusal) => return Err(refusal.unexpected()),
             }
         } else {
             write.send(&state.db, state.table()).await?
@@ -280,27 +271,24 @@ pub async fn delete(
         next.envelope.soft_delete(&caller.sub, Timestamp::now());
         // The count is checked by the write's own condition: a grant that lands first blocks it.
         let write = rewrite(&next, current.envelope.revision, true)?;
-        let items = vec![
-            write.transact_item(state.table())?,
-            delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-        ];
-        match transact(&state.db, items).await {
+        let mut tx = Tx::new();
+        tx.add(Role::Record, write.transact_item(state.table())?)
+            .add(
+                Role::GuardRelease,
+                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+            );
+        match tx.send(&state.db).await? {
             Ok(()) => return Ok(()),
-            Err(TxError::Cancelled(reasons)) => {
-                let first = reasons.first();
-                if !first.is_some_and(|r| r.condition_failed()) {
-                    return Err(TxError::Cancelled(reasons).into());
-                }
-                let live_now = first
-                    .and_then(|r| r.item.as_ref())
+            Err(refusal) if refusal.failed(Role::Record) => {
+                let live_now = refusal
+                    .old_item(Role::Record)
                     .and_then(|item| get_n(item, LIVE_ENTITLEMENTS))
                     .unwrap_or(0);
                 if live_now > 0 {
                     return Err(live_conflict(state, caller, id, live_now).await);
                 }
-                continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(refusal) => return Err(refusal.unexpected()),
         }
     }
     Err(ApiError::conflict(

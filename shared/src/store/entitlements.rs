@@ -8,10 +8,8 @@
 use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
-use super::{
-    build_err, check_revision, from_item, s, transact, CancelReason, Item, TxError, SEARCH,
-    WRITE_ATTEMPTS,
-};
+use super::tx::{Refusal, Role, Tx};
+use super::{build_err, check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
 use crate::envelope::{Actor, Envelope, Provenance};
@@ -120,13 +118,9 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
     })
 }
 
-/// The transaction items that start a live grant: the entitlement, its guard, the asset's
-/// count (+1, under the asset's conditions). Reasons come back in this order.
-pub fn start_grant(
-    ent: &Entitlement,
-    app_id: Option<&str>,
-    table: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
+/// The transaction that starts a live grant: the entitlement, its guard, the asset's count
+/// (+1, under the asset's conditions).
+pub fn start_grant(ent: &Entitlement, app_id: Option<&str>, table: &str) -> ApiResult<Tx> {
     let mut item = record_item(ent)?;
     item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
     let put = Put::builder()
@@ -135,112 +129,102 @@ pub fn start_grant(
         .condition_expression("attribute_not_exists(PK)")
         .build()
         .map_err(build_err)?;
-    Ok(vec![
-        TransactWriteItem::builder().put(put).build(),
-        put_guard(ent, table)?,
-        assets::live_count_update(
-            &ent.envelope.tenant_id,
-            &ent.fields.asset_id,
-            1,
-            AssetGuard::Grantable {
-                app_id,
-                has_expiry: ent.fields.expires_at.is_some(),
-            },
-            table,
-        )?,
-    ])
+    let mut tx = Tx::new();
+    tx.add(Role::Record, TransactWriteItem::builder().put(put).build())
+        .add(Role::Guard, put_guard(ent, table)?)
+        .add(
+            Role::AssetCount,
+            assets::live_count_update(
+                &ent.envelope.tenant_id,
+                &ent.fields.asset_id,
+                1,
+                AssetGuard::Grantable {
+                    app_id,
+                    has_expiry: ent.fields.expires_at.is_some(),
+                },
+                table,
+            )?,
+        );
+    Ok(tx)
 }
 
-/// Explains a cancelled `start_grant` whose items begin at `offset` of the transaction.
+/// Explains a refused `start_grant`.
 pub fn start_refusal(
-    reasons: &[CancelReason],
-    offset: usize,
+    refusal: &Refusal,
     ent: &Entitlement,
     app_id: Option<&str>,
 ) -> Option<ApiError> {
-    if reasons
-        .get(offset + 1)
-        .is_some_and(CancelReason::condition_failed)
-    {
+    if refusal.failed(Role::Guard) {
         return Some(conflict_live_grant(&ent.fields));
     }
-    let asset = reasons.get(offset + 2).filter(|r| r.condition_failed())?;
-    Some(assets::grant_refusal(asset.item.as_ref(), app_id))
+    if !refusal.failed(Role::AssetCount) {
+        return None;
+    }
+    Some(assets::grant_refusal(
+        refusal.old_item(Role::AssetCount),
+        app_id,
+    ))
 }
 
-/// The transaction items that end a live grant (revoke, expiry, a provisioned revoke): the
+/// The transaction that ends a live grant (revoke, expiry, a provisioned revoke): the
 /// entitlement rewritten as `next` if still as read, its guard freed, the asset's count −1.
-pub fn end_grant(
-    current: &Entitlement,
-    next: &Entitlement,
-    table: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
-    Ok(vec![
-        rewrite(current, next)?.transact_item(table)?,
-        delete_guard(current, table)?,
-        assets::live_count_update(
-            &current.envelope.tenant_id,
-            &current.fields.asset_id,
-            -1,
-            AssetGuard::Exists,
-            table,
-        )?,
-    ])
+pub fn end_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Tx> {
+    let mut tx = Tx::new();
+    tx.add(Role::Record, rewrite(current, next)?.transact_item(table)?)
+        .add(Role::GuardRelease, delete_guard(current, table)?)
+        .add(
+            Role::AssetCount,
+            assets::live_count_update(
+                &current.envelope.tenant_id,
+                &current.fields.asset_id,
+                -1,
+                AssetGuard::Exists,
+                table,
+            )?,
+        );
+    Ok(tx)
 }
 
-/// The items that change a live grant in place (PATCH, a provisioned modify): the entitlement,
-/// the guard moved when the type changes, and a criticality check when the expiry is dropped.
-pub fn change_grant(
-    current: &Entitlement,
-    next: &Entitlement,
-    table: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
-    let mut items = vec![rewrite(current, next)?.transact_item(table)?];
+/// The transaction that changes a live grant in place (PATCH, a provisioned modify): the
+/// entitlement, the guard moved when the type changes, and a criticality check when the expiry
+/// is dropped.
+pub fn change_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Tx> {
+    let mut tx = Tx::new();
+    tx.add(Role::Record, rewrite(current, next)?.transact_item(table)?);
     if next.fields.entitlement_type != current.fields.entitlement_type {
-        items.push(put_guard(next, table)?);
-        items.push(delete_guard(current, table)?);
+        tx.add(Role::Guard, put_guard(next, table)?)
+            .add(Role::GuardRelease, delete_guard(current, table)?);
     }
     // A grant without expiry must not be on a critical asset: checked on every write that
     // leaves it without one (the asset may have become critical since the grant).
     if next.fields.expires_at.is_none() {
-        items.push(assets::not_critical_check(
-            &current.envelope.tenant_id,
-            &current.fields.asset_id,
-            table,
-        )?);
+        tx.add(
+            Role::AssetCheck,
+            assets::not_critical_check(
+                &current.envelope.tenant_id,
+                &current.fields.asset_id,
+                table,
+            )?,
+        );
     }
-    Ok(items)
+    Ok(tx)
 }
 
-/// Explains a cancelled `change_grant` whose items begin at `offset`; `None` = lost a race.
-pub fn change_refusal(
-    reasons: &[CancelReason],
-    offset: usize,
-    current: &Entitlement,
-    next: &Entitlement,
-) -> Option<ApiError> {
-    let failed = |i: usize| {
-        reasons
-            .get(offset + i)
-            .is_some_and(CancelReason::condition_failed)
-    };
-    if failed(0) {
+/// Explains a refused `change_grant`; `None` = lost a race.
+pub fn change_refusal(refusal: Refusal, next: &Entitlement) -> Option<ApiError> {
+    if refusal.failed(Role::Record) {
         return None;
     }
-    let type_changed = next.fields.entitlement_type != current.fields.entitlement_type;
-    if type_changed && failed(1) {
+    if refusal.failed(Role::Guard) {
         return Some(conflict_live_grant(&next.fields));
     }
-    let check_at = if type_changed { 3 } else { 1 };
-    if failed(check_at) {
+    if refusal.failed(Role::AssetCheck) {
         return Some(ApiError::field(
             "expires_at",
             "is required: the asset is critical, so access to it must expire",
         ));
     }
-    Some(ApiError::Internal(format!(
-        "unexpected cancellation: {reasons:?}"
-    )))
+    Some(refusal.unexpected())
 }
 
 /// Creates an entitlement: one transaction, no reads.
@@ -254,11 +238,14 @@ pub async fn create(
     let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
     let ent = Entitlement { envelope, fields };
     let app = caller.app_id.as_deref();
-    match transact(&state.db, start_grant(&ent, app, state.table())?).await {
+    match start_grant(&ent, app, state.table())?
+        .send(&state.db)
+        .await?
+    {
         Ok(()) => Ok(ent),
-        Err(TxError::Cancelled(reasons)) => Err(start_refusal(&reasons, 0, &ent, app)
-            .unwrap_or_else(|| TxError::Cancelled(reasons).into())),
-        Err(e) => Err(e.into()),
+        Err(refusal) => {
+            Err(start_refusal(&refusal, &ent, app).unwrap_or_else(|| refusal.unexpected()))
+        }
     }
 }
 
@@ -286,17 +273,16 @@ pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlem
 /// Writes `change_grant` as one UpdateItem when it is a single item, else a transaction.
 /// `Ok(false)` = lost a race (re-read and try again).
 async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
-    let items = change_grant(current, next, state.table())?;
-    if items.len() == 1 {
+    let tx = change_grant(current, next, state.table())?;
+    if tx.len() == 1 {
         return rewrite(current, next)?.send(&state.db, state.table()).await;
     }
-    match transact(&state.db, items).await {
+    match tx.send(&state.db).await? {
         Ok(()) => Ok(true),
-        Err(TxError::Cancelled(reasons)) => match change_refusal(&reasons, 0, current, next) {
+        Err(refusal) => match change_refusal(refusal, next) {
             None => Ok(false),
             Some(err) => Err(err),
         },
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -388,14 +374,13 @@ pub async fn revoke(
             provenance.clone(),
             Timestamp::now(),
         );
-        match transact(&state.db, end_grant(&current, &next, state.table())?).await {
+        match end_grant(&current, &next, state.table())?
+            .send(&state.db)
+            .await?
+        {
             Ok(()) => return Ok(next),
-            Err(TxError::Cancelled(reasons))
-                if reasons.first().is_some_and(CancelReason::condition_failed) =>
-            {
-                continue
-            }
-            Err(e) => return Err(e.into()),
+            Err(refusal) if refusal.failed(Role::Record) => continue,
+            Err(refusal) => return Err(refusal.unexpected()),
         }
     }
     Err(ApiError::conflict(

@@ -1,5 +1,8 @@
 //! The DynamoDB side: the client, fault classification, transactions, and one module per
 //! record kind with its calls and conditions.
+//!
+//! Every transaction is built with `tx::Tx`, each action under its role, and its refusal is
+//! read by role; `transact` below is the wire underneath (retries, the request token).
 
 pub mod access_requests;
 pub mod assets;
@@ -11,6 +14,7 @@ pub mod list;
 pub mod rewrite;
 pub mod sweep;
 pub mod table;
+pub mod tx;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -160,7 +164,8 @@ fn is_item_too_large(message: Option<&str>) -> bool {
     })
 }
 
-/// Why one action of a cancelled transaction failed, in the transaction's order.
+/// Why one action of a cancelled transaction failed, in the transaction's order (`tx::Refusal`
+/// pairs each with its role).
 #[derive(Debug, Clone)]
 pub struct CancelReason {
     pub code: Option<String>,

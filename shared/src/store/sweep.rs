@@ -8,7 +8,7 @@
 //! one entitlement twice or move a count twice.
 
 use super::entitlements::end_grant;
-use super::{fault, from_item, transact, CancelReason, Item, TxError};
+use super::{fault, from_item, Item};
 use crate::domain::entitlement::{self as domain, Entitlement};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
@@ -49,13 +49,14 @@ async fn expire(state: &State, current: Entitlement, now: Timestamp) -> ApiResul
         return Ok(Outcome::Skipped);
     }
     let next = domain::expired(&current, now);
-    match transact(&state.db, end_grant(&current, &next, state.table())?).await {
+    match end_grant(&current, &next, state.table())?
+        .send(&state.db)
+        .await?
+    {
         Ok(()) => Ok(Outcome::Expired(current.envelope.tenant_id)),
         // Revoked, extended or expired by another sweep since the index was read.
-        Err(TxError::Cancelled(reasons)) if reasons.iter().any(CancelReason::condition_failed) => {
-            Ok(Outcome::Skipped)
-        }
-        Err(e) => Err(e.into()),
+        Err(refusal) if refusal.any_failed() => Ok(Outcome::Skipped),
+        Err(refusal) => Err(refusal.unexpected()),
     }
 }
 
