@@ -232,7 +232,7 @@ mod tests {
             is_app: false,
         };
         let (mut fields, _) = entitlement::parse_create(map, &granter, Timestamp::now()).unwrap();
-        fields.status = status.into();
+        fields.status = crate::vocab::Closed::parse(status).unwrap();
         Entitlement {
             envelope: envelope("ent_1"),
             fields,

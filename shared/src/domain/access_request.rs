@@ -1,28 +1,95 @@
 //! Access requests (seed 002): validation, defaults, and the state machine
 //! `pending → approved | rejected`, `approved → provisioned`, `provisioned → completed`.
 
+use crate::domain::entitlement::PrincipalType;
 use crate::envelope::{Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const ID_PREFIX: &str = "arq";
-pub const ACCESS_TYPES: &[&str] = &["new", "modify", "revoke"];
-pub const STATUSES: &[&str] = &[
-    "pending",
-    "approved",
-    "rejected",
-    "provisioned",
-    "completed",
-];
-pub const PRINCIPAL_TYPES: &[&str] = &["person", "group"];
-pub const PENDING: &str = "pending";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
-pub const PROVISIONED: &str = "provisioned";
-pub const COMPLETED: &str = "completed";
+
+crate::closed_set! {
+    pub enum AccessType {
+        New = "new",
+        Modify = "modify",
+        Revoke = "revoke",
+    }
+}
+
+crate::closed_set! {
+    pub enum Status {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        Provisioned = "provisioned",
+        Completed = "completed",
+    }
+}
+
+/// What happens to a request; `Status::transition` says whether it may, and what it becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Approve,
+    Reject,
+    Provision,
+    Complete,
+    Edit,
+    Delete,
+}
+
+/// An event the request's status does not allow (409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub from: Status,
+    pub event: Event,
+}
+
+impl Status {
+    /// The state machine, in one place: `pending → approved | rejected`,
+    /// `approved → provisioned`, `provisioned → completed`; edits and deletes only while
+    /// pending (the status stays).
+    pub fn transition(self, event: Event) -> Result<Status, Refusal> {
+        use {Event as E, Status as S};
+        match (self, event) {
+            (S::Pending, E::Approve) => Ok(S::Approved),
+            (S::Pending, E::Reject) => Ok(S::Rejected),
+            (S::Pending, E::Edit | E::Delete) => Ok(S::Pending),
+            (S::Approved, E::Provision) => Ok(S::Provisioned),
+            (S::Provisioned, E::Complete) => Ok(S::Completed),
+            (from, event) => Err(Refusal { from, event }),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        let from = r.from.as_str();
+        let to = match r.event {
+            Event::Approve => Status::Approved,
+            Event::Reject => Status::Rejected,
+            Event::Provision => Status::Provisioned,
+            Event::Complete => Status::Completed,
+            Event::Edit => {
+                return ApiError::conflict(format!(
+                    "the request is {from}; only pending requests can be edited"
+                ))
+            }
+            Event::Delete => {
+                return ApiError::conflict(format!(
+                    "the request is {from}; only pending requests can be deleted"
+                ))
+            }
+        };
+        ApiError::conflict_with(
+            format!("the request is {from}; it cannot become {to}"),
+            [("current_status", Value::String(from.into()))],
+        )
+    }
+}
 
 const SHORT: usize = 200;
 const TEXT: usize = 4000;
@@ -59,8 +126,8 @@ const SERVER_SET: &[&str] = &[
 pub struct AccessRequestFields {
     pub requester_id: String,
     pub system_id: String,
-    pub access_type: String,
-    pub status: String,
+    pub access_type: AccessType,
+    pub status: Status,
     pub justification: String,
     pub approver_id: Option<String>,
     pub approved_at: Option<Timestamp>,
@@ -70,7 +137,7 @@ pub struct AccessRequestFields {
     pub decision_comment: Option<String>,
     pub asset_id: String,
     pub principal_id: String,
-    pub principal_type: String,
+    pub principal_type: PrincipalType,
     pub entitlement_type: Option<String>,
     pub entitlement_id: Option<String>,
     pub granted_at: Option<Timestamp>,
@@ -104,11 +171,11 @@ impl AccessRequest {
 pub struct Draft {
     pub requester_id: String,
     pub system_id: String,
-    pub access_type: String,
+    pub access_type: AccessType,
     pub justification: String,
     pub asset_id: Option<String>,
     pub principal_id: Option<String>,
-    pub principal_type: Option<String>,
+    pub principal_type: Option<PrincipalType>,
     pub entitlement_type: Option<String>,
     pub expires_at: Field<Timestamp>,
     pub entitlement_id: Option<String>,
@@ -133,13 +200,13 @@ pub fn parse_create(
     let requester_id = input.string("requester_id", SHORT).value();
     let system_id = input.string("system_id", SHORT);
     let system_id = input.required("system_id", system_id);
-    let access_type = input.one_of("access_type", ACCESS_TYPES);
+    let access_type = input.choice::<AccessType>("access_type");
     let access_type = input.required("access_type", access_type);
     let justification = input.string("justification", TEXT);
     let justification = input.required("justification", justification);
     let asset_id = input.string("asset_id", SHORT).value();
     let principal_id = input.string("principal_id", SHORT).value();
-    let principal_type = input.one_of("principal_type", PRINCIPAL_TYPES).value();
+    let principal_type = input.choice::<PrincipalType>("principal_type").value();
     let entitlement_type = input.string("entitlement_type", SHORT).value();
     let expires_at = input.timestamp("expires_at");
     let entitlement_id = input.string("entitlement_id", SHORT).value();
@@ -149,8 +216,8 @@ pub fn parse_create(
             input.error("expires_at", "must be in the future");
         }
     }
-    match access_type.as_deref() {
-        Some("new") => {
+    match access_type {
+        Some(AccessType::New) => {
             if entitlement_type.is_none() && !input.has_error("entitlement_type") {
                 input.error("entitlement_type", "is required when access_type is new");
             }
@@ -158,7 +225,7 @@ pub fn parse_create(
                 input.error("expires_at", "cannot be null");
             }
         }
-        Some("modify") => {
+        Some(AccessType::Modify) => {
             if entitlement_type.is_none() && expires_at.is_absent() {
                 input.error(
                     "entitlement_type",
@@ -169,7 +236,7 @@ pub fn parse_create(
                 input.error("entitlement_id", "is required when access_type is modify");
             }
         }
-        Some("revoke") => {
+        Some(AccessType::Revoke) => {
             if entitlement_id.is_none() && !input.has_error("entitlement_id") {
                 input.error("entitlement_id", "is required when access_type is revoke");
             }
@@ -177,17 +244,22 @@ pub fn parse_create(
                 input.error("expires_at", "does not apply when access_type is revoke");
             }
         }
-        _ => {}
+        None => {}
     }
     input.finish()?;
+    let (Some(system_id), Some(access_type), Some(justification)) =
+        (system_id, access_type, justification)
+    else {
+        return Err(ApiError::Internal("a required field passed unread".into()));
+    };
     let requester_id = requester_id.unwrap_or_else(|| caller_sub.to_string());
     // For `new` it is the server's to set (after provisioning): ignored like other stamps.
-    let entitlement_id = entitlement_id.filter(|_| access_type.as_deref() != Some("new"));
+    let entitlement_id = entitlement_id.filter(|_| access_type != AccessType::New);
     Ok(Draft {
         requester_id,
-        system_id: system_id.unwrap_or_default(),
-        access_type: access_type.unwrap_or_default(),
-        justification: justification.unwrap_or_default(),
+        system_id,
+        access_type,
+        justification,
         asset_id,
         principal_id,
         principal_type,
@@ -203,7 +275,7 @@ pub fn parse_create(
 pub struct Target<'a> {
     pub asset_id: &'a str,
     pub principal_id: &'a str,
-    pub principal_type: &'a str,
+    pub principal_type: PrincipalType,
     pub entitlement_type: &'a str,
 }
 
@@ -227,36 +299,25 @@ pub fn resolve(
                     "does not match the entitlement's principal",
                 ));
             }
-            if draft
-                .principal_type
-                .as_deref()
-                .is_some_and(|p| p != t.principal_type)
-            {
+            if draft.principal_type.is_some_and(|p| p != t.principal_type) {
                 errors.push(crate::error::FieldError::new(
                     "principal_type",
                     "does not match the entitlement's principal",
                 ));
             }
-            let etype = if draft.access_type == "revoke" {
+            let etype = if draft.access_type == AccessType::Revoke {
                 Some(t.entitlement_type.to_string())
             } else {
                 draft.entitlement_type.clone()
             };
-            (
-                t.principal_id.to_string(),
-                t.principal_type.to_string(),
-                etype,
-            )
+            (t.principal_id.to_string(), t.principal_type, etype)
         }
         None => {
             let pid = draft
                 .principal_id
                 .clone()
                 .unwrap_or_else(|| draft.requester_id.clone());
-            let ptype = draft
-                .principal_type
-                .clone()
-                .unwrap_or_else(|| "person".into());
+            let ptype = draft.principal_type.unwrap_or(PrincipalType::Person);
             (pid, ptype, draft.entitlement_type.clone())
         }
     };
@@ -267,7 +328,7 @@ pub fn resolve(
         requester_id: draft.requester_id,
         system_id: draft.system_id,
         access_type: draft.access_type,
-        status: PENDING.into(),
+        status: Status::Pending,
         justification: draft.justification,
         approver_id: None,
         approved_at: None,
@@ -285,7 +346,8 @@ pub fn resolve(
         expires_at: draft.expires_at.clone().value(),
         tags: draft.tags,
     };
-    let clears_expiry = fields.access_type == "modify" && matches!(draft.expires_at, Field::Null);
+    let clears_expiry =
+        fields.access_type == AccessType::Modify && matches!(draft.expires_at, Field::Null);
     Ok((fields, draft.provenance, clears_expiry))
 }
 
@@ -354,11 +416,11 @@ pub fn plan_patch(
             input.error("expires_at", "must be in the future");
         }
     }
-    match c.access_type.as_str() {
-        "new" if matches!(entitlement_type, Field::Null) => {
+    match c.access_type {
+        AccessType::New if matches!(entitlement_type, Field::Null) => {
             input.error("entitlement_type", "is required when access_type is new");
         }
-        "revoke" if !entitlement_type.is_absent() || !expires_at.is_absent() => {
+        AccessType::Revoke if !entitlement_type.is_absent() || !expires_at.is_absent() => {
             input.error(
                 "access_type",
                 "a revoke request changes neither type nor expiry",
@@ -372,7 +434,7 @@ pub fn plan_patch(
         || !tags.is_absent();
     let completing = match status {
         None => false,
-        Some(Value::String(s)) if s == COMPLETED => true,
+        Some(Value::String(s)) if s == Status::Completed.as_str() => true,
         Some(_) => {
             input.error("status", "can only be set to completed");
             false
@@ -386,20 +448,13 @@ pub fn plan_patch(
     }
     input.finish()?;
     if completing {
-        if c.status != PROVISIONED {
-            return Err(transition_conflict(&c.status, "completed"));
-        }
+        c.status.transition(Event::Complete)?;
         return Ok(PatchPlan::Complete(provenance));
     }
-    if c.status != PENDING {
-        return Err(ApiError::conflict(format!(
-            "the request is {}; only pending requests can be edited",
-            c.status
-        )));
-    }
-    let clears = match (&c.access_type[..], &expires_at) {
-        ("modify", Field::Null) => true,
-        ("modify", Field::Value(_)) => false,
+    c.status.transition(Event::Edit)?;
+    let clears = match (c.access_type, &expires_at) {
+        (AccessType::Modify, Field::Null) => true,
+        (AccessType::Modify, Field::Value(_)) => false,
         _ => clears_expiry,
     };
     let mut next = c.clone();
@@ -407,7 +462,7 @@ pub fn plan_patch(
     next.entitlement_type = entitlement_type.merge(next.entitlement_type);
     next.expires_at = expires_at.merge(next.expires_at);
     next.tags = tags.merge(next.tags);
-    if next.access_type == "modify"
+    if next.access_type == AccessType::Modify
         && next.entitlement_type.is_none()
         && next.expires_at.is_none()
         && !clears
@@ -418,13 +473,6 @@ pub fn plan_patch(
         ));
     }
     Ok(PatchPlan::Edit(Box::new(next), provenance, clears))
-}
-
-fn transition_conflict(from: &str, to: &str) -> ApiError {
-    ApiError::conflict_with(
-        format!("the request is {from}; it cannot become {to}"),
-        [("current_status", Value::String(from.into()))],
-    )
 }
 
 /// The body of approve, reject and provision: `{"comment"?}`, and the client's provenance.
@@ -460,9 +508,9 @@ pub fn decide(
     body: DecisionBody,
     now: Timestamp,
 ) -> ApiResult<AccessRequest> {
-    let to = match decision {
-        Decision::Approve => APPROVED,
-        Decision::Reject => REJECTED,
+    let event = match decision {
+        Decision::Approve => Event::Approve,
+        Decision::Reject => Event::Reject,
     };
     // Whoever filed the request counts as its requester too, so naming someone else as
     // requester_id does not open a way to approve one's own request.
@@ -474,16 +522,16 @@ pub fn decide(
         ));
     }
     // Whoever filed it: someone else filing for you does not let you grant yourself access.
-    if current.fields.principal_type == "person" && current.fields.principal_id == approver {
+    if current.fields.principal_type == PrincipalType::Person
+        && current.fields.principal_id == approver
+    {
         return Err(ApiError::Forbidden(
             "the beneficiary cannot approve or reject a request for their own access".into(),
         ));
     }
-    if current.fields.status != PENDING {
-        return Err(transition_conflict(&current.fields.status, to));
-    }
+    let to = current.fields.status.transition(event)?;
     let mut next = current.clone();
-    next.fields.status = to.into();
+    next.fields.status = to;
     next.fields.approver_id = Some(approver.to_string());
     next.fields.decision_comment = body.comment;
     match decision {
@@ -504,11 +552,9 @@ pub fn provisioned(
     granted_by_id: Option<String>,
     now: Timestamp,
 ) -> ApiResult<AccessRequest> {
-    if current.fields.status != APPROVED {
-        return Err(transition_conflict(&current.fields.status, PROVISIONED));
-    }
+    let to = current.fields.status.transition(Event::Provision)?;
     let mut next = current.clone();
-    next.fields.status = PROVISIONED.into();
+    next.fields.status = to;
     next.fields.provisioned_at = Some(now);
     next.fields.entitlement_id = Some(entitlement_id.to_string());
     next.fields.granted_at = Some(granted_at);
@@ -523,9 +569,7 @@ pub fn provisioned(
 /// Provisioning may start only from `approved`, and never grants access that has already
 /// expired.
 pub fn ensure_provisionable(current: &AccessRequest, now: Timestamp) -> ApiResult<()> {
-    if current.fields.status != APPROVED {
-        return Err(transition_conflict(&current.fields.status, PROVISIONED));
-    }
+    current.fields.status.transition(Event::Provision)?;
     if current.fields.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::conflict(
             "the requested expires_at has passed; file a new request",
@@ -541,7 +585,7 @@ pub fn completed(
     now: Timestamp,
 ) -> AccessRequest {
     let mut next = current.clone();
-    next.fields.status = COMPLETED.into();
+    next.fields.status = Status::Completed;
     next.fields.completed_at = Some(now);
     next.envelope.touch(actor, provenance, now);
     next
@@ -549,14 +593,8 @@ pub fn completed(
 
 /// Deleting is allowed only while pending.
 pub fn ensure_deletable(current: &AccessRequest) -> ApiResult<()> {
-    if current.fields.status == PENDING {
-        Ok(())
-    } else {
-        Err(ApiError::conflict(format!(
-            "the request is {}; only pending requests can be deleted",
-            current.fields.status
-        )))
-    }
+    current.fields.status.transition(Event::Delete)?;
+    Ok(())
 }
 
 /// List filters of API.md §5 for access requests, plus `q`.
@@ -569,5 +607,48 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
         "principal_id",
         "access_type",
     ],
-    enums: &[("status", STATUSES), ("access_type", ACCESS_TYPES)],
+    enums: &[
+        ("status", Status::NAMES),
+        ("access_type", AccessType::NAMES),
+    ],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_table_covers_every_state_and_event() {
+        use {Event as E, Status as S};
+        let events = [
+            E::Approve,
+            E::Reject,
+            E::Provision,
+            E::Complete,
+            E::Edit,
+            E::Delete,
+        ];
+        let allowed = |from: S, event: E| match (from, event) {
+            (S::Pending, E::Approve) => Some(S::Approved),
+            (S::Pending, E::Reject) => Some(S::Rejected),
+            (S::Pending, E::Edit) | (S::Pending, E::Delete) => Some(S::Pending),
+            (S::Approved, E::Provision) => Some(S::Provisioned),
+            (S::Provisioned, E::Complete) => Some(S::Completed),
+            _ => None,
+        };
+        for from in S::ALL.iter().copied() {
+            for event in events {
+                let got = from.transition(event);
+                match allowed(from, event) {
+                    Some(to) => assert_eq!(got, Ok(to), "{from} {event:?}"),
+                    None => assert_eq!(got, Err(Refusal { from, event }), "{from} {event:?}"),
+                }
+            }
+        }
+        let err = ApiError::from(Refusal {
+            from: S::Rejected,
+            event: E::Approve,
+        });
+        assert_eq!(err.status(), 409);
+    }
+}

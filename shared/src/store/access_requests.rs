@@ -12,9 +12,11 @@ use super::tx::{Role, Tx};
 use super::{check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::access_request::{
-    self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target,
+    self as domain, AccessRequest, AccessType, Decision, DecisionBody, Draft, PatchPlan, Target,
 };
-use crate::domain::entitlement::{self as ent_domain, Entitlement, EntitlementFields};
+use crate::domain::entitlement::{
+    self as ent_domain, Entitlement, EntitlementFields, GrantSource, Status as EntStatus,
+};
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::Field;
@@ -22,6 +24,7 @@ use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Hidden marker: a `modify` that asks to clear the entitlement's expiry (`expires_at: null`),
@@ -38,7 +41,10 @@ fn record_item(req: &AccessRequest, clears_expiry: bool) -> ApiResult<Item> {
     item.insert(CLEARS_EXPIRY.into(), AttributeValue::Bool(clears_expiry));
     item.insert(
         keys::GSI1PK.into(),
-        s(keys::access_requests_by_status(tenant, &req.fields.status)),
+        s(keys::access_requests_by_status(
+            tenant,
+            req.fields.status.as_str(),
+        )),
     );
     item.insert(keys::GSI1SK.into(), s(&req.envelope.id));
     Ok(item)
@@ -57,7 +63,7 @@ fn rewrite(
         keep: &[],
         expect: vec![
             ("revision", super::n(current.envelope.revision)),
-            ("status", s(&current.fields.status)),
+            ("status", s(current.fields.status.as_str())),
             ("is_deleted", AttributeValue::Bool(false)),
         ],
     })
@@ -125,7 +131,7 @@ async fn target(
         Err(ApiError::NotFound) => return Err(not_one()),
         Err(e) => return Err(e),
     };
-    if ent.fields.status != ent_domain::ACTIVE || ent.fields.asset_id != asset_id {
+    if ent.fields.status != EntStatus::Active || ent.fields.asset_id != asset_id {
         return Err(not_one());
     }
     Ok(ent)
@@ -139,7 +145,7 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
     };
     if let Some(e) = &entitlement {
         let drops_expiry = matches!(draft.expires_at, Field::Null);
-        if draft.access_type == "modify" && drops_expiry && e.fields.privileged {
+        if draft.access_type == AccessType::Modify && drops_expiry && e.fields.privileged {
             return Err(ApiError::field(
                 "expires_at",
                 "cannot be cleared: the entitlement is privileged",
@@ -149,7 +155,7 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
     let t = entitlement.as_ref().map(|e| Target {
         asset_id: &e.fields.asset_id,
         principal_id: &e.fields.principal_id,
-        principal_type: &e.fields.principal_type,
+        principal_type: e.fields.principal_type,
         entitlement_type: &e.fields.entitlement_type,
     });
     let (fields, provenance, clears_expiry) = domain::resolve(draft, asset_id, t)?;
@@ -367,21 +373,21 @@ pub async fn provision(
         };
         let f = &current.fields;
         let table = state.table();
-        match f.access_type.as_str() {
-            "new" => {
+        match f.access_type {
+            AccessType::New => {
                 let ent_id = state.ids.next(ent_domain::ID_PREFIX);
                 let ent = Entitlement {
                     envelope: Envelope::new(ent_id.clone(), &grantor, Provenance::default(), now),
                     fields: EntitlementFields {
                         asset_id: f.asset_id.clone(),
                         principal_id: f.principal_id.clone(),
-                        principal_type: f.principal_type.clone(),
+                        principal_type: f.principal_type,
                         entitlement_type: f.entitlement_type.clone().unwrap_or_default(),
                         granted_at: now,
                         granted_by_id: f.approver_id.clone(),
                         expires_at: f.expires_at,
-                        grant_source: "provisioned".into(),
-                        status: ent_domain::ACTIVE.into(),
+                        grant_source: GrantSource::Provisioned,
+                        status: EntStatus::Active,
                         privileged: false,
                         requestable: true,
                         description: None,
@@ -422,7 +428,7 @@ pub async fn provision(
             kind => {
                 let ent_id = f.entitlement_id.clone().unwrap_or_default();
                 let ent = match ents::get(state, caller, &ent_id).await {
-                    Ok(e) if e.fields.status == ent_domain::ACTIVE => e,
+                    Ok(e) if e.fields.status == EntStatus::Active => e,
                     Ok(_) | Err(ApiError::NotFound) => return Err(entitlement_gone()),
                     Err(e) => return Err(e),
                 };
@@ -440,7 +446,7 @@ pub async fn provision(
                     Role::Request,
                     rewrite(&current, &next, clears)?.transact_item(table)?,
                 );
-                let changed = if kind == "revoke" {
+                let changed = if kind == AccessType::Revoke {
                     let reason = Some(format!("access request {}", current.envelope.id));
                     let revoked =
                         ent_domain::revoked(&ent, &caller.sub, reason, Provenance::default(), now);
@@ -473,7 +479,7 @@ pub async fn provision(
                     // The entitlement changed since it was read (an edit, or its end):
                     // read both again; a re-read that finds it inactive answers 409.
                     Err(refusal) if refusal.failed(Role::Record) => continue,
-                    Err(_) if kind == "revoke" => return Err(entitlement_gone()),
+                    Err(_) if kind == AccessType::Revoke => return Err(entitlement_gone()),
                     Err(refusal) => {
                         return Err(match ents::change_refusal(refusal, &changed) {
                             None => entitlement_gone(),

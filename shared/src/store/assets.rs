@@ -12,13 +12,14 @@ use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::{build_err, check_revision, from_item, get_n, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
-use crate::domain::asset::{self, Asset, AssetFields};
+use crate::domain::asset::{self, Asset, AssetFields, Criticality};
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -364,7 +365,7 @@ pub fn live_count_update(
         }
         if !has_expiry {
             let c = expr.name("criticality");
-            let v = expr.value(s("critical"));
+            let v = expr.value(s(Criticality::Critical.as_str()));
             condition.push_str(&format!(" AND {c} <> {v}"));
         }
     }
@@ -392,7 +393,7 @@ pub fn not_critical_check(
         .set_key(Some(key(tenant, asset_id)))
         .condition_expression("#c <> :critical")
         .expression_attribute_names("#c", "criticality")
-        .expression_attribute_values(":critical", s("critical"))
+        .expression_attribute_values(":critical", s(Criticality::Critical.as_str()))
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().condition_check(check).build())

@@ -11,13 +11,14 @@ use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::{build_err, check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
-use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
+use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ pub fn key(tenant: &str, id: &str) -> Item {
 fn grant_key(tenant: &str, f: &EntitlementFields) -> Item {
     let sk = keys::grant_sk(
         &f.asset_id,
-        &f.principal_type,
+        f.principal_type.as_str(),
         &f.principal_id,
         &f.entitlement_type,
     );
@@ -113,7 +114,7 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
         keep: &[],
         expect: vec![
             ("revision", super::n(current.envelope.revision)),
-            ("status", s(&current.fields.status)),
+            ("status", s(current.fields.status.as_str())),
         ],
     })
 }
@@ -480,8 +481,8 @@ pub async fn live_count_of_app(
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pk", s(keys::entitlements_by_asset(tenant, asset_id)))
             .expression_attribute_values(":app", s(app))
-            .expression_attribute_values(":active", s(domain::ACTIVE))
-            .expression_attribute_values(":pending", s(domain::PENDING))
+            .expression_attribute_values(":active", s(Status::Active.as_str()))
+            .expression_attribute_values(":pending", s(Status::PendingApproval.as_str()))
             .select(aws_sdk_dynamodb::types::Select::Count)
             .set_exclusive_start_key(start.take())
             .send()
