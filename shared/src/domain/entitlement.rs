@@ -147,6 +147,40 @@ impl Entitlement {
     }
 }
 
+impl EntitlementFields {
+    /// A live grant with the defaults every new one starts from (a direct, active,
+    /// non-privileged, requestable grant with nothing else set).
+    pub fn granted(
+        asset_id: String,
+        principal_id: String,
+        principal_type: PrincipalType,
+        entitlement_type: String,
+        granted_at: Timestamp,
+    ) -> EntitlementFields {
+        EntitlementFields {
+            asset_id,
+            principal_id,
+            principal_type,
+            entitlement_type,
+            granted_at,
+            granted_by_id: None,
+            expires_at: None,
+            grant_source: GrantSource::Direct,
+            status: Status::Active,
+            privileged: false,
+            requestable: true,
+            description: None,
+            attributes: None,
+            access_model_metadata: None,
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+            expired_at: None,
+            access_request_id: None,
+        }
+    }
+}
+
 /// The caller-independent facts a create needs.
 pub struct Granter<'a> {
     pub sub: &'a str,
@@ -239,26 +273,23 @@ pub fn parse_create(
     else {
         return Err(ApiError::Internal("a required field passed unread".into()));
     };
-    let fields = EntitlementFields {
+    let defaults = EntitlementFields::granted(
         asset_id,
         principal_id,
         principal_type,
         entitlement_type,
         granted_at,
+    );
+    let fields = EntitlementFields {
         granted_by_id,
         expires_at,
-        grant_source: grant_source.value().unwrap_or(GrantSource::Direct),
-        status: status.value().map_or(Status::Active, Status::from),
+        grant_source: grant_source.value().unwrap_or(defaults.grant_source),
+        status: status.value().map_or(defaults.status, Status::from),
         privileged,
-        requestable: requestable.value().unwrap_or(true),
+        requestable: requestable.value().unwrap_or(defaults.requestable),
         description,
         attributes,
-        access_model_metadata: None,
-        revoked_at: None,
-        revoked_by: None,
-        revoke_reason: None,
-        expired_at: None,
-        access_request_id: None,
+        ..defaults
     };
     Ok((fields, provenance))
 }

@@ -5,6 +5,7 @@ pub mod access_request;
 pub mod asset;
 pub mod attribute;
 pub mod entitlement;
+pub mod provision;
 
 /// Separates the fields of a search text; `q` may not contain it (nor any control character),
 /// so a search never matches across two fields.

@@ -12,14 +12,12 @@ use super::tx::{Role, Tx};
 use super::{check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::access_request::{
-    self as domain, AccessRequest, AccessType, Decision, DecisionBody, Draft, PatchPlan, Target,
+    self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target, CLEARS_EXPIRY,
 };
-use crate::domain::entitlement::{
-    self as ent_domain, Entitlement, EntitlementFields, GrantSource, Status as EntStatus,
-};
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::domain::entitlement::{self as ent_domain, Entitlement, Status as EntStatus};
+use crate::domain::provision::{self, entitlement_gone, ProvisionPlan};
+use crate::envelope::{Actor, Envelope};
 use crate::error::{ApiError, ApiResult};
-use crate::input::Field;
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::state::State;
@@ -27,18 +25,17 @@ use crate::time::Timestamp;
 use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-/// Hidden marker: a `modify` that asks to clear the entitlement's expiry (`expires_at: null`),
-/// which the record's `expires_at` alone cannot tell from "keep it".
-const CLEARS_EXPIRY: &str = "clears_expiry";
-
 fn key(tenant: &str, id: &str) -> Item {
     super::key(tenant, Kind::AccessRequest, id)
 }
 
-fn record_item(req: &AccessRequest, clears_expiry: bool) -> ApiResult<Item> {
+fn record_item(req: &AccessRequest) -> ApiResult<Item> {
     let tenant = &req.envelope.tenant_id;
     let mut item = super::searchable_item(req, req.search_text())?;
-    item.insert(CLEARS_EXPIRY.into(), AttributeValue::Bool(clears_expiry));
+    item.insert(
+        CLEARS_EXPIRY.into(),
+        AttributeValue::Bool(req.fields.access.clears_expiry()),
+    );
     item.insert(
         keys::GSI1PK.into(),
         s(keys::access_requests_by_status(
@@ -51,14 +48,10 @@ fn record_item(req: &AccessRequest, clears_expiry: bool) -> ApiResult<Item> {
 }
 
 /// The request rewritten, if it still has the revision and status it was read with.
-fn rewrite(
-    current: &AccessRequest,
-    next: &AccessRequest,
-    clears_expiry: bool,
-) -> ApiResult<Rewrite> {
+fn rewrite(current: &AccessRequest, next: &AccessRequest) -> ApiResult<Rewrite> {
     Ok(Rewrite {
         key: key(&current.envelope.tenant_id, &current.envelope.id),
-        item: record_item(next, clears_expiry)?,
+        item: record_item(next)?,
         remove_if_absent: &[],
         keep: &[],
         expect: vec![
@@ -144,13 +137,7 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
         None => None,
     };
     if let Some(e) = &entitlement {
-        let drops_expiry = matches!(draft.expires_at, Field::Null);
-        if draft.access_type == AccessType::Modify && drops_expiry && e.fields.privileged {
-            return Err(ApiError::field(
-                "expires_at",
-                "cannot be cleared: the entitlement is privileged",
-            ));
-        }
+        domain::check_clearing(draft.clears_expiry(), e.fields.privileged)?;
     }
     let t = entitlement.as_ref().map(|e| Target {
         asset_id: &e.fields.asset_id,
@@ -158,11 +145,11 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
         principal_type: e.fields.principal_type,
         entitlement_type: &e.fields.entitlement_type,
     });
-    let (fields, provenance, clears_expiry) = domain::resolve(draft, asset_id, t)?;
+    let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
     let id = state.ids.next(domain::ID_PREFIX);
     let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
     let request = AccessRequest { envelope, fields };
-    let mut item = record_item(&request, clears_expiry)?;
+    let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
     // A fresh ULID: only our own earlier attempt can hold the key.
     if !super::put_new(&state.db, state.table(), item).await? {
@@ -174,17 +161,17 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
     Ok(request)
 }
 
-/// The request and its hidden `clears_expiry` marker, if the caller may see it.
-async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessRequest, bool)> {
-    let (req, clears) = any(state, caller, id).await?;
+/// The request, if the caller may see it.
+async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
+    let req = any(state, caller, id).await?;
     if req.envelope.is_deleted {
         return Err(ApiError::NotFound);
     }
-    Ok((req, clears))
+    Ok(req)
 }
 
 /// The request, deleted or not, if it is the caller's tenant's (and app's).
-async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessRequest, bool)> {
+async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
     if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
@@ -192,7 +179,6 @@ async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessReque
     let Some(item) = found else {
         return Err(ApiError::NotFound);
     };
-    let clears = matches!(item.get(CLEARS_EXPIRY), Some(AttributeValue::Bool(true)));
     let req: AccessRequest = from_item(item)?;
     if !req
         .envelope
@@ -200,7 +186,7 @@ async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<(AccessReque
     {
         return Err(ApiError::NotFound);
     }
-    Ok((req, clears))
+    Ok(req)
 }
 
 pub async fn get(
@@ -210,9 +196,9 @@ pub async fn get(
     include_deleted: bool,
 ) -> ApiResult<AccessRequest> {
     if include_deleted {
-        any(state, caller, id).await.map(|(r, _)| r)
+        any(state, caller, id).await
     } else {
-        visible(state, caller, id).await.map(|(r, _)| r)
+        visible(state, caller, id).await
     }
 }
 
@@ -226,15 +212,12 @@ async fn refuse_clearing_privileged(
     caller: &Caller,
     request: &AccessRequest,
 ) -> ApiResult<()> {
-    let Some(id) = &request.fields.entitlement_id else {
+    let Some(id) = request.fields.access.target_id() else {
         return Ok(());
     };
     match ents::get(state, caller, id).await {
-        Ok(e) if e.fields.privileged => Err(ApiError::field(
-            "expires_at",
-            "cannot be cleared: the entitlement is privileged",
-        )),
-        Ok(_) | Err(ApiError::NotFound) => Ok(()),
+        Ok(e) => domain::check_clearing(true, e.fields.privileged),
+        Err(ApiError::NotFound) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -248,28 +231,27 @@ pub async fn update<F>(
     plan: F,
 ) -> ApiResult<AccessRequest>
 where
-    F: Fn(&AccessRequest, bool, Timestamp) -> ApiResult<PatchPlan>,
+    F: Fn(&AccessRequest, Timestamp) -> ApiResult<PatchPlan>,
 {
     for _ in 0..WRITE_ATTEMPTS {
-        let (current, clears) = visible(state, caller, id).await?;
+        let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
-        let (next, next_clears) = match plan(&current, clears, now)? {
-            PatchPlan::Complete(provenance) => (
-                domain::completed(&current, &caller.sub, provenance, now),
-                clears,
-            ),
-            PatchPlan::Edit(fields, provenance, next_clears) => {
-                if next_clears && !clears {
+        let next = match plan(&current, now)? {
+            PatchPlan::Complete(provenance) => {
+                domain::completed(&current, &caller.sub, provenance, now)
+            }
+            PatchPlan::Edit(fields, provenance) => {
+                if fields.access.clears_expiry() && !current.fields.access.clears_expiry() {
                     refuse_clearing_privileged(state, caller, &current).await?;
                 }
                 let mut next = current.clone();
                 next.fields = *fields;
                 next.envelope.touch(&caller.sub, provenance, now);
-                (next, next_clears)
+                next
             }
         };
-        if rewrite(&current, &next, next_clears)?
+        if rewrite(&current, &next)?
             .send(&state.db, state.table())
             .await?
         {
@@ -287,12 +269,12 @@ pub async fn delete(
     expected: Option<i64>,
 ) -> ApiResult<()> {
     for _ in 0..WRITE_ATTEMPTS {
-        let (current, clears) = visible(state, caller, id).await?;
+        let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         domain::ensure_deletable(&current)?;
         let mut next = current.clone();
         next.envelope.soft_delete(&caller.sub, Timestamp::now());
-        if rewrite(&current, &next, clears)?
+        if rewrite(&current, &next)?
             .send(&state.db, state.table())
             .await?
         {
@@ -313,7 +295,7 @@ pub async fn decide(
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
     for _ in 0..WRITE_ATTEMPTS {
-        let (current, clears) = visible(state, caller, id).await?;
+        let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let next = domain::decide(
             &current,
@@ -322,7 +304,7 @@ pub async fn decide(
             body.clone(),
             Timestamp::now(),
         )?;
-        if rewrite(&current, &next, clears)?
+        if rewrite(&current, &next)?
             .send(&state.db, state.table())
             .await?
         {
@@ -346,11 +328,8 @@ fn as_conflict(err: ApiError) -> ApiError {
     }
 }
 
-fn entitlement_gone() -> ApiError {
-    ApiError::conflict("the entitlement named by the request is no longer active")
-}
-
-/// Provisions an approved request into an entitlement, all in one transaction.
+/// Provisions an approved request into an entitlement, all in one transaction: the request
+/// (still as read) and the plan of `domain::provision` for its entitlement.
 pub async fn provision(
     state: &State,
     caller: &Caller,
@@ -359,134 +338,63 @@ pub async fn provision(
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
     for _ in 0..WRITE_ATTEMPTS {
-        let (current, clears) = visible(state, caller, id).await?;
+        let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
+        // Refused before the entitlement costs a read.
         domain::ensure_provisionable(&current, now)?;
-        // The grant belongs to the request's app (not the provisioner's), so the app that
-        // asked sees it, and its asset must be that app's.
-        let app = current.envelope.app_id.clone();
-        let grantor = Actor {
-            id: caller.sub.clone(),
-            tenant_id: caller.tenant_id.clone(),
-            app_id: app.clone(),
+        let target = match current.fields.access.target_id() {
+            Some(ent_id) => match ents::get(state, caller, ent_id).await {
+                Ok(e) => Some(e),
+                Err(ApiError::NotFound) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
         };
-        let f = &current.fields;
+        let new_id = state.ids.next(ent_domain::ID_PREFIX);
+        let planned = provision::plan_provision(
+            &current,
+            target.as_ref(),
+            &caller.sub,
+            new_id,
+            body.clone(),
+            now,
+        )?;
+        let next = planned.request;
         let table = state.table();
-        match f.access_type {
-            AccessType::New => {
-                let ent_id = state.ids.next(ent_domain::ID_PREFIX);
-                let ent = Entitlement {
-                    envelope: Envelope::new(ent_id.clone(), &grantor, Provenance::default(), now),
-                    fields: EntitlementFields {
-                        asset_id: f.asset_id.clone(),
-                        principal_id: f.principal_id.clone(),
-                        principal_type: f.principal_type,
-                        entitlement_type: f.entitlement_type.clone().unwrap_or_default(),
-                        granted_at: now,
-                        granted_by_id: f.approver_id.clone(),
-                        expires_at: f.expires_at,
-                        grant_source: GrantSource::Provisioned,
-                        status: EntStatus::Active,
-                        privileged: false,
-                        requestable: true,
-                        description: None,
-                        attributes: None,
-                        access_model_metadata: None,
-                        revoked_at: None,
-                        revoked_by: None,
-                        revoke_reason: None,
-                        expired_at: None,
-                        access_request_id: Some(current.envelope.id.clone()),
-                    },
-                };
-                let next = domain::provisioned(
-                    &current,
-                    &caller.sub,
-                    body.clone(),
-                    &ent_id,
-                    now,
-                    f.approver_id.clone(),
-                    now,
-                )?;
-                let mut tx = Tx::new();
-                tx.add(
-                    Role::Request,
-                    rewrite(&current, &next, clears)?.transact_item(table)?,
-                )
-                .append(ents::start_grant(&ent, app.as_deref(), table)?);
-                match tx.send(&state.db).await? {
-                    Ok(()) => return Ok(next),
-                    Err(refusal) if refusal.failed(Role::Request) => continue,
-                    Err(refusal) => {
-                        let err = ents::start_refusal(&refusal, &ent, app.as_deref())
-                            .unwrap_or_else(|| refusal.unexpected());
-                        return Err(as_conflict(err));
-                    }
-                }
+        let app = current.envelope.app_id.as_deref();
+        let mut tx = Tx::new();
+        tx.add(
+            Role::Request,
+            rewrite(&current, &next)?.transact_item(table)?,
+        );
+        match &planned.plan {
+            ProvisionPlan::Start(ent) => tx.append(ents::start_grant(ent, app, table)?),
+            ProvisionPlan::Change { from, to } => tx.append(ents::change_grant(from, to, table)?),
+            ProvisionPlan::End { from, to } => tx.append(ents::end_grant(from, to, table)?),
+        };
+        let refusal = match tx.send(&state.db).await? {
+            Ok(()) => return Ok(next),
+            Err(refusal) => refusal,
+        };
+        if refusal.failed(Role::Request) {
+            continue;
+        }
+        match &planned.plan {
+            ProvisionPlan::Start(ent) => {
+                let err =
+                    ents::start_refusal(&refusal, ent, app).unwrap_or_else(|| refusal.unexpected());
+                return Err(as_conflict(err));
             }
-            kind => {
-                let ent_id = f.entitlement_id.clone().unwrap_or_default();
-                let ent = match ents::get(state, caller, &ent_id).await {
-                    Ok(e) if e.fields.status == EntStatus::Active => e,
-                    Ok(_) | Err(ApiError::NotFound) => return Err(entitlement_gone()),
-                    Err(e) => return Err(e),
-                };
-                let next = domain::provisioned(
-                    &current,
-                    &caller.sub,
-                    body.clone(),
-                    &ent_id,
-                    ent.fields.granted_at,
-                    ent.fields.granted_by_id.clone(),
-                    now,
-                )?;
-                let mut tx = Tx::new();
-                tx.add(
-                    Role::Request,
-                    rewrite(&current, &next, clears)?.transact_item(table)?,
-                );
-                let changed = if kind == AccessType::Revoke {
-                    let reason = Some(format!("access request {}", current.envelope.id));
-                    let revoked =
-                        ent_domain::revoked(&ent, &caller.sub, reason, Provenance::default(), now);
-                    tx.append(ents::end_grant(&ent, &revoked, table)?);
-                    revoked
-                } else {
-                    let mut changed = ent.clone();
-                    if let Some(t) = &f.entitlement_type {
-                        changed.fields.entitlement_type = t.clone();
-                    }
-                    if f.expires_at.is_some() {
-                        changed.fields.expires_at = f.expires_at;
-                    } else if clears {
-                        changed.fields.expires_at = None;
-                    }
-                    if changed.fields.privileged && changed.fields.expires_at.is_none() {
-                        return Err(ApiError::conflict(
-                            "the entitlement is privileged; its expiry cannot be cleared",
-                        ));
-                    }
-                    changed
-                        .envelope
-                        .touch(&caller.sub, Provenance::default(), now);
-                    tx.append(ents::change_grant(&ent, &changed, table)?);
-                    changed
-                };
-                match tx.send(&state.db).await? {
-                    Ok(()) => return Ok(next),
-                    Err(refusal) if refusal.failed(Role::Request) => continue,
-                    // The entitlement changed since it was read (an edit, or its end):
-                    // read both again; a re-read that finds it inactive answers 409.
-                    Err(refusal) if refusal.failed(Role::Record) => continue,
-                    Err(_) if kind == AccessType::Revoke => return Err(entitlement_gone()),
-                    Err(refusal) => {
-                        return Err(match ents::change_refusal(refusal, &changed) {
-                            None => entitlement_gone(),
-                            Some(err) => as_conflict(err),
-                        })
-                    }
-                }
+            // The entitlement changed since it was read (an edit, or its end): read both
+            // again; a re-read that finds it inactive answers 409.
+            _ if refusal.failed(Role::Record) => continue,
+            ProvisionPlan::End { .. } => return Err(entitlement_gone()),
+            ProvisionPlan::Change { to, .. } => {
+                return Err(match ents::change_refusal(refusal, to) {
+                    None => entitlement_gone(),
+                    Some(err) => as_conflict(err),
+                })
             }
         }
     }
