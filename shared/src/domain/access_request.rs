@@ -2,6 +2,7 @@
 //! `pending → approved | rejected`, `approved → provisioned`, `provisioned → completed`.
 
 use crate::domain::entitlement::{privileged_needs_expiry, PrincipalType};
+use crate::domain::error::DomainError;
 use crate::envelope::{Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
@@ -180,27 +181,7 @@ impl Status {
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> ApiError {
-        let from = r.from.as_str();
-        let to = match r.event {
-            Event::Approve => Status::Approved,
-            Event::Reject => Status::Rejected,
-            Event::Provision => Status::Provisioned,
-            Event::Complete => Status::Completed,
-            Event::Edit => {
-                return ApiError::conflict(format!(
-                    "the request is {from}; only pending requests can be edited"
-                ))
-            }
-            Event::Delete => {
-                return ApiError::conflict(format!(
-                    "the request is {from}; only pending requests can be deleted"
-                ))
-            }
-        };
-        ApiError::conflict_with(
-            format!("the request is {from}; it cannot become {to}"),
-            [("current_status", Value::String(from.into()))],
-        )
+        DomainError::from(r).into()
     }
 }
 
@@ -420,10 +401,7 @@ impl Draft {
 /// `entitlement::privileged_needs_expiry`, checked against the entitlement as read.
 pub fn check_clearing(clears_expiry: bool, target_privileged: bool) -> ApiResult<()> {
     if clears_expiry && privileged_needs_expiry(target_privileged, None) {
-        return Err(ApiError::field(
-            "expires_at",
-            "cannot be cleared: the entitlement is privileged",
-        ));
+        return Err(DomainError::PrivilegedCannotClear.into());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use crate::envelope::{Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::time::Timestamp;
 use crate::vocab::Closed;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -339,6 +340,14 @@ pub fn apply_patch(
     check(&fields, &mut input);
     input.finish()?;
     Ok((fields, provenance))
+}
+
+/// The criticality an asset must not have for a grant that expires at `expires_at`: a grant
+/// without expiry must not be on a critical asset (API.md §3). The store makes it a condition
+/// of the grant's own write (`store::assets::live_count_update`, `criticality_check`), since
+/// the asset may become critical at any time.
+pub fn refused_criticality(expires_at: Option<Timestamp>) -> Option<Criticality> {
+    expires_at.is_none().then_some(Criticality::Critical)
 }
 
 /// The 409 of deleting an asset that still has live (`active`/`pending_approval`)

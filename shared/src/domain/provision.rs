@@ -3,8 +3,9 @@
 
 use super::access_request::{self as request, AccessRequest, AccessType, DecisionBody, Event};
 use super::entitlement::{self, Entitlement, EntitlementFields, GrantSource, Status};
+use super::error::DomainError;
 use crate::envelope::{Actor, Envelope, Provenance};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::time::Timestamp;
 
 /// What provisioning does to the entitlement.
@@ -23,10 +24,6 @@ pub enum ProvisionPlan {
 pub struct Provisioning {
     pub request: AccessRequest,
     pub plan: ProvisionPlan,
-}
-
-pub fn entitlement_gone() -> ApiError {
-    ApiError::conflict("the entitlement named by the request is no longer active")
 }
 
 /// Plans provisioning `current` by `actor` at `now`. `target` is the live entitlement a
@@ -89,9 +86,7 @@ pub fn plan_provision(
             }
             to.fields.expires_at = change.apply(to.fields.expires_at);
             if entitlement::privileged_needs_expiry(to.fields.privileged, to.fields.expires_at) {
-                return Err(ApiError::conflict(
-                    "the entitlement is privileged; its expiry cannot be cleared",
-                ));
+                return Err(DomainError::PrivilegedKeepsExpiry.into());
             }
             to.envelope.touch(actor, Provenance::default(), now);
             let stamps = (from.fields.granted_at, from.fields.granted_by_id.clone());
@@ -130,7 +125,7 @@ pub fn plan_provision(
 fn live(target: Option<&Entitlement>) -> ApiResult<Entitlement> {
     match target {
         Some(e) if e.fields.status == Status::Active => Ok(e.clone()),
-        _ => Err(entitlement_gone()),
+        _ => Err(DomainError::EntitlementGone.into()),
     }
 }
 
@@ -161,4 +156,121 @@ fn provisioned(
     }
     next.envelope.touch(actor, body.provenance, now);
     Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access_request::{parse_create, resolve, Status as RequestStatus, Target};
+    use crate::domain::entitlement::PrincipalType;
+    use crate::error::ApiError;
+    use serde_json::{json, Value};
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-06-01T00:00:00Z").unwrap()
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            id: "filer".into(),
+            tenant_id: "t1".into(),
+            app_id: None,
+        }
+    }
+
+    fn grant(privileged: bool, expires_at: Option<Timestamp>) -> Entitlement {
+        let mut fields = EntitlementFields::granted(
+            "ast_1".into(),
+            "p1".into(),
+            PrincipalType::Person,
+            "read".into(),
+            now(),
+        );
+        fields.privileged = privileged;
+        fields.expires_at = expires_at;
+        let envelope = Envelope::new("ent_1".into(), &actor(), Provenance::default(), now());
+        Entitlement { envelope, fields }
+    }
+
+    fn approved(body: Value, target: Option<&Entitlement>) -> AccessRequest {
+        let Value::Object(body) = body else {
+            unreachable!()
+        };
+        let draft = parse_create(body, "filer", now()).unwrap();
+        let t = target.map(|e| Target {
+            asset_id: &e.fields.asset_id,
+            principal_id: &e.fields.principal_id,
+            principal_type: e.fields.principal_type,
+            entitlement_type: &e.fields.entitlement_type,
+        });
+        let (mut fields, provenance) = resolve(draft, "ast_1".into(), t).unwrap();
+        fields.status = RequestStatus::Approved;
+        fields.approver_id = Some("approver".into());
+        let envelope = Envelope::new("arq_1".into(), &actor(), provenance, now());
+        AccessRequest { envelope, fields }
+    }
+
+    fn body() -> DecisionBody {
+        DecisionBody {
+            comment: None,
+            provenance: Provenance::default(),
+        }
+    }
+
+    #[test]
+    fn new_starts_a_provisioned_grant() {
+        let req = approved(
+            json!({"system_id": "crm", "access_type": "new", "justification": "j",
+                   "principal_id": "p1", "entitlement_type": "read"}),
+            None,
+        );
+        let p = plan_provision(&req, None, "prov", "ent_9".into(), body(), now()).unwrap();
+        let ProvisionPlan::Start(ent) = &p.plan else {
+            panic!("{p:?}")
+        };
+        assert_eq!(ent.envelope.id, "ent_9");
+        assert_eq!(ent.fields.grant_source, GrantSource::Provisioned);
+        assert_eq!(ent.fields.granted_by_id.as_deref(), Some("approver"));
+        assert_eq!(ent.fields.access_request_id.as_deref(), Some("arq_1"));
+        assert_eq!(p.request.fields.status, RequestStatus::Provisioned);
+        assert_eq!(p.request.fields.access.entitlement_id(), Some("ent_9"));
+    }
+
+    #[test]
+    fn modify_applies_the_expiry_change_and_keeps_privileged_grants_expiring() {
+        let later = Timestamp::parse("2026-07-01T00:00:00Z").unwrap();
+        let ent = grant(false, Some(later));
+        let clear = json!({"system_id": "crm", "access_type": "modify", "justification": "j",
+                           "entitlement_id": "ent_1", "expires_at": null});
+        let req = approved(clear.clone(), Some(&ent));
+        let p = plan_provision(&req, Some(&ent), "prov", "x".into(), body(), now()).unwrap();
+        let ProvisionPlan::Change { to, .. } = &p.plan else {
+            panic!("{p:?}")
+        };
+        assert_eq!(to.fields.expires_at, None);
+
+        let privileged = grant(true, Some(later));
+        let req = approved(clear, Some(&privileged));
+        let err = plan_provision(&req, Some(&privileged), "prov", "x".into(), body(), now());
+        assert_eq!(
+            err.unwrap_err().status(),
+            ApiError::from(DomainError::PrivilegedKeepsExpiry).status()
+        );
+    }
+
+    #[test]
+    fn revoke_ends_the_live_grant_and_needs_one() {
+        let ent = grant(false, None);
+        let req = approved(
+            json!({"system_id": "crm", "access_type": "revoke", "justification": "j",
+                   "entitlement_id": "ent_1"}),
+            Some(&ent),
+        );
+        let p = plan_provision(&req, Some(&ent), "prov", "x".into(), body(), now()).unwrap();
+        assert!(
+            matches!(&p.plan, ProvisionPlan::End { to, .. } if to.fields.status == Status::Revoked)
+        );
+        let gone = plan_provision(&req, None, "prov", "x".into(), body(), now()).unwrap_err();
+        assert_eq!(gone.status(), 409);
+    }
 }

@@ -15,7 +15,8 @@ use crate::domain::access_request::{
     self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target, CLEARS_EXPIRY,
 };
 use crate::domain::entitlement::{self as ent_domain, Entitlement, Status as EntStatus};
-use crate::domain::provision::{self, entitlement_gone, ProvisionPlan};
+use crate::domain::error::DomainError;
+use crate::domain::provision::{self, ProvisionPlan};
 use crate::envelope::{Actor, Envelope};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -62,13 +63,6 @@ fn rewrite(current: &AccessRequest, next: &AccessRequest) -> ApiResult<Rewrite> 
     })
 }
 
-fn invalid_asset() -> ApiError {
-    ApiError::Validation(vec![
-        crate::error::FieldError::new("system_id", "names no asset of this tenant"),
-        crate::error::FieldError::new("asset_id", "is not an asset of this tenant"),
-    ])
-}
-
 /// Which asset the request is for: `asset_id` when given, else the asset named `system_id`.
 /// With both, `system_id` may be a free-form system identifier that names no asset, but not the
 /// name of another asset (API.md §3); only a name that differs costs the read that tells.
@@ -77,12 +71,7 @@ async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResu
         Some(id) => {
             let asset = match super::assets::get(state, caller, id, false).await {
                 Ok(a) => a,
-                Err(ApiError::NotFound) => {
-                    return Err(ApiError::field(
-                        "asset_id",
-                        "is not an asset of this tenant",
-                    ))
-                }
+                Err(ApiError::NotFound) => return Err(DomainError::UnknownAsset.into()),
                 Err(e) => return Err(e),
             };
             if asset.fields.name != draft.system_id
@@ -90,19 +79,17 @@ async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResu
                     .await?
                     .is_some_and(|other| other != asset.envelope.id)
             {
-                return Err(ApiError::field(
-                    "system_id",
-                    format!(
-                        "names another asset than asset_id {id} (whose name is '{}')",
-                        asset.fields.name
-                    ),
-                ));
+                return Err(DomainError::SystemIdNamesOtherAsset {
+                    asset_id: id.clone(),
+                    name: asset.fields.name,
+                }
+                .into());
             }
             Ok(asset.envelope.id)
         }
         None => super::assets::id_by_name(state, caller, &draft.system_id)
             .await?
-            .ok_or_else(invalid_asset),
+            .ok_or_else(|| DomainError::NoAssetNamed.into()),
     }
 }
 
@@ -113,12 +100,7 @@ async fn target(
     id: &str,
     asset_id: &str,
 ) -> ApiResult<Entitlement> {
-    let not_one = || {
-        ApiError::field(
-            "entitlement_id",
-            "is not an active entitlement of this tenant on the requested asset",
-        )
-    };
+    let not_one = || ApiError::from(DomainError::NotAnActiveEntitlement);
     let ent = match ents::get(state, caller, id).await {
         Ok(e) => e,
         Err(ApiError::NotFound) => return Err(not_one()),
@@ -203,7 +185,7 @@ pub async fn get(
 }
 
 fn raced() -> ApiError {
-    ApiError::conflict("the request is being changed concurrently; retry the request")
+    DomainError::Contended("request").into()
 }
 
 /// A `modify` may not ask to clear the expiry of a privileged entitlement (API.md §3).
@@ -382,17 +364,17 @@ pub async fn provision(
         }
         match &planned.plan {
             ProvisionPlan::Start(ent) => {
-                let err =
-                    ents::start_refusal(&refusal, ent, app).unwrap_or_else(|| refusal.unexpected());
+                let err = ents::start_refusal(&refusal, ent, app)
+                    .map_or_else(|| refusal.unexpected(), ApiError::from);
                 return Err(as_conflict(err));
             }
             // The entitlement changed since it was read (an edit, or its end): read both
             // again; a re-read that finds it inactive answers 409.
             _ if refusal.failed(Role::Record) => continue,
-            ProvisionPlan::End { .. } => return Err(entitlement_gone()),
+            ProvisionPlan::End { .. } => return Err(DomainError::EntitlementGone.into()),
             ProvisionPlan::Change { to, .. } => {
                 return Err(match ents::change_refusal(refusal, to) {
-                    None => entitlement_gone(),
+                    None => DomainError::EntitlementGone.into(),
                     Some(err) => as_conflict(err),
                 })
             }

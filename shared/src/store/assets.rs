@@ -13,6 +13,7 @@ use super::tx::{Role, Tx};
 use super::{build_err, check_revision, from_item, get_n, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
+use crate::domain::error::DomainError;
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -23,7 +24,6 @@ use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use serde_json::Value;
 
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
 pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
@@ -41,10 +41,7 @@ fn record_item(asset: &Asset) -> ApiResult<Item> {
 }
 
 fn name_taken(name: &str) -> ApiError {
-    ApiError::conflict_with(
-        format!("an asset named '{name}' already exists in this tenant"),
-        [("name", Value::String(name.into()))],
-    )
+    DomainError::AssetNameTaken(name.to_string()).into()
 }
 
 fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
@@ -233,9 +230,7 @@ where
             return Ok(next);
         }
     }
-    Err(ApiError::conflict(
-        "the asset is being changed concurrently; retry the request",
-    ))
+    Err(DomainError::Contended("asset").into())
 }
 
 /// Why a delete is refused while `live` grants hold the asset. A person token sees every
@@ -292,9 +287,7 @@ pub async fn delete(
             Err(refusal) => return Err(refusal.unexpected()),
         }
     }
-    Err(ApiError::conflict(
-        "the asset is being changed concurrently; retry the request",
-    ))
+    Err(DomainError::Contended("asset").into())
 }
 
 pub async fn list(
@@ -332,10 +325,10 @@ pub async fn list(
 /// What an entitlement write requires of its asset, checked by the count update itself.
 pub enum AssetGuard<'a> {
     /// A new live grant: the asset exists, is not deleted, belongs to the app (for app tokens)
-    /// and, when the grant has no expiry, is not `critical`.
+    /// and does not have the criticality `asset::refused_criticality` refuses for the grant.
     Grantable {
         app_id: Option<&'a str>,
-        has_expiry: bool,
+        refused: Option<Criticality>,
     },
     /// An ending grant: the asset item exists (it cannot be deleted while the count is > 0).
     Exists,
@@ -354,7 +347,7 @@ pub fn live_count_update(
     let live = expr.name(LIVE_ENTITLEMENTS);
     let d = expr.value(super::n(delta));
     let mut condition = "attribute_exists(PK)".to_string();
-    if let AssetGuard::Grantable { app_id, has_expiry } = guard {
+    if let AssetGuard::Grantable { app_id, refused } = guard {
         let del = expr.name("is_deleted");
         let f = expr.value(AttributeValue::Bool(false));
         condition.push_str(&format!(" AND {del} = {f}"));
@@ -363,9 +356,9 @@ pub fn live_count_update(
             let v = expr.value(s(app));
             condition.push_str(&format!(" AND {a} = {v}"));
         }
-        if !has_expiry {
+        if let Some(refused) = refused {
             let c = expr.name("criticality");
-            let v = expr.value(s(Criticality::Critical.as_str()));
+            let v = expr.value(s(refused.as_str()));
             condition.push_str(&format!(" AND {c} <> {v}"));
         }
     }
@@ -382,36 +375,34 @@ pub fn live_count_update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// A check (no write) that an asset is not `critical`, for writes that drop an expiry.
-pub fn not_critical_check(
+/// A check (no write) that an asset does not have the criticality `asset::refused_criticality`
+/// refuses for a grant's new expiry.
+pub fn criticality_check(
     tenant: &str,
     asset_id: &str,
+    refused: Criticality,
     table: &str,
 ) -> ApiResult<TransactWriteItem> {
     let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
         .table_name(table)
         .set_key(Some(key(tenant, asset_id)))
-        .condition_expression("#c <> :critical")
+        .condition_expression("#c <> :refused")
         .expression_attribute_names("#c", "criticality")
-        .expression_attribute_values(":critical", s(Criticality::Critical.as_str()))
+        .expression_attribute_values(":refused", s(refused.as_str()))
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
 /// Why a new grant's asset condition failed, from the asset item as it was.
-pub fn grant_refusal(old: Option<&Item>, app_id: Option<&str>) -> ApiError {
-    let missing = || ApiError::field("asset_id", "is not an asset of this tenant");
+pub fn grant_refusal(old: Option<&Item>, app_id: Option<&str>) -> DomainError {
     let Some(item) = old else {
-        return missing();
+        return DomainError::UnknownAsset;
     };
     let deleted = matches!(item.get("is_deleted"), Some(AttributeValue::Bool(true)));
     let other_app = app_id.is_some_and(|app| super::get_s(item, "app_id") != Some(app));
     if deleted || other_app {
-        return missing();
+        return DomainError::UnknownAsset;
     }
-    ApiError::field(
-        "expires_at",
-        "is required: the asset is critical, so access to it must expire",
-    )
+    DomainError::CriticalNeedsExpiry
 }

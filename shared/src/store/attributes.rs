@@ -14,6 +14,7 @@ use super::list::{self, Filter, ListPage, Listing, Source};
 use super::{backoff, check_revision, fault, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
+use crate::domain::error::DomainError;
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -21,7 +22,6 @@ use crate::listing::ListParams;
 use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
-use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 /// Attributes of the item that are not fields of the record.
@@ -48,10 +48,7 @@ fn record_item(attr: &Attribute) -> ApiResult<Item> {
 }
 
 fn key_taken(attribute_key: &str) -> ApiError {
-    ApiError::conflict_with(
-        format!("an attribute with key '{attribute_key}' already exists in this tenant"),
-        [("key", Value::String(attribute_key.into()))],
-    )
+    DomainError::AttributeKeyTaken(attribute_key.to_string()).into()
 }
 
 /// Creates an attribute; its key must be free in the tenant (409 otherwise).
@@ -203,9 +200,7 @@ where
             Err(e) => return Err(fault("UpdateItem", e)),
         }
     }
-    Err(ApiError::conflict(
-        "the attribute is being changed concurrently; retry the request",
-    ))
+    Err(DomainError::Contended("attribute").into())
 }
 
 /// The catalog newest first, through the creation-ordered index (the table keys it by name).

@@ -11,7 +11,9 @@ use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::{build_err, check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
 use crate::auth::Caller;
+use crate::domain::asset;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
+use crate::domain::error::DomainError;
 use crate::envelope::{Actor, Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -65,21 +67,13 @@ fn record_item(ent: &Entitlement) -> ApiResult<Item> {
     Ok(item)
 }
 
-fn conflict_live_grant(f: &EntitlementFields) -> ApiError {
-    ApiError::conflict_with(
-        format!(
-            "{} {} already holds a live '{}' entitlement on asset {}",
-            f.principal_type, f.principal_id, f.entitlement_type, f.asset_id
-        ),
-        [
-            ("asset_id", Value::String(f.asset_id.clone())),
-            ("principal_id", Value::String(f.principal_id.clone())),
-            (
-                "entitlement_type",
-                Value::String(f.entitlement_type.clone()),
-            ),
-        ],
-    )
+fn live_grant_taken(f: &EntitlementFields) -> DomainError {
+    DomainError::LiveGrantTaken {
+        asset_id: f.asset_id.clone(),
+        principal_type: f.principal_type,
+        principal_id: f.principal_id.clone(),
+        entitlement_type: f.entitlement_type.clone(),
+    }
 }
 
 fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
@@ -141,7 +135,7 @@ pub fn start_grant(ent: &Entitlement, app_id: Option<&str>, table: &str) -> ApiR
                 1,
                 AssetGuard::Grantable {
                     app_id,
-                    has_expiry: ent.fields.expires_at.is_some(),
+                    refused: asset::refused_criticality(ent.fields.expires_at),
                 },
                 table,
             )?,
@@ -154,9 +148,9 @@ pub fn start_refusal(
     refusal: &Refusal,
     ent: &Entitlement,
     app_id: Option<&str>,
-) -> Option<ApiError> {
+) -> Option<DomainError> {
     if refusal.failed(Role::Guard) {
-        return Some(conflict_live_grant(&ent.fields));
+        return Some(live_grant_taken(&ent.fields));
     }
     if !refusal.failed(Role::AssetCount) {
         return None;
@@ -196,14 +190,15 @@ pub fn change_grant(current: &Entitlement, next: &Entitlement, table: &str) -> A
         tx.add(Role::Guard, put_guard(next, table)?)
             .add(Role::GuardRelease, delete_guard(current, table)?);
     }
-    // A grant without expiry must not be on a critical asset: checked on every write that
-    // leaves it without one (the asset may have become critical since the grant).
-    if next.fields.expires_at.is_none() {
+    // Checked on every write that leaves a grant so (the asset may have become critical
+    // since the grant).
+    if let Some(refused) = asset::refused_criticality(next.fields.expires_at) {
         tx.add(
             Role::AssetCheck,
-            assets::not_critical_check(
+            assets::criticality_check(
                 &current.envelope.tenant_id,
                 &current.fields.asset_id,
+                refused,
                 table,
             )?,
         );
@@ -217,13 +212,10 @@ pub fn change_refusal(refusal: Refusal, next: &Entitlement) -> Option<ApiError> 
         return None;
     }
     if refusal.failed(Role::Guard) {
-        return Some(conflict_live_grant(&next.fields));
+        return Some(live_grant_taken(&next.fields).into());
     }
     if refusal.failed(Role::AssetCheck) {
-        return Some(ApiError::field(
-            "expires_at",
-            "is required: the asset is critical, so access to it must expire",
-        ));
+        return Some(DomainError::CriticalNeedsExpiry.into());
     }
     Some(refusal.unexpected())
 }
@@ -245,7 +237,8 @@ pub async fn create(
     {
         Ok(()) => Ok(ent),
         Err(refusal) => {
-            Err(start_refusal(&refusal, &ent, app).unwrap_or_else(|| refusal.unexpected()))
+            Err(start_refusal(&refusal, &ent, app)
+                .map_or_else(|| refusal.unexpected(), ApiError::from))
         }
     }
 }
@@ -312,9 +305,7 @@ where
             return Ok(next);
         }
     }
-    Err(ApiError::conflict(
-        "the entitlement is being changed concurrently; retry the request",
-    ))
+    Err(DomainError::Contended("entitlement").into())
 }
 
 /// Replaces the entitlement's metadata references (add/remove a value), conditional on the
@@ -345,9 +336,7 @@ where
             return Ok(next);
         }
     }
-    Err(ApiError::conflict(
-        "the entitlement is being changed concurrently; retry the request",
-    ))
+    Err(DomainError::Contended("entitlement").into())
 }
 
 /// Revokes an entitlement. Revoking a revoked one returns it unchanged (also for every loser of
@@ -384,9 +373,7 @@ pub async fn revoke(
             Err(refusal) => return Err(refusal.unexpected()),
         }
     }
-    Err(ApiError::conflict(
-        "the entitlement is being changed concurrently; retry the request",
-    ))
+    Err(DomainError::Contended("entitlement").into())
 }
 
 /// Lists entitlements: by asset or by principal through their indexes, else the tenant's
