@@ -13,11 +13,8 @@ pub const DEFAULT_SOURCE: &str = "edm";
 crate::closed_set! {
     /// What kind of client wrote a record last.
     pub enum SourceType {
-        Frontend = "frontend",
-        Backend = "backend",
-        Server = "server",
-        System = "system",
-        Api = "api",
+        Frontend = "frontend", Backend = "backend", Server = "server",
+        System = "system", Api = "api",
     }
 }
 

@@ -15,11 +15,7 @@ pub const ID_PREFIX: &str = "arq";
 
 crate::closed_set! {
     /// The `access_type` of a request, as the API names it.
-    pub enum AccessKind {
-        New = "new",
-        Modify = "modify",
-        Revoke = "revoke",
-    }
+    pub enum AccessKind { New = "new", Modify = "modify", Revoke = "revoke" }
 }
 
 /// How a `modify` treats the entitlement's expiry: `expires_at` absent, a time, or `null`.
@@ -136,11 +132,8 @@ impl AccessType {
 
 crate::closed_set! {
     pub enum Status {
-        Pending = "pending",
-        Approved = "approved",
-        Rejected = "rejected",
-        Provisioned = "provisioned",
-        Completed = "completed",
+        Pending = "pending", Approved = "approved", Rejected = "rejected",
+        Provisioned = "provisioned", Completed = "completed",
     }
 }
 

@@ -14,46 +14,30 @@ pub const ID_PREFIX: &str = "ast";
 
 crate::closed_set! {
     pub enum Status {
-        Active = "active",
-        Deprecated = "deprecated",
+        Active = "active", Deprecated = "deprecated",
         Decommissioned = "decommissioned",
     }
 }
 
 crate::closed_set! {
     pub enum Environment {
-        Production = "production",
-        Staging = "staging",
-        Development = "development",
-        Test = "test",
-        Dr = "dr",
+        Production = "production", Staging = "staging", Development = "development",
+        Test = "test", Dr = "dr",
     }
 }
 
 crate::closed_set! {
-    pub enum Hosting {
-        Saas = "saas",
-        Cloud = "cloud",
-        OnPrem = "on_prem",
-        Hybrid = "hybrid",
-    }
+    pub enum Hosting { Saas = "saas", Cloud = "cloud", OnPrem = "on_prem", Hybrid = "hybrid" }
 }
 
 crate::closed_set! {
-    pub enum Criticality {
-        Critical = "critical",
-        High = "high",
-        Medium = "medium",
-        Low = "low",
-    }
+    pub enum Criticality { Critical = "critical", High = "high", Medium = "medium", Low = "low" }
 }
 
 crate::closed_set! {
     pub enum Classification {
-        Public = "public",
-        Internal = "internal",
-        Confidential = "confidential",
-        Restricted = "restricted",
+        Public = "public", Internal = "internal",
+        Confidential = "confidential", Restricted = "restricted",
     }
 }
 

@@ -16,19 +16,11 @@ use std::sync::LazyLock;
 
 pub const ID_PREFIX: &str = "amd";
 
-crate::closed_set! {
-    pub enum AttributeType {
-        Governance = "governance",
-        Custom = "custom",
-    }
-}
+crate::closed_set! { pub enum AttributeType { Governance = "governance", Custom = "custom" } }
 
 crate::closed_set! {
     /// Of an attribute and of each of its values.
-    pub enum Status {
-        Active = "active",
-        Inactive = "inactive",
-    }
+    pub enum Status { Active = "active", Inactive = "inactive" }
 }
 /// `object_types` is one of these lists, exactly.
 pub const OBJECT_TYPES: &[&str] = &["entitlement", "all"];

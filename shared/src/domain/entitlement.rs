@@ -13,35 +13,23 @@ pub const ID_PREFIX: &str = "ent";
 
 crate::closed_set! {
     /// Who holds an entitlement (and whom an access request is for).
-    pub enum PrincipalType {
-        Person = "person",
-        Group = "group",
-    }
+    pub enum PrincipalType { Person = "person", Group = "group" }
 }
 
 crate::closed_set! {
-    pub enum GrantSource {
-        Provisioned = "provisioned",
-        Inherited = "inherited",
-        Direct = "direct",
-    }
+    pub enum GrantSource { Provisioned = "provisioned", Inherited = "inherited", Direct = "direct" }
 }
 
 crate::closed_set! {
     pub enum Status {
-        Active = "active",
-        PendingApproval = "pending_approval",
-        Expired = "expired",
-        Revoked = "revoked",
+        Active = "active", PendingApproval = "pending_approval",
+        Expired = "expired", Revoked = "revoked",
     }
 }
 
 crate::closed_set! {
     /// The statuses a client may set; `revoked` is the revoke route's, `expired` the sweep's.
-    pub enum ClientStatus {
-        Active = "active",
-        PendingApproval = "pending_approval",
-    }
+    pub enum ClientStatus { Active = "active", PendingApproval = "pending_approval" }
 }
 
 impl From<ClientStatus> for Status {

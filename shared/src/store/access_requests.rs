@@ -9,7 +9,8 @@ use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
-use super::{check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
+use super::Store;
+use super::{check_revision, from_item, s, Item, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::access_request::{
     self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target, CLEARS_EXPIRY,
@@ -17,11 +18,9 @@ use crate::domain::access_request::{
 use crate::domain::entitlement::{self as ent_domain, Entitlement, Status as EntStatus};
 use crate::domain::error::DomainError;
 use crate::domain::provision::{self, ProvisionPlan};
-use crate::envelope::{Actor, Envelope};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -66,7 +65,7 @@ fn rewrite(current: &AccessRequest, next: &AccessRequest) -> ApiResult<Rewrite> 
 /// Which asset the request is for: `asset_id` when given, else the asset named `system_id`.
 /// With both, `system_id` may be a free-form system identifier that names no asset, but not the
 /// name of another asset (API.md §3); only a name that differs costs the read that tells.
-async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResult<String> {
+async fn resolve_asset(state: &Store, caller: &Caller, draft: &Draft) -> ApiResult<String> {
     match &draft.asset_id {
         Some(id) => {
             let asset = match super::assets::get(state, caller, id, false).await {
@@ -95,7 +94,7 @@ async fn resolve_asset(state: &State, caller: &Caller, draft: &Draft) -> ApiResu
 
 /// The live entitlement a modify/revoke names: one of the caller's active ones on the asset.
 async fn target(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     asset_id: &str,
@@ -112,7 +111,7 @@ async fn target(
     Ok(ent)
 }
 
-pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<AccessRequest> {
+pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<AccessRequest> {
     let asset_id = resolve_asset(state, caller, &draft).await?;
     let entitlement = match &draft.entitlement_id {
         Some(id) => Some(target(state, caller, id, &asset_id).await?),
@@ -128,8 +127,7 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
         entitlement_type: &e.fields.entitlement_type,
     });
     let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
-    let id = state.ids.next(domain::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
     let request = AccessRequest { envelope, fields };
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
@@ -144,7 +142,7 @@ pub async fn create(state: &State, caller: &Caller, draft: Draft) -> ApiResult<A
 }
 
 /// The request, if the caller may see it.
-async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
+async fn visible(state: &Store, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
     let req = any(state, caller, id).await?;
     if req.envelope.is_deleted {
         return Err(ApiError::NotFound);
@@ -153,7 +151,7 @@ async fn visible(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRe
 }
 
 /// The request, deleted or not, if it is the caller's tenant's (and app's).
-async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
+async fn any(state: &Store, caller: &Caller, id: &str) -> ApiResult<AccessRequest> {
     if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
@@ -172,7 +170,7 @@ async fn any(state: &State, caller: &Caller, id: &str) -> ApiResult<AccessReques
 }
 
 pub async fn get(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     include_deleted: bool,
@@ -190,7 +188,7 @@ fn raced() -> ApiError {
 
 /// A `modify` may not ask to clear the expiry of a privileged entitlement (API.md §3).
 async fn refuse_clearing_privileged(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     request: &AccessRequest,
 ) -> ApiResult<()> {
@@ -206,7 +204,7 @@ async fn refuse_clearing_privileged(
 
 /// PATCH: edits while pending, or `{"status":"completed"}` once provisioned.
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -245,7 +243,7 @@ where
 
 /// Soft-deletes a pending request.
 pub async fn delete(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -269,7 +267,7 @@ pub async fn delete(
 /// Approve or reject: of racing decisions exactly one write holds; the others re-read and
 /// find the request no longer pending (409).
 pub async fn decide(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -313,7 +311,7 @@ fn as_conflict(err: ApiError) -> ApiError {
 /// Provisions an approved request into an entitlement, all in one transaction: the request
 /// (still as read) and the plan of `domain::provision` for its entitlement.
 pub async fn provision(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -385,41 +383,19 @@ pub async fn provision(
 
 /// Lists requests: by status through the status index, else the tenant's collection.
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<AccessRequest>> {
     let tenant = &caller.tenant_id;
     let source = match params.filters.get("status") {
-        Some(status) => Source {
-            index: Some(keys::GSI1),
-            pk_attr: keys::GSI1PK,
-            pk_value: keys::access_requests_by_status(tenant, status),
-            key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
-        },
-        None => Source {
-            index: None,
-            pk_attr: keys::PK,
-            pk_value: keys::pk(tenant, Kind::AccessRequest),
-            key_attrs: &[keys::PK, keys::SK],
-        },
+        Some(status) => Source::gsi1(keys::access_requests_by_status(tenant, status)),
+        None => Source::table(keys::pk(tenant, Kind::AccessRequest)),
     };
-    let mut filter = Filter::default();
-    if !params.include_deleted {
-        filter.scope_eq("is_deleted", AttributeValue::Bool(false));
-    }
-    if let Some(app) = &caller.app_id {
-        filter.scope_eq("app_id", s(app));
-    }
+    let mut filter = Filter::scoped(&params, caller);
     for (name, value) in &params.filters {
-        match name.as_str() {
-            "status" => {}
-            "q" => {
-                filter.contains(SEARCH, s(value));
-            }
-            other => {
-                filter.eq(other, s(value));
-            }
+        if name != "status" {
+            filter.param(name, value);
         }
     }
     let listing = Listing {

@@ -10,19 +10,19 @@ use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
-use super::{build_err, check_revision, from_item, get_n, s, Item, SEARCH, WRITE_ATTEMPTS};
+use super::Store;
+use super::{build_err, check_revision, from_item, get_n, put_new_action, s, Item, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
 use crate::domain::error::DomainError;
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
@@ -51,13 +51,7 @@ fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
     if let Some(app) = &asset.envelope.app_id {
         guard.insert("app_id".into(), s(app));
     }
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(guard))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    put_new_action(guard, table)
 }
 
 fn delete_name_guard(
@@ -78,25 +72,18 @@ fn delete_name_guard(
 
 /// Creates an asset and claims its name, in one transaction.
 pub async fn create(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     fields: AssetFields,
     provenance: Provenance,
 ) -> ApiResult<Asset> {
-    let id = state.ids.next(asset::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(asset::ID_PREFIX, caller, provenance);
     let asset = Asset { envelope, fields };
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
-    let put = Put::builder()
-        .table_name(state.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
     let mut tx = Tx::new();
-    tx.add(Role::Record, TransactWriteItem::builder().put(put).build())
+    tx.add(Role::Record, put_new_action(item, state.table())?)
         .add(Role::Guard, put_name_guard(&asset, state.table())?);
     match tx.send(&state.db).await? {
         Ok(()) => Ok(asset),
@@ -106,7 +93,7 @@ pub async fn create(
 }
 
 /// The stored asset and its live-entitlement count, if it exists in the tenant at all.
-async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<(Asset, i64)>> {
+async fn read(state: &Store, tenant: &str, id: &str) -> ApiResult<Option<(Asset, i64)>> {
     let found = super::read(state, key(tenant, id)).await?;
     match found {
         None => Ok(None),
@@ -119,7 +106,7 @@ async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<(Asset,
 
 /// An asset the caller may see: its tenant, its app (for app tokens), not deleted unless asked.
 async fn visible(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     include_deleted: bool,
@@ -141,7 +128,7 @@ async fn visible(
 }
 
 /// The id of the caller's live asset with this name (one read of the name guard).
-pub async fn id_by_name(state: &State, caller: &Caller, name: &str) -> ApiResult<Option<String>> {
+pub async fn id_by_name(state: &Store, caller: &Caller, name: &str) -> ApiResult<Option<String>> {
     let found = super::read(state, name_guard_key(&caller.tenant_id, name)).await?;
     let Some(item) = found else {
         return Ok(None);
@@ -155,7 +142,7 @@ pub async fn id_by_name(state: &State, caller: &Caller, name: &str) -> ApiResult
 }
 
 pub async fn get(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     include_deleted: bool,
@@ -187,7 +174,7 @@ fn rewrite(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiRe
 
 /// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -236,7 +223,7 @@ where
 /// Why a delete is refused while `live` grants hold the asset. A person token sees every
 /// grant of the tenant; an app token only its app's, so for it (and only on this refusal path)
 /// one count query of the asset's grants tells how many of the `live` it may be told about.
-async fn live_conflict(state: &State, caller: &Caller, id: &str, live: i64) -> ApiError {
+async fn live_conflict(state: &Store, caller: &Caller, id: &str, live: i64) -> ApiError {
     let Some(app) = &caller.app_id else {
         return asset::still_granted(live, false);
     };
@@ -252,7 +239,7 @@ async fn live_conflict(state: &State, caller: &Caller, id: &str, live: i64) -> A
 
 /// Soft-deletes an asset and frees its name, unless it has live entitlements.
 pub async fn delete(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -291,32 +278,20 @@ pub async fn delete(
 }
 
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<Asset>> {
-    let mut filter = Filter::default();
-    if !params.include_deleted {
-        filter.scope_eq("is_deleted", AttributeValue::Bool(false));
-    }
-    if let Some(app) = &caller.app_id {
-        filter.scope_eq("app_id", s(app));
-    }
+    let mut filter = Filter::scoped(&params, caller);
     for (name, value) in &params.filters {
         match name.as_str() {
             "tag" => filter.contains("tags", s(value)),
-            "q" => filter.contains(SEARCH, s(value)),
-            other => filter.eq(other, s(value)),
+            other => filter.param(other, value),
         };
     }
     let listing = Listing {
         collection: "technology",
-        source: Source {
-            index: None,
-            pk_attr: keys::PK,
-            pk_value: keys::pk(&caller.tenant_id, Kind::Asset),
-            key_attrs: &[keys::PK, keys::SK],
-        },
+        source: Source::table(keys::pk(&caller.tenant_id, Kind::Asset)),
         filter,
     };
     list::records(state, caller, &params, listing).await

@@ -11,15 +11,15 @@
 
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
-use super::{backoff, check_revision, fault, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
+use super::Store;
+use super::{backoff, check_revision, fault, from_item, s, Item, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::domain::error::DomainError;
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::{BTreeSet, HashMap};
@@ -53,13 +53,12 @@ fn key_taken(attribute_key: &str) -> ApiError {
 
 /// Creates an attribute; its key must be free in the tenant (409 otherwise).
 pub async fn create(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     fields: AttributeFields,
     provenance: Provenance,
 ) -> ApiResult<Attribute> {
-    let id = state.ids.next(attribute::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(attribute::ID_PREFIX, caller, provenance);
     let attr = Attribute { envelope, fields };
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
@@ -72,7 +71,7 @@ pub async fn create(
 
 /// The tenant's attribute with this key, if there is one (one consistent `GetItem`; a key that
 /// breaks the key pattern cannot exist and costs no read).
-pub async fn get(state: &State, tenant: &str, attribute_key: &str) -> ApiResult<Option<Attribute>> {
+pub async fn get(state: &Store, tenant: &str, attribute_key: &str) -> ApiResult<Option<Attribute>> {
     if !attribute::is_valid_key(attribute_key) {
         return Ok(None);
     }
@@ -93,7 +92,7 @@ pub async fn get(state: &State, tenant: &str, attribute_key: &str) -> ApiResult<
 /// One consistent `BatchGetItem` per 100 distinct keys (none for an empty list); keys DynamoDB
 /// leaves unprocessed (throttling) are asked for again with backoff, and 503 if they stay so.
 pub async fn get_many(
-    state: &State,
+    state: &Store,
     tenant: &str,
     keys: &[String],
 ) -> ApiResult<HashMap<String, Attribute>> {
@@ -153,7 +152,7 @@ pub async fn get_many(
 /// One read and one write conditional on the revision read; a write that loses a race re-reads
 /// (then a stale `If-Match` answers 412).
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     attribute_key: &str,
     expected: Option<i64>,
@@ -205,25 +204,17 @@ where
 
 /// The catalog newest first, through the creation-ordered index (the table keys it by name).
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<Attribute>> {
     let mut filter = Filter::default();
     for (name, value) in &params.filters {
-        match name.as_str() {
-            "q" => filter.contains(SEARCH, s(value)),
-            other => filter.eq(other, s(value)),
-        };
+        filter.param(name, value);
     }
     let listing = Listing {
         collection: COLLECTION,
-        source: Source {
-            index: Some(keys::GSI1),
-            pk_attr: keys::GSI1PK,
-            pk_value: keys::attributes_by_creation(&caller.tenant_id),
-            key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
-        },
+        source: Source::gsi1(keys::attributes_by_creation(&caller.tenant_id)),
         filter,
     };
     list::records(state, caller, &params, listing).await

@@ -9,19 +9,19 @@ use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
-use super::{build_err, check_revision, from_item, s, Item, SEARCH, WRITE_ATTEMPTS};
+use super::Store;
+use super::{build_err, check_revision, from_item, put_new_action, s, Item, WRITE_ATTEMPTS};
 use crate::auth::Caller;
 use crate::domain::asset;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
 use crate::domain::error::DomainError;
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
 use crate::vocab::Closed;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde_json::Value;
 
 /// Index attributes that exist only while the entitlement is live and expires.
@@ -79,13 +79,7 @@ fn live_grant_taken(f: &EntitlementFields) -> DomainError {
 fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
     let mut item = grant_key(&ent.envelope.tenant_id, &ent.fields);
     item.insert("entitlement_id".into(), s(&ent.envelope.id));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    put_new_action(item, table)
 }
 
 fn delete_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
@@ -118,14 +112,8 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
 pub fn start_grant(ent: &Entitlement, app_id: Option<&str>, table: &str) -> ApiResult<Tx> {
     let mut item = record_item(ent)?;
     item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
     let mut tx = Tx::new();
-    tx.add(Role::Record, TransactWriteItem::builder().put(put).build())
+    tx.add(Role::Record, put_new_action(item, table)?)
         .add(Role::Guard, put_guard(ent, table)?)
         .add(
             Role::AssetCount,
@@ -222,13 +210,12 @@ pub fn change_refusal(refusal: Refusal, next: &Entitlement) -> Option<ApiError> 
 
 /// Creates an entitlement: one transaction, no reads.
 pub async fn create(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     fields: EntitlementFields,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    let id = state.ids.next(domain::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
     let ent = Entitlement { envelope, fields };
     let app = caller.app_id.as_deref();
     match start_grant(&ent, app, state.table())?
@@ -243,13 +230,13 @@ pub async fn create(
     }
 }
 
-async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<Entitlement>> {
+async fn read(state: &Store, tenant: &str, id: &str) -> ApiResult<Option<Entitlement>> {
     let found = super::read(state, key(tenant, id)).await?;
     found.map(from_item).transpose()
 }
 
 /// An entitlement the caller may see (entitlements are never deleted, only revoked).
-pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlement> {
+pub async fn get(state: &Store, caller: &Caller, id: &str) -> ApiResult<Entitlement> {
     if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
@@ -266,7 +253,7 @@ pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlem
 
 /// Writes `change_grant` as one UpdateItem when it is a single item, else a transaction.
 /// `Ok(false)` = lost a race (re-read and try again).
-async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
+async fn write_change(state: &Store, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
     let tx = change_grant(current, next, state.table())?;
     if tx.len() == 1 {
         return rewrite(current, next)?.send(&state.db, state.table()).await;
@@ -283,7 +270,7 @@ async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) 
 /// Applies a PATCH to a live entitlement. The body is validated before the state is judged
 /// (API.md §3): a bad PATCH of an ended entitlement is a 400, a good one a 409.
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -311,7 +298,7 @@ where
 /// Replaces the entitlement's metadata references (add/remove a value), conditional on the
 /// revision read. Returns the entitlement as written.
 pub async fn set_metadata<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -343,7 +330,7 @@ where
 /// racing revokes); an expired one is a conflict.
 /// `If-Match` applies only when there is something to write.
 pub async fn revoke(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -379,7 +366,7 @@ pub async fn revoke(
 /// Lists entitlements: by asset or by principal through their indexes, else the tenant's
 /// collection; every other filter is applied by DynamoDB.
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<Entitlement>> {
@@ -387,34 +374,16 @@ pub async fn list(
     let f = &params.filters;
     let (source, indexed) = if let Some(asset_id) = f.get("asset_id") {
         (
-            Source {
-                index: Some(keys::GSI1),
-                pk_attr: keys::GSI1PK,
-                pk_value: keys::entitlements_by_asset(tenant, asset_id),
-                key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
-            },
+            Source::gsi1(keys::entitlements_by_asset(tenant, asset_id)),
             "asset_id",
         )
     } else if let Some(principal_id) = f.get("principal_id") {
         (
-            Source {
-                index: Some(keys::GSI2),
-                pk_attr: keys::GSI2PK,
-                pk_value: keys::entitlements_by_principal(tenant, principal_id),
-                key_attrs: &[keys::GSI2PK, keys::GSI2SK, keys::PK, keys::SK],
-            },
+            Source::gsi2(keys::entitlements_by_principal(tenant, principal_id)),
             "principal_id",
         )
     } else {
-        (
-            Source {
-                index: None,
-                pk_attr: keys::PK,
-                pk_value: keys::pk(tenant, Kind::Entitlement),
-                key_attrs: &[keys::PK, keys::SK],
-            },
-            "",
-        )
+        (Source::table(keys::pk(tenant, Kind::Entitlement)), "")
     };
     let mut filter = Filter::default();
     if let Some(app) = &caller.app_id {
@@ -422,20 +391,11 @@ pub async fn list(
     }
     for (name, value) in f {
         match name.as_str() {
-            n if n == indexed => {}
-            "q" => {
-                filter.contains(SEARCH, s(value));
-            }
-            "privileged" => {
-                filter.eq("privileged", AttributeValue::Bool(value == "true"));
-            }
-            "expires_before" => {
-                filter.lt("expires_at", s(value));
-            }
-            other => {
-                filter.eq(other, s(value));
-            }
-        }
+            n if n == indexed => &mut filter,
+            "privileged" => filter.eq("privileged", AttributeValue::Bool(value == "true")),
+            "expires_before" => filter.lt("expires_at", s(value)),
+            other => filter.param(other, value),
+        };
     }
     let listing = Listing {
         collection: "entitlements",
@@ -448,7 +408,7 @@ pub async fn list(
 /// How many live grants of `app` hold the asset: a count query of the asset's grants on GSI1
 /// (eventually consistent; only a refused asset delete pays for it).
 pub async fn live_count_of_app(
-    state: &State,
+    state: &Store,
     tenant: &str,
     asset_id: &str,
     app: &str,
@@ -485,7 +445,7 @@ pub async fn live_count_of_app(
 
 /// Entitlements as responses: the record with `access_model_metadata` joined to the current
 /// attribute definitions (one BatchGetItem for the whole set, none when no metadata is set).
-pub async fn views(state: &State, tenant: &str, ents: &[Entitlement]) -> ApiResult<Vec<Value>> {
+pub async fn views(state: &Store, tenant: &str, ents: &[Entitlement]) -> ApiResult<Vec<Value>> {
     use crate::domain::access_model;
     let keys = access_model::keys(ents.iter().map(|e| &e.fields.access_model_metadata));
     let catalog = if keys.is_empty() {
@@ -508,7 +468,7 @@ pub async fn views(state: &State, tenant: &str, ents: &[Entitlement]) -> ApiResu
         .collect()
 }
 
-pub async fn view(state: &State, tenant: &str, ent: &Entitlement) -> ApiResult<Value> {
+pub async fn view(state: &Store, tenant: &str, ent: &Entitlement) -> ApiResult<Value> {
     let mut v = views(state, tenant, std::slice::from_ref(ent)).await?;
     v.pop()
         .ok_or_else(|| ApiError::Internal("empty view".into()))

@@ -17,6 +17,7 @@ pub mod table;
 pub mod tx;
 
 use crate::config::Config;
+use crate::envelope::IdGenerator;
 use crate::error::ApiError;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -34,6 +35,57 @@ use std::time::Duration;
 pub use counter::RequestCounter;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// What the store works with: the client and table, the ids of the records it creates, and
+/// the key that signs its list cursors. Nothing else of the Lambda's state.
+pub struct Store {
+    pub db: Client,
+    table: String,
+    pub ids: IdGenerator,
+    cursor_secret: Vec<u8>,
+}
+
+impl Store {
+    pub fn new(db: Client, config: &Config) -> Store {
+        Store {
+            db,
+            table: config.table_name.clone(),
+            ids: IdGenerator::default(),
+            cursor_secret: config.cursor_secret.clone(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn cursor_secret(&self) -> &[u8] {
+        &self.cursor_secret
+    }
+
+    /// The envelope of a record the caller creates now, with a fresh id of `prefix`.
+    pub(crate) fn new_envelope(
+        &self,
+        prefix: &str,
+        caller: &crate::auth::Caller,
+        provenance: crate::envelope::Provenance,
+    ) -> crate::envelope::Envelope {
+        let id = self.ids.next(prefix);
+        let actor = crate::envelope::Actor::from(caller);
+        crate::envelope::Envelope::new(id, &actor, provenance, crate::time::Timestamp::now())
+    }
+}
+
+/// A transaction action that puts `item` under a key that must be new.
+pub(crate) fn put_new_action(item: Item, table: &str) -> Result<TransactWriteItem, ApiError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
 
 /// The client's timeouts and retries. `default()` is production's; fault tests shorten them
 /// through `client_with` so a delayed answer costs them milliseconds, not seconds.
@@ -333,7 +385,7 @@ pub async fn put_new(db: &Client, table: &str, item: Item) -> Result<bool, ApiEr
 }
 
 /// One item by key, strongly consistent (a read right after a write sees it).
-pub async fn read(state: &crate::state::State, key: Item) -> Result<Option<Item>, ApiError> {
+pub async fn read(state: &Store, key: Item) -> Result<Option<Item>, ApiError> {
     let out = state
         .db
         .get_item()

@@ -8,11 +8,11 @@
 //! one entitlement twice or move a count twice.
 
 use super::entitlements::end_grant;
+use super::Store;
 use super::{fault, from_item, Item};
 use crate::domain::entitlement::{self as domain, Entitlement};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
-use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt};
@@ -44,7 +44,7 @@ enum Outcome {
     Skipped,
 }
 
-async fn expire(state: &State, current: Entitlement, now: Timestamp) -> ApiResult<Outcome> {
+async fn expire(state: &Store, current: Entitlement, now: Timestamp) -> ApiResult<Outcome> {
     if !domain::is_due(&current, now) {
         return Ok(Outcome::Skipped);
     }
@@ -92,7 +92,7 @@ enum Event {
 }
 
 async fn due_page(
-    state: &State,
+    state: &Store,
     shard: u32,
     bound: &str,
     start: Option<Item>,
@@ -130,7 +130,7 @@ async fn due_page(
 /// transactions are in flight while the next page is read. No page is read after `stop_at`
 /// (except the first, so every run makes progress); the next run finds what is left. Nothing
 /// about one item or one page stops the run: failures are logged and counted in `failed`.
-pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
+pub async fn run(state: &Store, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
     // `#` follows the expiry time in the sort key; `$` sorts right after it.
     let bound = format!("{now}$");
     let bound = &bound;
