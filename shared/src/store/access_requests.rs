@@ -3,14 +3,14 @@
 //! Decisions (approve, reject, complete, edit, delete) are one read plus one write conditional
 //! on the revision and status read, so of racing decisions exactly one wins. Provisioning is
 //! one transaction: the request → `provisioned` (still `approved` at the revision read) together
-//! with the entitlement's start, change or end built by `store::entitlements`.
+//! with the start, change or end that `domain::provision` planned, built by `store::entitlements`.
 
 use super::entitlements::{self as ents};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
-use super::{check_revision, from_item, s, Item, WRITE_ATTEMPTS};
+use super::{check_revision, from_item, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::access_request::{
     self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target, CLEARS_EXPIRY,
@@ -182,10 +182,6 @@ pub async fn get(
     }
 }
 
-fn raced() -> ApiError {
-    DomainError::Contended("request").into()
-}
-
 /// A `modify` may not ask to clear the expiry of a privileged entitlement (API.md §3).
 async fn refuse_clearing_privileged(
     state: &Store,
@@ -213,7 +209,8 @@ pub async fn update<F>(
 where
     F: Fn(&AccessRequest, Timestamp) -> ApiResult<PatchPlan>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let plan = &plan;
+    retrying("request", move || async move {
         let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
@@ -235,10 +232,11 @@ where
             .send(&state.db, state.table())
             .await?
         {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(raced())
+        Ok(None)
+    })
+    .await
 }
 
 /// Soft-deletes a pending request.
@@ -248,7 +246,7 @@ pub async fn delete(
     id: &str,
     expected: Option<i64>,
 ) -> ApiResult<()> {
-    for _ in 0..WRITE_ATTEMPTS {
+    retrying("request", move || async move {
         let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         domain::ensure_deletable(&current)?;
@@ -258,10 +256,11 @@ pub async fn delete(
             .send(&state.db, state.table())
             .await?
         {
-            return Ok(());
+            return Ok(Some(()));
         }
-    }
-    Err(raced())
+        Ok(None)
+    })
+    .await
 }
 
 /// Approve or reject: of racing decisions exactly one write holds; the others re-read and
@@ -274,7 +273,8 @@ pub async fn decide(
     decision: Decision,
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let body = &body;
+    retrying("request", move || async move {
         let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let next = domain::decide(
@@ -288,10 +288,11 @@ pub async fn decide(
             .send(&state.db, state.table())
             .await?
         {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(raced())
+        Ok(None)
+    })
+    .await
 }
 
 /// A provisioning condition that no longer holds is a conflict, not bad input.
@@ -317,7 +318,8 @@ pub async fn provision(
     expected: Option<i64>,
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let body = &body;
+    retrying("request", move || async move {
         let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
@@ -354,31 +356,29 @@ pub async fn provision(
             ProvisionPlan::End { from, to } => tx.append(ents::end_grant(from, to, table)?),
         };
         let refusal = match tx.send(&state.db).await? {
-            Ok(()) => return Ok(next),
+            Ok(()) => return Ok(Some(next)),
             Err(refusal) => refusal,
         };
         if refusal.failed(Role::Request) {
-            continue;
+            return Ok(None);
         }
         match &planned.plan {
             ProvisionPlan::Start(ent) => {
                 let err = ents::start_refusal(&refusal, ent, app)
                     .map_or_else(|| refusal.unexpected(), ApiError::from);
-                return Err(as_conflict(err));
+                Err(as_conflict(err))
             }
             // The entitlement changed since it was read (an edit, or its end): read both
             // again; a re-read that finds it inactive answers 409.
-            _ if refusal.failed(Role::Record) => continue,
-            ProvisionPlan::End { .. } => return Err(DomainError::EntitlementGone.into()),
-            ProvisionPlan::Change { to, .. } => {
-                return Err(match ents::change_refusal(refusal, to) {
-                    None => DomainError::EntitlementGone.into(),
-                    Some(err) => as_conflict(err),
-                })
-            }
+            _ if refusal.failed(Role::Record) => Ok(None),
+            ProvisionPlan::End { .. } => Err(DomainError::EntitlementGone.into()),
+            ProvisionPlan::Change { to, .. } => Err(match ents::change_refusal(refusal, to) {
+                None => DomainError::EntitlementGone.into(),
+                Some(err) => as_conflict(err),
+            }),
         }
-    }
-    Err(raced())
+    })
+    .await
 }
 
 /// Lists requests: by status through the status index, else the tenant's collection.

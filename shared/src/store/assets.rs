@@ -11,7 +11,7 @@ use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
-use super::{build_err, check_revision, from_item, get_n, put_new_action, s, Item, WRITE_ATTEMPTS};
+use super::{build_err, check_revision, from_item, get_n, put_new_action, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
 use crate::domain::error::DomainError;
@@ -183,7 +183,8 @@ pub async fn update<F>(
 where
     F: Fn(&AssetFields) -> ApiResult<(AssetFields, Provenance)>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let patch = &patch;
+    retrying("asset", move || async move {
         let (current, _) = visible(state, caller, id, false).await?;
         check_revision(expected, current.envelope.revision)?;
         let (fields, provenance) = patch(&current.fields)?;
@@ -214,10 +215,11 @@ where
             write.send(&state.db, state.table()).await?
         };
         if applied {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(DomainError::Contended("asset").into())
+        Ok(None)
+    })
+    .await
 }
 
 /// Why a delete is refused while `live` grants hold the asset. A person token sees every
@@ -244,7 +246,7 @@ pub async fn delete(
     id: &str,
     expected: Option<i64>,
 ) -> ApiResult<()> {
-    for _ in 0..WRITE_ATTEMPTS {
+    retrying("asset", move || async move {
         let (current, live) = visible(state, caller, id, false).await?;
         check_revision(expected, current.envelope.revision)?;
         if live > 0 {
@@ -261,7 +263,7 @@ pub async fn delete(
                 delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
             );
         match tx.send(&state.db).await? {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(Some(())),
             Err(refusal) if refusal.failed(Role::Record) => {
                 let live_now = refusal
                     .old_item(Role::Record)
@@ -273,8 +275,9 @@ pub async fn delete(
             }
             Err(refusal) => return Err(refusal.unexpected()),
         }
-    }
-    Err(DomainError::Contended("asset").into())
+        Ok(None)
+    })
+    .await
 }
 
 pub async fn list(

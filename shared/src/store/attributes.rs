@@ -12,7 +12,7 @@
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::Store;
-use super::{backoff, check_revision, fault, from_item, s, Item, WRITE_ATTEMPTS};
+use super::{backoff, check_revision, fault, from_item, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::domain::error::DomainError;
@@ -161,7 +161,8 @@ pub async fn update<F>(
 where
     F: Fn(&AttributeFields) -> ApiResult<(AttributeFields, Provenance)>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let patch = &patch;
+    retrying("attribute", move || async move {
         let current = get(state, &caller.tenant_id, attribute_key)
             .await?
             .ok_or(ApiError::NotFound)?;
@@ -188,18 +189,18 @@ where
             .send()
             .await;
         match result {
-            Ok(_) => return Ok(next),
+            Ok(_) => Ok(Some(next)),
             // Someone wrote in between: read again.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                continue
+                Ok(None)
             }
-            Err(e) => return Err(fault("UpdateItem", e)),
+            Err(e) => Err(fault("UpdateItem", e)),
         }
-    }
-    Err(DomainError::Contended("attribute").into())
+    })
+    .await
 }
 
 /// The catalog newest first, through the creation-ordered index (the table keys it by name).

@@ -10,7 +10,7 @@ use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::Store;
-use super::{build_err, check_revision, from_item, put_new_action, s, Item, WRITE_ATTEMPTS};
+use super::{build_err, check_revision, from_item, put_new_action, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::asset;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
@@ -279,7 +279,8 @@ pub async fn update<F>(
 where
     F: Fn(&EntitlementFields, Timestamp) -> ApiResult<(EntitlementFields, Provenance)>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let patch = &patch;
+    retrying("entitlement", move || async move {
         let current = get(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let now = Timestamp::now();
@@ -289,10 +290,11 @@ where
         next.fields = fields;
         next.envelope.touch(&caller.sub, provenance, now);
         if write_change(state, &current, &next).await? {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(DomainError::Contended("entitlement").into())
+        Ok(None)
+    })
+    .await
 }
 
 /// Replaces the entitlement's metadata references (add/remove a value), conditional on the
@@ -308,22 +310,25 @@ pub async fn set_metadata<F>(
 where
     F: Fn(&Entitlement) -> ApiResult<Option<Vec<domain::MetadataRef>>>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let change = &change;
+    let provenance = &provenance;
+    retrying("entitlement", move || async move {
         let current = get(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let refs = change(&current)?;
         if refs == current.fields.access_model_metadata {
-            return Ok(current);
+            return Ok(Some(current));
         }
         let mut next = current.clone();
         next.fields.access_model_metadata = refs;
         next.envelope
             .touch(&caller.sub, provenance.clone(), Timestamp::now());
         if write_change(state, &current, &next).await? {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(DomainError::Contended("entitlement").into())
+        Ok(None)
+    })
+    .await
 }
 
 /// Revokes an entitlement. Revoking a revoked one returns it unchanged (also for every loser of
@@ -337,10 +342,12 @@ pub async fn revoke(
     reason: Option<String>,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let provenance = &provenance;
+    let reason = &reason;
+    retrying("entitlement", move || async move {
         let current = get(state, caller, id).await?;
         match domain::plan_revoke(&current)? {
-            domain::RevokePlan::Unchanged => return Ok(current),
+            domain::RevokePlan::Unchanged => return Ok(Some(current)),
             domain::RevokePlan::Revoke => {}
         }
         check_revision(expected, current.envelope.revision)?;
@@ -355,12 +362,12 @@ pub async fn revoke(
             .send(&state.db)
             .await?
         {
-            Ok(()) => return Ok(next),
-            Err(refusal) if refusal.failed(Role::Record) => continue,
-            Err(refusal) => return Err(refusal.unexpected()),
+            Ok(()) => Ok(Some(next)),
+            Err(refusal) if refusal.failed(Role::Record) => Ok(None),
+            Err(refusal) => Err(refusal.unexpected()),
         }
-    }
-    Err(DomainError::Contended("entitlement").into())
+    })
+    .await
 }
 
 /// Lists entitlements: by asset or by principal through their indexes, else the tenant's

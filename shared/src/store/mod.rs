@@ -347,6 +347,23 @@ pub const SEARCH: &str = "search";
 /// How often a write without `If-Match` re-reads after losing an optimistic-locking race.
 pub const WRITE_ATTEMPTS: usize = 3;
 
+/// An optimistic-lock write, attempt by attempt: `Ok(Some(_))` is done, `Ok(None)` lost a race
+/// (the next attempt reads again; a stale `If-Match` then answers 412). After `WRITE_ATTEMPTS`
+/// losses the record, named `what`, is contended (409). Each attempt is a fresh future over
+/// borrowed arguments, so callers lend owned ones first (`let body = &body;`).
+pub(crate) async fn retrying<T, F, Fut>(what: &'static str, attempt: F) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(crate::domain::error::DomainError::Contended(what).into())
+}
+
 /// The primary key of a record: its tenant's partition of `kind`, and `sk`.
 pub fn key(tenant: &str, kind: crate::keys::Kind, sk: &str) -> Item {
     Item::from([
