@@ -155,6 +155,17 @@ impl IdGenerator {
     }
 }
 
+/// A record's envelope as the domain's unit tests need one: created now by `u` of tenant `t`.
+#[cfg(test)]
+pub(crate) fn test_envelope(id: &str) -> Envelope {
+    let actor = Actor {
+        id: "u".into(),
+        tenant_id: "t".into(),
+        app_id: None,
+    };
+    Envelope::new(id.into(), &actor, Provenance::default(), Timestamp::now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

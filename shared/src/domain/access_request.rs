@@ -1,5 +1,7 @@
-//! Access requests (seed 002): validation, defaults, and the state machine
+//! Access requests (seed 002): validation, defaults, what a request asks for (`AccessType`, a
+//! modify's `ExpiryChange`), and the state machine `Status::transition`:
 //! `pending → approved | rejected`, `approved → provisioned`, `provisioned → completed`.
+//! Provisioning's effect on the entitlement is `domain::provision`.
 
 use crate::domain::entitlement::{privileged_needs_expiry, PrincipalType};
 use crate::domain::error::DomainError;

@@ -201,9 +201,9 @@ fn read(input: &mut Input) -> Patch {
 }
 
 /// Rules across fields, checked on the record as it would be stored.
-fn check(fields: &AssetFields, input: &mut Input) {
-    let cloud_hosted = matches!(fields.hosting, Some(Hosting::Cloud | Hosting::Hybrid));
-    if fields.cloud_provider.is_some() && !cloud_hosted && !input.has_error("cloud_provider") {
+fn check(hosting: Option<Hosting>, cloud_provider: Option<&str>, input: &mut Input) {
+    let cloud_hosted = matches!(hosting, Some(Hosting::Cloud | Hosting::Hybrid));
+    if cloud_provider.is_some() && !cloud_hosted && !input.has_error("cloud_provider") {
         input.error(
             "cloud_provider",
             "is only allowed when hosting is cloud or hybrid",
@@ -235,8 +235,15 @@ pub fn parse_create(body: Map<String, Value>) -> ApiResult<(AssetFields, Provena
         },
         _ => None,
     };
+    let hosting = p.hosting.value();
+    let cloud_provider = p.cloud_provider.value();
+    check(hosting, cloud_provider.as_deref(), &mut input);
+    input.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal("a required field passed unread".into()));
+    };
     let fields = AssetFields {
-        name: name.unwrap_or_default(),
+        name,
         display_name: p.display_name.value(),
         description: p.description.value(),
         asset_type: p.asset_type.value(),
@@ -246,8 +253,8 @@ pub fn parse_create(body: Map<String, Value>) -> ApiResult<(AssetFields, Provena
         status: p.status.value().unwrap_or(Status::Active),
         owner,
         environment: p.environment.value(),
-        hosting: p.hosting.value(),
-        cloud_provider: p.cloud_provider.value(),
+        hosting,
+        cloud_provider,
         region: p.region.value(),
         url: p.url.value(),
         tags: p.tags.value(),
@@ -255,8 +262,6 @@ pub fn parse_create(body: Map<String, Value>) -> ApiResult<(AssetFields, Provena
         data_classification: p.data_classification.value(),
         owner_id: p.owner_id.value(),
     };
-    check(&fields, &mut input);
-    input.finish()?;
     Ok((fields, provenance))
 }
 
@@ -321,7 +326,7 @@ pub fn apply_patch(
         data_classification: p.data_classification.merge(c.data_classification),
         owner_id: p.owner_id.merge(c.owner_id),
     };
-    check(&fields, &mut input);
+    check(fields.hosting, fields.cloud_provider.as_deref(), &mut input);
     input.finish()?;
     Ok((fields, provenance))
 }
@@ -506,16 +511,7 @@ mod tests {
     #[test]
     fn search_text_is_lower_case() {
         let (fields, _) = parse_create(obj(json!({"name": "a", "vendor": "ACME"}))).unwrap();
-        let env = Envelope::new(
-            "ast_1".into(),
-            &crate::envelope::Actor {
-                id: "u".into(),
-                tenant_id: "t".into(),
-                app_id: None,
-            },
-            Provenance::default(),
-            crate::time::Timestamp::now(),
-        );
+        let env = crate::envelope::test_envelope("ast_1");
         let asset = Asset {
             envelope: env,
             fields,

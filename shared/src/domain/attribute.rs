@@ -562,16 +562,7 @@ mod tests {
 
     #[test]
     fn value_lookup_and_search_text() {
-        let env = Envelope::new(
-            "amd_1".into(),
-            &crate::envelope::Actor {
-                id: "u".into(),
-                tenant_id: "t".into(),
-                app_id: None,
-            },
-            Provenance::default(),
-            crate::time::Timestamp::now(),
-        );
+        let env = crate::envelope::test_envelope("amd_1");
         let attr = Attribute {
             envelope: env,
             fields: privacy(),
