@@ -111,8 +111,12 @@ async fn main() {
             let api = &api;
             async move {
                 let next = entitlement::expired(&ent, later);
-                let items = entitlements::end_grant(&ent, &next, api.state.table()).expect("items");
-                usize::from(store::transact(&api.state.db, items).await.is_ok())
+                let tx = entitlements::end_grant(&ent, &next, api.state.table()).expect("items");
+                usize::from(
+                    store::transact(&api.state.db, tx.into_items())
+                        .await
+                        .is_ok(),
+                )
             }
         })
         .buffer_unordered(PARALLEL)

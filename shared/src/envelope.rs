@@ -9,8 +9,14 @@ use ulid::Generator;
 /// Schema version of the documents this build writes.
 pub const SCHEMA_VERSION: u32 = 1;
 pub const DEFAULT_SOURCE: &str = "edm";
-pub const SOURCE_TYPES: &[&str] = &["frontend", "backend", "server", "system", "api"];
-pub const DEFAULT_SOURCE_TYPE: &str = "api";
+
+crate::closed_set! {
+    /// What kind of client wrote a record last.
+    pub enum SourceType {
+        Frontend = "frontend", Backend = "backend", Server = "server",
+        System = "system", Api = "api",
+    }
+}
 
 /// Envelope fields a client may send (SDKs echo whole records) but never sets: ignored on input.
 pub const SERVER_FIELDS: &[&str] = &[
@@ -38,7 +44,7 @@ pub struct Envelope {
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub source: String,
-    pub source_type: String,
+    pub source_type: SourceType,
     pub is_deleted: bool,
     pub deleted_at: Option<Timestamp>,
     pub deleted_by: Option<String>,
@@ -50,7 +56,7 @@ pub struct Envelope {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Provenance {
     pub source: Option<String>,
-    pub source_type: Option<String>,
+    pub source_type: Option<SourceType>,
 }
 
 /// Who writes: a caller's `sub`, or `system:<name>` for scheduled work.
@@ -82,9 +88,7 @@ impl Envelope {
             created_by: Some(actor.id.clone()),
             updated_by: Some(actor.id.clone()),
             source: provenance.source.unwrap_or_else(|| DEFAULT_SOURCE.into()),
-            source_type: provenance
-                .source_type
-                .unwrap_or_else(|| DEFAULT_SOURCE_TYPE.into()),
+            source_type: provenance.source_type.unwrap_or(SourceType::Api),
             is_deleted: false,
             deleted_at: None,
             deleted_by: None,
@@ -151,6 +155,17 @@ impl IdGenerator {
     }
 }
 
+/// A record's envelope as the domain's unit tests need one: created now by `u` of tenant `t`.
+#[cfg(test)]
+pub(crate) fn test_envelope(id: &str) -> Envelope {
+    let actor = Actor {
+        id: "u".into(),
+        tenant_id: "t".into(),
+        app_id: None,
+    };
+    Envelope::new(id.into(), &actor, Provenance::default(), Timestamp::now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,7 +187,7 @@ mod tests {
             Timestamp::now(),
         );
         assert_eq!(e.source, "edm");
-        assert_eq!(e.source_type, "api");
+        assert_eq!(e.source_type, SourceType::Api);
         assert_eq!(e.revision, 1);
         assert_eq!(e.created_by.as_deref(), Some("u1"));
         assert!(!e.is_deleted);

@@ -4,6 +4,9 @@
 //! that turns an error into a status code and a body. Internal details (DynamoDB messages, keys)
 //! are logged, never written into a body.
 
+use crate::domain::access_request::{Event, Refusal, Status};
+use crate::domain::error::DomainError;
+use crate::vocab::Closed;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -210,6 +213,84 @@ impl ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Each refusal of the domain as the client sees it.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        use DomainError as D;
+        let detail = e.to_string();
+        match e {
+            D::AssetNameTaken(name) => {
+                ApiError::conflict_with(detail, [("name", Value::String(name))])
+            }
+            D::AttributeKeyTaken(key) => {
+                ApiError::conflict_with(detail, [("key", Value::String(key))])
+            }
+            D::LiveGrantTaken {
+                asset_id,
+                principal_id,
+                entitlement_type,
+                ..
+            } => ApiError::conflict_with(
+                detail,
+                [
+                    ("asset_id", Value::String(asset_id)),
+                    ("principal_id", Value::String(principal_id)),
+                    ("entitlement_type", Value::String(entitlement_type)),
+                ],
+            ),
+            D::UnknownAsset => ApiError::field("asset_id", "is not an asset of this tenant"),
+            D::NoAssetNamed => ApiError::Validation(vec![
+                FieldError::new("system_id", "names no asset of this tenant"),
+                FieldError::new("asset_id", "is not an asset of this tenant"),
+            ]),
+            D::SystemIdNamesOtherAsset { asset_id, name } => ApiError::field(
+                "system_id",
+                format!("names another asset than asset_id {asset_id} (whose name is '{name}')"),
+            ),
+            D::CriticalNeedsExpiry => ApiError::field(
+                "expires_at",
+                "is required: the asset is critical, so access to it must expire",
+            ),
+            D::NotAnActiveEntitlement => ApiError::field(
+                "entitlement_id",
+                "is not an active entitlement of this tenant on the requested asset",
+            ),
+            D::PrivilegedCannotClear => ApiError::field(
+                "expires_at",
+                "cannot be cleared: the entitlement is privileged",
+            ),
+            D::EntitlementGone | D::PrivilegedKeepsExpiry | D::Contended(_) => {
+                ApiError::conflict(detail)
+            }
+            D::Transition(r) => transition_refused(r),
+        }
+    }
+}
+
+fn transition_refused(r: Refusal) -> ApiError {
+    let from = r.from.as_str();
+    let to = match r.event {
+        Event::Approve => Status::Approved,
+        Event::Reject => Status::Rejected,
+        Event::Provision => Status::Provisioned,
+        Event::Complete => Status::Completed,
+        Event::Edit | Event::Delete => {
+            let verb = if r.event == Event::Edit {
+                "edited"
+            } else {
+                "deleted"
+            };
+            return ApiError::conflict(format!(
+                "the request is {from}; only pending requests can be {verb}"
+            ));
+        }
+    };
+    ApiError::conflict_with(
+        format!("the request is {from}; it cannot become {to}"),
+        [("current_status", Value::String(from.into()))],
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,10 @@
 //! explicit `null` (`Null`, which clears on PATCH) and a value.
 
 use crate::envelope::Provenance;
-use crate::envelope::{SERVER_FIELDS, SOURCE_TYPES};
+use crate::envelope::{SourceType, SERVER_FIELDS};
 use crate::error::{ApiError, FieldError};
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use regex::Regex;
 use serde_json::{Map, Number, Value};
 
@@ -235,6 +236,15 @@ impl Input {
         }
     }
 
+    /// One name of the closed set `T`, as `T`.
+    pub fn choice<T: Closed>(&mut self, name: &str) -> Field<T> {
+        match self.one_of(name, T::NAMES) {
+            Field::Value(v) => T::parse(&v).map_or(Field::Absent, Field::Value),
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        }
+    }
+
     pub fn boolean(&mut self, name: &str) -> Field<bool> {
         match self.raw(name) {
             Field::Value(Value::Bool(b)) => Field::Value(*b),
@@ -352,7 +362,7 @@ impl Input {
     /// `source` and `source_type`: the client's part of the envelope. Neither can be null.
     pub fn provenance(&mut self) -> Provenance {
         let source = self.string("source", 100);
-        let source_type = self.one_of("source_type", SOURCE_TYPES);
+        let source_type = self.choice::<SourceType>("source_type");
         for (name, null) in [
             ("source", matches!(source, Field::Null)),
             ("source_type", matches!(source_type, Field::Null)),

@@ -16,3 +16,4 @@ pub mod logging;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod vocab;

@@ -2,14 +2,22 @@
 
 use crate::auth::Verifier;
 use crate::config::{Config, ConfigError};
-use crate::envelope::IdGenerator;
-use crate::store;
+use crate::store::{self, Store};
 
+/// The configuration, the verifier and the store handle; store calls take `&State` as the
+/// `&Store` it derefs to, so the store sees only its handle.
 pub struct State {
     pub config: Config,
-    pub db: aws_sdk_dynamodb::Client,
+    pub store: Store,
     pub verifier: Verifier,
-    pub ids: IdGenerator,
+}
+
+impl std::ops::Deref for State {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
 }
 
 impl State {
@@ -25,16 +33,12 @@ impl State {
     /// For tests and tools that bring their own client (e.g. with a request counter).
     pub fn with_client(config: Config, db: aws_sdk_dynamodb::Client) -> Result<State, ConfigError> {
         let verifier = Verifier::new(&config.auth)?;
+        let store = Store::new(db, &config);
         Ok(State {
             config,
-            db,
+            store,
             verifier,
-            ids: IdGenerator::default(),
         })
-    }
-
-    pub fn table(&self) -> &str {
-        &self.config.table_name
     }
 }
 

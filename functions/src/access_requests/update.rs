@@ -11,14 +11,11 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
         let id = http::path_param(&req, "id")?;
         let body = http::json_object(&req, true)?;
         let expected = http::if_match(&req)?;
-        let updated = store::access_requests::update(
-            state,
-            &caller,
-            &id,
-            expected,
-            |current, clears, now| access_request::plan_patch(current, clears, body.clone(), now),
-        )
-        .await?;
+        let updated =
+            store::access_requests::update(state, &caller, &id, expected, |current, now| {
+                access_request::plan_patch(current, body.clone(), now)
+            })
+            .await?;
         http::ok_record(&updated, updated.envelope.revision)
     })
     .await

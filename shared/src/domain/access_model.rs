@@ -194,17 +194,8 @@ mod tests {
     use super::*;
     use crate::domain::attribute::{parse_create, Attribute};
     use crate::domain::entitlement::{self, Granter};
-    use crate::envelope::{Actor, Envelope, Provenance};
+    use crate::envelope::test_envelope as envelope;
     use crate::time::Timestamp;
-
-    fn envelope(id: &str) -> Envelope {
-        let actor = Actor {
-            id: "u".into(),
-            tenant_id: "t".into(),
-            app_id: None,
-        };
-        Envelope::new(id.into(), &actor, Provenance::default(), Timestamp::now())
-    }
 
     fn attribute(key: &str, multiselect: bool, values: usize) -> Attribute {
         let values: Vec<Value> = (0..values)
@@ -232,7 +223,7 @@ mod tests {
             is_app: false,
         };
         let (mut fields, _) = entitlement::parse_create(map, &granter, Timestamp::now()).unwrap();
-        fields.status = status.into();
+        fields.status = crate::vocab::Closed::parse(status).unwrap();
         Entitlement {
             envelope: envelope("ent_1"),
             fields,

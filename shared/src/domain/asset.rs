@@ -3,18 +3,43 @@
 use crate::envelope::{Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::time::Timestamp;
+use crate::vocab::Closed;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
 pub const ID_PREFIX: &str = "ast";
-pub const STATUSES: &[&str] = &["active", "deprecated", "decommissioned"];
-pub const DEFAULT_STATUS: &str = "active";
-pub const ENVIRONMENTS: &[&str] = &["production", "staging", "development", "test", "dr"];
-pub const HOSTINGS: &[&str] = &["saas", "cloud", "on_prem", "hybrid"];
-pub const CRITICALITIES: &[&str] = &["critical", "high", "medium", "low"];
-pub const CLASSIFICATIONS: &[&str] = &["public", "internal", "confidential", "restricted"];
+
+crate::closed_set! {
+    pub enum Status {
+        Active = "active", Deprecated = "deprecated",
+        Decommissioned = "decommissioned",
+    }
+}
+
+crate::closed_set! {
+    pub enum Environment {
+        Production = "production", Staging = "staging", Development = "development",
+        Test = "test", Dr = "dr",
+    }
+}
+
+crate::closed_set! {
+    pub enum Hosting { Saas = "saas", Cloud = "cloud", OnPrem = "on_prem", Hybrid = "hybrid" }
+}
+
+crate::closed_set! {
+    pub enum Criticality { Critical = "critical", High = "high", Medium = "medium", Low = "low" }
+}
+
+crate::closed_set! {
+    pub enum Classification {
+        Public = "public", Internal = "internal",
+        Confidential = "confidential", Restricted = "restricted",
+    }
+}
 
 const SHORT: usize = 200;
 const DESCRIPTION: usize = 4000;
@@ -64,16 +89,16 @@ pub struct AssetFields {
     pub category: Option<String>,
     pub vendor: Option<String>,
     pub version: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub owner: Option<Owner>,
-    pub environment: Option<String>,
-    pub hosting: Option<String>,
+    pub environment: Option<Environment>,
+    pub hosting: Option<Hosting>,
     pub cloud_provider: Option<String>,
     pub region: Option<String>,
     pub url: Option<String>,
     pub tags: Option<Vec<String>>,
-    pub criticality: Option<String>,
-    pub data_classification: Option<String>,
+    pub criticality: Option<Criticality>,
+    pub data_classification: Option<Classification>,
     pub owner_id: Option<String>,
 }
 
@@ -107,16 +132,16 @@ struct Patch {
     category: Field<String>,
     vendor: Field<String>,
     version: Field<String>,
-    status: Field<String>,
+    status: Field<Status>,
     owner: Field<OwnerPatch>,
-    environment: Field<String>,
-    hosting: Field<String>,
+    environment: Field<Environment>,
+    hosting: Field<Hosting>,
     cloud_provider: Field<String>,
     region: Field<String>,
     url: Field<String>,
     tags: Field<Vec<String>>,
-    criticality: Field<String>,
-    data_classification: Field<String>,
+    criticality: Field<Criticality>,
+    data_classification: Field<Classification>,
     owner_id: Field<String>,
 }
 
@@ -161,24 +186,24 @@ fn read(input: &mut Input) -> Patch {
         category: input.string("category", SHORT),
         vendor: input.string("vendor", SHORT),
         version: input.string("version", SHORT),
-        status: input.one_of("status", STATUSES),
+        status: input.choice("status"),
         owner: read_owner(input),
-        environment: input.one_of("environment", ENVIRONMENTS),
-        hosting: input.one_of("hosting", HOSTINGS),
+        environment: input.choice("environment"),
+        hosting: input.choice("hosting"),
         cloud_provider: input.string("cloud_provider", SHORT),
         region: input.string("region", SHORT),
         url: input.url("url", URL),
         tags: input.string_list("tags", MAX_TAGS, TAG),
-        criticality: input.one_of("criticality", CRITICALITIES),
-        data_classification: input.one_of("data_classification", CLASSIFICATIONS),
+        criticality: input.choice("criticality"),
+        data_classification: input.choice("data_classification"),
         owner_id: input.string("owner_id", SHORT),
     }
 }
 
 /// Rules across fields, checked on the record as it would be stored.
-fn check(fields: &AssetFields, input: &mut Input) {
-    let cloud_hosted = matches!(fields.hosting.as_deref(), Some("cloud") | Some("hybrid"));
-    if fields.cloud_provider.is_some() && !cloud_hosted && !input.has_error("cloud_provider") {
+fn check(hosting: Option<Hosting>, cloud_provider: Option<&str>, input: &mut Input) {
+    let cloud_hosted = matches!(hosting, Some(Hosting::Cloud | Hosting::Hybrid));
+    if cloud_provider.is_some() && !cloud_hosted && !input.has_error("cloud_provider") {
         input.error(
             "cloud_provider",
             "is only allowed when hosting is cloud or hybrid",
@@ -210,19 +235,26 @@ pub fn parse_create(body: Map<String, Value>) -> ApiResult<(AssetFields, Provena
         },
         _ => None,
     };
+    let hosting = p.hosting.value();
+    let cloud_provider = p.cloud_provider.value();
+    check(hosting, cloud_provider.as_deref(), &mut input);
+    input.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::Internal("a required field passed unread".into()));
+    };
     let fields = AssetFields {
-        name: name.unwrap_or_default(),
+        name,
         display_name: p.display_name.value(),
         description: p.description.value(),
         asset_type: p.asset_type.value(),
         category: p.category.value(),
         vendor: p.vendor.value(),
         version: p.version.value(),
-        status: p.status.value().unwrap_or_else(|| DEFAULT_STATUS.into()),
+        status: p.status.value().unwrap_or(Status::Active),
         owner,
         environment: p.environment.value(),
-        hosting: p.hosting.value(),
-        cloud_provider: p.cloud_provider.value(),
+        hosting,
+        cloud_provider,
         region: p.region.value(),
         url: p.url.value(),
         tags: p.tags.value(),
@@ -230,8 +262,6 @@ pub fn parse_create(body: Map<String, Value>) -> ApiResult<(AssetFields, Provena
         data_classification: p.data_classification.value(),
         owner_id: p.owner_id.value(),
     };
-    check(&fields, &mut input);
-    input.finish()?;
     Ok((fields, provenance))
 }
 
@@ -296,9 +326,17 @@ pub fn apply_patch(
         data_classification: p.data_classification.merge(c.data_classification),
         owner_id: p.owner_id.merge(c.owner_id),
     };
-    check(&fields, &mut input);
+    check(fields.hosting, fields.cloud_provider.as_deref(), &mut input);
     input.finish()?;
     Ok((fields, provenance))
+}
+
+/// The criticality an asset must not have for a grant that expires at `expires_at`: a grant
+/// without expiry must not be on a critical asset (API.md §3). The store makes it a condition
+/// of the grant's own write (`store::assets::live_count_update`, `criticality_check`), since
+/// the asset may become critical at any time.
+pub fn refused_criticality(expires_at: Option<Timestamp>) -> Option<Criticality> {
+    expires_at.is_none().then_some(Criticality::Critical)
 }
 
 /// The 409 of deleting an asset that still has live (`active`/`pending_approval`)
@@ -335,10 +373,10 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
         "tag",
     ],
     enums: &[
-        ("status", STATUSES),
-        ("criticality", CRITICALITIES),
-        ("environment", ENVIRONMENTS),
-        ("hosting", HOSTINGS),
+        ("status", Status::NAMES),
+        ("criticality", Criticality::NAMES),
+        ("environment", Environment::NAMES),
+        ("hosting", Hosting::NAMES),
     ],
 };
 
@@ -381,7 +419,7 @@ mod tests {
     #[test]
     fn create_defaults() {
         let (f, p) = parse_create(obj(json!({"name": "payments"}))).unwrap();
-        assert_eq!(f.status, "active");
+        assert_eq!(f.status, Status::Active);
         assert_eq!(f.owner, None);
         assert_eq!(p, Provenance::default());
     }
@@ -473,16 +511,7 @@ mod tests {
     #[test]
     fn search_text_is_lower_case() {
         let (fields, _) = parse_create(obj(json!({"name": "a", "vendor": "ACME"}))).unwrap();
-        let env = Envelope::new(
-            "ast_1".into(),
-            &crate::envelope::Actor {
-                id: "u".into(),
-                tenant_id: "t".into(),
-                app_id: None,
-            },
-            Provenance::default(),
-            crate::time::Timestamp::now(),
-        );
+        let env = crate::envelope::test_envelope("ast_1");
         let asset = Asset {
             envelope: env,
             fields,

@@ -7,6 +7,7 @@
 use crate::envelope::{Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::vocab::Closed;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -14,9 +15,13 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 pub const ID_PREFIX: &str = "amd";
-pub const TYPES: &[&str] = &["governance", "custom"];
-pub const STATUSES: &[&str] = &["active", "inactive"];
-pub const DEFAULT_STATUS: &str = "active";
+
+crate::closed_set! { pub enum AttributeType { Governance = "governance", Custom = "custom" } }
+
+crate::closed_set! {
+    /// Of an attribute and of each of its values.
+    pub enum Status { Active = "active", Inactive = "inactive" }
+}
 /// `object_types` is one of these lists, exactly.
 pub const OBJECT_TYPES: &[&str] = &["entitlement", "all"];
 pub const DEFAULT_OBJECT_TYPE: &str = "entitlement";
@@ -67,12 +72,12 @@ pub fn is_valid_value(value: &str) -> bool {
 pub struct AttributeValueDef {
     pub value: String,
     pub name: String,
-    pub status: String,
+    pub status: Status,
 }
 
 impl AttributeValueDef {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == Status::Active
     }
 }
 
@@ -83,9 +88,9 @@ pub struct AttributeFields {
     pub name: String,
     pub description: Option<String>,
     #[serde(rename = "type")]
-    pub attribute_type: String,
+    pub attribute_type: AttributeType,
     pub multiselect: bool,
-    pub status: String,
+    pub status: Status,
     pub object_types: Vec<String>,
     pub values: Vec<AttributeValueDef>,
 }
@@ -105,7 +110,7 @@ impl Attribute {
     }
 
     pub fn is_active(&self) -> bool {
-        self.fields.status == "active"
+        self.fields.status == Status::Active
     }
 
     /// The definition of one value, by its technical name (`None` when the catalog has no such
@@ -129,9 +134,9 @@ impl Attribute {
 struct Patch {
     name: Field<String>,
     description: Field<String>,
-    attribute_type: Field<String>,
+    attribute_type: Field<AttributeType>,
     multiselect: Field<bool>,
-    status: Field<String>,
+    status: Field<Status>,
     object_types: Field<Vec<String>>,
     values: Field<Vec<AttributeValueDef>>,
 }
@@ -151,9 +156,9 @@ fn read(input: &mut Input, values: Option<Value>) -> Patch {
     Patch {
         name: input.string("name", NAME),
         description: input.string("description", DESCRIPTION),
-        attribute_type: input.one_of("type", TYPES),
+        attribute_type: input.choice("type"),
         multiselect: input.boolean("multiselect"),
-        status: input.one_of("status", STATUSES),
+        status: input.choice("status"),
         object_types,
         values: read_values(input, values),
     }
@@ -205,7 +210,7 @@ fn read_values(input: &mut Input, raw: Option<Value>) -> Field<Vec<AttributeValu
         let value = entry.required("value", value);
         let name = entry.string("name", NAME);
         let name = entry.required("name", name);
-        let status = entry.one_of("status", STATUSES);
+        let status = entry.choice("status");
         if matches!(status, Field::Null) {
             entry.error("status", "cannot be null");
         }
@@ -230,7 +235,7 @@ fn read_values(input: &mut Input, raw: Option<Value>) -> Field<Vec<AttributeValu
             out.push(AttributeValueDef {
                 value,
                 name,
-                status: status.value().unwrap_or_else(|| DEFAULT_STATUS.into()),
+                status: status.value().unwrap_or(Status::Active),
             });
         }
     }
@@ -269,14 +274,17 @@ pub fn parse_create(mut body: Map<String, Value>) -> ApiResult<(AttributeFields,
     let name = input.required("name", p.name);
     let attribute_type = input.required("type", p.attribute_type);
     input.finish()?;
+    let (Some(key), Some(name), Some(attribute_type)) = (key, name, attribute_type) else {
+        return Err(ApiError::Internal("a required field passed unread".into()));
+    };
     Ok((
         AttributeFields {
-            key: key.unwrap_or_default(),
-            name: name.unwrap_or_default(),
+            key,
+            name,
             description: p.description.value(),
-            attribute_type: attribute_type.unwrap_or_default(),
+            attribute_type,
             multiselect: p.multiselect.value().unwrap_or(false),
-            status: p.status.value().unwrap_or_else(|| DEFAULT_STATUS.into()),
+            status: p.status.value().unwrap_or(Status::Active),
             object_types: p
                 .object_types
                 .value()
@@ -325,7 +333,7 @@ pub fn apply_patch(
 /// Attributes are never deleted: `include_deleted` is accepted and changes nothing.
 pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
     filters: &["type", "status"],
-    enums: &[("type", TYPES), ("status", STATUSES)],
+    enums: &[("type", AttributeType::NAMES), ("status", Status::NAMES)],
 };
 
 #[cfg(test)]
@@ -373,12 +381,12 @@ mod tests {
         ))
         .unwrap();
         assert!(!f.multiselect);
-        assert_eq!(f.status, "active");
+        assert_eq!(f.status, Status::Active);
         assert_eq!(f.object_types, vec!["entitlement"]);
         assert!(f.values.is_empty());
         assert_eq!(f.description, None);
         assert_eq!(p, Provenance::default());
-        assert_eq!(privacy().values[0].status, "active");
+        assert_eq!(privacy().values[0].status, Status::Active);
     }
 
     #[test]
@@ -554,16 +562,7 @@ mod tests {
 
     #[test]
     fn value_lookup_and_search_text() {
-        let env = Envelope::new(
-            "amd_1".into(),
-            &crate::envelope::Actor {
-                id: "u".into(),
-                tenant_id: "t".into(),
-                app_id: None,
-            },
-            Provenance::default(),
-            crate::time::Timestamp::now(),
-        );
+        let env = crate::envelope::test_envelope("amd_1");
         let attr = Attribute {
             envelope: env,
             fields: privacy(),

@@ -5,19 +5,48 @@ use crate::envelope::{Envelope, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const ID_PREFIX: &str = "ent";
-pub const PRINCIPAL_TYPES: &[&str] = &["person", "group"];
-pub const GRANT_SOURCES: &[&str] = &["provisioned", "inherited", "direct"];
-pub const STATUSES: &[&str] = &["active", "pending_approval", "expired", "revoked"];
-/// Statuses a client may set; `revoked` is the revoke route's, `expired` the sweep's.
-pub const CLIENT_STATUSES: &[&str] = &["active", "pending_approval"];
-pub const ACTIVE: &str = "active";
-pub const PENDING: &str = "pending_approval";
-pub const REVOKED: &str = "revoked";
-pub const EXPIRED: &str = "expired";
+
+crate::closed_set! {
+    /// Who holds an entitlement (and whom an access request is for).
+    pub enum PrincipalType { Person = "person", Group = "group" }
+}
+
+crate::closed_set! {
+    pub enum GrantSource { Provisioned = "provisioned", Inherited = "inherited", Direct = "direct" }
+}
+
+crate::closed_set! {
+    pub enum Status {
+        Active = "active", PendingApproval = "pending_approval",
+        Expired = "expired", Revoked = "revoked",
+    }
+}
+
+crate::closed_set! {
+    /// The statuses a client may set; `revoked` is the revoke route's, `expired` the sweep's.
+    pub enum ClientStatus { Active = "active", PendingApproval = "pending_approval" }
+}
+
+impl From<ClientStatus> for Status {
+    fn from(s: ClientStatus) -> Status {
+        match s {
+            ClientStatus::Active => Status::Active,
+            ClientStatus::PendingApproval => Status::PendingApproval,
+        }
+    }
+}
+
+impl Status {
+    /// Held access (or about to be): these hold the grant guard and the asset's live count.
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Active | Status::PendingApproval)
+    }
+}
 
 const SHORT: usize = 200;
 const DESCRIPTION: usize = 4000;
@@ -61,13 +90,13 @@ pub struct MetadataRef {
 pub struct EntitlementFields {
     pub asset_id: String,
     pub principal_id: String,
-    pub principal_type: String,
+    pub principal_type: PrincipalType,
     pub entitlement_type: String,
     pub granted_at: Timestamp,
     pub granted_by_id: Option<String>,
     pub expires_at: Option<Timestamp>,
-    pub grant_source: String,
-    pub status: String,
+    pub grant_source: GrantSource,
+    pub status: Status,
     pub privileged: bool,
     pub requestable: bool,
     pub description: Option<String>,
@@ -90,15 +119,9 @@ pub struct Entitlement {
     pub fields: EntitlementFields,
 }
 
-/// Whether a status counts as held access (or about to): these hold the grant guard and the
-/// asset's live count.
-pub fn is_live(status: &str) -> bool {
-    status == ACTIVE || status == PENDING
-}
-
 impl Entitlement {
     pub fn is_live(&self) -> bool {
-        is_live(&self.fields.status)
+        self.fields.status.is_live()
     }
 
     /// Lower-cased text that `q` searches (entitlement_type, description, principal_id).
@@ -112,30 +135,73 @@ impl Entitlement {
     }
 }
 
+impl EntitlementFields {
+    /// A live grant with the defaults every new one starts from (a direct, active,
+    /// non-privileged, requestable grant with nothing else set).
+    pub fn granted(
+        asset_id: String,
+        principal_id: String,
+        principal_type: PrincipalType,
+        entitlement_type: String,
+        granted_at: Timestamp,
+    ) -> EntitlementFields {
+        EntitlementFields {
+            asset_id,
+            principal_id,
+            principal_type,
+            entitlement_type,
+            granted_at,
+            granted_by_id: None,
+            expires_at: None,
+            grant_source: GrantSource::Direct,
+            status: Status::Active,
+            privileged: false,
+            requestable: true,
+            description: None,
+            attributes: None,
+            access_model_metadata: None,
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+            expired_at: None,
+            access_request_id: None,
+        }
+    }
+}
+
 /// The caller-independent facts a create needs.
 pub struct Granter<'a> {
     pub sub: &'a str,
     pub is_app: bool,
 }
 
-fn check_rules(
-    fields: &EntitlementFields,
-    expires_changed: bool,
-    now: Timestamp,
-    input: &mut Input,
-) {
-    if expires_changed {
-        if let Some(at) = fields.expires_at {
+/// The expiry rules of a grant's fields: a new expiry lies ahead and after the grant, and a
+/// privileged grant always expires (`privileged_needs_expiry`).
+struct Expiry {
+    expires_at: Option<Timestamp>,
+    granted_at: Timestamp,
+    privileged: bool,
+    changed: bool,
+}
+
+fn check_rules(e: Expiry, now: Timestamp, input: &mut Input) {
+    if e.changed {
+        if let Some(at) = e.expires_at {
             if at <= now && !input.has_error("expires_at") {
                 input.error("expires_at", "must be in the future");
-            } else if at <= fields.granted_at && !input.has_error("expires_at") {
+            } else if at <= e.granted_at && !input.has_error("expires_at") {
                 input.error("expires_at", "must be after granted_at");
             }
         }
     }
-    if fields.privileged && fields.expires_at.is_none() && !input.has_error("expires_at") {
+    if privileged_needs_expiry(e.privileged, e.expires_at) && !input.has_error("expires_at") {
         input.error("expires_at", "is required for a privileged entitlement");
     }
+}
+
+/// A privileged grant must expire (API.md §3): the one place this rule is decided.
+pub fn privileged_needs_expiry(privileged: bool, expires_at: Option<Timestamp>) -> bool {
+    privileged && expires_at.is_none()
 }
 
 /// A create body → the entitlement's fields and the client's provenance. Whether the asset
@@ -151,7 +217,7 @@ pub fn parse_create(
     let asset_id = input.required("asset_id", asset_id);
     let principal_id = input.string("principal_id", SHORT);
     let principal_id = input.required("principal_id", principal_id);
-    let principal_type = input.one_of("principal_type", PRINCIPAL_TYPES);
+    let principal_type = input.choice::<PrincipalType>("principal_type");
     let principal_type = input.required("principal_type", principal_type);
     let entitlement_type = input.string("entitlement_type", SHORT);
     let entitlement_type = input.required("entitlement_type", entitlement_type);
@@ -162,8 +228,8 @@ pub fn parse_create(
         Field::Absent => (!granter.is_app).then(|| granter.sub.to_string()),
     };
     let expires_at = input.timestamp("expires_at").value();
-    let grant_source = input.one_of("grant_source", GRANT_SOURCES);
-    let status = input.one_of("status", CLIENT_STATUSES);
+    let grant_source = input.choice::<GrantSource>("grant_source");
+    let status = input.choice::<ClientStatus>("status");
     let privileged = input.boolean("privileged");
     let requestable = input.boolean("requestable");
     let description = input.string("description", DESCRIPTION).value();
@@ -178,29 +244,41 @@ pub fn parse_create(
             input.error(name, "cannot be null");
         }
     }
-    let fields = EntitlementFields {
-        asset_id: asset_id.unwrap_or_default(),
-        principal_id: principal_id.unwrap_or_default(),
-        principal_type: principal_type.unwrap_or_default(),
-        entitlement_type: entitlement_type.unwrap_or_default(),
+    let privileged = privileged.value().unwrap_or(false);
+    check_rules(
+        Expiry {
+            expires_at,
+            granted_at,
+            privileged,
+            changed: true,
+        },
+        now,
+        &mut input,
+    );
+    input.finish()?;
+    let (Some(asset_id), Some(principal_id), Some(principal_type), Some(entitlement_type)) =
+        (asset_id, principal_id, principal_type, entitlement_type)
+    else {
+        return Err(ApiError::Internal("a required field passed unread".into()));
+    };
+    let defaults = EntitlementFields::granted(
+        asset_id,
+        principal_id,
+        principal_type,
+        entitlement_type,
         granted_at,
+    );
+    let fields = EntitlementFields {
         granted_by_id,
         expires_at,
-        grant_source: grant_source.value().unwrap_or_else(|| "direct".into()),
-        status: status.value().unwrap_or_else(|| ACTIVE.into()),
-        privileged: privileged.value().unwrap_or(false),
-        requestable: requestable.value().unwrap_or(true),
+        grant_source: grant_source.value().unwrap_or(defaults.grant_source),
+        status: status.value().map_or(defaults.status, Status::from),
+        privileged,
+        requestable: requestable.value().unwrap_or(defaults.requestable),
         description,
         attributes,
-        access_model_metadata: None,
-        revoked_at: None,
-        revoked_by: None,
-        revoke_reason: None,
-        expired_at: None,
-        access_request_id: None,
+        ..defaults
     };
-    check_rules(&fields, true, now, &mut input);
-    input.finish()?;
     Ok((fields, provenance))
 }
 
@@ -232,7 +310,12 @@ pub fn apply_patch(
     let f = input.string("principal_id", SHORT);
     immutable(&mut input, "principal_id", f, &c.principal_id);
     let f = input.string("principal_type", SHORT);
-    immutable(&mut input, "principal_type", f, &c.principal_type);
+    immutable(
+        &mut input,
+        "principal_type",
+        f,
+        &c.principal_type.as_str().to_string(),
+    );
     let f = input.timestamp("granted_at");
     immutable(&mut input, "granted_at", f, &c.granted_at);
     let f = input.string("granted_by_id", SHORT);
@@ -243,7 +326,7 @@ pub fn apply_patch(
         Field::Null if granted_by.is_none() => {}
         _ => input.error("granted_by_id", "cannot be changed after create"),
     }
-    let f = input.one_of("grant_source", GRANT_SOURCES);
+    let f = input.choice::<GrantSource>("grant_source");
     immutable(&mut input, "grant_source", f, &c.grant_source);
     for stamp in READ_ONLY_FIELDS {
         if input.contains(stamp) {
@@ -261,15 +344,15 @@ pub fn apply_patch(
     }
     let expires_at = input.timestamp("expires_at");
     let expires_changed = matches!(expires_at, Field::Value(_));
-    let status = match input.one_of("status", STATUSES) {
-        Field::Value(s) if s == REVOKED => {
+    let status = match input.choice::<Status>("status") {
+        Field::Value(Status::Revoked) => {
             input.error(
                 "status",
                 "cannot be set to revoked: use POST /entitlements/{id}/revoke",
             );
             Field::Absent
         }
-        Field::Value(s) if s == EXPIRED => {
+        Field::Value(Status::Expired) => {
             input.error("status", "cannot be set to expired: expiry is the sweep's");
             Field::Absent
         }
@@ -293,14 +376,23 @@ pub fn apply_patch(
             .value()
             .unwrap_or(c.entitlement_type.clone()),
         expires_at: expires_at.merge(c.expires_at),
-        status: status.value().unwrap_or(c.status.clone()),
+        status: status.value().unwrap_or(c.status),
         privileged: privileged.value().unwrap_or(c.privileged),
         requestable: requestable.value().unwrap_or(c.requestable),
         description: description.merge(c.description.clone()),
         attributes: attributes.merge(c.attributes.clone()),
         ..c
     };
-    check_rules(&fields, expires_changed, now, &mut input);
+    check_rules(
+        Expiry {
+            expires_at: fields.expires_at,
+            granted_at: fields.granted_at,
+            privileged: fields.privileged,
+            changed: expires_changed,
+        },
+        now,
+        &mut input,
+    );
     input.finish()?;
     Ok((fields, provenance))
 }
@@ -331,7 +423,7 @@ pub fn revoked(
     now: Timestamp,
 ) -> Entitlement {
     let mut next = current.clone();
-    next.fields.status = REVOKED.into();
+    next.fields.status = Status::Revoked;
     next.fields.revoked_at = Some(now);
     next.fields.revoked_by = Some(actor.to_string());
     next.fields.revoke_reason = reason;
@@ -345,11 +437,11 @@ pub const SWEEP_ACTOR: &str = "system:expiry-sweep";
 /// Stamps an expiry onto a live entitlement that is due (the sweep's write).
 pub fn expired(current: &Entitlement, now: Timestamp) -> Entitlement {
     let mut next = current.clone();
-    next.fields.status = EXPIRED.into();
+    next.fields.status = Status::Expired;
     next.fields.expired_at = Some(now);
     let provenance = Provenance {
         source: None,
-        source_type: Some("system".into()),
+        source_type: Some(crate::envelope::SourceType::System),
     };
     next.envelope.touch(SWEEP_ACTOR, provenance, now);
     next
@@ -368,9 +460,9 @@ pub enum RevokePlan {
 }
 
 pub fn plan_revoke(current: &Entitlement) -> ApiResult<RevokePlan> {
-    match current.fields.status.as_str() {
-        REVOKED => Ok(RevokePlan::Unchanged),
-        EXPIRED => Err(ApiError::conflict(
+    match current.fields.status {
+        Status::Revoked => Ok(RevokePlan::Unchanged),
+        Status::Expired => Err(ApiError::conflict(
             "the entitlement has expired and cannot be revoked",
         )),
         _ => Ok(RevokePlan::Revoke),
@@ -402,9 +494,9 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
         "expires_before",
     ],
     enums: &[
-        ("principal_type", PRINCIPAL_TYPES),
-        ("status", STATUSES),
-        ("grant_source", GRANT_SOURCES),
+        ("principal_type", PrincipalType::NAMES),
+        ("status", Status::NAMES),
+        ("grant_source", GrantSource::NAMES),
         ("privileged", &["true", "false"]),
     ],
 };
@@ -457,8 +549,8 @@ mod tests {
     #[test]
     fn create_defaults() {
         let (f, _) = parse_create(obj(base()), &person(), now()).unwrap();
-        assert_eq!(f.status, "active");
-        assert_eq!(f.grant_source, "direct");
+        assert_eq!(f.status, Status::Active);
+        assert_eq!(f.grant_source, GrantSource::Direct);
         assert!(f.requestable);
         assert!(!f.privileged);
         assert_eq!(f.granted_by_id.as_deref(), Some("u1"));

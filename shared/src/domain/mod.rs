@@ -1,10 +1,13 @@
-//! Domain rules as plain functions: validation, defaults, merges. No AWS types here.
+//! Domain rules as plain functions: validation, defaults, merges, the request state machine and
+//! the plans the store executes (`provision`). Refusals are `error::DomainError`. No AWS types here.
 
 pub mod access_model;
 pub mod access_request;
 pub mod asset;
 pub mod attribute;
 pub mod entitlement;
+pub mod error;
+pub mod provision;
 
 /// Separates the fields of a search text; `q` may not contain it (nor any control character),
 /// so a search never matches across two fields.

@@ -9,22 +9,24 @@
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
+use super::tx::{Role, Tx};
+use super::Store;
 use super::{
-    build_err, check_revision, from_item, get_n, precondition_after_validation, s, transact, Item,
-    TxError, SEARCH, WRITE_ATTEMPTS,
+    build_err, check_revision, from_item, get_n, precondition_after_validation, put_new_action,
+    retrying, s, Item,
 };
 use crate::auth::Caller;
-use crate::domain::asset::{self, Asset, AssetFields};
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::domain::asset::{self, Asset, AssetFields, Criticality};
+use crate::domain::error::DomainError;
+use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use serde_json::Value;
 
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
 pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
@@ -42,10 +44,7 @@ fn record_item(asset: &Asset) -> ApiResult<Item> {
 }
 
 fn name_taken(name: &str) -> ApiError {
-    ApiError::conflict_with(
-        format!("an asset named '{name}' already exists in this tenant"),
-        [("name", Value::String(name.into()))],
-    )
+    DomainError::AssetNameTaken(name.to_string()).into()
 }
 
 fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
@@ -55,13 +54,7 @@ fn put_name_guard(asset: &Asset, table: &str) -> ApiResult<TransactWriteItem> {
     if let Some(app) = &asset.envelope.app_id {
         guard.insert("app_id".into(), s(app));
     }
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(guard))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    put_new_action(guard, table)
 }
 
 fn delete_name_guard(
@@ -82,40 +75,28 @@ fn delete_name_guard(
 
 /// Creates an asset and claims its name, in one transaction.
 pub async fn create(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     fields: AssetFields,
     provenance: Provenance,
 ) -> ApiResult<Asset> {
-    let id = state.ids.next(asset::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(asset::ID_PREFIX, caller, provenance);
     let asset = Asset { envelope, fields };
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
-    let put = Put::builder()
-        .table_name(state.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    let items = vec![
-        TransactWriteItem::builder().put(put).build(),
-        put_name_guard(&asset, state.table())?,
-    ];
-    match transact(&state.db, items).await {
+    let mut tx = Tx::new();
+    tx.add(Role::Record, put_new_action(item, state.table())?)
+        .add(Role::Guard, put_name_guard(&asset, state.table())?);
+    match tx.send(&state.db).await? {
         Ok(()) => Ok(asset),
-        Err(TxError::Cancelled(reasons))
-            if reasons.get(1).is_some_and(|r| r.condition_failed()) =>
-        {
-            Err(name_taken(&asset.fields.name))
-        }
-        Err(e) => Err(e.into()),
+        Err(refusal) if refusal.failed(Role::Guard) => Err(name_taken(&asset.fields.name)),
+        Err(refusal) => Err(refusal.unexpected()),
     }
 }
 
 /// The stored asset and its live-entitlement count, if it exists in the tenant at all.
-async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<(Asset, i64)>> {
+async fn read(state: &Store, tenant: &str, id: &str) -> ApiResult<Option<(Asset, i64)>> {
     let found = super::read(state, key(tenant, id)).await?;
     match found {
         None => Ok(None),
@@ -128,7 +109,7 @@ async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<(Asset,
 
 /// An asset the caller may see: its tenant, its app (for app tokens), not deleted unless asked.
 async fn visible(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     include_deleted: bool,
@@ -150,7 +131,7 @@ async fn visible(
 }
 
 /// The id of the caller's live asset with this name (one read of the name guard).
-pub async fn id_by_name(state: &State, caller: &Caller, name: &str) -> ApiResult<Option<String>> {
+pub async fn id_by_name(state: &Store, caller: &Caller, name: &str) -> ApiResult<Option<String>> {
     let found = super::read(state, name_guard_key(&caller.tenant_id, name)).await?;
     let Some(item) = found else {
         return Ok(None);
@@ -164,7 +145,7 @@ pub async fn id_by_name(state: &State, caller: &Caller, name: &str) -> ApiResult
 }
 
 pub async fn get(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     include_deleted: bool,
@@ -196,7 +177,7 @@ fn rewrite(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiRe
 
 /// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -205,7 +186,8 @@ pub async fn update<F>(
 where
     F: Fn(&AssetFields) -> ApiResult<(AssetFields, Provenance)>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let patch = &patch;
+    retrying("asset", move || async move {
         let (current, _) = visible(state, caller, id, false).await?;
         let (fields, provenance) = precondition_after_validation(
             patch(&current.fields),
@@ -220,40 +202,36 @@ where
         let renamed = next.fields.name != current.fields.name;
         // `false`: someone wrote in between; read again (a stale If-Match then answers 412).
         let applied = if renamed {
-            let items = vec![
-                write.transact_item(state.table())?,
-                put_name_guard(&next, state.table())?,
-                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-            ];
-            match transact(&state.db, items).await {
+            let mut tx = Tx::new();
+            tx.add(Role::Record, write.transact_item(state.table())?)
+                .add(Role::Guard, put_name_guard(&next, state.table())?)
+                .add(
+                    Role::GuardRelease,
+                    delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+                );
+            match tx.send(&state.db).await? {
                 Ok(()) => true,
-                Err(TxError::Cancelled(reasons)) => {
-                    if reasons.first().is_some_and(|r| r.condition_failed()) {
-                        false
-                    } else if reasons.get(1).is_some_and(|r| r.condition_failed()) {
-                        return Err(name_taken(&next.fields.name));
-                    } else {
-                        return Err(TxError::Cancelled(reasons).into());
-                    }
+                Err(refusal) if refusal.failed(Role::Record) => false,
+                Err(refusal) if refusal.failed(Role::Guard) => {
+                    return Err(name_taken(&next.fields.name))
                 }
-                Err(e) => return Err(e.into()),
+                Err(refusal) => return Err(refusal.unexpected()),
             }
         } else {
             write.send(&state.db, state.table()).await?
         };
         if applied {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(ApiError::conflict(
-        "the asset is being changed concurrently; retry the request",
-    ))
+        Ok(None)
+    })
+    .await
 }
 
 /// Why a delete is refused while `live` grants hold the asset. A person token sees every
 /// grant of the tenant; an app token only its app's, so for it (and only on this refusal path)
 /// one count query of the asset's grants tells how many of the `live` it may be told about.
-async fn live_conflict(state: &State, caller: &Caller, id: &str, live: i64) -> ApiError {
+async fn live_conflict(state: &Store, caller: &Caller, id: &str, live: i64) -> ApiError {
     let Some(app) = &caller.app_id else {
         return asset::still_granted(live, false);
     };
@@ -269,12 +247,12 @@ async fn live_conflict(state: &State, caller: &Caller, id: &str, live: i64) -> A
 
 /// Soft-deletes an asset and frees its name, unless it has live entitlements.
 pub async fn delete(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
 ) -> ApiResult<()> {
-    for _ in 0..WRITE_ATTEMPTS {
+    retrying("asset", move || async move {
         let (current, live) = visible(state, caller, id, false).await?;
         check_revision(expected, current.envelope.revision)?;
         if live > 0 {
@@ -284,61 +262,45 @@ pub async fn delete(
         next.envelope.soft_delete(&caller.sub, Timestamp::now());
         // The count is checked by the write's own condition: a grant that lands first blocks it.
         let write = rewrite(&next, current.envelope.revision, true)?;
-        let items = vec![
-            write.transact_item(state.table())?,
-            delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-        ];
-        match transact(&state.db, items).await {
-            Ok(()) => return Ok(()),
-            Err(TxError::Cancelled(reasons)) => {
-                let first = reasons.first();
-                if !first.is_some_and(|r| r.condition_failed()) {
-                    return Err(TxError::Cancelled(reasons).into());
-                }
-                let live_now = first
-                    .and_then(|r| r.item.as_ref())
+        let mut tx = Tx::new();
+        tx.add(Role::Record, write.transact_item(state.table())?)
+            .add(
+                Role::GuardRelease,
+                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+            );
+        match tx.send(&state.db).await? {
+            Ok(()) => return Ok(Some(())),
+            Err(refusal) if refusal.failed(Role::Record) => {
+                let live_now = refusal
+                    .old_item(Role::Record)
                     .and_then(|item| get_n(item, LIVE_ENTITLEMENTS))
                     .unwrap_or(0);
                 if live_now > 0 {
                     return Err(live_conflict(state, caller, id, live_now).await);
                 }
-                continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(refusal) => return Err(refusal.unexpected()),
         }
-    }
-    Err(ApiError::conflict(
-        "the asset is being changed concurrently; retry the request",
-    ))
+        Ok(None)
+    })
+    .await
 }
 
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<Asset>> {
-    let mut filter = Filter::default();
-    if !params.include_deleted {
-        filter.scope_eq("is_deleted", AttributeValue::Bool(false));
-    }
-    if let Some(app) = &caller.app_id {
-        filter.scope_eq("app_id", s(app));
-    }
+    let mut filter = Filter::scoped(&params, caller);
     for (name, value) in &params.filters {
         match name.as_str() {
             "tag" => filter.contains("tags", s(value)),
-            "q" => filter.contains(SEARCH, s(value)),
-            other => filter.eq(other, s(value)),
+            other => filter.param(other, value),
         };
     }
     let listing = Listing {
         collection: "technology",
-        source: Source {
-            index: None,
-            pk_attr: keys::PK,
-            pk_value: keys::pk(&caller.tenant_id, Kind::Asset),
-            key_attrs: &[keys::PK, keys::SK],
-        },
+        source: Source::table(keys::pk(&caller.tenant_id, Kind::Asset)),
         filter,
     };
     list::records(state, caller, &params, listing).await
@@ -347,10 +309,10 @@ pub async fn list(
 /// What an entitlement write requires of its asset, checked by the count update itself.
 pub enum AssetGuard<'a> {
     /// A new live grant: the asset exists, is not deleted, belongs to the app (for app tokens)
-    /// and, when the grant has no expiry, is not `critical`.
+    /// and does not have the criticality `asset::refused_criticality` refuses for the grant.
     Grantable {
         app_id: Option<&'a str>,
-        has_expiry: bool,
+        refused: Option<Criticality>,
     },
     /// An ending grant: the asset item exists (it cannot be deleted while the count is > 0).
     Exists,
@@ -369,7 +331,7 @@ pub fn live_count_update(
     let live = expr.name(LIVE_ENTITLEMENTS);
     let d = expr.value(super::n(delta));
     let mut condition = "attribute_exists(PK)".to_string();
-    if let AssetGuard::Grantable { app_id, has_expiry } = guard {
+    if let AssetGuard::Grantable { app_id, refused } = guard {
         let del = expr.name("is_deleted");
         let f = expr.value(AttributeValue::Bool(false));
         condition.push_str(&format!(" AND {del} = {f}"));
@@ -378,9 +340,9 @@ pub fn live_count_update(
             let v = expr.value(s(app));
             condition.push_str(&format!(" AND {a} = {v}"));
         }
-        if !has_expiry {
+        if let Some(refused) = refused {
             let c = expr.name("criticality");
-            let v = expr.value(s("critical"));
+            let v = expr.value(s(refused.as_str()));
             condition.push_str(&format!(" AND {c} <> {v}"));
         }
     }
@@ -397,36 +359,34 @@ pub fn live_count_update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// A check (no write) that an asset is not `critical`, for writes that drop an expiry.
-pub fn not_critical_check(
+/// A check (no write) that an asset does not have the criticality `asset::refused_criticality`
+/// refuses for a grant's new expiry.
+pub fn criticality_check(
     tenant: &str,
     asset_id: &str,
+    refused: Criticality,
     table: &str,
 ) -> ApiResult<TransactWriteItem> {
     let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
         .table_name(table)
         .set_key(Some(key(tenant, asset_id)))
-        .condition_expression("#c <> :critical")
+        .condition_expression("#c <> :refused")
         .expression_attribute_names("#c", "criticality")
-        .expression_attribute_values(":critical", s("critical"))
+        .expression_attribute_values(":refused", s(refused.as_str()))
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
 /// Why a new grant's asset condition failed, from the asset item as it was.
-pub fn grant_refusal(old: Option<&Item>, app_id: Option<&str>) -> ApiError {
-    let missing = || ApiError::field("asset_id", "is not an asset of this tenant");
+pub fn grant_refusal(old: Option<&Item>, app_id: Option<&str>) -> DomainError {
     let Some(item) = old else {
-        return missing();
+        return DomainError::UnknownAsset;
     };
     let deleted = matches!(item.get("is_deleted"), Some(AttributeValue::Bool(true)));
     let other_app = app_id.is_some_and(|app| super::get_s(item, "app_id") != Some(app));
     if deleted || other_app {
-        return missing();
+        return DomainError::UnknownAsset;
     }
-    ApiError::field(
-        "expires_at",
-        "is required: the asset is critical, so access to it must expire",
-    )
+    DomainError::CriticalNeedsExpiry
 }

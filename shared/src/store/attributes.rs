@@ -11,19 +11,17 @@
 
 use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
-use super::{
-    backoff, fault, from_item, precondition_after_validation, s, Item, SEARCH, WRITE_ATTEMPTS,
-};
+use super::Store;
+use super::{backoff, fault, from_item, precondition_after_validation, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::domain::error::DomainError;
+use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
-use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 /// Attributes of the item that are not fields of the record.
@@ -50,21 +48,17 @@ fn record_item(attr: &Attribute) -> ApiResult<Item> {
 }
 
 fn key_taken(attribute_key: &str) -> ApiError {
-    ApiError::conflict_with(
-        format!("an attribute with key '{attribute_key}' already exists in this tenant"),
-        [("key", Value::String(attribute_key.into()))],
-    )
+    DomainError::AttributeKeyTaken(attribute_key.to_string()).into()
 }
 
 /// Creates an attribute; its key must be free in the tenant (409 otherwise).
 pub async fn create(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     fields: AttributeFields,
     provenance: Provenance,
 ) -> ApiResult<Attribute> {
-    let id = state.ids.next(attribute::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(attribute::ID_PREFIX, caller, provenance);
     let attr = Attribute { envelope, fields };
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
@@ -77,7 +71,7 @@ pub async fn create(
 
 /// The tenant's attribute with this key, if there is one (one consistent `GetItem`; a key that
 /// breaks the key pattern cannot exist and costs no read).
-pub async fn get(state: &State, tenant: &str, attribute_key: &str) -> ApiResult<Option<Attribute>> {
+pub async fn get(state: &Store, tenant: &str, attribute_key: &str) -> ApiResult<Option<Attribute>> {
     if !attribute::is_valid_key(attribute_key) {
         return Ok(None);
     }
@@ -98,7 +92,7 @@ pub async fn get(state: &State, tenant: &str, attribute_key: &str) -> ApiResult<
 /// One consistent `BatchGetItem` per 100 distinct keys (none for an empty list); keys DynamoDB
 /// leaves unprocessed (throttling) are asked for again with backoff, and 503 if they stay so.
 pub async fn get_many(
-    state: &State,
+    state: &Store,
     tenant: &str,
     keys: &[String],
 ) -> ApiResult<HashMap<String, Attribute>> {
@@ -158,7 +152,7 @@ pub async fn get_many(
 /// One read and one write conditional on the revision read; a write that loses a race re-reads
 /// (then a stale `If-Match` answers 412).
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     attribute_key: &str,
     expected: Option<i64>,
@@ -167,7 +161,8 @@ pub async fn update<F>(
 where
     F: Fn(&AttributeFields) -> ApiResult<(AttributeFields, Provenance)>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let patch = &patch;
+    retrying("attribute", move || async move {
         let current = get(state, &caller.tenant_id, attribute_key)
             .await?
             .ok_or(ApiError::NotFound)?;
@@ -197,43 +192,33 @@ where
             .send()
             .await;
         match result {
-            Ok(_) => return Ok(next),
+            Ok(_) => Ok(Some(next)),
             // Someone wrote in between: read again.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                continue
+                Ok(None)
             }
-            Err(e) => return Err(fault("UpdateItem", e)),
+            Err(e) => Err(fault("UpdateItem", e)),
         }
-    }
-    Err(ApiError::conflict(
-        "the attribute is being changed concurrently; retry the request",
-    ))
+    })
+    .await
 }
 
 /// The catalog newest first, through the creation-ordered index (the table keys it by name).
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<Attribute>> {
     let mut filter = Filter::default();
     for (name, value) in &params.filters {
-        match name.as_str() {
-            "q" => filter.contains(SEARCH, s(value)),
-            other => filter.eq(other, s(value)),
-        };
+        filter.param(name, value);
     }
     let listing = Listing {
         collection: COLLECTION,
-        source: Source {
-            index: Some(keys::GSI1),
-            pk_attr: keys::GSI1PK,
-            pk_value: keys::attributes_by_creation(&caller.tenant_id),
-            key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
-        },
+        source: Source::gsi1(keys::attributes_by_creation(&caller.tenant_id)),
         filter,
     };
     list::records(state, caller, &params, listing).await

@@ -8,19 +8,23 @@
 use super::assets::{self, AssetGuard};
 use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
+use super::tx::{Refusal, Role, Tx};
+use super::Store;
 use super::{
-    build_err, check_revision, from_item, precondition_after_validation, s, transact, CancelReason,
-    Item, TxError, SEARCH, WRITE_ATTEMPTS,
+    build_err, check_revision, from_item, precondition_after_validation, put_new_action, retrying,
+    s, Item,
 };
 use crate::auth::Caller;
-use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields};
-use crate::envelope::{Actor, Envelope, Provenance};
+use crate::domain::asset;
+use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
+use crate::domain::error::DomainError;
+use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
-use crate::state::State;
 use crate::time::Timestamp;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use crate::vocab::Closed;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde_json::Value;
 
 /// Index attributes that exist only while the entitlement is live and expires.
@@ -33,7 +37,7 @@ pub fn key(tenant: &str, id: &str) -> Item {
 fn grant_key(tenant: &str, f: &EntitlementFields) -> Item {
     let sk = keys::grant_sk(
         &f.asset_id,
-        &f.principal_type,
+        f.principal_type.as_str(),
         &f.principal_id,
         &f.entitlement_type,
     );
@@ -66,33 +70,19 @@ fn record_item(ent: &Entitlement) -> ApiResult<Item> {
     Ok(item)
 }
 
-fn conflict_live_grant(f: &EntitlementFields) -> ApiError {
-    ApiError::conflict_with(
-        format!(
-            "{} {} already holds a live '{}' entitlement on asset {}",
-            f.principal_type, f.principal_id, f.entitlement_type, f.asset_id
-        ),
-        [
-            ("asset_id", Value::String(f.asset_id.clone())),
-            ("principal_id", Value::String(f.principal_id.clone())),
-            (
-                "entitlement_type",
-                Value::String(f.entitlement_type.clone()),
-            ),
-        ],
-    )
+fn live_grant_taken(f: &EntitlementFields) -> DomainError {
+    DomainError::LiveGrantTaken {
+        asset_id: f.asset_id.clone(),
+        principal_type: f.principal_type,
+        principal_id: f.principal_id.clone(),
+        entitlement_type: f.entitlement_type.clone(),
+    }
 }
 
 fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
     let mut item = grant_key(&ent.envelope.tenant_id, &ent.fields);
     item.insert("entitlement_id".into(), s(&ent.envelope.id));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    put_new_action(item, table)
 }
 
 fn delete_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
@@ -115,160 +105,141 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
         keep: &[],
         expect: vec![
             ("revision", super::n(current.envelope.revision)),
-            ("status", s(&current.fields.status)),
+            ("status", s(current.fields.status.as_str())),
         ],
     })
 }
 
-/// The transaction items that start a live grant: the entitlement, its guard, the asset's
-/// count (+1, under the asset's conditions). Reasons come back in this order.
-pub fn start_grant(
-    ent: &Entitlement,
-    app_id: Option<&str>,
-    table: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
+/// The transaction that starts a live grant: the entitlement, its guard, the asset's count
+/// (+1, under the asset's conditions).
+pub fn start_grant(ent: &Entitlement, app_id: Option<&str>, table: &str) -> ApiResult<Tx> {
     let mut item = record_item(ent)?;
     item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    Ok(vec![
-        TransactWriteItem::builder().put(put).build(),
-        put_guard(ent, table)?,
-        assets::live_count_update(
-            &ent.envelope.tenant_id,
-            &ent.fields.asset_id,
-            1,
-            AssetGuard::Grantable {
-                app_id,
-                has_expiry: ent.fields.expires_at.is_some(),
-            },
-            table,
-        )?,
-    ])
+    let mut tx = Tx::new();
+    tx.add(Role::Record, put_new_action(item, table)?)
+        .add(Role::Guard, put_guard(ent, table)?)
+        .add(
+            Role::AssetCount,
+            assets::live_count_update(
+                &ent.envelope.tenant_id,
+                &ent.fields.asset_id,
+                1,
+                AssetGuard::Grantable {
+                    app_id,
+                    refused: asset::refused_criticality(ent.fields.expires_at),
+                },
+                table,
+            )?,
+        );
+    Ok(tx)
 }
 
-/// Explains a cancelled `start_grant` whose items begin at `offset` of the transaction.
+/// Explains a refused `start_grant`.
 pub fn start_refusal(
-    reasons: &[CancelReason],
-    offset: usize,
+    refusal: &Refusal,
     ent: &Entitlement,
     app_id: Option<&str>,
-) -> Option<ApiError> {
-    if reasons
-        .get(offset + 1)
-        .is_some_and(CancelReason::condition_failed)
-    {
-        return Some(conflict_live_grant(&ent.fields));
+) -> Option<DomainError> {
+    if refusal.failed(Role::Guard) {
+        return Some(live_grant_taken(&ent.fields));
     }
-    let asset = reasons.get(offset + 2).filter(|r| r.condition_failed())?;
-    Some(assets::grant_refusal(asset.item.as_ref(), app_id))
-}
-
-/// The transaction items that end a live grant (revoke, expiry, a provisioned revoke): the
-/// entitlement rewritten as `next` if still as read, its guard freed, the asset's count −1.
-pub fn end_grant(
-    current: &Entitlement,
-    next: &Entitlement,
-    table: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
-    Ok(vec![
-        rewrite(current, next)?.transact_item(table)?,
-        delete_guard(current, table)?,
-        assets::live_count_update(
-            &current.envelope.tenant_id,
-            &current.fields.asset_id,
-            -1,
-            AssetGuard::Exists,
-            table,
-        )?,
-    ])
-}
-
-/// The items that change a live grant in place (PATCH, a provisioned modify): the entitlement,
-/// the guard moved when the type changes, and a criticality check when the expiry is dropped.
-pub fn change_grant(
-    current: &Entitlement,
-    next: &Entitlement,
-    table: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
-    let mut items = vec![rewrite(current, next)?.transact_item(table)?];
-    if next.fields.entitlement_type != current.fields.entitlement_type {
-        items.push(put_guard(next, table)?);
-        items.push(delete_guard(current, table)?);
-    }
-    // A grant without expiry must not be on a critical asset: checked on every write that
-    // leaves it without one (the asset may have become critical since the grant).
-    if next.fields.expires_at.is_none() {
-        items.push(assets::not_critical_check(
-            &current.envelope.tenant_id,
-            &current.fields.asset_id,
-            table,
-        )?);
-    }
-    Ok(items)
-}
-
-/// Explains a cancelled `change_grant` whose items begin at `offset`; `None` = lost a race.
-pub fn change_refusal(
-    reasons: &[CancelReason],
-    offset: usize,
-    current: &Entitlement,
-    next: &Entitlement,
-) -> Option<ApiError> {
-    let failed = |i: usize| {
-        reasons
-            .get(offset + i)
-            .is_some_and(CancelReason::condition_failed)
-    };
-    if failed(0) {
+    if !refusal.failed(Role::AssetCount) {
         return None;
     }
-    let type_changed = next.fields.entitlement_type != current.fields.entitlement_type;
-    if type_changed && failed(1) {
-        return Some(conflict_live_grant(&next.fields));
+    Some(assets::grant_refusal(
+        refusal.old_item(Role::AssetCount),
+        app_id,
+    ))
+}
+
+/// The transaction that ends a live grant (revoke, expiry, a provisioned revoke): the
+/// entitlement rewritten as `next` if still as read, its guard freed, the asset's count −1.
+pub fn end_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Tx> {
+    let mut tx = Tx::new();
+    tx.add(Role::Record, rewrite(current, next)?.transact_item(table)?)
+        .add(Role::GuardRelease, delete_guard(current, table)?)
+        .add(
+            Role::AssetCount,
+            assets::live_count_update(
+                &current.envelope.tenant_id,
+                &current.fields.asset_id,
+                -1,
+                AssetGuard::Exists,
+                table,
+            )?,
+        );
+    Ok(tx)
+}
+
+/// The transaction that changes a live grant in place (PATCH, a provisioned modify): the
+/// entitlement, the guard moved when the type changes, and a criticality check when the expiry
+/// is dropped.
+pub fn change_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Tx> {
+    let mut tx = Tx::new();
+    tx.add(Role::Record, rewrite(current, next)?.transact_item(table)?);
+    if next.fields.entitlement_type != current.fields.entitlement_type {
+        tx.add(Role::Guard, put_guard(next, table)?)
+            .add(Role::GuardRelease, delete_guard(current, table)?);
     }
-    let check_at = if type_changed { 3 } else { 1 };
-    if failed(check_at) {
-        return Some(ApiError::field(
-            "expires_at",
-            "is required: the asset is critical, so access to it must expire",
-        ));
+    // Checked on every write that leaves a grant so (the asset may have become critical
+    // since the grant).
+    if let Some(refused) = asset::refused_criticality(next.fields.expires_at) {
+        tx.add(
+            Role::AssetCheck,
+            assets::criticality_check(
+                &current.envelope.tenant_id,
+                &current.fields.asset_id,
+                refused,
+                table,
+            )?,
+        );
     }
-    Some(ApiError::Internal(format!(
-        "unexpected cancellation: {reasons:?}"
-    )))
+    Ok(tx)
+}
+
+/// Explains a refused `change_grant`; `None` = lost a race.
+pub fn change_refusal(refusal: Refusal, next: &Entitlement) -> Option<ApiError> {
+    if refusal.failed(Role::Record) {
+        return None;
+    }
+    if refusal.failed(Role::Guard) {
+        return Some(live_grant_taken(&next.fields).into());
+    }
+    if refusal.failed(Role::AssetCheck) {
+        return Some(DomainError::CriticalNeedsExpiry.into());
+    }
+    Some(refusal.unexpected())
 }
 
 /// Creates an entitlement: one transaction, no reads.
 pub async fn create(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     fields: EntitlementFields,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    let id = state.ids.next(domain::ID_PREFIX);
-    let envelope = Envelope::new(id, &Actor::from(caller), provenance, Timestamp::now());
+    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
     let ent = Entitlement { envelope, fields };
     let app = caller.app_id.as_deref();
-    match transact(&state.db, start_grant(&ent, app, state.table())?).await {
+    match start_grant(&ent, app, state.table())?
+        .send(&state.db)
+        .await?
+    {
         Ok(()) => Ok(ent),
-        Err(TxError::Cancelled(reasons)) => Err(start_refusal(&reasons, 0, &ent, app)
-            .unwrap_or_else(|| TxError::Cancelled(reasons).into())),
-        Err(e) => Err(e.into()),
+        Err(refusal) => {
+            Err(start_refusal(&refusal, &ent, app)
+                .map_or_else(|| refusal.unexpected(), ApiError::from))
+        }
     }
 }
 
-async fn read(state: &State, tenant: &str, id: &str) -> ApiResult<Option<Entitlement>> {
+async fn read(state: &Store, tenant: &str, id: &str) -> ApiResult<Option<Entitlement>> {
     let found = super::read(state, key(tenant, id)).await?;
     found.map(from_item).transpose()
 }
 
 /// An entitlement the caller may see (entitlements are never deleted, only revoked).
-pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlement> {
+pub async fn get(state: &Store, caller: &Caller, id: &str) -> ApiResult<Entitlement> {
     if !crate::envelope::is_id(id, domain::ID_PREFIX) {
         return Err(ApiError::NotFound);
     }
@@ -285,25 +256,24 @@ pub async fn get(state: &State, caller: &Caller, id: &str) -> ApiResult<Entitlem
 
 /// Writes `change_grant` as one UpdateItem when it is a single item, else a transaction.
 /// `Ok(false)` = lost a race (re-read and try again).
-async fn write_change(state: &State, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
-    let items = change_grant(current, next, state.table())?;
-    if items.len() == 1 {
+async fn write_change(state: &Store, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
+    let tx = change_grant(current, next, state.table())?;
+    if tx.len() == 1 {
         return rewrite(current, next)?.send(&state.db, state.table()).await;
     }
-    match transact(&state.db, items).await {
+    match tx.send(&state.db).await? {
         Ok(()) => Ok(true),
-        Err(TxError::Cancelled(reasons)) => match change_refusal(&reasons, 0, current, next) {
+        Err(refusal) => match change_refusal(refusal, next) {
             None => Ok(false),
             Some(err) => Err(err),
         },
-        Err(e) => Err(e.into()),
     }
 }
 
 /// Applies a PATCH to a live entitlement. The body is validated before the state is judged
 /// (API.md §3): a bad PATCH of an ended entitlement is a 400, a good one a 409.
 pub async fn update<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -312,7 +282,8 @@ pub async fn update<F>(
 where
     F: Fn(&EntitlementFields, Timestamp) -> ApiResult<(EntitlementFields, Provenance)>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let patch = &patch;
+    retrying("entitlement", move || async move {
         let current = get(state, caller, id).await?;
         let now = Timestamp::now();
         let planned = patch(&current.fields, now);
@@ -323,18 +294,17 @@ where
         next.fields = fields;
         next.envelope.touch(&caller.sub, provenance, now);
         if write_change(state, &current, &next).await? {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(ApiError::conflict(
-        "the entitlement is being changed concurrently; retry the request",
-    ))
+        Ok(None)
+    })
+    .await
 }
 
 /// Replaces the entitlement's metadata references (add/remove a value), conditional on the
 /// revision read. Returns the entitlement as written.
 pub async fn set_metadata<F>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
@@ -344,41 +314,44 @@ pub async fn set_metadata<F>(
 where
     F: Fn(&Entitlement) -> ApiResult<Option<Vec<domain::MetadataRef>>>,
 {
-    for _ in 0..WRITE_ATTEMPTS {
+    let change = &change;
+    let provenance = &provenance;
+    retrying("entitlement", move || async move {
         let current = get(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
         let refs = change(&current)?;
         if refs == current.fields.access_model_metadata {
-            return Ok(current);
+            return Ok(Some(current));
         }
         let mut next = current.clone();
         next.fields.access_model_metadata = refs;
         next.envelope
             .touch(&caller.sub, provenance.clone(), Timestamp::now());
         if write_change(state, &current, &next).await? {
-            return Ok(next);
+            return Ok(Some(next));
         }
-    }
-    Err(ApiError::conflict(
-        "the entitlement is being changed concurrently; retry the request",
-    ))
+        Ok(None)
+    })
+    .await
 }
 
 /// Revokes an entitlement. Revoking a revoked one returns it unchanged (also for every loser of
 /// racing revokes); an expired one is a conflict.
 /// `If-Match` applies only when there is something to write.
 pub async fn revoke(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
     reason: Option<String>,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    for _ in 0..WRITE_ATTEMPTS {
+    let provenance = &provenance;
+    let reason = &reason;
+    retrying("entitlement", move || async move {
         let current = get(state, caller, id).await?;
         match domain::plan_revoke(&current)? {
-            domain::RevokePlan::Unchanged => return Ok(current),
+            domain::RevokePlan::Unchanged => return Ok(Some(current)),
             domain::RevokePlan::Revoke => {}
         }
         check_revision(expected, current.envelope.revision)?;
@@ -389,25 +362,22 @@ pub async fn revoke(
             provenance.clone(),
             Timestamp::now(),
         );
-        match transact(&state.db, end_grant(&current, &next, state.table())?).await {
-            Ok(()) => return Ok(next),
-            Err(TxError::Cancelled(reasons))
-                if reasons.first().is_some_and(CancelReason::condition_failed) =>
-            {
-                continue
-            }
-            Err(e) => return Err(e.into()),
+        match end_grant(&current, &next, state.table())?
+            .send(&state.db)
+            .await?
+        {
+            Ok(()) => Ok(Some(next)),
+            Err(refusal) if refusal.failed(Role::Record) => Ok(None),
+            Err(refusal) => Err(refusal.unexpected()),
         }
-    }
-    Err(ApiError::conflict(
-        "the entitlement is being changed concurrently; retry the request",
-    ))
+    })
+    .await
 }
 
 /// Lists entitlements: by asset or by principal through their indexes, else the tenant's
 /// collection; every other filter is applied by DynamoDB.
 pub async fn list(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<ListPage<Entitlement>> {
@@ -415,34 +385,16 @@ pub async fn list(
     let f = &params.filters;
     let (source, indexed) = if let Some(asset_id) = f.get("asset_id") {
         (
-            Source {
-                index: Some(keys::GSI1),
-                pk_attr: keys::GSI1PK,
-                pk_value: keys::entitlements_by_asset(tenant, asset_id),
-                key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
-            },
+            Source::gsi1(keys::entitlements_by_asset(tenant, asset_id)),
             "asset_id",
         )
     } else if let Some(principal_id) = f.get("principal_id") {
         (
-            Source {
-                index: Some(keys::GSI2),
-                pk_attr: keys::GSI2PK,
-                pk_value: keys::entitlements_by_principal(tenant, principal_id),
-                key_attrs: &[keys::GSI2PK, keys::GSI2SK, keys::PK, keys::SK],
-            },
+            Source::gsi2(keys::entitlements_by_principal(tenant, principal_id)),
             "principal_id",
         )
     } else {
-        (
-            Source {
-                index: None,
-                pk_attr: keys::PK,
-                pk_value: keys::pk(tenant, Kind::Entitlement),
-                key_attrs: &[keys::PK, keys::SK],
-            },
-            "",
-        )
+        (Source::table(keys::pk(tenant, Kind::Entitlement)), "")
     };
     let mut filter = Filter::default();
     if let Some(app) = &caller.app_id {
@@ -450,20 +402,11 @@ pub async fn list(
     }
     for (name, value) in f {
         match name.as_str() {
-            n if n == indexed => {}
-            "q" => {
-                filter.contains(SEARCH, s(value));
-            }
-            "privileged" => {
-                filter.eq("privileged", AttributeValue::Bool(value == "true"));
-            }
-            "expires_before" => {
-                filter.lt("expires_at", s(value));
-            }
-            other => {
-                filter.eq(other, s(value));
-            }
-        }
+            n if n == indexed => &mut filter,
+            "privileged" => filter.eq("privileged", AttributeValue::Bool(value == "true")),
+            "expires_before" => filter.lt("expires_at", s(value)),
+            other => filter.param(other, value),
+        };
     }
     let listing = Listing {
         collection: "entitlements",
@@ -476,7 +419,7 @@ pub async fn list(
 /// How many live grants of `app` hold the asset: a count query of the asset's grants on GSI1
 /// (eventually consistent; only a refused asset delete pays for it).
 pub async fn live_count_of_app(
-    state: &State,
+    state: &Store,
     tenant: &str,
     asset_id: &str,
     app: &str,
@@ -496,8 +439,8 @@ pub async fn live_count_of_app(
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pk", s(keys::entitlements_by_asset(tenant, asset_id)))
             .expression_attribute_values(":app", s(app))
-            .expression_attribute_values(":active", s(domain::ACTIVE))
-            .expression_attribute_values(":pending", s(domain::PENDING))
+            .expression_attribute_values(":active", s(Status::Active.as_str()))
+            .expression_attribute_values(":pending", s(Status::PendingApproval.as_str()))
             .select(aws_sdk_dynamodb::types::Select::Count)
             .set_exclusive_start_key(start.take())
             .send()
@@ -513,7 +456,7 @@ pub async fn live_count_of_app(
 
 /// Entitlements as responses: the record with `access_model_metadata` joined to the current
 /// attribute definitions (one BatchGetItem for the whole set, none when no metadata is set).
-pub async fn views(state: &State, tenant: &str, ents: &[Entitlement]) -> ApiResult<Vec<Value>> {
+pub async fn views(state: &Store, tenant: &str, ents: &[Entitlement]) -> ApiResult<Vec<Value>> {
     use crate::domain::access_model;
     let keys = access_model::keys(ents.iter().map(|e| &e.fields.access_model_metadata));
     let catalog = if keys.is_empty() {
@@ -536,7 +479,7 @@ pub async fn views(state: &State, tenant: &str, ents: &[Entitlement]) -> ApiResu
         .collect()
 }
 
-pub async fn view(state: &State, tenant: &str, ent: &Entitlement) -> ApiResult<Value> {
+pub async fn view(state: &Store, tenant: &str, ent: &Entitlement) -> ApiResult<Value> {
     let mut v = views(state, tenant, std::slice::from_ref(ent)).await?;
     v.pop()
         .ok_or_else(|| ApiError::Internal("empty view".into()))

@@ -5,12 +5,13 @@
 //! last item returned (or, when the budget ran out, of the last item read), so walking the
 //! cursor returns every match exactly once.
 
+use super::Store;
 use super::{fault, from_item, Item};
 use crate::auth::Caller;
 use crate::cursor::{self, Binding};
 use crate::error::{ApiError, ApiResult};
+use crate::keys;
 use crate::listing::ListParams;
-use crate::state::State;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -39,33 +40,57 @@ impl Filter {
         (name, val)
     }
 
-    pub fn eq(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
+    /// One term; `term` turns the placeholders of name and value into the condition.
+    fn push(
+        &mut self,
+        attr: &str,
+        value: AttributeValue,
+        selective: bool,
+        term: fn(&str, &str) -> String,
+    ) -> &mut Self {
         let (n, v) = self.placeholders(attr, value);
-        self.terms.push(format!("{n} = {v}"));
-        self.selective = true;
+        self.terms.push(term(&n, &v));
+        self.selective |= selective;
         self
+    }
+
+    pub fn eq(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
+        self.push(attr, value, true, |n, v| format!("{n} = {v}"))
     }
 
     /// String contains a substring, or list contains an element.
     pub fn contains(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
-        let (n, v) = self.placeholders(attr, value);
-        self.terms.push(format!("contains({n}, {v})"));
-        self.selective = true;
-        self
+        self.push(attr, value, true, |n, v| format!("contains({n}, {v})"))
     }
 
     pub fn lt(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
-        let (n, v) = self.placeholders(attr, value);
-        self.terms.push(format!("{n} < {v}"));
-        self.selective = true;
-        self
+        self.push(attr, value, true, |n, v| format!("{n} < {v}"))
     }
 
     /// Scoping terms that rarely drop items: not deleted, same app.
     pub fn scope_eq(&mut self, attr: &str, value: AttributeValue) -> &mut Self {
-        let (n, v) = self.placeholders(attr, value);
-        self.terms.push(format!("{n} = {v}"));
-        self
+        self.push(attr, value, false, |n, v| format!("{n} = {v}"))
+    }
+
+    /// The scope of a list of records that are soft-deleted and owned by apps: deleted ones
+    /// only when asked for, and only the app's own for an app token.
+    pub fn scoped(params: &ListParams, caller: &Caller) -> Filter {
+        let mut filter = Filter::default();
+        if !params.include_deleted {
+            filter.scope_eq("is_deleted", AttributeValue::Bool(false));
+        }
+        if let Some(app) = &caller.app_id {
+            filter.scope_eq("app_id", super::s(app));
+        }
+        filter
+    }
+
+    /// A list parameter as a term: `q` searches the search text, any other matches exactly.
+    pub fn param(&mut self, name: &str, value: &str) -> &mut Self {
+        match name {
+            "q" => self.contains(super::SEARCH, super::s(value)),
+            other => self.eq(other, super::s(value)),
+        }
     }
 
     fn expression(&self) -> Option<String> {
@@ -80,6 +105,38 @@ pub struct Source<'a> {
     pub pk_value: String,
     /// Attributes that form a position (the index's keys plus the table's).
     pub key_attrs: &'a [&'a str],
+}
+
+impl Source<'static> {
+    /// A partition of the table itself.
+    pub fn table(pk_value: String) -> Self {
+        Source {
+            index: None,
+            pk_attr: keys::PK,
+            pk_value,
+            key_attrs: &[keys::PK, keys::SK],
+        }
+    }
+
+    /// A partition of GSI1.
+    pub fn gsi1(pk_value: String) -> Self {
+        Source {
+            index: Some(keys::GSI1),
+            pk_attr: keys::GSI1PK,
+            pk_value,
+            key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
+        }
+    }
+
+    /// A partition of GSI2.
+    pub fn gsi2(pk_value: String) -> Self {
+        Source {
+            index: Some(keys::GSI2),
+            pk_attr: keys::GSI2PK,
+            pk_value,
+            key_attrs: &[keys::GSI2PK, keys::GSI2SK, keys::PK, keys::SK],
+        }
+    }
 }
 
 pub struct Page {
@@ -173,7 +230,7 @@ pub struct Listing<'a> {
 /// A page of a collection for this caller: the cursor checked against the caller and the
 /// filters, the page read, the items decoded and the next cursor signed.
 pub async fn records<T: serde::de::DeserializeOwned>(
-    state: &State,
+    state: &Store,
     caller: &Caller,
     params: &ListParams,
     listing: Listing<'_>,
@@ -188,7 +245,7 @@ pub async fn records<T: serde::de::DeserializeOwned>(
         collection: listing.collection,
         filters,
     };
-    let secret = &state.config.cursor_secret;
+    let secret = state.cursor_secret();
     let start = match &params.cursor {
         Some(c) => Some(cursor::decode(secret, &binding, c)?),
         None => None,

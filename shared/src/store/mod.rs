@@ -1,5 +1,8 @@
 //! The DynamoDB side: the client, fault classification, transactions, and one module per
 //! record kind with its calls and conditions.
+//!
+//! Every transaction is built with `tx::Tx`, each action under its role, and its refusal is
+//! read by role; `transact` below is the wire underneath (retries, the request token).
 
 pub mod access_requests;
 pub mod assets;
@@ -11,8 +14,10 @@ pub mod list;
 pub mod rewrite;
 pub mod sweep;
 pub mod table;
+pub mod tx;
 
 use crate::config::Config;
+use crate::envelope::IdGenerator;
 use crate::error::ApiError;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -30,6 +35,57 @@ use std::time::Duration;
 pub use counter::RequestCounter;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// What the store works with: the client and table, the ids of the records it creates, and
+/// the key that signs its list cursors. Nothing else of the Lambda's state.
+pub struct Store {
+    pub db: Client,
+    table: String,
+    pub ids: IdGenerator,
+    cursor_secret: Vec<u8>,
+}
+
+impl Store {
+    pub fn new(db: Client, config: &Config) -> Store {
+        Store {
+            db,
+            table: config.table_name.clone(),
+            ids: IdGenerator::default(),
+            cursor_secret: config.cursor_secret.clone(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn cursor_secret(&self) -> &[u8] {
+        &self.cursor_secret
+    }
+
+    /// The envelope of a record the caller creates now, with a fresh id of `prefix`.
+    pub(crate) fn new_envelope(
+        &self,
+        prefix: &str,
+        caller: &crate::auth::Caller,
+        provenance: crate::envelope::Provenance,
+    ) -> crate::envelope::Envelope {
+        let id = self.ids.next(prefix);
+        let actor = crate::envelope::Actor::from(caller);
+        crate::envelope::Envelope::new(id, &actor, provenance, crate::time::Timestamp::now())
+    }
+}
+
+/// A transaction action that puts `item` under a key that must be new.
+pub(crate) fn put_new_action(item: Item, table: &str) -> Result<TransactWriteItem, ApiError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
 
 /// The client's timeouts and retries. `default()` is production's; fault tests shorten them
 /// through `client_with` so a delayed answer costs them milliseconds, not seconds.
@@ -160,7 +216,8 @@ fn is_item_too_large(message: Option<&str>) -> bool {
     })
 }
 
-/// Why one action of a cancelled transaction failed, in the transaction's order.
+/// Why one action of a cancelled transaction failed, in the transaction's order (`tx::Refusal`
+/// pairs each with its role).
 #[derive(Debug, Clone)]
 pub struct CancelReason {
     pub code: Option<String>,
@@ -290,6 +347,23 @@ pub const SEARCH: &str = "search";
 /// How often a write without `If-Match` re-reads after losing an optimistic-locking race.
 pub const WRITE_ATTEMPTS: usize = 3;
 
+/// An optimistic-lock write, attempt by attempt: `Ok(Some(_))` is done, `Ok(None)` lost a race
+/// (the next attempt reads again; a stale `If-Match` then answers 412). After `WRITE_ATTEMPTS`
+/// losses the record, named `what`, is contended (409). Each attempt is a fresh future over
+/// borrowed arguments, so callers lend owned ones first (`let body = &body;`).
+pub(crate) async fn retrying<T, F, Fut>(what: &'static str, attempt: F) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    for _ in 0..WRITE_ATTEMPTS {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(crate::domain::error::DomainError::Contended(what).into())
+}
+
 /// The primary key of a record: its tenant's partition of `kind`, and `sk`.
 pub fn key(tenant: &str, kind: crate::keys::Kind, sk: &str) -> Item {
     Item::from([
@@ -328,7 +402,7 @@ pub async fn put_new(db: &Client, table: &str, item: Item) -> Result<bool, ApiEr
 }
 
 /// One item by key, strongly consistent (a read right after a write sees it).
-pub async fn read(state: &crate::state::State, key: Item) -> Result<Option<Item>, ApiError> {
+pub async fn read(state: &Store, key: Item) -> Result<Option<Item>, ApiError> {
     let out = state
         .db
         .get_item()

@@ -8,11 +8,11 @@
 //! one entitlement twice or move a count twice.
 
 use super::entitlements::end_grant;
-use super::{fault, from_item, transact, CancelReason, Item, TxError};
+use super::Store;
+use super::{fault, from_item, Item};
 use crate::domain::entitlement::{self as domain, Entitlement};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
-use crate::state::State;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt};
@@ -44,18 +44,19 @@ enum Outcome {
     Skipped,
 }
 
-async fn expire(state: &State, current: Entitlement, now: Timestamp) -> ApiResult<Outcome> {
+async fn expire(state: &Store, current: Entitlement, now: Timestamp) -> ApiResult<Outcome> {
     if !domain::is_due(&current, now) {
         return Ok(Outcome::Skipped);
     }
     let next = domain::expired(&current, now);
-    match transact(&state.db, end_grant(&current, &next, state.table())?).await {
+    match end_grant(&current, &next, state.table())?
+        .send(&state.db)
+        .await?
+    {
         Ok(()) => Ok(Outcome::Expired(current.envelope.tenant_id)),
         // Revoked, extended or expired by another sweep since the index was read.
-        Err(TxError::Cancelled(reasons)) if reasons.iter().any(CancelReason::condition_failed) => {
-            Ok(Outcome::Skipped)
-        }
-        Err(e) => Err(e.into()),
+        Err(refusal) if refusal.any_failed() => Ok(Outcome::Skipped),
+        Err(refusal) => Err(refusal.unexpected()),
     }
 }
 
@@ -91,7 +92,7 @@ enum Event {
 }
 
 async fn due_page(
-    state: &State,
+    state: &Store,
     shard: u32,
     bound: &str,
     start: Option<Item>,
@@ -129,7 +130,7 @@ async fn due_page(
 /// transactions are in flight while the next page is read. No page is read after `stop_at`
 /// (except the first, so every run makes progress); the next run finds what is left. Nothing
 /// about one item or one page stops the run: failures are logged and counted in `failed`.
-pub async fn run(state: &State, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
+pub async fn run(state: &Store, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
     // `#` follows the expiry time in the sort key; `$` sorts right after it.
     let bound = format!("{now}$");
     let bound = &bound;
