@@ -4,15 +4,17 @@
 //! A transaction needs the item actions of its parts (Put → `PutItem`, Update → `UpdateItem`,
 //! Delete → `DeleteItem`, ConditionCheck → `ConditionCheckItem`).
 //!
-//! Entries stay literal pairs of a function name and an array of actions: check-template.sh
-//! reads this file as text.
+//! Entries stay literal pairs of a function's name const and an array of actions:
+//! check-template.sh reads this file as text (and the const's string in its module).
+
+use crate::{access_requests, entitlements, metadata_attributes, sweep, technology};
 
 pub const ACTIONS: &[(&str, &[&str])] = &[
-    ("technology-list", &["dynamodb:Query"]),
-    ("technology-create", &["dynamodb:PutItem"]),
-    ("technology-get", &["dynamodb:GetItem"]),
+    (technology::list::NAME, &["dynamodb:Query"]),
+    (technology::create::NAME, &["dynamodb:PutItem"]),
+    (technology::get::NAME, &["dynamodb:GetItem"]),
     (
-        "technology-update",
+        technology::update::NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -21,7 +23,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "technology-delete",
+        technology::delete::NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -30,19 +32,19 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "entitlements-list",
+        entitlements::list::NAME,
         &["dynamodb:Query", "dynamodb:BatchGetItem"],
     ),
     (
-        "entitlements-create",
+        entitlements::create::NAME,
         &["dynamodb:PutItem", "dynamodb:UpdateItem"],
     ),
     (
-        "entitlements-get",
+        entitlements::get::NAME,
         &["dynamodb:GetItem", "dynamodb:BatchGetItem"],
     ),
     (
-        "entitlements-update",
+        entitlements::update::NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -53,7 +55,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "entitlements-revoke",
+        entitlements::revoke::NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -62,7 +64,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "entitlements-metadata-add",
+        entitlements::metadata::ADD_NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -71,7 +73,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "entitlements-metadata-remove",
+        entitlements::metadata::REMOVE_NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -79,30 +81,30 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
             "dynamodb:BatchGetItem",
         ],
     ),
-    ("access-requests-list", &["dynamodb:Query"]),
+    (access_requests::list::NAME, &["dynamodb:Query"]),
     (
-        "access-requests-create",
+        access_requests::create::NAME,
         &["dynamodb:GetItem", "dynamodb:PutItem"],
     ),
-    ("access-requests-get", &["dynamodb:GetItem"]),
+    (access_requests::get::NAME, &["dynamodb:GetItem"]),
     (
-        "access-requests-update",
+        access_requests::update::NAME,
         &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     ),
     (
-        "access-requests-delete",
+        access_requests::delete::NAME,
         &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     ),
     (
-        "access-requests-approve",
+        access_requests::decide::APPROVE_NAME,
         &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     ),
     (
-        "access-requests-reject",
+        access_requests::decide::REJECT_NAME,
         &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     ),
     (
-        "access-requests-provision",
+        access_requests::provision::NAME,
         &[
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
@@ -111,15 +113,15 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
             "dynamodb:ConditionCheckItem",
         ],
     ),
-    ("metadata-attributes-list", &["dynamodb:Query"]),
-    ("metadata-attributes-create", &["dynamodb:PutItem"]),
-    ("metadata-attributes-get", &["dynamodb:GetItem"]),
+    (metadata_attributes::list::NAME, &["dynamodb:Query"]),
+    (metadata_attributes::create::NAME, &["dynamodb:PutItem"]),
+    (metadata_attributes::get::NAME, &["dynamodb:GetItem"]),
     (
-        "metadata-attributes-update",
+        metadata_attributes::update::NAME,
         &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     ),
     (
-        "expiry-sweep",
+        sweep::NAME,
         &[
             "dynamodb:Query",
             "dynamodb:UpdateItem",

@@ -102,7 +102,7 @@ async fn create_table() -> Result<(), String> {
 /// `make sweep`: one run of the expiry sweep, through the function's own code, with the budget
 /// it uses when the deadline is unknown.
 async fn sweep() -> Result<(), String> {
-    shared::logging::init("expiry-sweep");
+    shared::logging::init(functions::sweep::NAME);
     let state = connect().await?;
     let report = functions::sweep::sweep_once(&state, functions::sweep::UNKNOWN_DEADLINE_CAP)
         .await

@@ -17,7 +17,8 @@ use shared::http::MAX_BODY_BYTES;
 use shared::state::State;
 use tokio::net::TcpListener;
 
-use crate::convert::{self, Incoming};
+use crate::convert;
+use functions::apigw::{self, Incoming};
 
 /// A body is read up to `MAX_BODY_BYTES` + 1, so the handler answers 413; past that, up to this
 /// much more is read and thrown away, so the client gets to read the 413 instead of a reset
@@ -166,9 +167,9 @@ where
                 uri: parts.uri,
                 headers: parts.headers,
                 body: body.bytes,
-                peer,
+                peer: peer.ip(),
             };
-            let request = convert::lambda_request(incoming, &request_id);
+            let request = apigw::request(incoming, &request_id);
             // A panicking handler must not take the connection (or the server) with it.
             let dispatched =
                 tokio::spawn(async move { functions::routes::dispatch(&state, request).await })
