@@ -9,125 +9,34 @@
 
 use crate::{access_requests, entitlements, metadata_attributes, sweep, technology};
 
+// One row a function (rustfmt would spread each over lines), so a policy reads as one line.
+#[rustfmt::skip]
 pub const ACTIONS: &[(&str, &[&str])] = &[
-    (technology::list::NAME, &["dynamodb:Query"]),
-    (technology::create::NAME, &["dynamodb:PutItem"]),
-    (technology::get::NAME, &["dynamodb:GetItem"]),
-    (
-        technology::update::NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-        ],
-    ),
-    (
-        technology::delete::NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-        ],
-    ),
-    (
-        entitlements::list::NAME,
-        &["dynamodb:Query", "dynamodb:BatchGetItem"],
-    ),
-    (
-        entitlements::create::NAME,
-        &["dynamodb:PutItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        entitlements::get::NAME,
-        &["dynamodb:GetItem", "dynamodb:BatchGetItem"],
-    ),
-    (
-        entitlements::update::NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (
-        entitlements::revoke::NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (
-        entitlements::metadata::ADD_NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (
-        entitlements::metadata::REMOVE_NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (access_requests::list::NAME, &["dynamodb:Query"]),
-    (
-        access_requests::create::NAME,
-        &["dynamodb:GetItem", "dynamodb:PutItem"],
-    ),
-    (access_requests::get::NAME, &["dynamodb:GetItem"]),
-    (
-        access_requests::update::NAME,
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        access_requests::delete::NAME,
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        access_requests::decide::APPROVE_NAME,
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        access_requests::decide::REJECT_NAME,
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        access_requests::provision::NAME,
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:ConditionCheckItem",
-        ],
-    ),
-    (metadata_attributes::list::NAME, &["dynamodb:Query"]),
-    (metadata_attributes::create::NAME, &["dynamodb:PutItem"]),
-    (metadata_attributes::get::NAME, &["dynamodb:GetItem"]),
-    (
-        metadata_attributes::update::NAME,
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        sweep::NAME,
-        &[
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-        ],
-    ),
+    (technology::list::ROUTE.function, &["dynamodb:Query"]),
+    (technology::create::ROUTE.function, &["dynamodb:PutItem"]),
+    (technology::get::ROUTE.function, &["dynamodb:GetItem"]),
+    (technology::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]),
+    (technology::delete::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]),
+    (entitlements::list::ROUTE.function, &["dynamodb:Query", "dynamodb:BatchGetItem"]),
+    (entitlements::create::ROUTE.function, &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+    (entitlements::get::ROUTE.function, &["dynamodb:GetItem", "dynamodb:BatchGetItem"]),
+    (entitlements::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]),
+    (entitlements::revoke::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]),
+    (entitlements::metadata::ADD.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]),
+    (entitlements::metadata::REMOVE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]),
+    (access_requests::list::ROUTE.function, &["dynamodb:Query"]),
+    (access_requests::create::ROUTE.function, &["dynamodb:GetItem", "dynamodb:PutItem"]),
+    (access_requests::get::ROUTE.function, &["dynamodb:GetItem"]),
+    (access_requests::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::delete::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::decide::APPROVE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::decide::REJECT.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::provision::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]),
+    (metadata_attributes::list::ROUTE.function, &["dynamodb:Query"]),
+    (metadata_attributes::create::ROUTE.function, &["dynamodb:PutItem"]),
+    (metadata_attributes::get::ROUTE.function, &["dynamodb:GetItem"]),
+    (metadata_attributes::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (sweep::NAME, &["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
 ];
 
 /// The actions `function` may issue (none for a name this table does not know).

@@ -1,9 +1,9 @@
 //! Lambda handlers as library code, the route table, and the runner every binary uses.
 //!
 //! A handler is `async fn(&State, &Caller, Request) -> ApiResult<Response>`, thin: parse →
-//! authorize → one domain/store call → respond. Its module names its function (`NAME`) and
-//! declares its route (`ROUTE`); the edge around it (log span, request id, authentication, error
-//! mapping) is `routes::route!`'s, once for all.
+//! authorize → one domain/store call → respond. Its module declares its route (`ROUTE`: the
+//! function's name, method, path, scope); the edge around it (log span, request id, the token and
+//! its scope, error mapping) is `routes::route!`'s, once for all.
 
 pub mod access_requests;
 pub mod apigw;

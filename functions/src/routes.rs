@@ -1,12 +1,13 @@
-//! The route table and the edge every handler runs behind. A handler module declares its
-//! function's name (`NAME`) and route (`ROUTE`, built by [`route!`]); its binary names that route,
-//! so only that handler is linked into it. API Gateway routes each path to its function in
+//! The route table and the edge every handler runs behind. A handler module declares its route
+//! (`ROUTE`, built by [`route!`]: function name, method, path, scope, handler), the one place its
+//! function's name is written; its binary names that route, so only that handler is linked in. API Gateway routes each path to its function in
 //! production; [`dispatch`] does the same for the local server and the end-to-end tests.
 
 use crate::{access_requests, entitlements, metadata_attributes, technology};
 use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
-use shared::error::ApiError;
+use shared::auth::{Caller, Scope};
+use shared::error::{ApiError, ApiResult};
 use shared::state::State;
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,16 +21,20 @@ pub type Handler = for<'a> fn(&'a State, Request) -> HandlerFuture<'a>;
 /// How a route authenticates its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
-    /// A bearer token: the handler is `async fn(&State, &Caller, Request) -> ApiResult<Response>`.
-    Token,
+    /// A bearer token with this scope: the handler is
+    /// `async fn(&State, &Caller, Request) -> ApiResult<Response>`.
+    Token(Scope),
     /// None (public metadata): the handler is `async fn(&State, Request) -> ApiResult<Response>`.
     Public,
 }
 
+/// A route's parts are all `'static` and `Copy`, so a handler module's `ROUTE` is a plain const
+/// and `ROUTE.function` can name the function in other consts (`iam.rs`).
+#[derive(Clone, Copy)]
 pub struct Route {
     /// The function (binary) name: its logs, its IAM actions (`iam.rs`), its request counts.
     pub function: &'static str,
-    pub method: Method,
+    pub method: &'static Method,
     /// API Gateway style template, e.g. `/api/v1/technology/{id}`.
     pub path: &'static str,
     pub auth: Auth,
@@ -48,16 +53,24 @@ impl Route {
     }
 }
 
-/// `route!(NAME, GET "/api/v1/…", handle)`: a [`Route`] whose handler runs behind
-/// `shared::http::serve` as `NAME`, after the caller's bearer token is verified
-/// (`route!(public NAME, …)`: with no authentication).
+/// The caller of a request on a token route: a verified bearer token that carries `scope`.
+pub async fn authenticate(state: &State, req: &Request, scope: Scope) -> ApiResult<Caller> {
+    let caller = state.caller(req).await?;
+    caller.require(scope)?;
+    Ok(caller)
+}
+
+/// `route!("technology-get", GET "/api/v1/technology/{id}", TechnologyRead, handle)`: the
+/// [`Route`] of function `technology-get`, whose handler runs behind `shared::http::serve` once
+/// [`authenticate`] has found a caller with `Scope::TechnologyRead`.
+/// `route!(public "name", GET "/path", handle)`: one whose handler runs with no authentication.
 macro_rules! route {
-    ($function:expr, $method:ident $path:literal, $handle:path) => {
+    ($function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
         $crate::routes::Route {
             function: $function,
-            method: ::http::Method::$method,
+            method: &::http::Method::$method,
             path: $path,
-            auth: $crate::routes::Auth::Token,
+            auth: $crate::routes::Auth::Token(::shared::auth::Scope::$scope),
             handler: {
                 fn edge(
                     state: &::shared::state::State,
@@ -67,7 +80,8 @@ macro_rules! route {
                         $function,
                         req,
                         move |req| async move {
-                            let caller = state.caller(&req).await?;
+                            let scope = ::shared::auth::Scope::$scope;
+                            let caller = $crate::routes::authenticate(state, &req, scope).await?;
                             $handle(state, &caller, req).await
                         },
                     ))
@@ -76,10 +90,10 @@ macro_rules! route {
             },
         }
     };
-    (public $function:expr, $method:ident $path:literal, $handle:path) => {
+    (public $function:literal, $method:ident $path:literal, $handle:path) => {
         $crate::routes::Route {
             function: $function,
-            method: ::http::Method::$method,
+            method: &::http::Method::$method,
             path: $path,
             auth: $crate::routes::Auth::Public,
             handler: {

@@ -1,17 +1,15 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::access_request;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::time::Timestamp;
 use shared::{http, store};
 
-pub const NAME: &str = "access-requests-create";
-pub const ROUTE: Route = route!(NAME, POST "/api/v1/operations/access-requests", handle);
+pub const ROUTE: Route = route!("access-requests-create", POST "/api/v1/operations/access-requests", AccessRequestsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::AccessRequestsWrite)?;
     let body = http::json_object(&req, false)?;
     let draft = access_request::parse_create(body, &caller.sub, Timestamp::now())?;
     let created = store::access_requests::create(state, caller, draft).await?;

@@ -2,24 +2,14 @@
 
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::access_request::{self, Decision};
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const APPROVE_NAME: &str = "access-requests-approve";
-pub const APPROVE: Route = route!(
-    APPROVE_NAME,
-    POST "/api/v1/operations/access-requests/{id}/approve",
-    approve
-);
-pub const REJECT_NAME: &str = "access-requests-reject";
-pub const REJECT: Route = route!(
-    REJECT_NAME,
-    POST "/api/v1/operations/access-requests/{id}/reject",
-    reject
-);
+pub const APPROVE: Route = route!("access-requests-approve", POST "/api/v1/operations/access-requests/{id}/approve", AccessRequestsApprove, approve);
+pub const REJECT: Route = route!("access-requests-reject", POST "/api/v1/operations/access-requests/{id}/reject", AccessRequestsApprove, reject);
 
 async fn approve(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     decide(state, caller, req, Decision::Approve).await
@@ -35,7 +25,6 @@ async fn decide(
     req: Request,
     decision: Decision,
 ) -> ApiResult<Response<Body>> {
-    caller.require(Scope::AccessRequestsApprove)?;
     let id = http::path_param(&req, "id")?;
     let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
     let decided =

@@ -5,11 +5,9 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "access-requests-get";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/operations/access-requests/{id}", handle);
+pub const ROUTE: Route = route!("access-requests-get", GET "/api/v1/operations/access-requests/{id}", AccessRequestsRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::AccessRequestsRead)?;
     let include_deleted = listing::include_deleted(&req, caller, Scope::AccessRequestsWrite)?;
     let id = http::path_param(&req, "id")?;
     let found = store::access_requests::get(state, caller, &id, include_deleted).await?;

@@ -7,11 +7,9 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "access-requests-list";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/operations/access-requests", handle);
+pub const ROUTE: Route = route!("access-requests-list", GET "/api/v1/operations/access-requests", AccessRequestsRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::AccessRequestsRead)?;
     let params = listing::parse(
         &req,
         &access_request::LIST,

@@ -1,17 +1,14 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::access_request;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const NAME: &str = "access-requests-provision";
-pub const ROUTE: Route =
-    route!(NAME, POST "/api/v1/operations/access-requests/{id}/provision", handle);
+pub const ROUTE: Route = route!("access-requests-provision", POST "/api/v1/operations/access-requests/{id}/provision", AccessRequestsProvision, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::AccessRequestsProvision)?;
     let id = http::path_param(&req, "id")?;
     let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
     let provisioned =

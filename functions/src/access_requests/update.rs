@@ -1,19 +1,15 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::access_request;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const NAME: &str = "access-requests-update";
-pub const ROUTE: Route = route!(NAME, PATCH "/api/v1/operations/access-requests/{id}", handle);
+pub const ROUTE: Route = route!("access-requests-update", PATCH "/api/v1/operations/access-requests/{id}", AccessRequestsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::AccessRequestsWrite)?;
-    let id = http::path_param(&req, "id")?;
-    let body = http::json_object(&req, true)?;
-    let expected = http::if_match(&req)?;
+    let http::Patch { id, body, expected } = http::patch(&req, "id")?;
     let updated =
         store::access_requests::update(state, caller, &id, expected, |current, clears, now| {
             access_request::plan_patch(current, clears, body.clone(), now)

@@ -1,17 +1,16 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::entitlement::{self, Granter};
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::time::Timestamp;
 use shared::{http, store};
 
-pub const NAME: &str = "entitlements-create";
-pub const ROUTE: Route = route!(NAME, POST "/api/v1/entitlements", handle);
+pub const ROUTE: Route =
+    route!("entitlements-create", POST "/api/v1/entitlements", EntitlementsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::EntitlementsWrite)?;
     let granter = Granter {
         sub: &caller.sub,
         is_app: caller.app_id.is_some(),

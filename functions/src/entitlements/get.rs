@@ -5,11 +5,10 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "entitlements-get";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/entitlements/{id}", handle);
+pub const ROUTE: Route =
+    route!("entitlements-get", GET "/api/v1/entitlements/{id}", EntitlementsRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::EntitlementsRead)?;
     // Entitlements are revoked, never deleted: `include_deleted` changes nothing here.
     listing::include_deleted(&req, caller, Scope::EntitlementsWrite)?;
     let id = http::path_param(&req, "id")?;

@@ -7,11 +7,10 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "entitlements-list";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/entitlements", handle);
+pub const ROUTE: Route =
+    route!("entitlements-list", GET "/api/v1/entitlements", EntitlementsRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::EntitlementsRead)?;
     let mut params = listing::parse(&req, &entitlement::LIST, caller, Scope::EntitlementsWrite)?;
     entitlement::normalize_filters(&mut params)?;
     let page = store::entitlements::list(state, caller, params).await?;

@@ -3,7 +3,7 @@
 
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::access_model;
 use shared::domain::entitlement::{self, Entitlement, MetadataRef};
 use shared::envelope::Provenance;
@@ -11,21 +11,11 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const ADD_NAME: &str = "entitlements-metadata-add";
-pub const ADD: Route = route!(
-    ADD_NAME,
-    POST "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
-    add
-);
-pub const REMOVE_NAME: &str = "entitlements-metadata-remove";
-pub const REMOVE: Route = route!(
-    REMOVE_NAME,
-    DELETE "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
-    remove
-);
+pub const ADD: Route = route!("entitlements-metadata-add", POST "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}", EntitlementsWrite, add);
+pub const REMOVE: Route = route!("entitlements-metadata-remove", DELETE "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}", EntitlementsWrite, remove);
 
 async fn add(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let change = Change::parse(caller, &req)?;
+    let change = Change::parse(&req)?;
     let attr = store::attributes::get(state, &caller.tenant_id, &change.key).await?;
     change
         .apply(state, caller, |current, key, value| {
@@ -35,7 +25,7 @@ async fn add(state: &State, caller: &Caller, req: Request) -> ApiResult<Response
 }
 
 async fn remove(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    Change::parse(caller, &req)?
+    Change::parse(&req)?
         .apply(state, caller, access_model::remove_value)
         .await
 }
@@ -50,8 +40,7 @@ struct Change {
 }
 
 impl Change {
-    fn parse(caller: &Caller, req: &Request) -> ApiResult<Change> {
-        caller.require(Scope::EntitlementsWrite)?;
+    fn parse(req: &Request) -> ApiResult<Change> {
         Ok(Change {
             provenance: entitlement::parse_empty(http::optional_json_object(req)?)?,
             id: http::path_param(req, "id")?,

@@ -1,16 +1,14 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::entitlement;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const NAME: &str = "entitlements-revoke";
-pub const ROUTE: Route = route!(NAME, POST "/api/v1/entitlements/{id}/revoke", handle);
+pub const ROUTE: Route = route!("entitlements-revoke", POST "/api/v1/entitlements/{id}/revoke", EntitlementsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::EntitlementsWrite)?;
     let id = http::path_param(&req, "id")?;
     let (reason, provenance) = entitlement::parse_revoke(http::optional_json_object(&req)?)?;
     let expected = http::if_match(&req)?;

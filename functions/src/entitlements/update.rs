@@ -1,19 +1,16 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::entitlement;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const NAME: &str = "entitlements-update";
-pub const ROUTE: Route = route!(NAME, PATCH "/api/v1/entitlements/{id}", handle);
+pub const ROUTE: Route =
+    route!("entitlements-update", PATCH "/api/v1/entitlements/{id}", EntitlementsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::EntitlementsWrite)?;
-    let id = http::path_param(&req, "id")?;
-    let body = http::json_object(&req, true)?;
-    let expected = http::if_match(&req)?;
+    let http::Patch { id, body, expected } = http::patch(&req, "id")?;
     let updated = store::entitlements::update(state, caller, &id, expected, |current, now| {
         entitlement::apply_patch(current, body.clone(), now)
     })

@@ -1,16 +1,14 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::domain::attribute;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const NAME: &str = "metadata-attributes-create";
-pub const ROUTE: Route = route!(NAME, POST "/api/v1/access-model-metadata/attributes", handle);
+pub const ROUTE: Route = route!("metadata-attributes-create", POST "/api/v1/access-model-metadata/attributes", MetadataWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::MetadataWrite)?;
     let (fields, provenance) = attribute::parse_create(http::json_object(&req, false)?)?;
     let created = store::attributes::create(state, caller, fields, provenance).await?;
     let location = super::get::ROUTE.location(created.key());

@@ -5,11 +5,9 @@ use shared::error::{ApiError, ApiResult};
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "metadata-attributes-get";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/access-model-metadata/attributes/{key}", handle);
+pub const ROUTE: Route = route!("metadata-attributes-get", GET "/api/v1/access-model-metadata/attributes/{key}", MetadataRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::MetadataRead)?;
     // Attributes are never deleted: `include_deleted` changes nothing here.
     listing::include_deleted(&req, caller, Scope::MetadataWrite)?;
     let key = http::path_param(&req, "key")?;

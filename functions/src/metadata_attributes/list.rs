@@ -7,11 +7,9 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "metadata-attributes-list";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/access-model-metadata/attributes", handle);
+pub const ROUTE: Route = route!("metadata-attributes-list", GET "/api/v1/access-model-metadata/attributes", MetadataRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::MetadataRead)?;
     let params = listing::parse(&req, &attribute::LIST, caller, Scope::MetadataWrite)?;
     let page = store::attributes::list(state, caller, params).await?;
     http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))

@@ -1,15 +1,14 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Caller, Scope};
+use shared::auth::Caller;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub const NAME: &str = "technology-delete";
-pub const ROUTE: Route = route!(NAME, DELETE "/api/v1/technology/{id}", handle);
+pub const ROUTE: Route =
+    route!("technology-delete", DELETE "/api/v1/technology/{id}", TechnologyWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::TechnologyWrite)?;
     let id = http::path_param(&req, "id")?;
     store::assets::delete(state, caller, &id, http::if_match(&req)?).await?;
     http::no_content()

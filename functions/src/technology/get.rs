@@ -5,11 +5,10 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "technology-get";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/technology/{id}", handle);
+pub const ROUTE: Route =
+    route!("technology-get", GET "/api/v1/technology/{id}", TechnologyRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::TechnologyRead)?;
     let include_deleted = listing::include_deleted(&req, caller, Scope::TechnologyWrite)?;
     let id = http::path_param(&req, "id")?;
     let found = store::assets::get(state, caller, &id, include_deleted).await?;

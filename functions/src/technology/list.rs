@@ -7,11 +7,10 @@ use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub const NAME: &str = "technology-list";
-pub const ROUTE: Route = route!(NAME, GET "/api/v1/technology", handle);
+pub const ROUTE: Route =
+    route!("technology-list", GET "/api/v1/technology", TechnologyRead, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    caller.require(Scope::TechnologyRead)?;
     let params = listing::parse(&req, &asset::LIST, caller, Scope::TechnologyWrite)?;
     let page = store::assets::list(state, caller, params).await?;
     http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
