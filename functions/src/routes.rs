@@ -1,7 +1,8 @@
 //! The route table and the edge every handler runs behind. A handler module declares its route
 //! (`ROUTE`, built by [`route!`]: function name, method, path, scope, handler), the one place its
-//! function's name is written; its binary names that route, so only that handler is linked in. API Gateway routes each path to its function in
-//! production; [`dispatch`] does the same for the local server and the end-to-end tests.
+//! function's name is written; its binary names that route, so only that handler is linked in.
+//! API Gateway routes each path to its function in production; [`dispatch`] does the same for
+//! the local server and the end-to-end tests.
 
 use crate::{access_requests, entitlements, metadata_attributes, technology};
 use http::Method;
@@ -142,6 +143,8 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// The route of `function`, for tests and tools that start from a name (a binary names its route
+/// directly, so that it links no other handler).
 pub fn by_function(function: &str) -> Option<Route> {
     routes().into_iter().find(|r| r.function == function)
 }
@@ -206,6 +209,68 @@ mod tests {
         assert!(matches("/api/v1/technology/{id}", "/api/v1/technology/").is_none());
         assert!(matches("/api/v1/technology/{id}", "/api/v1/technology/a/b").is_none());
         assert!(matches("/api/v1/technology", "/api/v1/technology/x").is_none());
+    }
+
+    #[test]
+    fn a_location_fills_the_one_parameter() {
+        assert_eq!(
+            technology::get::ROUTE.location("ast_1"),
+            "/api/v1/technology/ast_1"
+        );
+        assert_eq!(
+            access_requests::decide::APPROVE.location("arq_1"),
+            "/api/v1/operations/access-requests/arq_1/approve"
+        );
+    }
+
+    async fn answer_204(_: &State, _: Request) -> ApiResult<Response<Body>> {
+        shared::http::no_content()
+    }
+
+    const PUBLIC: Route = route!(public "test-public", GET "/public", answer_204);
+
+    async fn offline_state() -> State {
+        let config = shared::config::Config {
+            table_name: "unused".into(),
+            dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
+            auth: shared::config::AuthConfig {
+                hs256_secret: Some(shared::config::DEV_HS256_SECRET.into()),
+                jwks_url: None,
+                issuer: shared::config::DEV_ISSUER.into(),
+                audience: shared::config::DEV_AUDIENCE.into(),
+            },
+            cursor_secret: vec![7; 32],
+        };
+        let db = shared::store::client(&config, None).await;
+        State::with_client(config, db).unwrap()
+    }
+
+    fn get(path: &str) -> Request {
+        let incoming = crate::apigw::Incoming {
+            method: Method::GET,
+            uri: path.parse().unwrap(),
+            headers: http::HeaderMap::new(),
+            body: vec![],
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        crate::apigw::request(incoming, "req-1")
+    }
+
+    /// The edge, without a store: a token route refuses a request without a token before its
+    /// handler runs, a public one runs its handler; both answer with the request id.
+    #[tokio::test]
+    async fn the_edge_authenticates_by_the_routes_auth_mode() {
+        let state = offline_state().await;
+        let route = technology::get::ROUTE;
+        assert_eq!(route.auth, Auth::Token(Scope::TechnologyRead));
+        let refused = (route.handler)(&state, get("/api/v1/technology/ast_1")).await;
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["x-request-id"], "req-1");
+
+        assert_eq!(PUBLIC.auth, Auth::Public);
+        let answered = (PUBLIC.handler)(&state, get("/public")).await;
+        assert_eq!(answered.status(), 204);
+        assert_eq!(answered.headers()["x-request-id"], "req-1");
     }
 
     #[test]
