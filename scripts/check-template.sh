@@ -141,11 +141,23 @@ for v in ("TABLE_NAME", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL", "JWT_HS256
     if v not in glob_env: err(f"Globals: environment variable {v} missing")
 if "DYNAMODB_ENDPOINT" in glob_env: err("Globals: DYNAMODB_ENDPOINT must not be set on AWS")
 
-# The per-function table the code owns (functions/src/iam.rs), read as text.
+# The per-function table the code owns (functions/src/iam.rs), read as text. Its entries name
+# each function by its handler module's route (`technology::get::ROUTE.function`, the string
+# its `route!(...)` starts with) or, for the sweep, a `NAME` const: read from that module.
+def function_name(path, const_name):
+    base = "functions/src/" + path.replace("::", "/")
+    for candidate in (base + ".rs", base + "/mod.rs"):
+        if os.path.exists(candidate):
+            m = re.search(r'pub const %s: (?:&str = |Route =\s*route!\(\s*(?:public\s+)?)"([a-z0-9-]+)"'
+                          % const_name, open(candidate).read())
+            if m:
+                return m.group(1)
+    sys.exit(f"functions/src/iam.rs: {path}::{const_name} names no function in {base}.rs")
 iam_src = open("functions/src/iam.rs").read()
 CODE_ACTIONS = {
-    name: set(re.findall(r'"(dynamodb:[A-Za-z]+)"', acts))
-    for name, acts in re.findall(r'\(\s*"([a-z0-9-]+)",\s*&\[([^\]]*)\]\s*,?\s*\)', iam_src)
+    function_name(path, const_name): set(re.findall(r'"(dynamodb:[A-Za-z]+)"', acts))
+    for path, const_name, acts in re.findall(
+        r'\(\s*([a-z_]+(?:::[a-z_]+)*)::([A-Z_]+)(?:\.function)?,\s*&\[([^\]]*)\]\s*,?\s*\)', iam_src)
 }
 if not CODE_ACTIONS:
     sys.exit("functions/src/iam.rs: no (function, actions) entries found")

@@ -4,128 +4,39 @@
 //! A transaction needs the item actions of its parts (Put → `PutItem`, Update → `UpdateItem`,
 //! Delete → `DeleteItem`, ConditionCheck → `ConditionCheckItem`).
 //!
-//! Entries stay literal pairs of a function name and an array of actions: check-template.sh
-//! reads this file as text.
+//! Entries stay literal pairs of a function's name const and an array of actions:
+//! check-template.sh reads this file as text (and the const's string in its module).
 
+use crate::{access_requests, entitlements, metadata_attributes, sweep, technology};
+
+// One row a function (rustfmt would spread each over lines), so a policy reads as one line.
+#[rustfmt::skip]
 pub const ACTIONS: &[(&str, &[&str])] = &[
-    ("technology-list", &["dynamodb:Query"]),
-    ("technology-create", &["dynamodb:PutItem"]),
-    ("technology-get", &["dynamodb:GetItem"]),
-    (
-        "technology-update",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-        ],
-    ),
-    (
-        "technology-delete",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-        ],
-    ),
-    (
-        "entitlements-list",
-        &["dynamodb:Query", "dynamodb:BatchGetItem"],
-    ),
-    (
-        "entitlements-create",
-        &["dynamodb:PutItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        "entitlements-get",
-        &["dynamodb:GetItem", "dynamodb:BatchGetItem"],
-    ),
-    (
-        "entitlements-update",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (
-        "entitlements-revoke",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (
-        "entitlements-metadata-add",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    (
-        "entitlements-metadata-remove",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:BatchGetItem",
-        ],
-    ),
-    ("access-requests-list", &["dynamodb:Query"]),
-    (
-        "access-requests-create",
-        &["dynamodb:GetItem", "dynamodb:PutItem"],
-    ),
-    ("access-requests-get", &["dynamodb:GetItem"]),
-    (
-        "access-requests-update",
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        "access-requests-delete",
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        "access-requests-approve",
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        "access-requests-reject",
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        "access-requests-provision",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:PutItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:ConditionCheckItem",
-        ],
-    ),
-    ("metadata-attributes-list", &["dynamodb:Query"]),
-    ("metadata-attributes-create", &["dynamodb:PutItem"]),
-    ("metadata-attributes-get", &["dynamodb:GetItem"]),
-    (
-        "metadata-attributes-update",
-        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    ),
-    (
-        "expiry-sweep",
-        &[
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-        ],
-    ),
+    (technology::list::ROUTE.function, &["dynamodb:Query"]),
+    (technology::create::ROUTE.function, &["dynamodb:PutItem"]),
+    (technology::get::ROUTE.function, &["dynamodb:GetItem"]),
+    (technology::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]),
+    (technology::delete::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]),
+    (entitlements::list::ROUTE.function, &["dynamodb:Query", "dynamodb:BatchGetItem"]),
+    (entitlements::create::ROUTE.function, &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+    (entitlements::get::ROUTE.function, &["dynamodb:GetItem", "dynamodb:BatchGetItem"]),
+    (entitlements::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]),
+    (entitlements::revoke::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]),
+    (entitlements::metadata::ADD.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]),
+    (entitlements::metadata::REMOVE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"]),
+    (access_requests::list::ROUTE.function, &["dynamodb:Query"]),
+    (access_requests::create::ROUTE.function, &["dynamodb:GetItem", "dynamodb:PutItem"]),
+    (access_requests::get::ROUTE.function, &["dynamodb:GetItem"]),
+    (access_requests::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::delete::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::decide::APPROVE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::decide::REJECT.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (access_requests::provision::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]),
+    (metadata_attributes::list::ROUTE.function, &["dynamodb:Query"]),
+    (metadata_attributes::create::ROUTE.function, &["dynamodb:PutItem"]),
+    (metadata_attributes::get::ROUTE.function, &["dynamodb:GetItem"]),
+    (metadata_attributes::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    (sweep::NAME, &["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
 ];
 
 /// The actions `function` may issue (none for a name this table does not know).

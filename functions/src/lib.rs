@@ -1,8 +1,12 @@
 //! Lambda handlers as library code, the route table, and the runner every binary uses.
 //!
-//! A handler is thin: parse → authorize → one domain/store call → respond.
+//! A handler is `async fn(&State, &Caller, Request) -> ApiResult<Response>`, thin: parse →
+//! authorize → one domain/store call → respond. Its module declares its route (`ROUTE`: the
+//! function's name, method, path, scope); the edge around it (log span, request id, the token and
+//! its scope, error mapping) is `routes::route!`'s, once for all.
 
 pub mod access_requests;
+pub mod apigw;
 pub mod entitlements;
 pub mod iam;
 pub mod metadata_attributes;
@@ -11,14 +15,14 @@ pub mod sweep;
 pub mod technology;
 
 use lambda_http::{service_fn, Body, Request, Response};
+use routes::Route;
 use shared::state::State;
 use std::convert::Infallible;
 
-/// The `main` of every API binary: state once per cold start, then the named handler.
-pub async fn run(function: &'static str) -> Result<(), lambda_http::Error> {
-    shared::logging::init(function);
-    let route =
-        routes::by_function(function).ok_or_else(|| format!("no route for function {function}"))?;
+/// The `main` of every API binary: state once per cold start, then `route`'s handler. Each
+/// binary names its own route, so the linker keeps that handler only.
+pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+    shared::logging::init(route.function);
     let state: &'static State = Box::leak(Box::new(State::from_env().await?));
     let handler = route.handler;
     lambda_http::run(service_fn(move |req: Request| async move {

@@ -1,194 +1,156 @@
-//! The route table: method, path template, function (binary) name and handler. API Gateway
-//! routes each path to its own function in production; `dispatch` does the same for the local
-//! server and the end-to-end tests.
+//! The route table and the edge every handler runs behind. A handler module declares its route
+//! (`ROUTE`, built by [`route!`]: function name, method, path, scope, handler), the one place its
+//! function's name is written; its binary names that route, so only that handler is linked in.
+//! API Gateway routes each path to its function in production; [`dispatch`] does the same for
+//! the local server and the end-to-end tests.
 
 use crate::{access_requests, entitlements, metadata_attributes, technology};
 use http::Method;
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use shared::error::ApiError;
+use shared::auth::{Caller, Scope};
+use shared::error::{ApiError, ApiResult};
 use shared::state::State;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+/// A handler behind the edge: `shared::http::serve` (log span, request id, error mapping, the
+/// request counter's function) around authentication and the handler itself.
 pub type Handler = for<'a> fn(&'a State, Request) -> HandlerFuture<'a>;
 
+/// How a route authenticates its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// A bearer token with this scope: the handler is
+    /// `async fn(&State, &Caller, Request) -> ApiResult<Response>`.
+    Token(Scope),
+    /// None (public metadata): the handler is `async fn(&State, Request) -> ApiResult<Response>`.
+    Public,
+}
+
+/// A route's parts are all `'static` and `Copy`, so a handler module's `ROUTE` is a plain const
+/// and `ROUTE.function` can name the function in other consts (`iam.rs`).
+#[derive(Clone, Copy)]
 pub struct Route {
-    pub method: Method,
+    /// The function (binary) name: its logs, its IAM actions (`iam.rs`), its request counts.
+    pub function: &'static str,
+    pub method: &'static Method,
     /// API Gateway style template, e.g. `/api/v1/technology/{id}`.
     pub path: &'static str,
-    pub function: &'static str,
+    pub auth: Auth,
     pub handler: Handler,
 }
 
-/// Boxes an `async fn(&State, Request) -> Response<Body>` into a route handler.
-macro_rules! handler {
-    ($f:path) => {{
-        fn h(state: &State, req: Request) -> HandlerFuture<'_> {
-            Box::pin($f(state, req))
+impl Route {
+    /// This route's path with its one parameter set to `id`: where a record lives (`Location`).
+    pub fn location(&self, id: &str) -> String {
+        match (self.path.find('{'), self.path.rfind('}')) {
+            (Some(open), Some(close)) if open < close => {
+                format!("{}{id}{}", &self.path[..open], &self.path[close + 1..])
+            }
+            _ => self.path.to_string(),
         }
-        h as Handler
-    }};
+    }
 }
 
+/// The caller of a request on a token route: a verified bearer token that carries `scope`.
+pub async fn authenticate(state: &State, req: &Request, scope: Scope) -> ApiResult<Caller> {
+    let caller = state.caller(req).await?;
+    caller.require(scope)?;
+    Ok(caller)
+}
+
+/// `route!("technology-get", GET "/api/v1/technology/{id}", TechnologyRead, handle)`: the
+/// [`Route`] of function `technology-get`, whose handler runs behind `shared::http::serve` once
+/// [`authenticate`] has found a caller with `Scope::TechnologyRead`.
+/// `route!(public "name", GET "/path", handle)`: one whose handler runs with no authentication.
+macro_rules! route {
+    ($function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+        $crate::routes::Route {
+            function: $function,
+            method: &::http::Method::$method,
+            path: $path,
+            auth: $crate::routes::Auth::Token(::shared::auth::Scope::$scope),
+            handler: {
+                fn edge(
+                    state: &::shared::state::State,
+                    req: ::lambda_http::Request,
+                ) -> $crate::routes::HandlerFuture<'_> {
+                    Box::pin(::shared::http::serve(
+                        $function,
+                        req,
+                        move |req| async move {
+                            let scope = ::shared::auth::Scope::$scope;
+                            let caller = $crate::routes::authenticate(state, &req, scope).await?;
+                            $handle(state, &caller, req).await
+                        },
+                    ))
+                }
+                edge
+            },
+        }
+    };
+    (public $function:literal, $method:ident $path:literal, $handle:path) => {
+        $crate::routes::Route {
+            function: $function,
+            method: &::http::Method::$method,
+            path: $path,
+            auth: $crate::routes::Auth::Public,
+            handler: {
+                fn edge(
+                    state: &::shared::state::State,
+                    req: ::lambda_http::Request,
+                ) -> $crate::routes::HandlerFuture<'_> {
+                    Box::pin(::shared::http::serve($function, req, move |req| {
+                        $handle(state, req)
+                    }))
+                }
+                edge
+            },
+        }
+    };
+}
+pub(crate) use route;
+
+/// Every route, in the order `Allow` lists a path's methods.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route {
-            method: Method::GET,
-            path: "/api/v1/technology",
-            function: "technology-list",
-            handler: handler!(technology::list),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/technology",
-            function: "technology-create",
-            handler: handler!(technology::create),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/technology/{id}",
-            function: "technology-get",
-            handler: handler!(technology::get),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/api/v1/technology/{id}",
-            function: "technology-update",
-            handler: handler!(technology::update),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/api/v1/technology/{id}",
-            function: "technology-delete",
-            handler: handler!(technology::delete),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/entitlements",
-            function: "entitlements-list",
-            handler: handler!(entitlements::list),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/entitlements",
-            function: "entitlements-create",
-            handler: handler!(entitlements::create),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/entitlements/{id}",
-            function: "entitlements-get",
-            handler: handler!(entitlements::get),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/api/v1/entitlements/{id}",
-            function: "entitlements-update",
-            handler: handler!(entitlements::update),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/entitlements/{id}/revoke",
-            function: "entitlements-revoke",
-            handler: handler!(entitlements::revoke),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
-            function: "entitlements-metadata-add",
-            handler: handler!(entitlements::metadata_add),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
-            function: "entitlements-metadata-remove",
-            handler: handler!(entitlements::metadata_remove),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/operations/access-requests",
-            function: "access-requests-list",
-            handler: handler!(access_requests::list),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/operations/access-requests",
-            function: "access-requests-create",
-            handler: handler!(access_requests::create),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/operations/access-requests/{id}",
-            function: "access-requests-get",
-            handler: handler!(access_requests::get),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/api/v1/operations/access-requests/{id}",
-            function: "access-requests-update",
-            handler: handler!(access_requests::update),
-        },
-        Route {
-            method: Method::DELETE,
-            path: "/api/v1/operations/access-requests/{id}",
-            function: "access-requests-delete",
-            handler: handler!(access_requests::delete),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/operations/access-requests/{id}/approve",
-            function: "access-requests-approve",
-            handler: handler!(access_requests::approve),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/operations/access-requests/{id}/reject",
-            function: "access-requests-reject",
-            handler: handler!(access_requests::reject),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/operations/access-requests/{id}/provision",
-            function: "access-requests-provision",
-            handler: handler!(access_requests::provision),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/access-model-metadata/attributes",
-            function: "metadata-attributes-list",
-            handler: handler!(metadata_attributes::list),
-        },
-        Route {
-            method: Method::POST,
-            path: "/api/v1/access-model-metadata/attributes",
-            function: "metadata-attributes-create",
-            handler: handler!(metadata_attributes::create),
-        },
-        Route {
-            method: Method::GET,
-            path: "/api/v1/access-model-metadata/attributes/{key}",
-            function: "metadata-attributes-get",
-            handler: handler!(metadata_attributes::get),
-        },
-        Route {
-            method: Method::PATCH,
-            path: "/api/v1/access-model-metadata/attributes/{key}",
-            function: "metadata-attributes-update",
-            handler: handler!(metadata_attributes::update),
-        },
+        technology::list::ROUTE,
+        technology::create::ROUTE,
+        technology::get::ROUTE,
+        technology::update::ROUTE,
+        technology::delete::ROUTE,
+        entitlements::list::ROUTE,
+        entitlements::create::ROUTE,
+        entitlements::get::ROUTE,
+        entitlements::update::ROUTE,
+        entitlements::revoke::ROUTE,
+        entitlements::metadata::ADD,
+        entitlements::metadata::REMOVE,
+        access_requests::list::ROUTE,
+        access_requests::create::ROUTE,
+        access_requests::get::ROUTE,
+        access_requests::update::ROUTE,
+        access_requests::delete::ROUTE,
+        access_requests::decide::APPROVE,
+        access_requests::decide::REJECT,
+        access_requests::provision::ROUTE,
+        metadata_attributes::list::ROUTE,
+        metadata_attributes::create::ROUTE,
+        metadata_attributes::get::ROUTE,
+        metadata_attributes::update::ROUTE,
     ]
 }
 
+/// The route of `function`, for tests and tools that start from a name (a binary names its route
+/// directly, so that it links no other handler).
 pub fn by_function(function: &str) -> Option<Route> {
     routes().into_iter().find(|r| r.function == function)
 }
 
 /// Path parameters when `path` fits `template` (`{name}` matches one non-empty segment).
-fn matches(template: &str, path: &str) -> Option<HashMap<String, String>> {
+pub(crate) fn matches(template: &str, path: &str) -> Option<HashMap<String, String>> {
     let mut params = HashMap::new();
     let mut t = template.split('/');
     let mut p = path.split('/');
@@ -208,50 +170,6 @@ fn matches(template: &str, path: &str) -> Option<HashMap<String, String>> {
             _ => return None,
         }
     }
-}
-
-/// The request API Gateway (HTTP API, payload v2) would hand a function: query parameters parsed
-/// into the request's extensions and a request context with a fresh request id. The local server
-/// and the end-to-end tests both build requests here.
-pub fn apigw_request(
-    method: Method,
-    uri: &str,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-) -> Result<Request, http::Error> {
-    let uri: http::Uri = uri.parse()?;
-    let mut query: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in url_pairs(uri.query().unwrap_or("")) {
-        query.entry(k).or_default().push(v);
-    }
-    let mut ctx = ApiGatewayV2httpRequestContext::default();
-    ctx.request_id = Some(ulid::Ulid::generate().to_string());
-    ctx.http.method = method.clone();
-    ctx.http.path = Some(uri.path().to_string());
-    ctx.stage = Some("$default".into());
-    let body = if body.is_empty() {
-        Body::Empty
-    } else {
-        match String::from_utf8(body) {
-            Ok(text) => Body::Text(text),
-            Err(e) => Body::Binary(e.into_bytes()),
-        }
-    };
-    let mut builder = http::Request::builder().method(method).uri(uri);
-    if let Some(h) = builder.headers_mut() {
-        *h = headers;
-    }
-    Ok(builder
-        .body(body)?
-        .with_query_string_parameters(query)
-        .with_request_context(RequestContext::ApiGatewayV2(ctx)))
-}
-
-/// `application/x-www-form-urlencoded` pairs, as API Gateway decodes a raw query string.
-fn url_pairs(query: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// Routes a request as API Gateway would: path parameters set, then the function's handler. A
@@ -291,6 +209,68 @@ mod tests {
         assert!(matches("/api/v1/technology/{id}", "/api/v1/technology/").is_none());
         assert!(matches("/api/v1/technology/{id}", "/api/v1/technology/a/b").is_none());
         assert!(matches("/api/v1/technology", "/api/v1/technology/x").is_none());
+    }
+
+    #[test]
+    fn a_location_fills_the_one_parameter() {
+        assert_eq!(
+            technology::get::ROUTE.location("ast_1"),
+            "/api/v1/technology/ast_1"
+        );
+        assert_eq!(
+            access_requests::decide::APPROVE.location("arq_1"),
+            "/api/v1/operations/access-requests/arq_1/approve"
+        );
+    }
+
+    async fn answer_204(_: &State, _: Request) -> ApiResult<Response<Body>> {
+        shared::http::no_content()
+    }
+
+    const PUBLIC: Route = route!(public "test-public", GET "/public", answer_204);
+
+    async fn offline_state() -> State {
+        let config = shared::config::Config {
+            table_name: "unused".into(),
+            dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
+            auth: shared::config::AuthConfig {
+                hs256_secret: Some(shared::config::DEV_HS256_SECRET.into()),
+                jwks_url: None,
+                issuer: shared::config::DEV_ISSUER.into(),
+                audience: shared::config::DEV_AUDIENCE.into(),
+            },
+            cursor_secret: vec![7; 32],
+        };
+        let db = shared::store::client(&config, None).await;
+        State::with_client(config, db).unwrap()
+    }
+
+    fn get(path: &str) -> Request {
+        let incoming = crate::apigw::Incoming {
+            method: Method::GET,
+            uri: path.parse().unwrap(),
+            headers: http::HeaderMap::new(),
+            body: vec![],
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        crate::apigw::request(incoming, "req-1")
+    }
+
+    /// The edge, without a store: a token route refuses a request without a token before its
+    /// handler runs, a public one runs its handler; both answer with the request id.
+    #[tokio::test]
+    async fn the_edge_authenticates_by_the_routes_auth_mode() {
+        let state = offline_state().await;
+        let route = technology::get::ROUTE;
+        assert_eq!(route.auth, Auth::Token(Scope::TechnologyRead));
+        let refused = (route.handler)(&state, get("/api/v1/technology/ast_1")).await;
+        assert_eq!(refused.status(), 401);
+        assert_eq!(refused.headers()["x-request-id"], "req-1");
+
+        assert_eq!(PUBLIC.auth, Auth::Public);
+        let answered = (PUBLIC.handler)(&state, get("/public")).await;
+        assert_eq!(answered.status(), 204);
+        assert_eq!(answered.headers()["x-request-id"], "req-1");
     }
 
     #[test]

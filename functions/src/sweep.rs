@@ -7,6 +7,9 @@ use shared::store::sweep;
 use shared::time::Timestamp;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The function (binary) name.
+pub const NAME: &str = "expiry-sweep";
+
 /// Time kept back before the Lambda deadline to finish in-flight writes and report.
 pub const MARGIN: Duration = Duration::from_secs(3);
 /// The run's cap when the deadline is unknown or absurd (`cargo lambda watch` sends a fixed
@@ -37,7 +40,7 @@ pub async fn sweep_once(
     budget: Duration,
 ) -> Result<sweep::Report, lambda_runtime::Error> {
     let run = sweep::run(state, Timestamp::now(), Instant::now() + budget);
-    let report = shared::store::counter::as_function("expiry-sweep", run).await?;
+    let report = shared::store::counter::as_function(NAME, run).await?;
     println!("{}", report_line(&report, Timestamp::now()));
     if report.failed > 0 {
         return Err(format!(
@@ -69,7 +72,7 @@ pub fn report_line(report: &sweep::Report, at: Timestamp) -> Value {
 }
 
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    shared::logging::init("expiry-sweep");
+    shared::logging::init(NAME);
     let state: &'static State = Box::leak(Box::new(State::from_env().await?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let budget = budget(event.context.deadline, SystemTime::now());

@@ -1,25 +1,68 @@
-//! Hand-rolled argument parsing: four subcommands and a handful of flags.
+//! The command line, declared for `clap`: four subcommands and a handful of flags.
 
-pub const USAGE: &str = "\
-usage: local-api [COMMAND] [OPTIONS]
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-commands:
-  serve [--port N]     serve every route on 127.0.0.1:${API_PORT:-3000} (the default command)
-  token [OPTIONS]      print a development HS256 token signed with JWT_HS256_SECRET
-      --sub S          subject (person id), default dev-user
-      --tenant T       tenant_id claim, default dev-tenant
-      --app A          app_id claim (an application's token), default none
-      --scopes \"a b\"   space-separated scopes, default all of them; \"\" for none
-      --ttl SECONDS    lifetime, default 43200 (12 h)
-  create-table         create the table (and its indexes) if missing, then exit
-  sweep                run one expiry sweep (the expiry-sweep function's code) and print its report
-  dev-env              print the local environment (defaults applied) as shell exports
-  help                 print this text
+const DEFAULT_SUB: &str = "dev-user";
+const DEFAULT_TENANT: &str = "dev-tenant";
+const DEFAULT_TTL_SECONDS: u32 = 12 * 60 * 60;
 
-environment: DYNAMODB_ENDPOINT (required for serve/create-table/sweep), TABLE_NAME, JWT_HS256_SECRET,
-JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, CURSOR_SECRET, API_PORT, RUST_LOG. Unset ones take the
-development defaults (see `local-api dev-env`).
-";
+#[derive(Parser)]
+#[command(
+    name = "local-api",
+    about = "The local development server behind `make dev` (never deployed).",
+    args_conflicts_with_subcommands = true,
+    after_help = "environment: DYNAMODB_ENDPOINT (required for serve/create-table/sweep), \
+TABLE_NAME, JWT_HS256_SECRET, JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, CURSOR_SECRET, API_PORT, \
+RUST_LOG. Unset ones take the development defaults (see `local-api dev-env`)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Subcommands>,
+    /// `serve`'s options also work without the subcommand (serving is the default).
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Subcommands {
+    /// Serve every route on 127.0.0.1:${API_PORT:-3000} (the default command).
+    Serve(ServeArgs),
+    /// Print a development HS256 token signed with JWT_HS256_SECRET.
+    Token(TokenArgs),
+    /// Create the table (and its indexes) if missing, then exit.
+    CreateTable,
+    /// Run one expiry sweep (the expiry-sweep function's code) and print its report.
+    Sweep,
+    /// Print the local environment (defaults applied) as shell exports.
+    DevEnv,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The port to listen on (default: API_PORT, else 3000).
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// Subject (person id).
+    #[arg(long, default_value = DEFAULT_SUB, value_parser = non_empty)]
+    sub: String,
+    /// The tenant_id claim.
+    #[arg(long, default_value = DEFAULT_TENANT, value_parser = non_empty)]
+    tenant: String,
+    /// The app_id claim (an application's token); empty means none (handy from make: APP=).
+    #[arg(long)]
+    app: Option<String>,
+    /// Space- or comma-separated scopes, default all of them; "" for none.
+    #[arg(long)]
+    scopes: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = DEFAULT_TTL_SECONDS, value_parser = clap::value_parser!(u32).range(1..))]
+    ttl: u32,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOptions {
@@ -34,11 +77,29 @@ pub struct TokenOptions {
 impl Default for TokenOptions {
     fn default() -> Self {
         TokenOptions {
-            sub: "dev-user".into(),
-            tenant: "dev-tenant".into(),
+            sub: DEFAULT_SUB.into(),
+            tenant: DEFAULT_TENANT.into(),
             app: None,
             scopes: None,
-            ttl_seconds: 12 * 60 * 60,
+            ttl_seconds: DEFAULT_TTL_SECONDS,
+        }
+    }
+}
+
+impl From<TokenArgs> for TokenOptions {
+    fn from(args: TokenArgs) -> Self {
+        TokenOptions {
+            sub: args.sub,
+            tenant: args.tenant,
+            app: args.app.filter(|app| !app.trim().is_empty()),
+            scopes: args.scopes.map(|scopes| {
+                scopes
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            ttl_seconds: args.ttl,
         }
     }
 }
@@ -53,113 +114,49 @@ pub enum Command {
     Help,
 }
 
-/// Splits `--name=value` / `--name value` pairs.
-struct Flags<'a> {
-    args: std::slice::Iter<'a, String>,
-}
-
-impl<'a> Flags<'a> {
-    /// The next (flag, value) pair, or None at the end.
-    fn next_pair(&mut self) -> Result<Option<(&'a str, String)>, String> {
-        let Some(arg) = self.args.next() else {
-            return Ok(None);
-        };
-        if matches!(arg.as_str(), "-h" | "--help") {
-            return Ok(Some(("--help", String::new())));
-        }
-        if !arg.starts_with("--") {
-            return Err(format!("unexpected argument {arg:?}"));
-        }
-        if let Some((flag, value)) = arg.split_once('=') {
-            return Ok(Some((flag, value.to_owned())));
-        }
-        match self.args.next() {
-            Some(value) => Ok(Some((arg.as_str(), value.clone()))),
-            None => Err(format!("{arg} needs a value")),
-        }
-    }
-}
-
-fn non_empty(flag: &str, value: String) -> Result<String, String> {
+fn non_empty(value: &str) -> Result<String, String> {
     if value.trim().is_empty() {
-        Err(format!("{flag} must not be empty"))
+        Err("must not be empty".into())
     } else {
-        Ok(value)
+        Ok(value.to_owned())
     }
 }
 
+fn try_parse(args: &[String]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(std::iter::once("local-api").chain(args.iter().map(String::as_str)))
+}
+
+/// The command `args` (without the program name) ask for; `Err` is clap's message.
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let (command, rest) = match args.split_first() {
-        None => return Ok(Command::Serve { port: None }),
-        Some((first, rest)) if !first.starts_with('-') => (first.as_str(), rest),
-        Some(_) => ("serve", args),
+    let cli = match try_parse(args) {
+        Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            return Ok(Command::Help)
+        }
+        Err(e) => return Err(e.render().to_string()),
     };
-    let mut flags = Flags { args: rest.iter() };
-    match command {
-        "serve" => {
-            let mut port = None;
-            while let Some((flag, value)) = flags.next_pair()? {
-                match flag {
-                    "--port" => {
-                        port =
-                            Some(value.parse().map_err(|_| {
-                                format!("--port must be a port number, not {value:?}")
-                            })?)
-                    }
-                    "--help" => return Ok(Command::Help),
-                    other => return Err(format!("unknown option {other} for serve")),
-                }
-            }
-            Ok(Command::Serve { port })
-        }
-        "token" => {
-            let mut options = TokenOptions::default();
-            while let Some((flag, value)) = flags.next_pair()? {
-                match flag {
-                    "--sub" => options.sub = non_empty(flag, value)?,
-                    "--tenant" => options.tenant = non_empty(flag, value)?,
-                    // An empty --app means "no app" (handy from make: APP=).
-                    "--app" => options.app = Some(value).filter(|v| !v.trim().is_empty()),
-                    "--scopes" => {
-                        options.scopes = Some(
-                            value
-                                .split(|c: char| c.is_whitespace() || c == ',')
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_owned)
-                                .collect(),
-                        )
-                    }
-                    "--ttl" => {
-                        options.ttl_seconds = value
-                            .trim()
-                            .parse()
-                            .ok()
-                            .filter(|ttl| *ttl > 0)
-                            .ok_or_else(|| {
-                                format!("--ttl must be a positive number of seconds, not {value:?}")
-                            })?
-                    }
-                    "--help" => return Ok(Command::Help),
-                    other => return Err(format!("unknown option {other} for token")),
-                }
-            }
-            Ok(Command::Token(options))
-        }
-        "create-table" | "sweep" | "dev-env" | "help" => {
-            if let Some((flag, _)) = flags.next_pair()? {
-                if flag == "--help" {
-                    return Ok(Command::Help);
-                }
-                return Err(format!("{command} takes no options"));
-            }
-            Ok(match command {
-                "create-table" => Command::CreateTable,
-                "sweep" => Command::Sweep,
-                "dev-env" => Command::DevEnv,
-                _ => Command::Help,
-            })
-        }
-        other => Err(format!("unknown command {other:?}")),
+    Ok(match cli.command {
+        None => Command::Serve {
+            port: cli.serve.port,
+        },
+        Some(Subcommands::Serve(serve)) => Command::Serve { port: serve.port },
+        Some(Subcommands::Token(token)) => Command::Token(token.into()),
+        Some(Subcommands::CreateTable) => Command::CreateTable,
+        Some(Subcommands::Sweep) => Command::Sweep,
+        Some(Subcommands::DevEnv) => Command::DevEnv,
+    })
+}
+
+/// The help `args` asked for: a subcommand's own (`token --help`), else every command's.
+pub fn help(args: &[String]) -> String {
+    match try_parse(args) {
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => e.render().to_string(),
+        _ => Cli::command().render_long_help().to_string(),
     }
 }
 

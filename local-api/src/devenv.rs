@@ -71,17 +71,9 @@ mod tests {
 
     #[test]
     fn defaults_satisfy_the_config_rules() {
-        let cursor = DEFAULTS
-            .iter()
-            .find(|(n, _)| *n == "CURSOR_SECRET")
-            .unwrap()
-            .1;
-        assert!(cursor.len() >= 32);
-        let hs = DEFAULTS
-            .iter()
-            .find(|(n, _)| *n == "JWT_HS256_SECRET")
-            .unwrap()
-            .1;
-        assert!(hs.len() >= 32);
+        for secret in ["CURSOR_SECRET", "JWT_HS256_SECRET"] {
+            let (_, value) = DEFAULTS.iter().find(|(n, _)| *n == secret).unwrap();
+            assert!(value.len() >= 32, "{secret}");
+        }
     }
 }

@@ -28,6 +28,9 @@ impl Reply {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
     fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
@@ -148,12 +151,7 @@ async fn serves_the_route_table_over_http() {
         vec![],
     )
     .await;
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["items"], serde_json::json!([]));
 
     // A body over 256 KiB: read only up to the limit, answered 413 by the handler.
@@ -169,12 +167,7 @@ async fn serves_the_route_table_over_http() {
         big,
     )
     .await;
-    assert_eq!(
-        reply.status,
-        413,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    assert_eq!(reply.status, 413, "{}", reply.text());
     assert!(reply.header("x-request-id").is_some());
 
     stop.send(()).unwrap();

@@ -2,7 +2,8 @@
 //!
 //! It serves the real route table (`functions::routes::dispatch`) on 127.0.0.1, turning each HTTP
 //! request into the `lambda_http::Request` that API Gateway (HTTP API, payload v2) would hand a
-//! function, and also mints development tokens and creates the table for the scripts.
+//! function (`functions::apigw`, the builder the end-to-end tests use too), and also mints
+//! development tokens and creates the table for the scripts.
 //!
 //! Development defaults (the only place they are applied): a variable that is *unset* takes its
 //! default from `shared::config` (`DEV_HS256_SECRET`, `DEV_ISSUER`, `DEV_AUDIENCE`,
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     let command = match cli::parse(&args) {
         Ok(command) => command,
         Err(message) => {
-            eprintln!("local-api: {message}\n\n{}", cli::USAGE);
+            eprint!("{message}");
             return ExitCode::from(2);
         }
     };
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     devenv::apply_defaults();
     let result = match command {
         Command::Help => {
-            print!("{}", cli::USAGE);
+            print!("{}", cli::help(&args));
             Ok(())
         }
         Command::DevEnv => {
@@ -102,7 +103,7 @@ async fn create_table() -> Result<(), String> {
 /// `make sweep`: one run of the expiry sweep, through the function's own code, with the budget
 /// it uses when the deadline is unknown.
 async fn sweep() -> Result<(), String> {
-    shared::logging::init("expiry-sweep");
+    shared::logging::init(functions::sweep::NAME);
     let state = connect().await?;
     let report = functions::sweep::sweep_once(&state, functions::sweep::UNKNOWN_DEADLINE_CAP)
         .await

@@ -13,15 +13,16 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use shared::http::MAX_BODY_BYTES;
 use shared::state::State;
 use tokio::net::TcpListener;
 
-use crate::convert::{self, Incoming};
+use crate::convert;
+use functions::apigw::{self, Incoming};
 
-/// The largest body the API accepts (API.md §1); one byte more is read so the handler answers 413.
-pub const MAX_BODY: usize = 256 * 1024;
-/// After that, up to this much more is read and thrown away, so the client gets to read the 413
-/// instead of a reset connection; past it the connection is closed.
+/// A body is read up to `MAX_BODY_BYTES` + 1, so the handler answers 413; past that, up to this
+/// much more is read and thrown away, so the client gets to read the 413 instead of a reset
+/// connection; past it the connection is closed.
 const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 /// How long in-flight requests get to finish at shutdown.
@@ -151,7 +152,7 @@ where
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
 
-    let response = match read_bounded(body, MAX_BODY + 1, DRAIN_LIMIT, DRAIN_TIME).await {
+    let response = match read_bounded(body, MAX_BODY_BYTES + 1, DRAIN_LIMIT, DRAIN_TIME).await {
         Err(error) => {
             tracing::warn!(request_id = %request_id, error = %error, "could not read the request body");
             convert::problem(
@@ -166,9 +167,9 @@ where
                 uri: parts.uri,
                 headers: parts.headers,
                 body: body.bytes,
-                peer,
+                peer: peer.ip(),
             };
-            let request = convert::lambda_request(incoming, &request_id);
+            let request = apigw::request(incoming, &request_id);
             // A panicking handler must not take the connection (or the server) with it.
             let dispatched =
                 tokio::spawn(async move { functions::routes::dispatch(&state, request).await })
@@ -274,7 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn large_bodies_stop_one_byte_past_the_limit() {
-        let limit = MAX_BODY + 1;
+        let limit = MAX_BODY_BYTES + 1;
         let chunks = vec![vec![b'a'; 100_000]; 10]; // 1 MB in 10 frames
         let body = read_bounded(chunked(chunks), limit, DRAIN_LIMIT, DRAIN_TIME)
             .await

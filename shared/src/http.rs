@@ -129,6 +129,25 @@ pub fn optional_json_object(req: &Request) -> ApiResult<Map<String, Value>> {
     parse_object(bytes)
 }
 
+/// What a PATCH of one record reads, in the order its errors are reported.
+pub struct Patch {
+    /// The record's path parameter.
+    pub id: String,
+    /// The merge-patch document.
+    pub body: Map<String, Value>,
+    /// `If-Match` as the revision the write expects.
+    pub expected: Option<i64>,
+}
+
+/// The PATCH of the record named by path parameter `param`.
+pub fn patch(req: &Request, param: &str) -> ApiResult<Patch> {
+    Ok(Patch {
+        id: path_param(req, param)?,
+        body: json_object(req, true)?,
+        expected: if_match(req)?,
+    })
+}
+
 /// A path parameter set by API Gateway (or the local router).
 pub fn path_param(req: &Request, name: &str) -> ApiResult<String> {
     req.path_parameters_ref()

@@ -5,7 +5,7 @@
 
 pub mod proxy;
 
-use functions::routes;
+use functions::{apigw, routes};
 use http::{HeaderMap, HeaderValue, Method};
 use lambda_http::Body;
 use serde_json::{json, Value};
@@ -240,7 +240,14 @@ impl Api {
             );
         }
         let method: Method = method.parse().expect("method");
-        let req = routes::apigw_request(method, uri, headers, body).expect("request");
+        let incoming = apigw::Incoming {
+            method,
+            uri: uri.parse().expect("uri"),
+            headers,
+            body,
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        let req = apigw::request(incoming, &ulid::Ulid::generate().to_string());
         let resp = routes::dispatch(&self.state, req).await;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

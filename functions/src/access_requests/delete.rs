@@ -1,15 +1,14 @@
+use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::Scope;
+use shared::auth::Caller;
+use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::serve("access-requests-delete", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::AccessRequestsWrite)?;
-        let id = http::path_param(&req, "id")?;
-        store::access_requests::delete(state, &caller, &id, http::if_match(&req)?).await?;
-        http::no_content()
-    })
-    .await
+pub const ROUTE: Route = route!("access-requests-delete", DELETE "/api/v1/operations/access-requests/{id}", AccessRequestsWrite, handle);
+
+async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let id = http::path_param(&req, "id")?;
+    store::access_requests::delete(state, caller, &id, http::if_match(&req)?).await?;
+    http::no_content()
 }

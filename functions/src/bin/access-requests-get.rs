@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("access-requests-get").await
+    functions::run(functions::access_requests::get::ROUTE).await
 }

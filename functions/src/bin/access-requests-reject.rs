@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("access-requests-reject").await
+    functions::run(functions::access_requests::decide::REJECT).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("entitlements-get").await
+    functions::run(functions::entitlements::get::ROUTE).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("entitlements-metadata-add").await
+    functions::run(functions::entitlements::metadata::ADD).await
 }

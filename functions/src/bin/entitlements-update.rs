@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("entitlements-update").await
+    functions::run(functions::entitlements::update::ROUTE).await
 }

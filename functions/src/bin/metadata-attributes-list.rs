@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("metadata-attributes-list").await
+    functions::run(functions::metadata_attributes::list::ROUTE).await
 }

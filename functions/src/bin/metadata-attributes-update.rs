@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("metadata-attributes-update").await
+    functions::run(functions::metadata_attributes::update::ROUTE).await
 }

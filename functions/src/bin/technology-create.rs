@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    functions::run("technology-create").await
+    functions::run(functions::technology::create::ROUTE).await
 }

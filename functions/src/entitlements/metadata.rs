@@ -1,56 +1,69 @@
-//! `POST|DELETE /api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}`
+//! `POST|DELETE /api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}`:
+//! adding and removing one value of an entitlement's access-model metadata, two functions.
 
+use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::Scope;
-use shared::domain::{access_model, entitlement};
+use shared::auth::Caller;
+use shared::domain::access_model;
+use shared::domain::entitlement::{self, Entitlement, MetadataRef};
+use shared::envelope::Provenance;
+use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub async fn add(state: &State, req: Request) -> Response<Body> {
-    http::serve("entitlements-metadata-add", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::EntitlementsWrite)?;
-        let provenance = entitlement::parse_empty(http::optional_json_object(&req)?)?;
-        let id = http::path_param(&req, "id")?;
-        let key = http::path_param(&req, "attributeKey")?;
-        let value = http::path_param(&req, "attributeValue")?;
-        let expected = http::if_match(&req)?;
-        let attr = store::attributes::get(state, &caller.tenant_id, &key).await?;
-        let updated = store::entitlements::set_metadata(
-            state,
-            &caller,
-            &id,
-            expected,
-            provenance,
-            |current| access_model::add_value(current, attr.as_ref(), &key, &value),
-        )
-        .await?;
-        let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;
-        http::ok_record(&view, updated.envelope.revision)
-    })
-    .await
+pub const ADD: Route = route!("entitlements-metadata-add", POST "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}", EntitlementsWrite, add);
+pub const REMOVE: Route = route!("entitlements-metadata-remove", DELETE "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}", EntitlementsWrite, remove);
+
+async fn add(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let change = Change::parse(&req)?;
+    let attr = store::attributes::get(state, &caller.tenant_id, &change.key).await?;
+    change
+        .apply(state, caller, |current, key, value| {
+            access_model::add_value(current, attr.as_ref(), key, value)
+        })
+        .await
 }
 
-pub async fn remove(state: &State, req: Request) -> Response<Body> {
-    http::serve("entitlements-metadata-remove", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::EntitlementsWrite)?;
-        let id = http::path_param(&req, "id")?;
-        let key = http::path_param(&req, "attributeKey")?;
-        let value = http::path_param(&req, "attributeValue")?;
-        let provenance = entitlement::parse_empty(http::optional_json_object(&req)?)?;
-        let expected = http::if_match(&req)?;
+async fn remove(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    Change::parse(&req)?
+        .apply(state, caller, access_model::remove_value)
+        .await
+}
+
+/// What adding and removing read from the request, all of it before any store call.
+struct Change {
+    id: String,
+    key: String,
+    value: String,
+    provenance: Provenance,
+    expected: Option<i64>,
+}
+
+impl Change {
+    fn parse(req: &Request) -> ApiResult<Change> {
+        Ok(Change {
+            provenance: entitlement::parse_empty(http::optional_json_object(req)?)?,
+            id: http::path_param(req, "id")?,
+            key: http::path_param(req, "attributeKey")?,
+            value: http::path_param(req, "attributeValue")?,
+            expected: http::if_match(req)?,
+        })
+    }
+
+    async fn apply<F>(self, state: &State, caller: &Caller, change: F) -> ApiResult<Response<Body>>
+    where
+        F: Fn(&Entitlement, &str, &str) -> ApiResult<Option<Vec<MetadataRef>>>,
+    {
         let updated = store::entitlements::set_metadata(
             state,
-            &caller,
-            &id,
-            expected,
-            provenance,
-            |current| access_model::remove_value(current, &key, &value),
+            caller,
+            &self.id,
+            self.expected,
+            self.provenance,
+            |current| change(current, &self.key, &self.value),
         )
         .await?;
         let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;
         http::ok_record(&view, updated.envelope.revision)
-    })
-    .await
+    }
 }

@@ -1,17 +1,16 @@
+use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::Scope;
+use shared::auth::Caller;
 use shared::domain::attribute;
+use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::serve("metadata-attributes-create", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::MetadataWrite)?;
-        let (fields, provenance) = attribute::parse_create(http::json_object(&req, false)?)?;
-        let created = store::attributes::create(state, &caller, fields, provenance).await?;
-        let location = super::location(created.key());
-        http::created(&created, &location, created.envelope.revision)
-    })
-    .await
+pub const ROUTE: Route = route!("metadata-attributes-create", POST "/api/v1/access-model-metadata/attributes", MetadataWrite, handle);
+
+async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let (fields, provenance) = attribute::parse_create(http::json_object(&req, false)?)?;
+    let created = store::attributes::create(state, caller, fields, provenance).await?;
+    let location = super::get::ROUTE.location(created.key());
+    http::created(&created, &location, created.envelope.revision)
 }

@@ -1,17 +1,16 @@
+use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::auth::Scope;
+use shared::auth::{Caller, Scope};
 use shared::domain::attribute;
+use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, listing, store};
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::serve("metadata-attributes-list", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::MetadataRead)?;
-        let params = listing::parse(&req, &attribute::LIST, &caller, Scope::MetadataWrite)?;
-        let page = store::attributes::list(state, &caller, params).await?;
-        http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
-    })
-    .await
+pub const ROUTE: Route = route!("metadata-attributes-list", GET "/api/v1/access-model-metadata/attributes", MetadataRead, handle);
+
+async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let params = listing::parse(&req, &attribute::LIST, caller, Scope::MetadataWrite)?;
+    let page = store::attributes::list(state, caller, params).await?;
+    http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
 }

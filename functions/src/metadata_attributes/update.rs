@@ -1,21 +1,18 @@
+use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::Scope;
+use shared::auth::Caller;
 use shared::domain::attribute;
+use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::serve("metadata-attributes-update", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::MetadataWrite)?;
-        let key = http::path_param(&req, "key")?;
-        let body = http::json_object(&req, true)?;
-        let expected = http::if_match(&req)?;
-        let updated = store::attributes::update(state, &caller, &key, expected, |current| {
-            attribute::apply_patch(current, body.clone())
-        })
-        .await?;
-        http::ok_record(&updated, updated.envelope.revision)
+pub const ROUTE: Route = route!("metadata-attributes-update", PATCH "/api/v1/access-model-metadata/attributes/{key}", MetadataWrite, handle);
+
+async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let http::Patch { id, body, expected } = http::patch(&req, "key")?;
+    let updated = store::attributes::update(state, caller, &id, expected, |current| {
+        attribute::apply_patch(current, body.clone())
     })
-    .await
+    .await?;
+    http::ok_record(&updated, updated.envelope.revision)
 }

@@ -1,15 +1,15 @@
+use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use shared::auth::Scope;
+use shared::auth::Caller;
+use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
 
-pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::serve("technology-delete", req, |req| async move {
-        let caller = state.caller(&req).await?;
-        caller.require(Scope::TechnologyWrite)?;
-        let id = http::path_param(&req, "id")?;
-        store::assets::delete(state, &caller, &id, http::if_match(&req)?).await?;
-        http::no_content()
-    })
-    .await
+pub const ROUTE: Route =
+    route!("technology-delete", DELETE "/api/v1/technology/{id}", TechnologyWrite, handle);
+
+async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let id = http::path_param(&req, "id")?;
+    store::assets::delete(state, caller, &id, http::if_match(&req)?).await?;
+    http::no_content()
 }

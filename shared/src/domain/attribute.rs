@@ -62,11 +62,6 @@ pub fn is_valid_key(key: &str) -> bool {
     KEY.is_match(key)
 }
 
-/// Whether `value` can name an attribute value at all.
-pub fn is_valid_value(value: &str) -> bool {
-    VALUE.is_match(value)
-}
-
 /// One allowed value of an attribute: `value` is its technical name, unique within the attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeValueDef {

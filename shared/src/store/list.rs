@@ -5,6 +5,7 @@
 //! last item returned (or, when the budget ran out, of the last item read), so walking the
 //! cursor returns every match exactly once.
 
+use super::expr::Expr;
 use super::Store;
 use super::{fault, from_item, Item};
 use crate::auth::Caller;
@@ -14,7 +15,6 @@ use crate::keys;
 use crate::listing::ListParams;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use std::collections::HashMap;
 
 /// Queries per page at most; with `MAX_READ` items each, a page evaluates at most 1,200 items.
 pub const MAX_QUERIES: usize = 3;
@@ -24,20 +24,14 @@ const MAX_READ: i32 = 400;
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     terms: Vec<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+    expr: Expr,
     /// Whether any term can drop many items (anything beyond the deleted flag and app scope).
     selective: bool,
 }
 
 impl Filter {
     fn placeholders(&mut self, attr: &str, value: AttributeValue) -> (String, String) {
-        let i = self.names.len();
-        let name = format!("#f{i}");
-        let val = format!(":f{i}");
-        self.names.insert(name.clone(), attr.to_string());
-        self.values.insert(val.clone(), value);
-        (name, val)
+        (self.expr.name(attr), self.expr.value(value))
     }
 
     /// One term; `term` turns the placeholders of name and value into the condition.
@@ -177,10 +171,10 @@ pub async fn page(
         }
         if let Some(expr) = filter.expression() {
             q = q.filter_expression(expr);
-            for (k, v) in &filter.names {
+            for (k, v) in &filter.expr.names {
                 q = q.expression_attribute_names(k, v);
             }
-            for (k, v) in &filter.values {
+            for (k, v) in &filter.expr.values {
                 q = q.expression_attribute_values(k, v.clone());
             }
         }
