@@ -53,10 +53,8 @@ async fn stored_assets(api: &Api, name: &str) -> (Vec<Value>, Option<store::Item
     assert_eq!(list.status, 200, "{}", list.text);
     let records = list.body["items"].as_array().cloned().unwrap_or_default();
     let guard = api
-        .stored(
-            &keys::pk(&api.tenant, Kind::AssetName),
-            &keys::asset_name_sk(name),
-        )
+        // The name guard's sort key is the name itself.
+        .stored(&keys::pk(&api.tenant, Kind::AssetName), name)
         .await;
     (records, guard)
 }

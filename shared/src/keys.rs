@@ -53,10 +53,6 @@ pub fn tenant_prefix(tenant: &str) -> String {
     format!("T#{tenant}#")
 }
 
-pub fn asset_name_sk(name: &str) -> String {
-    name.to_string()
-}
-
 /// GSI1 partition of an asset's entitlements.
 pub fn entitlements_by_asset(tenant: &str, asset_id: &str) -> String {
     format!("T#{tenant}#AST#{asset_id}")

@@ -36,7 +36,7 @@ fn key(tenant: &str, id: &str) -> Item {
 }
 
 fn name_guard_key(tenant: &str, name: &str) -> Item {
-    super::key(tenant, Kind::AssetName, &keys::asset_name_sk(name))
+    super::key(tenant, Kind::AssetName, name)
 }
 
 fn record_item(asset: &Asset) -> ApiResult<Item> {
