@@ -463,6 +463,20 @@ pub fn precondition_after_validation<T>(
     }
 }
 
+/// A PATCH of `current`'s fields as `planned` (400 before 412, as above): the record with the
+/// new fields, stamped as the caller's write.
+pub(crate) fn patched<F>(
+    current: &crate::envelope::Record<F>,
+    planned: Result<(F, crate::envelope::Provenance), ApiError>,
+    expected: Option<i64>,
+    caller: &crate::auth::Caller,
+    now: crate::time::Timestamp,
+) -> Result<crate::envelope::Record<F>, ApiError> {
+    let (fields, provenance) =
+        precondition_after_validation(planned, expected, current.envelope.revision)?;
+    Ok(current.revised(fields, &caller.sub, provenance, now))
+}
+
 /// A request that the SDK's builders refuse to build is a bug of ours, never the client's.
 pub(crate) fn build_err(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(format!("build request: {e}"))

@@ -91,6 +91,11 @@ impl Rewrite {
         )
     }
 
+    /// `next`, the record this rewrite writes, once it holds; `None`: lost a race (read again).
+    pub async fn apply<T>(&self, store: &super::Store, next: T) -> ApiResult<Option<T>> {
+        Ok(self.send(&store.db, store.table()).await?.then_some(next))
+    }
+
     /// Whether `stored` holds every attribute this rewrite sets, with its value, and none it
     /// removes. The new item carries the new revision and `updated_at` (milliseconds), so no
     /// other write leaves it so.
