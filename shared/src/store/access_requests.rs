@@ -127,8 +127,7 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
         entitlement_type: &e.fields.entitlement_type,
     });
     let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
-    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
-    let request = AccessRequest { envelope, fields };
+    let request = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
     // A fresh ULID: only our own earlier attempt can hold the key.

@@ -79,8 +79,7 @@ pub async fn create(
     fields: AssetFields,
     provenance: Provenance,
 ) -> ApiResult<Asset> {
-    let envelope = state.new_envelope(asset::ID_PREFIX, caller, provenance);
-    let asset = Asset { envelope, fields };
+    let asset = state.new_record(asset::ID_PREFIX, caller, provenance, fields);
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));

@@ -56,8 +56,7 @@ pub async fn create(
     fields: AttributeFields,
     provenance: Provenance,
 ) -> ApiResult<Attribute> {
-    let envelope = state.new_envelope(attribute::ID_PREFIX, caller, provenance);
-    let attr = Attribute { envelope, fields };
+    let attr = state.new_record(attribute::ID_PREFIX, caller, provenance, fields);
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
     if super::put_new(&state.db, state.table(), item).await? {

@@ -215,8 +215,7 @@ pub async fn create(
     fields: EntitlementFields,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
-    let ent = Entitlement { envelope, fields };
+    let ent = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
     let app = caller.app_id.as_deref();
     match start_grant(&ent, app, state.table())?
         .send(&state.db)

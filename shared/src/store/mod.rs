@@ -64,16 +64,21 @@ impl Store {
         &self.cursor_secret
     }
 
-    /// The envelope of a record the caller creates now, with a fresh id of `prefix`.
-    pub(crate) fn new_envelope(
+    /// A record of `fields` the caller creates now, with a fresh id of `prefix`.
+    pub(crate) fn new_record<F>(
         &self,
         prefix: &str,
         caller: &crate::auth::Caller,
         provenance: crate::envelope::Provenance,
-    ) -> crate::envelope::Envelope {
+        fields: F,
+    ) -> crate::envelope::Record<F> {
         let id = self.ids.next(prefix);
         let actor = crate::envelope::Actor::from(caller);
-        crate::envelope::Envelope::new(id, &actor, provenance, crate::time::Timestamp::now())
+        let now = crate::time::Timestamp::now();
+        crate::envelope::Record {
+            envelope: crate::envelope::Envelope::new(id, &actor, provenance, now),
+            fields,
+        }
     }
 }
 
