@@ -52,6 +52,31 @@ pub struct Envelope {
     pub revision: i64,
 }
 
+/// A stored record of any kind: the envelope and the kind's own fields, side by side in its
+/// JSON and its item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record<F> {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(flatten)]
+    pub fields: F,
+}
+
+impl<F> Record<F> {
+    /// This record with new fields, stamped as `actor_id`'s write.
+    pub fn revised(
+        &self,
+        fields: F,
+        actor_id: &str,
+        provenance: Provenance,
+        now: Timestamp,
+    ) -> Self {
+        let mut envelope = self.envelope.clone();
+        envelope.touch(actor_id, provenance, now);
+        Record { envelope, fields }
+    }
+}
+
 /// The client's say in the envelope: provenance only.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Provenance {

@@ -189,27 +189,35 @@ impl Input {
         }
     }
 
-    /// A non-blank string of at most `max` characters.
-    pub fn string(&mut self, name: &str, max: usize) -> Field<String> {
-        match self.raw(name) {
-            Field::Absent => Field::Absent,
-            Field::Null => Field::Null,
-            Field::Value(Value::String(s)) => {
-                if s.trim().is_empty() {
-                    self.error(name, "must not be blank (send null to clear)");
-                    Field::Absent
-                } else if s.chars().count() > max {
-                    self.error(name, format!("must be at most {max} characters"));
-                    Field::Absent
-                } else {
-                    Field::Value(s.clone())
-                }
-            }
-            Field::Value(_) => {
-                self.error(name, "must be a string");
+    /// A present value as `read` makes it; a refusal is the field's error and reads as absent
+    /// (so a bad field is reported once and never defaulted). Null and absence pass through.
+    fn read<T>(&mut self, name: &str, read: impl FnOnce(&Value) -> Result<T, String>) -> Field<T> {
+        let read = match self.raw(name) {
+            Field::Value(v) => read(v),
+            Field::Null => return Field::Null,
+            Field::Absent => return Field::Absent,
+        };
+        match read {
+            Ok(v) => Field::Value(v),
+            Err(message) => {
+                self.error(name, message);
                 Field::Absent
             }
         }
+    }
+
+    /// A non-blank string of at most `max` characters.
+    pub fn string(&mut self, name: &str, max: usize) -> Field<String> {
+        self.read(name, |v| match v {
+            Value::String(s) if s.trim().is_empty() => {
+                Err("must not be blank (send null to clear)".into())
+            }
+            Value::String(s) if s.chars().count() > max => {
+                Err(format!("must be at most {max} characters"))
+            }
+            Value::String(s) => Ok(s.clone()),
+            _ => Err("must be a string".into()),
+        })
     }
 
     pub fn pattern(&mut self, name: &str, re: &Regex, message: &str) -> Field<String> {
@@ -223,17 +231,10 @@ impl Input {
     }
 
     pub fn one_of(&mut self, name: &str, allowed: &[&str]) -> Field<String> {
-        match self.raw(name) {
-            Field::Value(Value::String(s)) if allowed.contains(&s.as_str()) => {
-                Field::Value(s.clone())
-            }
-            Field::Value(_) => {
-                self.error(name, format!("must be one of: {}", allowed.join(", ")));
-                Field::Absent
-            }
-            Field::Null => Field::Null,
-            Field::Absent => Field::Absent,
-        }
+        self.read(name, |v| match v {
+            Value::String(s) if allowed.contains(&s.as_str()) => Ok(s.clone()),
+            _ => Err(format!("must be one of: {}", allowed.join(", "))),
+        })
     }
 
     /// One name of the closed set `T`, as `T`.
@@ -246,33 +247,17 @@ impl Input {
     }
 
     pub fn boolean(&mut self, name: &str) -> Field<bool> {
-        match self.raw(name) {
-            Field::Value(Value::Bool(b)) => Field::Value(*b),
-            Field::Value(_) => {
-                self.error(name, "must be a boolean");
-                Field::Absent
-            }
-            Field::Null => Field::Null,
-            Field::Absent => Field::Absent,
-        }
+        self.read(name, |v| match v {
+            Value::Bool(b) => Ok(*b),
+            _ => Err("must be a boolean".into()),
+        })
     }
 
     pub fn timestamp(&mut self, name: &str) -> Field<Timestamp> {
-        match self.raw(name) {
-            Field::Value(Value::String(s)) => match Timestamp::parse(s) {
-                Ok(t) => Field::Value(t),
-                Err(why) => {
-                    self.error(name, why.to_string());
-                    Field::Absent
-                }
-            },
-            Field::Value(_) => {
-                self.error(name, "must be an RFC 3339 date-time string");
-                Field::Absent
-            }
-            Field::Null => Field::Null,
-            Field::Absent => Field::Absent,
-        }
+        self.read(name, |v| match v {
+            Value::String(s) => Timestamp::parse(s).map_err(|why| why.to_string()),
+            _ => Err("must be an RFC 3339 date-time string".into()),
+        })
     }
 
     /// An absolute http(s) URL.
@@ -298,39 +283,23 @@ impl Input {
         max_items: usize,
         max_len: usize,
     ) -> Field<Vec<String>> {
-        match self.raw(name) {
-            Field::Value(Value::Array(items)) => {
-                let mut out = Vec::with_capacity(items.len());
-                let mut ok = items.len() <= max_items;
-                for item in items {
-                    match item {
-                        Value::String(s)
-                            if !s.trim().is_empty() && s.chars().count() <= max_len =>
-                        {
-                            out.push(s.clone())
-                        }
-                        _ => ok = false,
-                    }
+        self.read(name, |v| {
+            let Value::Array(items) = v else {
+                return Err("must be an array of strings".into());
+            };
+            let fits = |item: &Value| match item {
+                Value::String(s) if !s.trim().is_empty() && s.chars().count() <= max_len => {
+                    Some(s.clone())
                 }
-                if ok {
-                    Field::Value(out)
-                } else {
-                    self.error(
-                        name,
-                        format!(
-                            "must be an array of at most {max_items} non-blank strings of at most {max_len} characters"
-                        ),
-                    );
-                    Field::Absent
-                }
+                _ => None,
+            };
+            match items.iter().map(fits).collect::<Option<Vec<_>>>() {
+                Some(out) if items.len() <= max_items => Ok(out),
+                _ => Err(format!(
+                    "must be an array of at most {max_items} non-blank strings of at most {max_len} characters"
+                )),
             }
-            Field::Value(_) => {
-                self.error(name, "must be an array of strings");
-                Field::Absent
-            }
-            Field::Null => Field::Null,
-            Field::Absent => Field::Absent,
-        }
+        })
     }
 
     /// Any JSON object of at most `max_bytes` serialised that DynamoDB can store and hand back

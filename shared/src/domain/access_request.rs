@@ -5,7 +5,7 @@
 
 use crate::domain::entitlement::{privileged_needs_expiry, PrincipalType};
 use crate::domain::error::DomainError;
-use crate::envelope::{Envelope, Provenance};
+use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
 use crate::time::Timestamp;
@@ -348,13 +348,7 @@ impl TryFrom<FieldsWire> for AccessRequestFields {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccessRequest {
-    #[serde(flatten)]
-    pub envelope: Envelope,
-    #[serde(flatten)]
-    pub fields: AccessRequestFields,
-}
+pub type AccessRequest = Record<AccessRequestFields>;
 
 impl AccessRequest {
     /// Lower-cased text that `q` searches (justification, system_id, entitlement_type).

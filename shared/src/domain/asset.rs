@@ -1,6 +1,6 @@
 //! Technology assets (seed 000): fields, validation, PATCH merge.
 
-use crate::envelope::{Envelope, Provenance};
+use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
 use crate::time::Timestamp;
@@ -102,13 +102,7 @@ pub struct AssetFields {
     pub owner_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Asset {
-    #[serde(flatten)]
-    pub envelope: Envelope,
-    #[serde(flatten)]
-    pub fields: AssetFields,
-}
+pub type Asset = Record<AssetFields>;
 
 impl Asset {
     /// Lower-cased text that `q` searches (name, display_name, description, vendor).

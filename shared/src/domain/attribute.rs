@@ -4,7 +4,7 @@
 //! The catalog belongs to the tenant and is shared by all its apps: app tokens read and write it
 //! like person tokens, so nothing here (or in the store) filters by app.
 
-use crate::envelope::{Envelope, Provenance};
+use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
 use crate::vocab::Closed;
@@ -91,13 +91,7 @@ pub struct AttributeFields {
 }
 
 /// An attribute as stored and returned: the envelope (`amd_` id) and its fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attribute {
-    #[serde(flatten)]
-    pub envelope: Envelope,
-    #[serde(flatten)]
-    pub fields: AttributeFields,
-}
+pub type Attribute = Record<AttributeFields>;
 
 impl Attribute {
     pub fn key(&self) -> &str {

@@ -1,7 +1,7 @@
 //! Access entitlements (seeds 000/001) with governance fields (seeds 003/004): validation,
 //! defaults, PATCH merge, and the state rules of revoke.
 
-use crate::envelope::{Envelope, Provenance};
+use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
 use crate::time::Timestamp;
@@ -111,13 +111,7 @@ pub struct EntitlementFields {
     pub access_request_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entitlement {
-    #[serde(flatten)]
-    pub envelope: Envelope,
-    #[serde(flatten)]
-    pub fields: EntitlementFields,
-}
+pub type Entitlement = Record<EntitlementFields>;
 
 impl Entitlement {
     pub fn is_live(&self) -> bool {

@@ -127,8 +127,7 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
         entitlement_type: &e.fields.entitlement_type,
     });
     let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
-    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
-    let request = AccessRequest { envelope, fields };
+    let request = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
     // A fresh ULID: only our own earlier attempt can hold the key.
@@ -226,19 +225,32 @@ where
                 if fields.access.clears_expiry() && !current.fields.access.clears_expiry() {
                     refuse_clearing_privileged(state, caller, &current).await?;
                 }
-                let mut next = current.clone();
-                next.fields = *fields;
-                next.envelope.touch(&caller.sub, provenance, now);
-                next
+                current.revised(*fields, &caller.sub, provenance, now)
             }
         };
-        if rewrite(&current, &next)?
-            .send(&state.db, state.table())
-            .await?
-        {
-            return Ok(Some(next));
-        }
-        Ok(None)
+        rewrite(&current, &next)?.apply(state, next).await
+    })
+    .await
+}
+
+/// A decision on the request as read: `If-Match` holds against it, `decide` makes the next
+/// request (or refuses), and the rewrite holds only if no other decision came in between.
+async fn decided<F>(
+    state: &Store,
+    caller: &Caller,
+    id: &str,
+    expected: Option<i64>,
+    decide: F,
+) -> ApiResult<AccessRequest>
+where
+    F: Fn(&AccessRequest, Timestamp) -> ApiResult<AccessRequest>,
+{
+    let decide = &decide;
+    retrying("request", move || async move {
+        let current = visible(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
+        let next = decide(&current, Timestamp::now())?;
+        rewrite(&current, &next)?.apply(state, next).await
     })
     .await
 }
@@ -250,21 +262,14 @@ pub async fn delete(
     id: &str,
     expected: Option<i64>,
 ) -> ApiResult<()> {
-    retrying("request", move || async move {
-        let current = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
-        domain::ensure_deletable(&current)?;
+    decided(state, caller, id, expected, |current, now| {
+        domain::ensure_deletable(current)?;
         let mut next = current.clone();
-        next.envelope.soft_delete(&caller.sub, Timestamp::now());
-        if rewrite(&current, &next)?
-            .send(&state.db, state.table())
-            .await?
-        {
-            return Ok(Some(()));
-        }
-        Ok(None)
+        next.envelope.soft_delete(&caller.sub, now);
+        Ok(next)
     })
     .await
+    .map(|_| ())
 }
 
 /// Approve or reject: of racing decisions exactly one write holds; the others re-read and
@@ -277,24 +282,8 @@ pub async fn decide(
     decision: Decision,
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
-    let body = &body;
-    retrying("request", move || async move {
-        let current = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
-        let next = domain::decide(
-            &current,
-            decision,
-            &caller.sub,
-            body.clone(),
-            Timestamp::now(),
-        )?;
-        if rewrite(&current, &next)?
-            .send(&state.db, state.table())
-            .await?
-        {
-            return Ok(Some(next));
-        }
-        Ok(None)
+    decided(state, caller, id, expected, |current, now| {
+        domain::decide(current, decision, &caller.sub, body.clone(), now)
     })
     .await
 }

@@ -12,8 +12,7 @@ use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
 use super::{
-    build_err, check_revision, from_item, get_n, precondition_after_validation, put_new_action,
-    retrying, s, Item,
+    build_err, check_revision, from_item, get_n, patched, put_new_action, retrying, s, Item,
 };
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
@@ -80,8 +79,7 @@ pub async fn create(
     fields: AssetFields,
     provenance: Provenance,
 ) -> ApiResult<Asset> {
-    let envelope = state.new_envelope(asset::ID_PREFIX, caller, provenance);
-    let asset = Asset { envelope, fields };
+    let asset = state.new_record(asset::ID_PREFIX, caller, provenance, fields);
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
@@ -189,41 +187,27 @@ where
     let patch = &patch;
     retrying("asset", move || async move {
         let (current, _) = visible(state, caller, id, false).await?;
-        let (fields, provenance) = precondition_after_validation(
-            patch(&current.fields),
-            expected,
-            current.envelope.revision,
-        )?;
-        let mut next = current.clone();
-        next.fields = fields;
-        next.envelope
-            .touch(&caller.sub, provenance, Timestamp::now());
+        let planned = patch(&current.fields);
+        let next = patched(&current, planned, expected, caller, Timestamp::now())?;
         let write = rewrite(&next, current.envelope.revision, false)?;
         let renamed = next.fields.name != current.fields.name;
-        // `false`: someone wrote in between; read again (a stale If-Match then answers 412).
-        let applied = if renamed {
-            let mut tx = Tx::new();
-            tx.add(Role::Record, write.transact_item(state.table())?)
-                .add(Role::Guard, put_name_guard(&next, state.table())?)
-                .add(
-                    Role::GuardRelease,
-                    delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-                );
-            match tx.send(&state.db).await? {
-                Ok(()) => true,
-                Err(refusal) if refusal.failed(Role::Record) => false,
-                Err(refusal) if refusal.failed(Role::Guard) => {
-                    return Err(name_taken(&next.fields.name))
-                }
-                Err(refusal) => return Err(refusal.unexpected()),
-            }
-        } else {
-            write.send(&state.db, state.table()).await?
-        };
-        if applied {
-            return Ok(Some(next));
+        if !renamed {
+            return write.apply(state, next).await;
         }
-        Ok(None)
+        let mut tx = Tx::new();
+        tx.add(Role::Record, write.transact_item(state.table())?)
+            .add(Role::Guard, put_name_guard(&next, state.table())?)
+            .add(
+                Role::GuardRelease,
+                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+            );
+        match tx.send(&state.db).await? {
+            Ok(()) => Ok(Some(next)),
+            // Someone wrote in between; read again (a stale If-Match then answers 412).
+            Err(refusal) if refusal.failed(Role::Record) => Ok(None),
+            Err(refusal) if refusal.failed(Role::Guard) => Err(name_taken(&next.fields.name)),
+            Err(refusal) => Err(refusal.unexpected()),
+        }
     })
     .await
 }

@@ -9,10 +9,10 @@
 //!
 //! The catalog is the tenant's, shared by all its apps: no read or list filters by app.
 
-use super::expr::Expr;
 use super::list::{self, Filter, ListPage, Listing, Source};
+use super::rewrite::Rewrite;
 use super::Store;
-use super::{backoff, fault, from_item, precondition_after_validation, retrying, s, Item};
+use super::{backoff, fault, from_item, patched, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::domain::error::DomainError;
@@ -24,8 +24,6 @@ use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::{BTreeSet, HashMap};
 
-/// Attributes of the item that are not fields of the record.
-const NOT_RECORD: &[&str] = &[keys::PK, keys::SK];
 /// `BatchGetItem` takes at most 100 keys per request.
 const BATCH_KEYS: usize = 100;
 /// Rounds of re-asking for `UnprocessedKeys` (throttling) before answering 503.
@@ -58,8 +56,7 @@ pub async fn create(
     fields: AttributeFields,
     provenance: Provenance,
 ) -> ApiResult<Attribute> {
-    let envelope = state.new_envelope(attribute::ID_PREFIX, caller, provenance);
-    let attr = Attribute { envelope, fields };
+    let attr = state.new_record(attribute::ID_PREFIX, caller, provenance, fields);
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
     if super::put_new(&state.db, state.table(), item).await? {
@@ -166,42 +163,16 @@ where
         let current = get(state, &caller.tenant_id, attribute_key)
             .await?
             .ok_or(ApiError::NotFound)?;
-        let (fields, provenance) = precondition_after_validation(
-            patch(&current.fields),
-            expected,
-            current.envelope.revision,
-        )?;
-        let mut next = current.clone();
-        next.fields = fields;
-        next.envelope
-            .touch(&caller.sub, provenance, Timestamp::now());
-        let item = record_item(&next)?;
-        let mut expr = Expr::default();
-        let update = expr.set_all(&item, NOT_RECORD);
-        let rev = expr.name("revision");
-        let read_rev = expr.value(super::n(current.envelope.revision));
-        let result = state
-            .db
-            .update_item()
-            .table_name(state.table())
-            .set_key(Some(key(&caller.tenant_id, attribute_key)))
-            .update_expression(update)
-            .condition_expression(format!("{rev} = {read_rev}"))
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Some(next)),
-            // Someone wrote in between: read again.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(fault("UpdateItem", e)),
-        }
+        let planned = patch(&current.fields);
+        let next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        let write = Rewrite {
+            key: key(&caller.tenant_id, attribute_key),
+            item: record_item(&next)?,
+            remove_if_absent: &[],
+            keep: &[],
+            expect: vec![("revision", super::n(current.envelope.revision))],
+        };
+        write.apply(state, next).await
     })
     .await
 }

@@ -89,6 +89,13 @@ impl RequestCounter {
     }
 }
 
+/// The DynamoDB operation a request is for (`GetItem`, …), as the SDK names it.
+fn operation_name(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>()
+        .map(|m| m.name().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 impl Intercept for RequestCounter {
     fn name(&self) -> &'static str {
         "RequestCounter"
@@ -103,10 +110,7 @@ impl Intercept for RequestCounter {
         let Ok(function) = FUNCTION.try_with(|f| *f) else {
             return Ok(());
         };
-        let operation = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let operation = operation_name(cfg);
         let actions = iam_actions(&operation, context.input());
         if let Ok(mut set) = self.actions.lock() {
             set.extend(actions.into_iter().map(|a| (function, a)));
@@ -120,10 +124,7 @@ impl Intercept for RequestCounter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let name = operation_name(cfg);
         if let Ok(mut m) = self.counts.lock() {
             *m.entry(name).or_default() += 1;
         }

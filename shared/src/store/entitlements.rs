@@ -10,10 +10,7 @@ use super::list::{self, Filter, ListPage, Listing, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::Store;
-use super::{
-    build_err, check_revision, from_item, precondition_after_validation, put_new_action, retrying,
-    s, Item,
-};
+use super::{build_err, check_revision, from_item, patched, put_new_action, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::asset;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
@@ -218,8 +215,7 @@ pub async fn create(
     fields: EntitlementFields,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    let envelope = state.new_envelope(domain::ID_PREFIX, caller, provenance);
-    let ent = Entitlement { envelope, fields };
+    let ent = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
     let app = caller.app_id.as_deref();
     match start_grant(&ent, app, state.table())?
         .send(&state.db)
@@ -287,16 +283,9 @@ where
         let current = get(state, caller, id).await?;
         let now = Timestamp::now();
         let planned = patch(&current.fields, now);
-        let planned = precondition_after_validation(planned, expected, current.envelope.revision)?;
+        let next = patched(&current, planned, expected, caller, now)?;
         domain::ensure_changeable(&current)?;
-        let (fields, provenance) = planned;
-        let mut next = current.clone();
-        next.fields = fields;
-        next.envelope.touch(&caller.sub, provenance, now);
-        if write_change(state, &current, &next).await? {
-            return Ok(Some(next));
-        }
-        Ok(None)
+        Ok(write_change(state, &current, &next).await?.then_some(next))
     })
     .await
 }
@@ -327,10 +316,7 @@ where
         next.fields.access_model_metadata = refs;
         next.envelope
             .touch(&caller.sub, provenance.clone(), Timestamp::now());
-        if write_change(state, &current, &next).await? {
-            return Ok(Some(next));
-        }
-        Ok(None)
+        Ok(write_change(state, &current, &next).await?.then_some(next))
     })
     .await
 }

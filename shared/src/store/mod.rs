@@ -25,6 +25,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
@@ -63,16 +64,21 @@ impl Store {
         &self.cursor_secret
     }
 
-    /// The envelope of a record the caller creates now, with a fresh id of `prefix`.
-    pub(crate) fn new_envelope(
+    /// A record of `fields` the caller creates now, with a fresh id of `prefix`.
+    pub(crate) fn new_record<F>(
         &self,
         prefix: &str,
         caller: &crate::auth::Caller,
         provenance: crate::envelope::Provenance,
-    ) -> crate::envelope::Envelope {
+        fields: F,
+    ) -> crate::envelope::Record<F> {
         let id = self.ids.next(prefix);
         let actor = crate::envelope::Actor::from(caller);
-        crate::envelope::Envelope::new(id, &actor, provenance, crate::time::Timestamp::now())
+        let now = crate::time::Timestamp::now();
+        crate::envelope::Record {
+            envelope: crate::envelope::Envelope::new(id, &actor, provenance, now),
+            fields,
+        }
     }
 }
 
@@ -377,10 +383,8 @@ pub fn key(tenant: &str, kind: crate::keys::Kind, sk: &str) -> Item {
 
 /// Puts an item whose key must be new. `Ok(false)`: another item holds the key.
 ///
-/// When the item holding the key is this very item, the put happened: an attempt committed,
-/// its answer was lost and the SDK's retry failed `attribute_not_exists` against it. That is
-/// the success it was (a record carries a fresh id and its creation time, so no other write
-/// stores the same item), never a 409 or a 500 for a write that happened.
+/// A record carries a fresh id and its creation time, so no other write stores the same item:
+/// finding this very item under the key is the put having happened (`conditional_write`).
 pub async fn put_new(db: &Client, table: &str, item: Item) -> Result<bool, ApiError> {
     let result = db
         .put_item()
@@ -390,13 +394,37 @@ pub async fn put_new(db: &Client, table: &str, item: Item) -> Result<bool, ApiEr
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
+    conditional_write(
+        "PutItem",
+        result,
+        |e| match e {
+            PutItemError::ConditionalCheckFailedException(failed) => Some(failed),
+            _ => None,
+        },
+        |stored| stored == &item,
+    )
+}
+
+/// The answer of a single conditional write: `Ok(true)` it held, `Ok(false)` its condition
+/// failed against another item. `condition_failed` picks the failure out of the operation's
+/// errors; `written` tells the stored item that failure returns is this write's own result.
+/// Then the write happened: an attempt committed, its answer was lost and the SDK's retry
+/// failed the condition against it. That is the success it was, never a lost race (a 412 or a
+/// second write), a 409 or a 500.
+pub(crate) fn conditional_write<O, E>(
+    operation: &str,
+    result: Result<O, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    condition_failed: fn(&E) -> Option<&ConditionalCheckFailedException>,
+    written: impl FnOnce(&Item) -> bool,
+) -> Result<bool, ApiError>
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+{
     match result {
         Ok(_) => Ok(true),
-        Err(e) => match e.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                Ok(failed.item() == Some(&item))
-            }
-            _ => Err(fault("PutItem", e)),
+        Err(e) => match e.as_service_error().and_then(condition_failed) {
+            Some(failed) => Ok(failed.item().is_some_and(written)),
+            None => Err(fault(operation, e)),
         },
     }
 }
@@ -438,6 +466,20 @@ pub fn precondition_after_validation<T>(
             planned
         }
     }
+}
+
+/// A PATCH of `current`'s fields as `planned` (400 before 412, as above): the record with the
+/// new fields, stamped as the caller's write.
+pub(crate) fn patched<F>(
+    current: &crate::envelope::Record<F>,
+    planned: Result<(F, crate::envelope::Provenance), ApiError>,
+    expected: Option<i64>,
+    caller: &crate::auth::Caller,
+    now: crate::time::Timestamp,
+) -> Result<crate::envelope::Record<F>, ApiError> {
+    let (fields, provenance) =
+        precondition_after_validation(planned, expected, current.envelope.revision)?;
+    Ok(current.revised(fields, &caller.sub, provenance, now))
 }
 
 /// A request that the SDK's builders refuse to build is a bug of ours, never the client's.

@@ -4,13 +4,29 @@
 //! the values it was read with.
 
 use super::expr::Expr;
-use super::{fault, Item};
+use super::Item;
 use crate::error::ApiResult;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
+
+/// The rewrite's UpdateItem on either builder the SDK has for one (a transaction's `Update`, a
+/// single `update_item`): they share these setters but no trait, so a function cannot take both.
+macro_rules! on_builder {
+    ($builder:expr, $rewrite:expr, $table:expr) => {{
+        let (update, condition, expr) = $rewrite.parts();
+        $builder
+            .table_name($table)
+            .set_key(Some($rewrite.key.clone()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    }};
+}
 
 pub struct Rewrite {
     pub key: Item,
@@ -52,15 +68,7 @@ impl Rewrite {
 
     /// As one action of a transaction; the old item comes back if its condition fails.
     pub fn transact_item(&self, table: &str) -> ApiResult<TransactWriteItem> {
-        let (update, condition, expr) = self.parts();
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(self.key.clone()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        let update = on_builder!(Update::builder(), self, table)
             .build()
             .map_err(super::build_err)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -68,31 +76,24 @@ impl Rewrite {
 
     /// As a single UpdateItem. `Ok(false)`: the item changed since it was read.
     ///
-    /// When the stored item already is this rewrite's result, the write happened: an attempt
-    /// committed, its answer was lost and the SDK's retry failed the revision condition
-    /// against it. That is the success it was, not a lost race (a 412 or a second write).
+    /// When the stored item already is this rewrite's result, the write happened (see
+    /// `super::conditional_write`): an attempt committed and its answer was lost.
     pub async fn send(&self, db: &Client, table: &str) -> ApiResult<bool> {
-        let (update, condition, expr) = self.parts();
-        let result = db
-            .update_item()
-            .table_name(table)
-            .set_key(Some(self.key.clone()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                    Ok(failed.item().is_some_and(|stored| self.is_result(stored)))
-                }
-                _ => Err(fault("UpdateItem", e)),
+        let result = on_builder!(db.update_item(), self, table).send().await;
+        super::conditional_write(
+            "UpdateItem",
+            result,
+            |e| match e {
+                UpdateItemError::ConditionalCheckFailedException(failed) => Some(failed),
+                _ => None,
             },
-        }
+            |stored| self.is_result(stored),
+        )
+    }
+
+    /// `next`, the record this rewrite writes, once it holds; `None`: lost a race (read again).
+    pub async fn apply<T>(&self, store: &super::Store, next: T) -> ApiResult<Option<T>> {
+        Ok(self.send(&store.db, store.table()).await?.then_some(next))
     }
 
     /// Whether `stored` holds every attribute this rewrite sets, with its value, and none it
