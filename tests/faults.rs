@@ -493,11 +493,9 @@ async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
     proxy.inject("UpdateItem", [Fault::DropAnswer]);
     let approver = faulty.token_for("approver-1", None, &common::all_scopes());
     let a = faulty
-        .call(
-            "POST",
+        .post_empty_as(
             &format!("/api/v1/operations/access-requests/{rid}/approve"),
             &approver,
-            None,
         )
         .await;
     assert_eq!(a.status, 200, "{}", a.text);

@@ -203,8 +203,7 @@ async fn key_pattern_is_enforced() {
         let r = api
             .post(BASE, json!({"key": bad, "name": "n", "type": "custom"}))
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["key"], "{bad}");
+        assert_invalid_for(&r, &["key"], format!("{bad}"));
     }
     attribute(&api, &format!("A{}", "b_9".repeat(21)), json!({})).await;
 }
@@ -229,10 +228,9 @@ async fn validation_names_every_bad_field_at_once() {
             }),
         )
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(
-        bad_fields(&r),
-        vec![
+    assert_invalid(
+        &r,
+        &[
             "description",
             "key",
             "multiselect",
@@ -242,8 +240,8 @@ async fn validation_names_every_bad_field_at_once() {
             "source_type",
             "status",
             "type",
-            "values"
-        ]
+            "values",
+        ],
     );
     let r = api.post(BASE, json!({})).await;
     assert_eq!(bad_fields(&r), vec!["key", "name", "type"]);
@@ -284,18 +282,17 @@ async fn values_are_validated_entry_by_entry() {
             }),
         )
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(
-        bad_fields(&r),
-        vec![
+    assert_invalid(
+        &r,
+        &[
             "values[1].value",
             "values[2].value",
             "values[3].name",
             "values[4].name",
             "values[5].status",
             "values[6].id",
-            "values[7]"
-        ]
+            "values[7]",
+        ],
     );
     let dup = r.body["errors"]
         .as_array()
@@ -340,15 +337,10 @@ async fn get_reads_once_and_404s_for_missing_other_tenant_and_bad_keys() {
     // Another tenant's token: exactly as if it did not exist (also for PATCH).
     let other = Api::new().await;
     let token = api.token_in(&other.tenant, "user-1", None, &all_scopes());
-    let r = api.call("GET", &at("iscPrivacy"), &token, None).await;
+    let r = api.get_as(&at("iscPrivacy"), &token).await;
     assert_problem(&r, 404, "not-found");
     let r = api
-        .call(
-            "PATCH",
-            &at("iscPrivacy"),
-            &token,
-            Some(json!({"name": "x"})),
-        )
+        .patch_as(&at("iscPrivacy"), &token, json!({"name": "x"}))
         .await;
     assert_problem(&r, 404, "not-found");
     assert_eq!(
@@ -368,27 +360,21 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
     let app_a = api.token_for("svc-a", Some("app-a"), &all_scopes());
     let app_b = api.token_for("svc-b", Some("app-b"), &all_scopes());
     let r = api
-        .call(
-            "POST",
+        .post_as(
             BASE,
             &app_a,
-            Some(json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"})),
+            json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     assert_eq!(r.body["created_by"], "svc-a");
 
-    let g = api.call("GET", &at("iscPrivacy"), &app_b, None).await;
+    let g = api.get_as(&at("iscPrivacy"), &app_b).await;
     assert_eq!(g.status, 200, "{}", g.text);
     assert_eq!(g.body, r.body);
     let p = api
-        .call(
-            "PATCH",
-            &at("iscPrivacy"),
-            &app_b,
-            Some(json!({"multiselect": true})),
-        )
+        .patch_as(&at("iscPrivacy"), &app_b, json!({"multiselect": true}))
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     assert_eq!(p.body["multiselect"], true);
@@ -398,11 +384,10 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
 
     // A duplicate from another app is still a duplicate.
     let r = api
-        .call(
-            "POST",
+        .post_as(
             BASE,
             &app_b,
-            Some(json!({"key": "iscPrivacy", "name": "Mine", "type": "custom"})),
+            json!({"key": "iscPrivacy", "name": "Mine", "type": "custom"}),
         )
         .await;
     assert_problem(&r, 409, "conflict");
@@ -410,7 +395,7 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
     // Person and app tokens all list it (newest first).
     attribute(&api, "personMade", json!({})).await;
     for token in [&app_a, &app_b, &api.token()] {
-        let l = api.call("GET", BASE, token, None).await;
+        let l = api.get_as(BASE, token).await;
         assert_eq!(l.status, 200, "{}", l.text);
         assert_eq!(keys_of(&l), vec!["personMade", "iscPrivacy"]);
     }
@@ -496,13 +481,11 @@ async fn patch_refuses_key_nulls_and_bad_values_without_writing() {
     let r = api
         .patch(&at("iscPrivacy"), json!({"key": "iscPrivacy"}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["key"]);
+    assert_invalid(&r, &["key"]);
     let r = api.patch(&at("iscPrivacy"), json!({"key": "other"})).await;
     assert_eq!(bad_fields(&r), vec!["key"]);
     let r = api.patch(&at("iscPrivacy"), json!({"name": null})).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["name"]);
+    assert_invalid(&r, &["name"]);
     let r = api
         .patch(
             &at("iscPrivacy"),
@@ -656,8 +639,7 @@ async fn list_filters_by_type_status_and_q() {
         ("limit=101", "limit"),
     ] {
         let r = api.get(&format!("{BASE}?{query}")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{query}");
+        assert_invalid_for(&r, &[field], format!("{query}"));
     }
     // Another tenant's catalog is empty.
     let other = Api::new().await;
@@ -703,8 +685,7 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
     let tampered = String::from_utf8(tampered).unwrap();
     for bad in [tampered.as_str(), "garbage", "a.b"] {
         let r = api.get(&format!("{BASE}?limit=2&cursor={bad}")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["cursor"]);
+        assert_invalid(&r, &["cursor"]);
     }
     // Bound to the filter, the caller (tenant, app) and the collection.
     let r = api
@@ -713,7 +694,7 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
     assert_eq!(bad_fields(&r), vec!["cursor"]);
     let app = api.token_for("svc", Some("app-a"), &all_scopes());
     let r = api
-        .call("GET", &format!("{BASE}?limit=2&cursor={c}"), &app, None)
+        .get_as(&format!("{BASE}?limit=2&cursor={c}"), &app)
         .await;
     assert_eq!(bad_fields(&r), vec!["cursor"]);
     let other = Api::new().await;
@@ -740,11 +721,8 @@ async fn scopes_are_metadata_read_and_write() {
     let body = || Some(json!({"key": "newOne", "name": "n", "type": "custom"}));
     let patch = || Some(json!({"name": "renamed"}));
 
-    assert_eq!(api.call("GET", BASE, &read, None).await.status, 200);
-    assert_eq!(
-        api.call("GET", &at("iscPrivacy"), &read, None).await.status,
-        200
-    );
+    assert_eq!(api.get_as(BASE, &read).await.status, 200);
+    assert_eq!(api.get_as(&at("iscPrivacy"), &read).await.status, 200);
     assert_problem(
         &api.call("POST", BASE, &read, body()).await,
         403,
@@ -757,9 +735,9 @@ async fn scopes_are_metadata_read_and_write() {
     );
 
     // A write scope does not imply read.
-    assert_problem(&api.call("GET", BASE, &write, None).await, 403, "forbidden");
+    assert_problem(&api.get_as(BASE, &write).await, 403, "forbidden");
     assert_problem(
-        &api.call("GET", &at("iscPrivacy"), &write, None).await,
+        &api.get_as(&at("iscPrivacy"), &write).await,
         403,
         "forbidden",
     );
@@ -781,7 +759,7 @@ async fn scopes_are_metadata_read_and_write() {
         assert_problem(&r, 403, "forbidden");
     }
     // No token at all.
-    assert_problem(&api.call("GET", BASE, "", None).await, 401, "unauthorized");
+    assert_problem(&api.get_as(BASE, "").await, 401, "unauthorized");
 }
 
 #[tokio::test]

@@ -9,29 +9,25 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
     let app_b = app_token(&api, "svc-b", "app-b");
     let person_asset = asset(&api, "person-made").await;
     let r = api
-        .call("POST", TECH, &app_a, Some(json!({"name": "app-a-made"})))
+        .post_as(TECH, &app_a, json!({"name": "app-a-made"}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let a_asset = id_of(&r.body);
     let body = |system: &str| json!({"system_id": system, "access_type": "new", "justification": "x", "entitlement_type": "member"});
 
     // A person-created asset, by name or by id: the same 400 as a missing one.
-    let r = api
-        .call("POST", BASE, &app_a, Some(body("person-made")))
-        .await;
+    let r = api.post_as(BASE, &app_a, body("person-made")).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     let mut b = body("person-made");
     b["asset_id"] = json!(person_asset);
-    let r = api.call("POST", BASE, &app_a, Some(b)).await;
+    let r = api.post_as(BASE, &app_a, b).await;
     assert_invalid(&r, &["asset_id"]);
     // Another app's asset, likewise.
-    let r = api
-        .call("POST", BASE, &app_b, Some(body("app-a-made")))
-        .await;
+    let r = api.post_as(BASE, &app_b, body("app-a-made")).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     let mut b = body("app-a-made");
     b["asset_id"] = json!(a_asset);
-    let r = api.call("POST", BASE, &app_b, Some(b)).await;
+    let r = api.post_as(BASE, &app_b, b).await;
     assert_invalid(&r, &["asset_id"]);
 
     // The app's own asset works and the request is the app's.
@@ -44,12 +40,7 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
     // An entitlement a person created on the app's asset is not the app's: 400 entitlement_id.
     let persons = grant_read(&api, &a_asset, "p1").await;
     let r = api
-        .call(
-            "POST",
-            BASE,
-            &app_a,
-            Some(json!({"system_id": "app-a-made", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(&persons)})),
-        )
+        .post_as(BASE, &app_a, json!({"system_id": "app-a-made", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(&persons)}))
         .await;
     assert_invalid(&r, &["entitlement_id"]);
 
@@ -65,20 +56,15 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         assert_problem(&r, 404, "not-found");
     }
     let r = api
-        .call(
-            "PATCH",
-            &url(&mid),
-            &app_b,
-            Some(json!({"justification": "y"})),
-        )
+        .patch_as(&url(&mid), &app_b, json!({"justification": "y"}))
         .await;
     assert_problem(&r, 404, "not-found");
     assert_eq!(
-        listed_ids(&api.call("GET", BASE, &app_b, None).await),
+        listed_ids(&api.get_as(BASE, &app_b).await),
         Vec::<String>::new()
     );
     assert_eq!(
-        listed_ids(&api.call("GET", BASE, &app_a, None).await),
+        listed_ids(&api.get_as(BASE, &app_a).await),
         vec![mid.clone()]
     );
     assert_eq!(listed_ids(&api.get(BASE).await), vec![mid.clone()]);
@@ -270,25 +256,20 @@ async fn each_route_needs_exactly_its_scope() {
 
     // Each scope alone is enough for its routes.
     let only = |scope: &str| api.token_for("approver-1", None, &[scope.to_string()]);
-    let r = api
-        .call("GET", &url(&id), &only("access-requests:read"), None)
-        .await;
+    let r = api.get_as(&url(&id), &only("access-requests:read")).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = api
-        .call("GET", BASE, &only("access-requests:read"), None)
-        .await;
+    let r = api.get_as(BASE, &only("access-requests:read")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Filed by someone else: whoever files a request may not decide it.
     let filer = api.token_for("user-3", None, &["access-requests:write".to_string()]);
-    let r = api.call("POST", BASE, &filer, Some(body.clone())).await;
+    let r = api.post_as(BASE, &filer, body.clone()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let second = id_of(&r.body);
     let r = api
-        .call(
-            "PATCH",
+        .patch_as(
             &url(&id),
             &only("access-requests:write"),
-            Some(json!({"justification": "y"})),
+            json!({"justification": "y"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -302,7 +283,7 @@ async fn each_route_needs_exactly_its_scope() {
     assert_eq!(r.status, 200, "{}", r.text);
     let third = id_of(&new_request(&api, "github").await);
     let r = api
-        .call("DELETE", &url(&third), &only("access-requests:write"), None)
+        .delete_as(&url(&third), &only("access-requests:write"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
 }

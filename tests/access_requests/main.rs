@@ -85,23 +85,18 @@ fn app_token(api: &Api, sub: &str, app: &str) -> String {
 }
 
 async fn act(api: &Api, token: &str, id: &str, action: &str) -> Response {
-    api.call("POST", &format!("{}/{action}", url(id)), token, None)
+    api.post_empty_as(&format!("{}/{action}", url(id)), token)
         .await
 }
 
 async fn act_with(api: &Api, token: &str, id: &str, action: &str, body: Value) -> Response {
-    api.call("POST", &format!("{}/{action}", url(id)), token, Some(body))
+    api.post_as(&format!("{}/{action}", url(id)), token, body)
         .await
 }
 
 async fn complete(api: &Api, token: &str, id: &str) -> Response {
-    api.call(
-        "PATCH",
-        &url(id),
-        token,
-        Some(json!({"status": "completed"})),
-    )
-    .await
+    api.patch_as(&url(id), token, json!({"status": "completed"}))
+        .await
 }
 
 /// Creates an asset named `name` and returns its id.
@@ -111,7 +106,7 @@ async fn asset(api: &Api, name: &str) -> String {
 
 /// Creates a request as `token`, asserting 201.
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    let r = api.call("POST", BASE, token, Some(body)).await;
+    let r = api.post_as(BASE, token, body).await;
     assert_eq!(r.status, 201, "create request: {}", r.text);
     r.body
 }

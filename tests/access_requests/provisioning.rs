@@ -528,9 +528,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
 async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     let api = Api::new().await;
     let app = app_token(&api, "svc-a", "app-a");
-    let r = api
-        .call("POST", TECH, &app, Some(json!({"name": "app-sys"})))
-        .await;
+    let r = api.post_as(TECH, &app, json!({"name": "app-sys"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let aid = id_of(&r.body);
     let req = create_as(
@@ -544,22 +542,15 @@ async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     let p = provision(&api, &id).await;
     let eid = p["entitlement_id"].as_str().unwrap();
     assert_eq!(live_count(&api, &aid).await, 1);
-    let r = api.call("GET", &format!("{ENTS}/{eid}"), &app, None).await;
+    let r = api.get_as(&format!("{ENTS}/{eid}"), &app).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     assert_eq!(r.body["access_request_id"], id.as_str());
-    let r = api
-        .call("GET", &format!("{ENTS}?asset_id={aid}"), &app, None)
-        .await;
+    let r = api.get_as(&format!("{ENTS}?asset_id={aid}"), &app).await;
     assert_eq!(listed_ids(&r), vec![eid.to_string()]);
     // The app can ask for it to be revoked, like any grant of its own.
     let r = api
-        .call(
-            "POST",
-            BASE,
-            &app,
-            Some(json!({"system_id": "app-sys", "access_type": "revoke", "justification": "x", "entitlement_id": eid})),
-        )
+        .post_as(BASE, &app, json!({"system_id": "app-sys", "access_type": "revoke", "justification": "x", "entitlement_id": eid}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["principal_id"], "svc-a");

@@ -197,11 +197,10 @@ async fn create_validates_every_field() {
     ];
     for (body, fields) in cases {
         let r = api.post(BASE, body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields, "body {body}: {}", r.text);
+        assert_invalid_for(&r, &fields, format!("body {body}"));
     }
     // Not JSON objects, or no body at all.
-    let r = api.call("POST", BASE, &api.token(), None).await;
+    let r = api.post_empty_as(BASE, &api.token()).await;
     assert_problem(&r, 400, "bad-request");
     let r = api.post(BASE, json!(["x"])).await;
     assert_eq!(r.status, 400, "{}", r.text);
@@ -302,9 +301,7 @@ async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
     assert_eq!(r["system_id"], "jira");
     // For an app token, another app's asset names nothing either.
     let app = app_token(&api, "svc", "app-a");
-    let r = api
-        .call("POST", TECH, &app, Some(json!({"name": "app-tool"})))
-        .await;
+    let r = api.post_as(TECH, &app, json!({"name": "app-tool"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let app_asset = id_of(&r.body);
     let r = create_as(&api, &app, body("github", &app_asset)).await;
@@ -488,16 +485,11 @@ async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_cr
 async fn create_validation() {
     let api = Api::new().await;
     let r = api.post(BASE, json!({"access_type": "new"})).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(
-        bad_fields(&r),
-        vec!["entitlement_type", "justification", "system_id"]
-    );
+    assert_invalid(&r, &["entitlement_type", "justification", "system_id"]);
     let r = api
         .post(BASE, json!({"system_id": "nope", "access_type": "new", "justification": "x", "entitlement_type": "r"}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id", "system_id"]);
+    assert_invalid(&r, &["asset_id", "system_id"]);
 }
 
 #[tokio::test]

@@ -695,3 +695,33 @@ where
 pub fn count_of(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
+
+/// `call` with a given token, one method each: the body-less reads and actions, and the writes.
+impl Api {
+    pub async fn get_as(&self, uri: &str, token: &str) -> Response {
+        self.call("GET", uri, token, None).await
+    }
+
+    pub async fn delete_as(&self, uri: &str, token: &str) -> Response {
+        self.call("DELETE", uri, token, None).await
+    }
+
+    /// A POST without a body (an action route: approve, reject, revoke).
+    pub async fn post_empty_as(&self, uri: &str, token: &str) -> Response {
+        self.call("POST", uri, token, None).await
+    }
+
+    pub async fn post_as(&self, uri: &str, token: &str, body: Value) -> Response {
+        self.call("POST", uri, token, Some(body)).await
+    }
+
+    pub async fn patch_as(&self, uri: &str, token: &str, body: Value) -> Response {
+        self.call("PATCH", uri, token, Some(body)).await
+    }
+}
+
+/// `assert_invalid`, saying which case failed.
+pub fn assert_invalid_for(r: &Response, fields: &[&str], case: impl std::fmt::Display) {
+    assert_problem(r, 400, "validation-error");
+    assert_eq!(bad_fields(r), fields, "{case}: {}", r.text);
+}

@@ -128,9 +128,7 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     let scopes = all_scopes();
     let person = api.token_for("alice-admin", None, &scopes);
     let app = api.token_for("svc-a", Some("app-a"), &scopes);
-    let r = api
-        .call("POST", TECH, &app, Some(json!({"name": "app-asset"})))
-        .await;
+    let r = api.post_as(TECH, &app, json!({"name": "app-asset"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let aid = id_of(&r.body);
 
@@ -279,8 +277,7 @@ async fn status_cannot_be_patched_to_revoked_or_expired() {
         (json!({"bogus": 1}), "bogus"),
     ] {
         let r = api.patch(&url(&id_of(&e)), body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_invalid_for(&r, &[field], format!("{body}"));
         assert_unchanged(&api, &e).await;
     }
     // Together with valid changes: still nothing written.
@@ -290,8 +287,7 @@ async fn status_cannot_be_patched_to_revoked_or_expired() {
             json!({"status": "revoked", "description": "d", "entitlement_type": "y"}),
         )
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["status"]);
+    assert_invalid(&r, &["status"]);
     assert_unchanged(&api, &e).await;
     // An empty body is 400.
     let mut h = HeaderMap::new();
@@ -342,8 +338,7 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
         ),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields, "{body}");
+        assert_invalid_for(&r, &fields, format!("{body}"));
         assert_unchanged(&api, &e).await;
     }
     assert_live(&api, &aid, 1).await;
@@ -562,8 +557,7 @@ async fn ended_entitlements_cannot_change() {
         (json!({"principal_id": "someone-else"}), "principal_id"),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_invalid_for(&r, &[field], format!("{body}"));
         assert_unchanged(&api, &revoked).await;
     }
     // So is an attribute or value that does not exist.
@@ -572,8 +566,7 @@ async fn ended_entitlements_cannot_change() {
         ("noSuchKey", "public", "attributeKey"),
     ] {
         let r = add_value(&api, &id, key, value).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field]);
+        assert_invalid(&r, &[field]);
         assert_unchanged(&api, &revoked).await;
     }
     for method in ["POST", "DELETE"] {
@@ -618,8 +611,7 @@ async fn revoke_stamps_and_is_idempotent() {
         (json!({"source_type": "robot"}), "source_type"),
     ] {
         let r = revoke(&api, &id, Some(body)).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field]);
+        assert_invalid(&r, &[field]);
         assert_unchanged(&api, &e).await;
     }
     assert_live(&api, &aid, 1).await;
@@ -628,11 +620,10 @@ async fn revoke_stamps_and_is_idempotent() {
     let before = Timestamp::now().to_string();
     api.counter.reset();
     let r = api
-        .call(
-            "POST",
+        .post_as(
             &revoke_url(&id),
             &revoker,
-            Some(json!({"reason": "left the team", "source": "iga", "source_type": "backend"})),
+            json!({"reason": "left the team", "source": "iga", "source_type": "backend"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -770,8 +761,7 @@ async fn revoking_an_expired_entitlement_is_409() {
     // PATCHing status to revoked or expired is a 400 whatever the state (API.md §3).
     for status in ["revoked", "expired"] {
         let r = api.patch(&url(&id), json!({"status": status})).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["status"]);
+        assert_invalid(&r, &["status"]);
         assert_unchanged(&api, &expired).await;
     }
     assert_live(&api, &aid, 1).await;
@@ -905,9 +895,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
 async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     let api = Api::new().await;
     let app = api.token_for("svc-a", Some("app-a"), &all_scopes());
-    let r = api
-        .call("POST", TECH, &app, Some(json!({"name": "app-asset"})))
-        .await;
+    let r = api.post_as(TECH, &app, json!({"name": "app-asset"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let asset = r.body;
     let aid = id_of(&asset);
@@ -926,13 +914,13 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     assert_eq!(live_count(&api, &aid).await, 3);
     let asset_url = format!("{TECH}/{aid}");
     let unchanged = || async {
-        let g = api.call("GET", &asset_url, &app, None).await;
+        let g = api.get_as(&asset_url, &app).await;
         assert_eq!(g.status, 200, "{}", g.text);
         assert_eq!(g.body, asset, "a refused delete changed the asset");
     };
 
     api.counter.reset();
-    let r = api.call("DELETE", &asset_url, &app, None).await;
+    let r = api.delete_as(&asset_url, &app).await;
     assert_problem(&r, 409, "conflict");
     assert_eq!(
         api.counter.snapshot(),
@@ -957,7 +945,7 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     for e in [&mine, &pending] {
         assert_eq!(revoke(&api, &id_of(e), None).await.status, 200);
     }
-    let r = api.call("DELETE", &asset_url, &app, None).await;
+    let r = api.delete_as(&asset_url, &app).await;
     assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["live_entitlements"], 0);
     let detail = r.body["detail"].as_str().unwrap();
@@ -969,12 +957,12 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     // Only its own left: counted exactly, nothing hidden.
     let again = create_as(&api, &app, grant_body(&aid, "p4", "x")).await;
     assert_eq!(revoke(&api, &id_of(&persons), None).await.status, 200);
-    let r = api.call("DELETE", &asset_url, &app, None).await;
+    let r = api.delete_as(&asset_url, &app).await;
     assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["live_entitlements"], 1);
     assert!(!r.body["detail"].as_str().unwrap().contains("cannot"));
     assert_eq!(revoke(&api, &id_of(&again), None).await.status, 200);
-    let r = api.call("DELETE", &asset_url, &app, None).await;
+    let r = api.delete_as(&asset_url, &app).await;
     assert_eq!(r.status, 204, "{}", r.text);
 }
 
@@ -1031,8 +1019,7 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
     // Revoked entitlements of a deleted asset stay readable; new grants on it are 400.
     assert_eq!(current(&api, &id_of(&a)).await["status"], "revoked");
     let r = api.post(BASE, grant_body(&aid, "p9", "x")).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id"]);
+    assert_invalid(&r, &["asset_id"]);
     assert_eq!(live_count(&api, &aid).await, 0);
 }
 
@@ -1138,8 +1125,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     api.counter.reset();
     api.get(&url("nope")).await;
     api.post(BASE, json!({})).await;
-    api.call("GET", BASE, &api.token_with(&["metadata:read"]), None)
-        .await;
+    api.get_as(BASE, &api.token_with(&["metadata:read"])).await;
     api.get(&format!("{BASE}?status=bogus")).await;
     assert_eq!(api.counter.total(), 0, "{:?}", api.counter.snapshot());
 }
@@ -1290,12 +1276,7 @@ async fn create_revoke_and_regrant() {
     assert_eq!(live_count(&api, aid).await, 0);
 
     let again = api
-        .call(
-            "POST",
-            &format!("/api/v1/entitlements/{id}/revoke"),
-            &api.token(),
-            None,
-        )
+        .post_empty_as(&format!("/api/v1/entitlements/{id}/revoke"), &api.token())
         .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body, rv.body);

@@ -64,7 +64,7 @@ fn missing_asset() -> String {
 }
 
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    let r = api.call("POST", BASE, token, Some(body.clone())).await;
+    let r = api.post_as(BASE, token, body.clone()).await;
     assert_eq!(r.status, 201, "create {body}: {}", r.text);
     r.body
 }
@@ -90,7 +90,7 @@ async fn walk_as(api: &Api, token: &str, query: &str, limit: usize) -> Vec<Strin
         if let Some(c) = &cursor {
             uri.push_str(&format!("&cursor={c}"));
         }
-        let r = api.call("GET", &uri, token, None).await;
+        let r = api.get_as(&uri, token).await;
         assert_eq!(r.status, 200, "{uri}: {}", r.text);
         let items = r.body["items"].as_array().expect("items");
         assert!(items.len() <= limit, "{uri}: {} items", items.len());
@@ -181,11 +181,10 @@ async fn patch_attribute(api: &Api, key: &str, body: Value) -> Value {
 }
 
 async fn add_value(api: &Api, id: &str, key: &str, value: &str) -> Response {
-    api.call("POST", &meta_url(id, key, value), &api.token(), None)
+    api.post_empty_as(&meta_url(id, key, value), &api.token())
         .await
 }
 
 async fn remove_value(api: &Api, id: &str, key: &str, value: &str) -> Response {
-    api.call("DELETE", &meta_url(id, key, value), &api.token(), None)
-        .await
+    api.delete_as(&meta_url(id, key, value), &api.token()).await
 }

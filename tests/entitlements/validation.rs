@@ -104,8 +104,7 @@ async fn create_names_every_bad_field_and_writes_nothing() {
     ];
     for (body, fields) in cases {
         let r = api.post(BASE, body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields, "{body}");
+        assert_invalid_for(&r, &fields, format!("{body}"));
     }
     // Malformed bodies.
     let r = api
@@ -146,8 +145,7 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
     let ent = create(&api, grant_body(&mine, "p0", "x")).await;
 
     let reference = api.post(BASE, grant_body(&missing_asset(), "p", "x")).await;
-    assert_problem(&reference, 400, "validation-error");
-    assert_eq!(bad_fields(&reference), vec!["asset_id"]);
+    assert_invalid(&reference, &["asset_id"]);
     for bad in [
         theirs.clone(),
         deleted.clone(),
@@ -157,8 +155,7 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
         format!("T#{}#AST", api.tenant),
     ] {
         let r = api.post(BASE, grant_body(&bad, "p", "x")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["asset_id"], "{bad}");
+        assert_invalid_for(&r, &["asset_id"], format!("{bad}"));
         assert_eq!(r.body["errors"], reference.body["errors"], "{bad}");
     }
     assert_eq!(live_count(&other, &theirs).await, 0);
@@ -191,8 +188,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
                 with(grant_body(&plain, "p", "x"), json!({"expires_at": when})),
             )
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["expires_at"], "{when}");
+        assert_invalid_for(&r, &["expires_at"], format!("{when}"));
     }
     let refused: Vec<(&str, Value)> = vec![
         (critical.as_str(), json!({})),
@@ -210,8 +206,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
         let r = api
             .post(BASE, with(grant_body(asset, "p", "x"), extra.clone()))
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["expires_at"], "{asset} {extra}");
+        assert_invalid_for(&r, &["expires_at"], format!("{asset} {extra}"));
     }
     assert_live(&api, &plain, 0).await;
     assert_live(&api, &critical, 0).await;
@@ -275,8 +270,7 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let r = api
         .patch(&url(&id_of(&on_critical)), json!({"expires_at": null}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &on_critical).await;
     let r = api
         .patch(
@@ -284,8 +278,7 @@ async fn patching_expiry_keeps_the_expiry_rules() {
             json!({"expires_at": null, "entitlement_type": "y"}),
         )
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &on_critical).await;
     // The type change was rolled back with it: the old tuple is still held, the new one free.
     assert_problem(
@@ -303,21 +296,18 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let r = api
         .patch(&url(&id_of(&privileged)), json!({"expires_at": null}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &privileged).await;
     let r = api
         .patch(&url(&id_of(&open)), json!({"privileged": true}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &open).await;
     for past in ["2020-01-01T00:00:00Z", "garbage"] {
         let r = api
             .patch(&url(&id_of(&open)), json!({"expires_at": past}))
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["expires_at"]);
+        assert_invalid(&r, &["expires_at"]);
         assert_unchanged(&api, &open).await;
     }
     assert_live(&api, &critical, 1).await;
@@ -446,8 +436,7 @@ async fn asset_rules_are_checked_in_the_transaction() {
             grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x"),
         )
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id"]);
+    assert_invalid(&r, &["asset_id"]);
 
     let critical = api
         .asset(json!({"name": "vault", "criticality": "critical"}))
@@ -456,8 +445,7 @@ async fn asset_rules_are_checked_in_the_transaction() {
     let r = api
         .post("/api/v1/entitlements", grant_body(cid, "p1", "x"))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_eq!(live_count(&api, cid).await, 0);
     let mut ok = grant_body(cid, "p1", "x");
     ok["expires_at"] = json!("2099-01-01T00:00:00Z");
@@ -475,6 +463,5 @@ async fn asset_rules_are_checked_in_the_transaction() {
     let r = api
         .post("/api/v1/entitlements", grant_body(pid, "p1", "x"))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id"]);
+    assert_invalid(&r, &["asset_id"]);
 }

@@ -93,13 +93,11 @@ async fn source_and_source_type_are_the_clients() {
         (json!({"source": "x".repeat(101)}), "source"),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_invalid_for(&r, &[field], format!("{body}"));
         let mut create = body.clone();
         create["name"] = json!("other-source");
         let r = api.post(BASE, create).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_invalid_for(&r, &[field], format!("{body}"));
     }
     assert_asset_unchanged(&api, &before).await;
 }
@@ -186,12 +184,7 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let other = api.token_for("user-2", None, &common::all_scopes());
     let p = api
-        .call(
-            "PATCH",
-            &url(&id),
-            &other,
-            Some(json!({"region": "eu-west-2"})),
-        )
+        .patch_as(&url(&id), &other, json!({"region": "eu-west-2"}))
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     let keys: BTreeSet<String> = p.body.as_object().unwrap().keys().cloned().collect();
@@ -204,7 +197,7 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     assert!(updated_at > p.body["created_at"].as_str().unwrap());
 
     // Deleted: the deletion stamps are normalised too.
-    let d = api.call("DELETE", &url(&id), &other, None).await;
+    let d = api.delete_as(&url(&id), &other).await;
     assert_eq!(d.status, 204);
     assert!(d.header("x-request-id").is_some());
     assert_eq!(d.text, "");
@@ -278,8 +271,7 @@ async fn null_clears_and_absent_keeps_on_patch() {
         ),
     ] {
         let r = api.patch(&url(&id), body).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields);
+        assert_invalid(&r, &fields);
     }
     assert_asset_unchanged(&api, &before).await;
 }
@@ -304,9 +296,7 @@ async fn duplicate_names_conflict() {
 
     // Another app of the same tenant: names are unique per tenant.
     let app = api.token_for("svc", Some("app-a"), &common::all_scopes());
-    let r = api
-        .call("POST", BASE, &app, Some(json!({"name": "unique"})))
-        .await;
+    let r = api.post_as(BASE, &app, json!({"name": "unique"})).await;
     assert_problem(&r, 409, "conflict");
 }
 
@@ -431,8 +421,7 @@ async fn if_match_guards_patch() {
     .await;
     // A body that is invalid at any revision is a 400 before a stale If-Match is a 412 (RFC 9110
     // §13.2.1: preconditions are ignored when the request would fail without them).
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), ["name"]);
+    assert_invalid(&r, &["name"]);
     assert_asset_unchanged(&api, &v2).await;
 
     let r = with_if_match(&api, "PATCH", &url(&id), "*", Some(json!({"vendor": "c"}))).await;
@@ -609,8 +598,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     // Refusals that need no data cost nothing.
     api.counter.reset();
     let read = api.token_with(&["technology:read"]);
-    api.call("POST", BASE, &read, Some(json!({"name": "x"})))
-        .await;
+    api.post_as(BASE, &read, json!({"name": "x"})).await;
     with_authorization(&api, "GET", BASE, None, None).await;
     api.post(BASE, json!({"name": "Bad"})).await;
     api.get(&url("nope")).await;
