@@ -74,9 +74,7 @@ async fn assert_one_asset(api: &Api, name: &str, id: &str) {
 async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
     proxy.inject(WRITE, [Fault::DropAnswer]);
-    let r = faulty
-        .post("/api/v1/technology", json!({"name": "db"}))
-        .await;
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_one_asset(&direct, "db", &id_of(&r.body)).await;
     // The SDK's retry carried the first attempt's token; DynamoDB answered it as the success.
@@ -90,7 +88,7 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     proxy.inject(WRITE, [Fault::DropAnswer]);
     let g = faulty
         .post(
-            "/api/v1/entitlements",
+            ENTS,
             json!({"asset_id": aid, "principal_id": "p", "principal_type": "person", "entitlement_type": "user"}),
         )
         .await;
@@ -120,9 +118,7 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
 async fn a_late_answer_of_a_committed_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
     proxy.inject(WRITE, [Fault::Delay(late())]);
-    let r = faulty
-        .post("/api/v1/technology", json!({"name": "db"}))
-        .await;
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_one_asset(&direct, "db", &id_of(&r.body)).await;
     let sent = tokens(&proxy);
@@ -135,9 +131,7 @@ async fn one_failed_attempt_is_retried_and_answered_201() {
     for fault in [Fault::ServerError, Fault::Throttle] {
         let (direct, faulty, proxy) = setup().await;
         proxy.inject(WRITE, [fault.clone()]);
-        let r = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let r = faulty.post(TECH, json!({"name": "db"})).await;
         assert_eq!(r.status, 201, "{fault:?}: {}", r.text);
         assert_one_asset(&direct, "db", &id_of(&r.body)).await;
         assert_eq!(proxy.seen(WRITE).len(), 2, "{fault:?}");
@@ -152,9 +146,7 @@ async fn a_store_that_keeps_failing_is_503_with_retry_after_and_nothing_is_writt
             WRITE,
             vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
         );
-        let r = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let r = faulty.post(TECH, json!({"name": "db"})).await;
         assert_unavailable(&r);
         assert_eq!(proxy.pending(), 0, "{fault:?}: every attempt met the fault");
         let (records, guard) = stored_assets(&direct, "db").await;
@@ -163,9 +155,7 @@ async fn a_store_that_keeps_failing_is_503_with_retry_after_and_nothing_is_writt
             "{fault:?}: {records:?} {guard:?}"
         );
         // Nothing half-written blocks the client's retry.
-        let again = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let again = faulty.post(TECH, json!({"name": "db"})).await;
         assert_eq!(again.status, 201, "{fault:?}: {}", again.text);
         assert_one_asset(&direct, "db", &id_of(&again.body)).await;
     }
@@ -181,9 +171,7 @@ async fn answers_that_never_come_are_503_and_the_write_is_whole() {
             WRITE,
             vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
         );
-        let r = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let r = faulty.post(TECH, json!({"name": "db"})).await;
         assert_unavailable(&r);
         let (records, guard) = stored_assets(&direct, "db").await;
         assert_eq!(records.len(), 1, "{fault:?}: written once, entirely");
@@ -206,14 +194,10 @@ async fn a_conflict_is_retried_with_the_same_token_and_the_next_write_gets_a_new
         "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}],
     });
     proxy.inject(WRITE, [Fault::Answer(400, conflict.to_string())]);
-    let r = faulty
-        .post("/api/v1/technology", json!({"name": "db"}))
-        .await;
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_one_asset(&direct, "db", &id_of(&r.body)).await;
-    let next = faulty
-        .post("/api/v1/technology", json!({"name": "web"}))
-        .await;
+    let next = faulty.post(TECH, json!({"name": "web"})).await;
     assert_eq!(next.status, 201, "{}", next.text);
     let sent = tokens(&proxy);
     assert_eq!(sent.len(), 3, "{sent:?}");
@@ -231,7 +215,7 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
     for i in 0..5 {
         let r = direct
             .post(
-                "/api/v1/entitlements",
+                ENTS,
                 json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires}),
             )
             .await;
@@ -278,7 +262,7 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
     for i in 0..6 {
         let r = direct
             .post(
-                "/api/v1/entitlements",
+                ENTS,
                 json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires}),
             )
             .await;
@@ -398,7 +382,7 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
     // over 400 KB.
     let r = api
         .post(
-            "/api/v1/technology",
+            TECH,
             json!({"name": "big", "description": "d".repeat(230_000)}),
         )
         .await;
@@ -424,7 +408,7 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
     proxy.inject("PutItem", [Fault::DropAnswer]);
     let r = faulty
         .post(
-            "/api/v1/access-model-metadata/attributes",
+            ATTRS,
             json!({"key": "tier", "name": "Tier", "type": "custom"}),
         )
         .await;

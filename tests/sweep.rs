@@ -12,7 +12,7 @@ use std::time::Duration;
 
 async fn grant(api: &Api, asset_id: &str, principal: &str, extra: Value) -> Value {
     let body = with(grant_body(asset_id, principal, "user"), extra);
-    let r = api.post("/api/v1/entitlements", body).await;
+    let r = api.post(ENTS, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body
 }
@@ -260,14 +260,14 @@ async fn a_list_page_that_meets_an_undecodable_item_is_a_500_for_that_tenant_onl
     grant(&other, &id_of(&asset), "p", json!({})).await;
     let id = poison(&poisoned, 0).await;
 
-    let r = poisoned.get("/api/v1/entitlements").await;
+    let r = poisoned.get(ENTS).await;
     assert_problem(&r, 500, "internal-error");
     assert!(
         !r.text.contains(&id) && !r.text.contains("T#"),
         "{}",
         r.text
     );
-    let ok = other.get("/api/v1/entitlements").await;
+    let ok = other.get(ENTS).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["items"].as_array().map(Vec::len), Some(1));
 }

@@ -527,86 +527,66 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
     let aid = asset(&api, "aws").await;
     let eid = id_of(&grant_read(&api, &aid, "p9").await);
-    let measure = |pairs: &[(&str, u64)]| counts(pairs);
 
-    api.counter.reset();
-    let n = new_request(&api, "aws").await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("PutItem", 1)])
-    );
+    let n = api
+        .expect_requests(&[("GetItem", 1), ("PutItem", 1)], new_request(&api, "aws"))
+        .await;
     let nid = id_of(&n);
 
-    api.counter.reset();
-    create(
-        &api,
-        json!({"system_id": "aws", "asset_id": aid, "access_type": "new", "justification": "x", "entitlement_type": "y"}),
-    )
-    .await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("PutItem", 1)])
-    );
+    let direct = json!({"system_id": "aws", "asset_id": aid, "access_type": "new", "justification": "x", "entitlement_type": "y"});
+    api.expect_requests(&[("GetItem", 1), ("PutItem", 1)], create(&api, direct))
+        .await;
 
-    api.counter.reset();
-    let m = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
-    )
-    .await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 2), ("PutItem", 1)])
-    );
+    let modify = json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"});
+    let m = api
+        .expect_requests(&[("GetItem", 2), ("PutItem", 1)], create(&api, modify))
+        .await;
 
-    api.counter.reset();
-    read_request(&api, &nid).await;
-    assert_eq!(api.counter.snapshot(), measure(&[("GetItem", 1)]));
+    api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
+        .await;
 
-    api.counter.reset();
-    let r = api.patch(&url(&nid), json!({"justification": "y"})).await;
+    let r = api
+        .expect_requests(
+            &[("GetItem", 1), ("UpdateItem", 1)],
+            api.patch(&url(&nid), json!({"justification": "y"})),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
 
-    api.counter.reset();
-    approve(&api, &nid).await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
+    api.expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], approve(&api, &nid))
+        .await;
 
     // A refused decision reads once and writes nothing.
-    api.counter.reset();
-    let r = act(&api, &approver(&api), &nid, "reject").await;
+    let r = api
+        .expect_requests(
+            &[("GetItem", 1)],
+            act(&api, &approver(&api), &nid, "reject"),
+        )
+        .await;
     assert_eq!(r.status, 409);
-    assert_eq!(api.counter.snapshot(), measure(&[("GetItem", 1)]));
 
-    api.counter.reset();
-    provision(&api, &nid).await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
+    api.expect_requests(
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        provision(&api, &nid),
+    )
+    .await;
 
-    api.counter.reset();
-    let r = complete(&api, &api.token(), &nid).await;
+    let r = api
+        .expect_requests(
+            &[("GetItem", 1), ("UpdateItem", 1)],
+            complete(&api, &api.token(), &nid),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
 
     let mid = id_of(&m);
-    api.counter.reset();
-    let r = act(&api, &approver(&api), &mid, "reject").await;
+    let r = api
+        .expect_requests(
+            &[("GetItem", 1), ("UpdateItem", 1)],
+            act(&api, &approver(&api), &mid, "reject"),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
 
     let m2 = create(
         &api,
@@ -614,27 +594,21 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     )
     .await;
     approve(&api, &id_of(&m2)).await;
-    api.counter.reset();
-    provision(&api, &id_of(&m2)).await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 2), ("TransactWriteItems", 1)])
-    );
+    api.expect_requests(
+        &[("GetItem", 2), ("TransactWriteItems", 1)],
+        provision(&api, &id_of(&m2)),
+    )
+    .await;
 
     let d = id_of(&new_request(&api, "aws").await);
-    api.counter.reset();
-    assert_eq!(api.delete(&url(&d)).await.status, 204);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
-
-    api.counter.reset();
-    assert_eq!(api.get(BASE).await.status, 200);
-    assert_eq!(api.counter.snapshot(), measure(&[("Query", 1)]));
-    api.counter.reset();
-    assert_eq!(api.get(&format!("{BASE}?status=pending")).await.status, 200);
-    assert_eq!(api.counter.snapshot(), measure(&[("Query", 1)]));
+    let deleted = api
+        .expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], api.delete(&url(&d)))
+        .await;
+    assert_eq!(deleted.status, 204);
+    for uri in [BASE.to_string(), format!("{BASE}?status=pending")] {
+        let listed = api.expect_requests(&[("Query", 1)], api.get(&uri)).await;
+        assert_eq!(listed.status, 200, "{uri}");
+    }
 
     // Refused before the store: a missing scope, an id that is no request id, a bad body.
     api.counter.reset();
@@ -838,7 +812,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     let asset = api.asset(json!({"name": "aws"})).await;
     let aid = asset["id"].as_str().unwrap();
     let e = api
-        .post("/api/v1/entitlements", json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
+        .post(ENTS, json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
         .await;
     let eid = e.body["id"].as_str().unwrap().to_string();
 

@@ -19,10 +19,6 @@ use std::sync::LazyLock;
 
 const BASE: &str = "/api/v1/operations/access-requests";
 
-const ENTS: &str = "/api/v1/entitlements";
-
-const TECH: &str = "/api/v1/technology";
-
 const FUTURE: &str = "2099-01-01T00:00:00Z";
 
 const FUTURE_OUT: &str = "2099-01-01T00:00:00.000Z";

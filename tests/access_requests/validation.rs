@@ -29,17 +29,10 @@ async fn create_fills_defaults_and_returns_every_field() {
         .copied()
         .collect();
     assert_eq!(keys, expected);
-    assert_eq!(b["tenant_id"], api.tenant.as_str());
-    assert_eq!(b["app_id"], Value::Null);
-    assert_eq!(b["created_by"], "user-1");
-    assert_eq!(b["updated_by"], "user-1");
+    assert_fresh_envelope(&api, &b);
     assert_eq!(b["created_at"], b["updated_at"]);
     assert_eq!(b["source"], "edm");
     assert_eq!(b["source_type"], "api");
-    assert_eq!(b["is_deleted"], false);
-    assert_eq!(b["deleted_at"], Value::Null);
-    assert_eq!(b["deleted_by"], Value::Null);
-    assert_eq!(b["revision"], 1);
     assert_eq!(b["requester_id"], "user-1");
     assert_eq!(b["principal_id"], "user-1");
     assert_eq!(b["principal_type"], "person");

@@ -623,6 +623,12 @@ pub fn grant_body(asset_id: &str, principal: &str, etype: &str) -> Value {
     json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
 }
 
+/// The path of the asset collection.
+pub const TECH: &str = "/api/v1/technology";
+
+/// The path of the entitlement collection.
+pub const ENTS: &str = "/api/v1/entitlements";
+
 /// The path of the attribute catalog.
 pub const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
 
@@ -724,4 +730,32 @@ impl Api {
 pub fn assert_invalid_for(r: &Response, fields: &[&str], case: impl std::fmt::Display) {
     assert_problem(r, 400, "validation-error");
     assert_eq!(bad_fields(r), fields, "{case}: {}", r.text);
+}
+
+/// Asserts the envelope of a record this test's `user-1` has just created, with no app: this
+/// tenant, created and updated by the caller, not deleted, revision 1.
+pub fn assert_fresh_envelope(api: &Api, record: &Value) {
+    assert_eq!(record["tenant_id"], api.tenant.as_str());
+    assert_eq!(record["app_id"], Value::Null);
+    assert_eq!(record["created_by"], "user-1");
+    assert_eq!(record["updated_by"], "user-1");
+    assert_eq!(record["is_deleted"], false);
+    assert_eq!(record["deleted_at"], Value::Null);
+    assert_eq!(record["deleted_by"], Value::Null);
+    assert_eq!(record["revision"], 1);
+}
+
+impl Api {
+    /// Awaits `request` on a reset request counter and asserts it made exactly the DynamoDB
+    /// requests `expected` counts (as `counts` spells them); returns what it returned.
+    pub async fn expect_requests<T>(
+        &self,
+        expected: &[(&str, u64)],
+        request: impl std::future::Future<Output = T>,
+    ) -> T {
+        self.counter.reset();
+        let out = request.await;
+        assert_eq!(self.counter.snapshot(), counts(expected));
+        out
+    }
 }

@@ -1,6 +1,6 @@
 //! The HTTP edge as every route shares it: `If-Match` syntax, `405` with `Allow`, opaque cursors.
 
-use super::common::{assert_invalid_for, assert_problem, id_of, Api};
+use super::common::{assert_invalid_for, assert_problem, id_of, Api, ENTS, TECH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::{HeaderMap, HeaderValue};
@@ -91,8 +91,8 @@ async fn a_malformed_if_match_is_refused_on_every_write_route() {
 async fn method_not_allowed_names_the_allowed_methods() {
     let api = Api::new().await;
     for (method, uri, allow) in [
-        ("PUT", "/api/v1/technology", "GET, POST"),
-        ("DELETE", "/api/v1/technology", "GET, POST"),
+        ("PUT", TECH, "GET, POST"),
+        ("DELETE", TECH, "GET, POST"),
         ("PUT", "/api/v1/technology/ast_1", "GET, PATCH, DELETE"),
         ("DELETE", "/api/v1/entitlements/ent_1", "GET, PATCH"),
         ("GET", "/api/v1/entitlements/ent_1/revoke", "POST"),
@@ -132,7 +132,7 @@ async fn a_cursor_reveals_neither_the_tenant_nor_the_key_layout() {
                "entitlement_type": "read"})
     };
     for p in ["p1", "p2"] {
-        let r = api.post("/api/v1/entitlements", grant(p)).await;
+        let r = api.post(ENTS, grant(p)).await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
     for list in [

@@ -67,10 +67,10 @@ async fn create_applies_defaults_and_returns_every_field() {
         "granted_at {granted_at} not between {before} and {after}"
     );
 
-    api.counter.reset();
-    let g = api.get(&url(&id)).await;
+    let g = api
+        .expect_requests(&[("GetItem", 1)], api.get(&url(&id)))
+        .await;
     assert_eq!(g.status, 200);
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
     assert_eq!(g.body, e);
     assert_eq!(g.header("etag"), Some("\"1\""));
     assert_live(&api, &aid, 1).await;
@@ -456,15 +456,13 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_unchanged(&api, &pending).await;
 
     // A free type: the guard moves.
-    api.counter.reset();
     let r = api
-        .patch(&url(&id_of(&read)), json!({"entitlement_type": "admin"}))
+        .expect_requests(
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            api.patch(&url(&id_of(&read)), json!({"entitlement_type": "admin"})),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
     assert_eq!(r.body["entitlement_type"], "admin");
     assert_eq!(r.body["revision"], 2);
     assert_live(&api, &aid, 3).await;
@@ -618,19 +616,17 @@ async fn revoke_stamps_and_is_idempotent() {
 
     let revoker = api.token_for("bob-sec", None, &all_scopes());
     let before = Timestamp::now().to_string();
-    api.counter.reset();
     let r = api
-        .post_as(
-            &revoke_url(&id),
-            &revoker,
-            json!({"reason": "left the team", "source": "iga", "source_type": "backend"}),
+        .expect_requests(
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            api.post_as(
+                &revoke_url(&id),
+                &revoker,
+                json!({"reason": "left the team", "source": "iga", "source_type": "backend"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
     let v = r.body.clone();
     assert_eq!(r.header("etag"), Some("\"2\""));
     assert_eq!(v["status"], "revoked");
@@ -1038,36 +1034,42 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     )
     .await;
 
-    api.counter.reset();
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
-    assert_eq!(api.counter.snapshot(), counts(&[("TransactWriteItems", 1)]));
+    let e = api
+        .expect_requests(
+            &[("TransactWriteItems", 1)],
+            create(&api, grant_body(&aid, "p1", "x")),
+        )
+        .await;
     let id = id_of(&e);
 
-    api.counter.reset();
-    assert_eq!(api.get(&url(&id)).await.status, 200);
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
+    assert_eq!(
+        api.expect_requests(&[("GetItem", 1)], api.get(&url(&id)))
+            .await
+            .status,
+        200
+    );
 
     // A grant without expiry: every write re-checks (in the same transaction) that its asset
     // is not critical, since the asset may have become critical after the grant.
-    api.counter.reset();
-    let r = api.patch(&url(&id), json!({"description": "d"})).await;
+    let r = api
+        .expect_requests(
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            api.patch(&url(&id), json!({"description": "d"})),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
 
-    api.counter.reset();
-    let r = add_value(&api, &id, "iscPrivacy", "public").await;
+    let r = api
+        .expect_requests(
+            &[
+                ("GetItem", 2),
+                ("TransactWriteItems", 1),
+                ("BatchGetItem", 1),
+            ],
+            add_value(&api, &id, "iscPrivacy", "public"),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[
-            ("GetItem", 2),
-            ("TransactWriteItems", 1),
-            ("BatchGetItem", 1)
-        ])
-    );
 
     // A grant with an expiry is one conditional UpdateItem.
     let expiring = create(&api, {
@@ -1076,50 +1078,51 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
         g
     })
     .await;
-    api.counter.reset();
     let r = api
-        .patch(&url(&id_of(&expiring)), json!({"description": "d"}))
+        .expect_requests(
+            &[("GetItem", 1), ("UpdateItem", 1)],
+            api.patch(&url(&id_of(&expiring)), json!({"description": "d"})),
+        )
         .await;
     assert_eq!(r.status, 200);
+
     assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("UpdateItem", 1)])
+        api.expect_requests(&[("GetItem", 1), ("BatchGetItem", 1)], api.get(&url(&id)))
+            .await
+            .status,
+        200
     );
 
-    api.counter.reset();
-    assert_eq!(api.get(&url(&id)).await.status, 200);
     assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("BatchGetItem", 1)])
-    );
-
-    api.counter.reset();
-    assert_eq!(api.get(&format!("{BASE}?asset_id={aid}")).await.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("Query", 1), ("BatchGetItem", 1)])
+        api.expect_requests(
+            &[("Query", 1), ("BatchGetItem", 1)],
+            api.get(&format!("{BASE}?asset_id={aid}"))
+        )
+        .await
+        .status,
+        200
     );
 
     let plain = create(&api, grant_body(&aid, "p2", "x")).await;
-    api.counter.reset();
-    let r = revoke(&api, &id_of(&plain), None).await;
+    let r = api
+        .expect_requests(
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            revoke(&api, &id_of(&plain), None),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
 
-    api.counter.reset();
-    let r = revoke(&api, &id, None).await;
+    let r = api
+        .expect_requests(
+            &[
+                ("GetItem", 1),
+                ("TransactWriteItems", 1),
+                ("BatchGetItem", 1),
+            ],
+            revoke(&api, &id, None),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[
-            ("GetItem", 1),
-            ("TransactWriteItems", 1),
-            ("BatchGetItem", 1)
-        ])
-    );
 
     // Refusals that need no data cost nothing.
     api.counter.reset();
@@ -1229,9 +1232,7 @@ async fn create_revoke_and_regrant() {
     let aid = asset["id"].as_str().unwrap();
 
     api.counter.reset();
-    let r = api
-        .post("/api/v1/entitlements", grant_body(aid, "p1", "admin"))
-        .await;
+    let r = api.post(BASE, grant_body(aid, "p1", "admin")).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(
         api.counter.snapshot().into_iter().collect::<Vec<_>>(),
@@ -1248,9 +1249,7 @@ async fn create_revoke_and_regrant() {
     assert_eq!(r.body["revoked_at"], Value::Null);
     assert_eq!(live_count(&api, aid).await, 1);
 
-    let dup = api
-        .post("/api/v1/entitlements", grant_body(aid, "p1", "admin"))
-        .await;
+    let dup = api.post(BASE, grant_body(aid, "p1", "admin")).await;
     assert_problem(&dup, 409, "conflict");
     assert_eq!(live_count(&api, aid).await, 1);
 
@@ -1281,9 +1280,7 @@ async fn create_revoke_and_regrant() {
     assert_eq!(again.status, 200);
     assert_eq!(again.body, rv.body);
 
-    let regrant = api
-        .post("/api/v1/entitlements", grant_body(aid, "p1", "admin"))
-        .await;
+    let regrant = api.post(BASE, grant_body(aid, "p1", "admin")).await;
     assert_eq!(regrant.status, 201, "{}", regrant.text);
     assert_eq!(live_count(&api, aid).await, 1);
 }

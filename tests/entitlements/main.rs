@@ -24,8 +24,6 @@ use std::time::Duration;
 
 const BASE: &str = "/api/v1/entitlements";
 
-const TECH: &str = "/api/v1/technology";
-
 /// The entitlement's own fields: what a client may send on create, and what only the server sets.
 static ENTITLEMENT_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let server = [

@@ -208,9 +208,9 @@ async fn twenty_concurrent_identical_creates_yield_one() {
     for _ in 0..20 {
         let api = api.clone();
         let body = grant_body(&aid, "p1", "admin");
-        tasks.push(tokio::spawn(async move {
-            api.post("/api/v1/entitlements", body).await.status
-        }));
+        tasks.push(tokio::spawn(
+            async move { api.post(BASE, body).await.status },
+        ));
     }
     let statuses = join_statuses(tasks).await;
     assert_eq!(
@@ -234,9 +234,9 @@ async fn asset_delete_racing_creates_stays_consistent() {
     for i in 0..10 {
         let api = api.clone();
         let body = grant_body(&aid, &format!("p{i}"), "user");
-        tasks.push(tokio::spawn(async move {
-            api.post("/api/v1/entitlements", body).await.status
-        }));
+        tasks.push(tokio::spawn(
+            async move { api.post(BASE, body).await.status },
+        ));
     }
     let del = {
         let api = api.clone();

@@ -432,7 +432,7 @@ async fn asset_rules_are_checked_in_the_transaction() {
     let api = Api::new().await;
     let r = api
         .post(
-            "/api/v1/entitlements",
+            BASE,
             grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x"),
         )
         .await;
@@ -442,14 +442,12 @@ async fn asset_rules_are_checked_in_the_transaction() {
         .asset(json!({"name": "vault", "criticality": "critical"}))
         .await;
     let cid = critical["id"].as_str().unwrap();
-    let r = api
-        .post("/api/v1/entitlements", grant_body(cid, "p1", "x"))
-        .await;
+    let r = api.post(BASE, grant_body(cid, "p1", "x")).await;
     assert_invalid(&r, &["expires_at"]);
     assert_eq!(live_count(&api, cid).await, 0);
     let mut ok = grant_body(cid, "p1", "x");
     ok["expires_at"] = json!("2099-01-01T00:00:00Z");
-    let r = api.post("/api/v1/entitlements", ok).await;
+    let r = api.post(BASE, ok).await;
     assert_eq!(r.status, 201, "{}", r.text);
 
     let plain = api.asset(json!({"name": "wiki"})).await;
@@ -460,8 +458,6 @@ async fn asset_rules_are_checked_in_the_transaction() {
             .status,
         204
     );
-    let r = api
-        .post("/api/v1/entitlements", grant_body(pid, "p1", "x"))
-        .await;
+    let r = api.post(BASE, grant_body(pid, "p1", "x")).await;
     assert_invalid(&r, &["asset_id"]);
 }

@@ -577,10 +577,7 @@ async fn owner_rejects_source_members_like_any_unknown_member() {
 async fn validation_names_every_field() {
     let api = Api::new().await;
     let r = api
-        .post(
-            "/api/v1/technology",
-            json!({"name": "Bad Name", "status": "x", "extra": 1}),
-        )
+        .post(BASE, json!({"name": "Bad Name", "status": "x", "extra": 1}))
         .await;
     assert_invalid(&r, &["extra", "name", "status"]);
 }
