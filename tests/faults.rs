@@ -86,12 +86,8 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     // The same for an entitlement, whose transaction also moves the asset's live count.
     let aid = id_of(&r.body);
     proxy.inject(WRITE, [Fault::DropAnswer]);
-    let g = faulty
-        .post(
-            ENTS,
-            json!({"asset_id": aid, "principal_id": "p", "principal_type": "person", "entitlement_type": "user"}),
-        )
-        .await;
+    let body = json!({"asset_id": aid, "principal_id": "p", "principal_type": "person", "entitlement_type": "user"});
+    let g = faulty.post(ENTS, body).await;
     assert_eq!(g.status, 201, "{}", g.text);
     assert_eq!(live_count(&direct, &aid).await, 1, "counted once");
     let l = direct
@@ -213,12 +209,8 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
     let expires = Timestamp::now().plus_seconds(86_400).to_string();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let r = direct
-            .post(
-                ENTS,
-                json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires}),
-            )
-            .await;
+        let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
+        let r = direct.post(ENTS, body).await;
         assert_eq!(r.status, 201, "{}", r.text);
         ids.push(id_of(&r.body));
     }
@@ -260,12 +252,8 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
     let expires = Timestamp::now().plus_seconds(86_400).to_string();
     let mut ids = Vec::new();
     for i in 0..6 {
-        let r = direct
-            .post(
-                ENTS,
-                json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires}),
-            )
-            .await;
+        let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
+        let r = direct.post(ENTS, body).await;
         ids.push(id_of(&r.body));
     }
     let proxy = FaultProxy::start(&endpoint()).await;
@@ -380,12 +368,8 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
     let api = Api::new().await;
     // A body under 256 KiB whose item (the description plus its lower-cased search copy) is
     // over 400 KB.
-    let r = api
-        .post(
-            TECH,
-            json!({"name": "big", "description": "d".repeat(230_000)}),
-        )
-        .await;
+    let sent = json!({"name": "big", "description": "d".repeat(230_000)});
+    let r = api.post(TECH, sent).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     // A record-size cap in the domain (API.md §8) may refuse it first, naming the field.
@@ -406,12 +390,8 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
 async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
     proxy.inject("PutItem", [Fault::DropAnswer]);
-    let r = faulty
-        .post(
-            ATTRS,
-            json!({"key": "tier", "name": "Tier", "type": "custom"}),
-        )
-        .await;
+    let body = json!({"key": "tier", "name": "Tier", "type": "custom"});
+    let r = faulty.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "an attribute: {}", r.text);
     let g = direct
         .get("/api/v1/access-model-metadata/attributes/tier")
@@ -420,11 +400,9 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
 
     direct.asset(json!({"name": "db"})).await;
     proxy.inject("PutItem", [Fault::DropAnswer]);
+    let body = json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"});
     let r = faulty
-        .post(
-            "/api/v1/operations/access-requests",
-            json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"}),
-        )
+        .post("/api/v1/operations/access-requests", body)
         .await;
     assert_eq!(r.status, 201, "an access request: {}", r.text);
     let l = direct.get("/api/v1/operations/access-requests").await;
@@ -466,11 +444,9 @@ async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
     );
 
     // An approval: the retry must not find the request approved and call it a conflict (409).
+    let body = json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"});
     let req = direct
-        .post(
-            "/api/v1/operations/access-requests",
-            json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"}),
-        )
+        .post("/api/v1/operations/access-requests", body)
         .await;
     assert_eq!(req.status, 201, "{}", req.text);
     let rid = id_of(&req.body);

@@ -108,21 +108,18 @@ async fn create_returns_201_location_and_defaults() {
         "item keyed by the attribute key"
     );
 
-    let full = api
-        .post(
-            BASE,
-            json!({
-                "key": "iscFederalClassifications", "name": "Federal classification",
-                "description": "US federal data classes", "type": "custom", "multiselect": true,
-                "status": "inactive", "object_types": ["all"], "source": "sailpoint",
-                "source_type": "backend", "id": "amd_ignored", "revision": 7,
-                "values": [
-                    {"value": "secret", "name": "Secret"},
-                    {"value": "top.secret-1", "name": "Top secret", "status": "inactive"}
-                ]
-            }),
-        )
-        .await;
+    let body = json!({
+        "key": "iscFederalClassifications", "name": "Federal classification",
+        "description": "US federal data classes", "type": "custom", "multiselect": true,
+        "status": "inactive", "object_types": ["all"], "source": "sailpoint",
+        "source_type": "backend", "id": "amd_ignored", "revision": 7,
+        "values": [
+            {"value": "secret", "name": "Secret"},
+            {"value": "top.secret-1", "name": "Top secret", "status": "inactive"}
+        ]
+    });
+
+    let full = api.post(BASE, body).await;
     assert_eq!(full.status, 201, "{}", full.text);
     let b = &full.body;
     assert_ne!(b["id"], "amd_ignored");
@@ -145,12 +142,8 @@ async fn create_returns_201_location_and_defaults() {
 async fn duplicate_key_is_409_and_keeps_the_first() {
     let api = Api::new().await;
     let first = attribute(&api, "iscPrivacy", json!({})).await;
-    let r = api
-        .post(
-            BASE,
-            json!({"key": "iscPrivacy", "name": "Other", "type": "custom"}),
-        )
-        .await;
+    let body = json!({"key": "iscPrivacy", "name": "Other", "type": "custom"});
+    let r = api.post(BASE, body).await;
     assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["key"], "iscPrivacy");
     let g = api.get(&at("iscPrivacy")).await;
@@ -205,23 +198,19 @@ async fn key_pattern_is_enforced() {
 #[tokio::test]
 async fn validation_names_every_bad_field_at_once() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({
-                "key": "bad-key",
-                "name": "x".repeat(201),
-                "description": "d".repeat(4001),
-                "type": "other",
-                "multiselect": "yes",
-                "status": "deleted",
-                "object_types": ["role"],
-                "values": "none",
-                "source_type": "robot",
-                "owner": "someone"
-            }),
-        )
-        .await;
+    let body = json!({
+        "key": "bad-key",
+        "name": "x".repeat(201),
+        "description": "d".repeat(4001),
+        "type": "other",
+        "multiselect": "yes",
+        "status": "deleted",
+        "object_types": ["role"],
+        "values": "none",
+        "source_type": "robot",
+        "owner": "someone"
+    });
+    let r = api.post(BASE, body).await;
     assert_invalid(
         &r,
         &[
@@ -239,13 +228,9 @@ async fn validation_names_every_bad_field_at_once() {
     );
     let r = api.post(BASE, json!({})).await;
     assert_eq!(bad_fields(&r), vec!["key", "name", "type"]);
-    let r = api
-        .post(
-            BASE,
-            json!({"key": "k", "name": "n", "type": "custom", "object_types": ["entitlement", "all"],
-                   "multiselect": null, "status": null, "values": null}),
-        )
-        .await;
+    let body = json!({"key": "k", "name": "n", "type": "custom", "object_types": ["entitlement", "all"],
+                   "multiselect": null, "status": null, "values": null});
+    let r = api.post(BASE, body).await;
     assert_eq!(
         bad_fields(&r),
         vec!["multiselect", "object_types", "status", "values"]
@@ -258,24 +243,20 @@ async fn validation_names_every_bad_field_at_once() {
 #[tokio::test]
 async fn values_are_validated_entry_by_entry() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({
-                "key": "iscPrivacy", "name": "Privacy", "type": "governance",
-                "values": [
-                    {"value": "public", "name": "Public"},
-                    {"value": "no good", "name": "Bad pattern"},
-                    {"value": "public", "name": "Duplicate"},
-                    {"value": "nameless"},
-                    {"value": "blank", "name": " "},
-                    {"value": "s", "name": "Bad status", "status": "retired"},
-                    {"value": "x", "name": "Extra", "id": 1},
-                    7
-                ]
-            }),
-        )
-        .await;
+    let body = json!({
+        "key": "iscPrivacy", "name": "Privacy", "type": "governance",
+        "values": [
+            {"value": "public", "name": "Public"},
+            {"value": "no good", "name": "Bad pattern"},
+            {"value": "public", "name": "Duplicate"},
+            {"value": "nameless"},
+            {"value": "blank", "name": " "},
+            {"value": "s", "name": "Bad status", "status": "retired"},
+            {"value": "x", "name": "Extra", "id": 1},
+            7
+        ]
+    });
+    let r = api.post(BASE, body).await;
     assert_invalid(
         &r,
         &[
@@ -301,12 +282,8 @@ async fn values_are_validated_entry_by_entry() {
     let many: Vec<Value> = (0..501)
         .map(|i| json!({"value": format!("v{i}"), "name": "n"}))
         .collect();
-    let r = api
-        .post(
-            BASE,
-            json!({"key": "big", "name": "n", "type": "custom", "values": many}),
-        )
-        .await;
+    let body = json!({"key": "big", "name": "n", "type": "custom", "values": many});
+    let r = api.post(BASE, body).await;
     assert_eq!(bad_fields(&r), vec!["values"]);
 }
 
@@ -476,13 +453,9 @@ async fn patch_refuses_key_nulls_and_bad_values_without_writing() {
     assert_eq!(bad_fields(&r), vec!["key"]);
     let r = api.patch(&at("iscPrivacy"), json!({"name": null})).await;
     assert_invalid(&r, &["name"]);
-    let r = api
-        .patch(
-            &at("iscPrivacy"),
-            json!({"type": null, "multiselect": null, "status": null, "object_types": null,
-                   "values": null, "bogus": 1}),
-        )
-        .await;
+    let edit = json!({"type": null, "multiselect": null, "status": null, "object_types": null,
+                   "values": null, "bogus": 1});
+    let r = api.patch(&at("iscPrivacy"), edit).await;
     assert_eq!(
         bad_fields(&r),
         vec![
@@ -494,12 +467,8 @@ async fn patch_refuses_key_nulls_and_bad_values_without_writing() {
             "values"
         ]
     );
-    let r = api
-        .patch(
-            &at("iscPrivacy"),
-            json!({"values": [{"value": "a", "name": "A"}, {"value": "a", "name": "B"}]}),
-        )
-        .await;
+    let edit = json!({"values": [{"value": "a", "name": "A"}, {"value": "a", "name": "B"}]});
+    let r = api.patch(&at("iscPrivacy"), edit).await;
     assert_eq!(bad_fields(&r), vec!["values[1].value"]);
     let r = api
         .raw(

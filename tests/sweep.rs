@@ -42,11 +42,9 @@ async fn due_entitlements_expire_and_nothing_else_changes() {
         200
     );
     let xid = extended["id"].as_str().unwrap();
+    let edit = json!({"expires_at": in_days(60)});
     let x = api
-        .patch(
-            &format!("/api/v1/entitlements/{xid}"),
-            json!({"expires_at": in_days(60)}),
-        )
+        .patch(&format!("/api/v1/entitlements/{xid}"), edit)
         .await;
     assert_eq!(x.status, 200, "{}", x.text);
     assert_eq!(live_count(&api, aid).await, 5);

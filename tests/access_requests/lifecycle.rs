@@ -188,12 +188,8 @@ async fn completing_is_only_from_provisioned_and_status_takes_no_other_value() {
         assert_invalid(&r, &["status"]);
     }
     // Completing cannot be combined with an edit.
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"status": "completed", "justification": "y"}),
-        )
-        .await;
+    let change = json!({"status": "completed", "justification": "y"});
+    let r = api.patch(&url(&id), change).await;
     assert_invalid(&r, &["status"]);
     assert_unchanged(&api, &before).await;
     // The same 400 for a pending request (validation comes before the state).
@@ -245,12 +241,8 @@ async fn pending_requests_can_be_edited_within_their_rules() {
     let api = Api::new().await;
     let aid = asset(&api, "github").await;
     let id = id_of(&new_request(&api, "github").await);
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"justification": "reworded", "entitlement_type": "admin", "expires_at": "2099-06-30T14:00:00+02:00", "tags": ["a"], "source_type": "frontend"}),
-        )
-        .await;
+    let edit = json!({"justification": "reworded", "entitlement_type": "admin", "expires_at": "2099-06-30T14:00:00+02:00", "tags": ["a"], "source_type": "frontend"});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
     let b = r.body.clone();
@@ -262,12 +254,8 @@ async fn pending_requests_can_be_edited_within_their_rules() {
     assert_eq!(b["status"], "pending");
     assert_eq!(b["revision"], 2);
     // Clearing tags and expiry, and sending fixed fields unchanged, is fine.
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"tags": null, "expires_at": null, "system_id": "github", "asset_id": aid, "access_type": "new", "requester_id": "user-1", "principal_id": "user-1", "principal_type": "person"}),
-        )
-        .await;
+    let edit = json!({"tags": null, "expires_at": null, "system_id": "github", "asset_id": aid, "access_type": "new", "requester_id": "user-1", "principal_id": "user-1", "principal_type": "person"});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["tags"], Value::Null);
     assert_eq!(r.body["expires_at"], Value::Null);
@@ -363,12 +351,8 @@ async fn edits_keep_the_access_type_rules() {
         .await;
     assert_invalid(&r, &["entitlement_type"]);
     assert_unchanged(&api, &before).await;
-    let r = api
-        .patch(
-            &url(&mid),
-            json!({"entitlement_type": null, "expires_at": FUTURE}),
-        )
-        .await;
+    let edit = json!({"entitlement_type": null, "expires_at": FUTURE});
+    let r = api.patch(&url(&mid), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["entitlement_type"], Value::Null);
     assert_eq!(r.body["expires_at"], FUTURE_OUT);

@@ -331,12 +331,8 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_revoked_meanwhile_chang
     .await;
     approve(&api, &id_of(&modify)).await;
     approve(&api, &id_of(&revoke)).await;
-    let r = api
-        .post(
-            &format!("{ENTS}/{eid}/revoke"),
-            json!({"reason": "incident"}),
-        )
-        .await;
+    let body = json!({"reason": "incident"});
+    let r = api.post(&format!("{ENTS}/{eid}/revoke"), body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     for req in [&modify, &revoke] {
         let id = id_of(req);
@@ -387,12 +383,8 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
     .await
     .expect("sweep");
     assert_eq!(report.expired, 1);
-    let r = api
-        .patch(
-            &format!("{ENTS}/{}", id_of(&parked)),
-            json!({"status": "pending_approval"}),
-        )
-        .await;
+    let edit = json!({"status": "pending_approval"});
+    let r = api.patch(&format!("{ENTS}/{}", id_of(&parked)), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         read_entitlement(&api, &id_of(&expiring)).await["status"],
@@ -407,12 +399,8 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
     }
     // And none can be filed any more.
     for ent in [&expiring, &parked] {
-        let r = api
-            .post(
-                BASE,
-                json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(ent)}),
-            )
-            .await;
+        let sent = json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(ent)});
+        let r = api.post(BASE, sent).await;
         assert_invalid(&r, &["entitlement_id"]);
     }
 }

@@ -10,12 +10,8 @@ use super::*;
 async fn create_fills_defaults_and_returns_every_field() {
     let api = Api::new().await;
     let aid = asset(&api, "github").await;
-    let r = api
-        .post(
-            BASE,
-            json!({"system_id": "github", "access_type": "new", "justification": "on-call", "entitlement_type": "maintainer"}),
-        )
-        .await;
+    let body = json!({"system_id": "github", "access_type": "new", "justification": "on-call", "entitlement_type": "maintainer"});
+    let r = api.post(BASE, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let b = &r.body;
     let id = id_of(b);
@@ -310,13 +306,9 @@ async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
         )
         .await;
     assert_invalid(&r, &["asset_id"]);
-    let r = api
-        .post(
-            BASE,
-            json!({"system_id": "SAP-PRD-01", "access_type": "new", "justification": "x",
-                   "entitlement_type": "member"}),
-        )
-        .await;
+    let payload = json!({"system_id": "SAP-PRD-01", "access_type": "new", "justification": "x",
+                   "entitlement_type": "member"});
+    let r = api.post(BASE, payload).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     // Exactly the four accepted requests exist (three of user-1's, one of the app's).
     assert_eq!(listed_ids(&api.get(BASE).await).len(), 4);
@@ -451,12 +443,8 @@ async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_cr
     let aid = asset(&api, "vault").await;
     let privileged = grant_privileged_root(&api, &aid).await;
     let plain = grant_read(&api, &aid, "p2").await;
-    let r = api
-        .post(
-            BASE,
-            json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": null}),
-        )
-        .await;
+    let body = json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": null});
+    let r = api.post(BASE, body).await;
     assert_invalid(&r, &["expires_at"]);
     // A new expiry is fine on the privileged one; clearing is fine on the plain one.
     create(
@@ -489,14 +477,10 @@ async fn create_validation() {
 async fn server_set_fields_in_a_create_body_are_ignored() {
     let api = Api::new().await;
     api.asset(json!({"name": "okta"})).await;
-    let r = api
-        .post(
-            BASE,
-            json!({"system_id": "okta", "access_type": "new", "justification": "x", "entitlement_type": "admin",
+    let body = json!({"system_id": "okta", "access_type": "new", "justification": "x", "entitlement_type": "admin",
                    "entitlement_id": "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "status": "approved", "approver_id": "me",
-                   "granted_at": "2020-01-01T00:00:00Z"}),
-        )
-        .await;
+                   "granted_at": "2020-01-01T00:00:00Z"});
+    let r = api.post(BASE, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["entitlement_id"], Value::Null);
     assert_eq!(r.body["status"], "pending");

@@ -178,16 +178,12 @@ async fn one_live_grant_per_asset_principal_and_type() {
     assert_eq!(dup.body["principal_id"], "p1");
     assert_eq!(dup.body["entitlement_type"], "admin");
     // A duplicate that differs only in governance fields is still the same grant.
-    let dup = api
-        .post(
-            BASE,
-            with(
-                grant_body(&aid, "p1", "admin"),
-                json!({"status": "pending_approval", "grant_source": "inherited", "expires_at": in_days(3),
+    let body = with(
+        grant_body(&aid, "p1", "admin"),
+        json!({"status": "pending_approval", "grant_source": "inherited", "expires_at": in_days(3),
                        "description": "again"}),
-            ),
-        )
-        .await;
+    );
+    let dup = api.post(BASE, body).await;
     assert_problem(&dup, 409, "conflict");
     assert_unchanged(&api, &first).await;
     assert_live(&api, &aid, 1).await;
@@ -220,12 +216,8 @@ async fn one_live_grant_per_asset_principal_and_type() {
     )
     .await;
     for status in ["active", "pending_approval"] {
-        let r = api
-            .post(
-                BASE,
-                with(grant_body(&aid, "p9", "admin"), json!({"status": status})),
-            )
-            .await;
+        let body = with(grant_body(&aid, "p9", "admin"), json!({"status": status}));
+        let r = api.post(BASE, body).await;
         assert_problem(&r, 409, "conflict");
     }
     assert_unchanged(&api, &pending).await;
@@ -281,12 +273,8 @@ async fn status_cannot_be_patched_to_revoked_or_expired() {
         assert_unchanged(&api, &e).await;
     }
     // Together with valid changes: still nothing written.
-    let r = api
-        .patch(
-            &url(&id_of(&e)),
-            json!({"status": "revoked", "description": "d", "entitlement_type": "y"}),
-        )
-        .await;
+    let edit = json!({"status": "revoked", "description": "d", "entitlement_type": "y"});
+    let r = api.patch(&url(&id_of(&e)), edit).await;
     assert_invalid(&r, &["status"]);
     assert_unchanged(&api, &e).await;
     // An empty body is 400.
@@ -345,17 +333,13 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
     assert_live(&api, &bid, 0).await;
 
     // The stored values, sent back (an SDK sending the whole record), are accepted.
-    let r = api
-        .patch(
-            &url(&id),
-            json!({
-                "asset_id": aid, "principal_id": "p1", "principal_type": "person",
-                "granted_at": "2026-01-01T01:00:00+01:00", "granted_by_id": "user-1",
-                "grant_source": "inherited", "description": "kept identity",
-                "id": "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "revision": 77, "tenant_id": "x"
-            }),
-        )
-        .await;
+    let edit = json!({
+        "asset_id": aid, "principal_id": "p1", "principal_type": "person",
+        "granted_at": "2026-01-01T01:00:00+01:00", "granted_by_id": "user-1",
+        "grant_source": "inherited", "description": "kept identity",
+        "id": "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "revision": 77, "tenant_id": "x"
+    });
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 2);
     assert_eq!(r.header("etag"), Some("\"2\""));
@@ -381,22 +365,14 @@ async fn governance_fields_merge_on_patch() {
     )
     .await;
     let id = id_of(&e);
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"requestable": false, "attributes": {"c": 3}}),
-        )
-        .await;
+    let edit = json!({"requestable": false, "attributes": {"c": 3}});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["requestable"], false);
     assert_eq!(r.body["attributes"], json!({"c": 3}), "replaced whole");
     assert_eq!(r.body["description"], "d", "absent keeps");
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"description": null, "attributes": null, "privileged": true, "expires_at": in_days(2)}),
-        )
-        .await;
+    let edit = json!({"description": null, "attributes": null, "privileged": true, "expires_at": in_days(2)});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["description"], Value::Null);
     assert_eq!(r.body["attributes"], Value::Null);
@@ -421,12 +397,8 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_live(&api, &aid, 2).await;
 
     // The new tuple is taken: 409, nothing changes.
-    let r = api
-        .patch(
-            &url(&id_of(&read)),
-            json!({"entitlement_type": "write", "description": "x"}),
-        )
-        .await;
+    let edit = json!({"entitlement_type": "write", "description": "x"});
+    let r = api.patch(&url(&id_of(&read)), edit).await;
     assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["entitlement_type"], "write");
     assert_unchanged(&api, &read).await;
@@ -484,12 +456,8 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     create(&api, grant_body(&aid, "p1", "admin")).await;
     assert_live(&api, &aid, 4).await;
     // Moving the type of a pending grant works the same way.
-    let r = api
-        .patch(
-            &url(&id_of(&pending)),
-            json!({"entitlement_type": "auditor"}),
-        )
-        .await;
+    let edit = json!({"entitlement_type": "auditor"});
+    let r = api.patch(&url(&id_of(&pending)), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     create(&api, grant_body(&aid, "p1", "owner")).await;
     assert_problem(
@@ -1204,12 +1172,8 @@ async fn q_follows_every_write() {
             "{q}"
         );
     }
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"entitlement_type": "Writer", "description": null}),
-        )
-        .await;
+    let edit = json!({"entitlement_type": "Writer", "description": null});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200);
     for (q, found) in [
         ("writer", true),
@@ -1258,11 +1222,9 @@ async fn create_revoke_and_regrant() {
     assert_eq!(del.body["live_entitlements"], 1);
 
     api.counter.reset();
+    let body = json!({"reason": "left team"});
     let rv = api
-        .post(
-            &format!("/api/v1/entitlements/{id}/revoke"),
-            json!({"reason": "left team"}),
-        )
+        .post(&format!("/api/v1/entitlements/{id}/revoke"), body)
         .await;
     assert_eq!(rv.status, 200, "{}", rv.text);
     assert_eq!(rv.body["status"], "revoked");

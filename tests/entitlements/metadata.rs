@@ -433,13 +433,9 @@ async fn metadata_per_entitlement_is_capped() {
 #[tokio::test]
 async fn metadata_values_are_added_replaced_and_removed() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            ATTRS,
-            json!({"key": "iscFederalClassifications", "name": "Federal", "type": "governance",
-                   "values": [{"value": "secret", "name": "Secret"}, {"value": "topSecret", "name": "Top Secret"}]}),
-        )
-        .await;
+    let body = json!({"key": "iscFederalClassifications", "name": "Federal", "type": "governance",
+                   "values": [{"value": "secret", "name": "Secret"}, {"value": "topSecret", "name": "Top Secret"}]});
+    let r = api.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let asset = api.asset(json!({"name": "hr"})).await;
     let e = api

@@ -182,12 +182,8 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
         "2020-01-01T00:00:00Z",
         "2000-01-01T00:00:00+05:00",
     ] {
-        let r = api
-            .post(
-                BASE,
-                with(grant_body(&plain, "p", "x"), json!({"expires_at": when})),
-            )
-            .await;
+        let body = with(grant_body(&plain, "p", "x"), json!({"expires_at": when}));
+        let r = api.post(BASE, body).await;
         assert_invalid_for(&r, &["expires_at"], format!("{when}"));
     }
     let refused: Vec<(&str, Value)> = vec![
@@ -272,12 +268,8 @@ async fn patching_expiry_keeps_the_expiry_rules() {
         .await;
     assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &on_critical).await;
-    let r = api
-        .patch(
-            &url(&id_of(&on_critical)),
-            json!({"expires_at": null, "entitlement_type": "y"}),
-        )
-        .await;
+    let edit = json!({"expires_at": null, "entitlement_type": "y"});
+    let r = api.patch(&url(&id_of(&on_critical)), edit).await;
     assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &on_critical).await;
     // The type change was rolled back with it: the old tuple is still held, the new one free.
@@ -320,12 +312,8 @@ async fn patching_expiry_keeps_the_expiry_rules() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["expires_at"], later);
-    let r = api
-        .patch(
-            &url(&id_of(&privileged)),
-            json!({"privileged": false, "expires_at": null}),
-        )
-        .await;
+    let edit = json!({"privileged": false, "expires_at": null});
+    let r = api.patch(&url(&id_of(&privileged)), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["expires_at"], Value::Null);
     assert_live(&api, &critical, 1).await;
@@ -391,15 +379,11 @@ async fn unstorable_attributes_on_create_are_a_400() {
     .await;
     assert_eq!(current(&api, &id_of(&e)).await, e);
     for (i, (what, attrs, field)) in unstorable_attributes().into_iter().enumerate() {
-        let r = api
-            .post(
-                BASE,
-                with(
-                    grant_body(&aid, &format!("p{i}"), "x"),
-                    json!({"attributes": attrs}),
-                ),
-            )
-            .await;
+        let body = with(
+            grant_body(&aid, &format!("p{i}"), "x"),
+            json!({"attributes": attrs}),
+        );
+        let r = api.post(BASE, body).await;
         assert_not_500(&r, what, &field);
         if r.status == 201 {
             assert_eq!(current(&api, &id_of(&r.body)).await, r.body, "{what}");
@@ -430,12 +414,8 @@ async fn unstorable_attributes_on_patch_are_a_400() {
 #[tokio::test]
 async fn asset_rules_are_checked_in_the_transaction() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x"),
-        )
-        .await;
+    let body = grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x");
+    let r = api.post(BASE, body).await;
     assert_invalid(&r, &["asset_id"]);
 
     let critical = api

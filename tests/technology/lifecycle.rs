@@ -57,12 +57,8 @@ async fn server_owned_envelope_fields_in_a_body_are_ignored() {
 #[tokio::test]
 async fn source_and_source_type_are_the_clients() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "sourced", "source": "cmdb", "source_type": "backend"}),
-        )
-        .await;
+    let sent = json!({"name": "sourced", "source": "cmdb", "source_type": "backend"});
+    let r = api.post(BASE, sent).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["source"], "cmdb");
     assert_eq!(r.body["source_type"], "backend");
@@ -162,12 +158,8 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     let created_at_full = r.body["created_at"].clone();
 
     // An owner without a group shows group_id: null.
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "solo-owner", "owner": {"person_id": "p2"}}),
-        )
-        .await;
+    let body = json!({"name": "solo-owner", "owner": {"person_id": "p2"}});
+    let r = api.post(BASE, body).await;
     assert_eq!(
         r.body["owner"],
         json!({"person_id": "p2", "group_id": null})
@@ -634,12 +626,8 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 #[tokio::test]
 async fn create_get_patch_delete_round_trip() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "payments-gateway", "hosting": "cloud", "cloud_provider": "aws", "tags": ["pci"]}),
-        )
-        .await;
+    let body = json!({"name": "payments-gateway", "hosting": "cloud", "cloud_provider": "aws", "tags": ["pci"]});
+    let r = api.post(BASE, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("ast_") && id.len() == 30);
@@ -665,12 +653,9 @@ async fn create_get_patch_delete_round_trip() {
     assert_eq!(g.body, r.body);
     assert_eq!(api.counter.total(), 1);
 
-    let p = api
-        .patch(
-            &format!("/api/v1/technology/{id}"),
-            json!({"description": "cards", "tags": null}),
-        )
-        .await;
+    let edit = json!({"description": "cards", "tags": null});
+
+    let p = api.patch(&format!("/api/v1/technology/{id}"), edit).await;
     assert_eq!(p.status, 200, "{}", p.text);
     assert_eq!(p.body["description"], "cards");
     assert_eq!(p.body["tags"], serde_json::Value::Null);

@@ -360,12 +360,8 @@ async fn q_is_a_case_insensitive_substring_of_name_display_name_description_vend
     }
     // The search text follows a PATCH.
     let id = id_of(&records[0]);
-    let p = api
-        .patch(
-            &format!("{BASE}/{id}"),
-            json!({"vendor": "Adyen", "description": null}),
-        )
-        .await;
+    let edit = json!({"vendor": "Adyen", "description": null});
+    let p = api.patch(&format!("{BASE}/{id}"), edit).await;
     assert_eq!(p.status, 200);
     assert_eq!(
         ids(&list(&api, &[("q", "stripe")]).await),

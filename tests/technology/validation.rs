@@ -5,30 +5,18 @@ use super::*;
 #[tokio::test]
 async fn unknown_fields_are_named() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "strict", "colour": "red", "Name": "x"}),
-        )
-        .await;
+    let body = json!({"name": "strict", "colour": "red", "Name": "x"});
+    let r = api.post(BASE, body).await;
     assert_invalid(&r, &["Name", "colour"]);
     // Attributes of the item that are not fields of the record are unknown too.
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "strict", "live_entitlements": 0, "search": "x", "PK": "T#x#AST"}),
-        )
-        .await;
+    let body = json!({"name": "strict", "live_entitlements": 0, "search": "x", "PK": "T#x#AST"});
+    let r = api.post(BASE, body).await;
     assert_invalid(&r, &["PK", "live_entitlements", "search"]);
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
     let asset = api.asset(json!({"name": "strict"})).await;
-    let r = api
-        .patch(
-            &url(&id_of(&asset)),
-            json!({"vendor": "v", "colour": "red"}),
-        )
-        .await;
+    let edit = json!({"vendor": "v", "colour": "red"});
+    let r = api.patch(&url(&id_of(&asset)), edit).await;
     assert_invalid(&r, &["colour"]);
     assert_asset_unchanged(&api, &asset).await;
 }
@@ -238,12 +226,9 @@ async fn names_are_kebab_case_of_at_most_63_characters() {
 async fn cloud_provider_only_with_cloud_or_hybrid_hosting() {
     let api = Api::new().await;
     for hosting in ["cloud", "hybrid"] {
-        let r = api
-            .post(
-                BASE,
-                json!({"name": format!("cp-{hosting}"), "hosting": hosting, "cloud_provider": "aws"}),
-            )
-            .await;
+        let sent =
+            json!({"name": format!("cp-{hosting}"), "hosting": hosting, "cloud_provider": "aws"});
+        let r = api.post(BASE, sent).await;
         assert_eq!(r.status, 201, "{}", r.text);
         assert_eq!(r.body["cloud_provider"], "aws");
     }
@@ -257,22 +242,14 @@ async fn cloud_provider_only_with_cloud_or_hybrid_hosting() {
         assert_invalid_for(&r, &["cloud_provider"], format!("{body}"));
     }
     // Hosting without a provider is fine.
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "cp-none", "hosting": "saas", "cloud_provider": null}),
-        )
-        .await;
+    let sent = json!({"name": "cp-none", "hosting": "saas", "cloud_provider": null});
+    let r = api.post(BASE, sent).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let saas = r.body;
 
     // PATCH: the merged record is checked.
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "cp-patch", "hosting": "cloud", "cloud_provider": "gcp"}),
-        )
-        .await;
+    let sent = json!({"name": "cp-patch", "hosting": "cloud", "cloud_provider": "gcp"});
+    let r = api.post(BASE, sent).await;
     let asset = r.body;
     let id = id_of(&asset);
     for body in [
@@ -284,33 +261,21 @@ async fn cloud_provider_only_with_cloud_or_hybrid_hosting() {
         assert_invalid_for(&r, &["cloud_provider"], format!("{body}"));
     }
     assert_asset_unchanged(&api, &asset).await;
-    let r = api
-        .patch(
-            &url(saas["id"].as_str().unwrap()),
-            json!({"cloud_provider": "azure"}),
-        )
-        .await;
+    let edit = json!({"cloud_provider": "azure"});
+    let r = api.patch(&url(saas["id"].as_str().unwrap()), edit).await;
     assert_invalid(&r, &["cloud_provider"]);
     assert_asset_unchanged(&api, &saas).await;
 
     let r = api.patch(&url(&id), json!({"hosting": "hybrid"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["cloud_provider"], "gcp");
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"hosting": "saas", "cloud_provider": null}),
-        )
-        .await;
+    let edit = json!({"hosting": "saas", "cloud_provider": null});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["hosting"], "saas");
     assert_eq!(r.body["cloud_provider"], Value::Null);
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"hosting": "cloud", "cloud_provider": "oci"}),
-        )
-        .await;
+    let edit = json!({"hosting": "cloud", "cloud_provider": "oci"});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["cloud_provider"], "oci");
 }
@@ -376,12 +341,8 @@ async fn tags_are_an_array_of_strings() {
         json!(fifty),
     ] {
         n += 1;
-        let r = api
-            .post(
-                BASE,
-                json!({"name": format!("tags-{n}"), "tags": tags.clone()}),
-            )
-            .await;
+        let body = json!({"name": format!("tags-{n}"), "tags": tags.clone()});
+        let r = api.post(BASE, body).await;
         assert_eq!(r.status, 201, "{tags}: {}", r.text);
         assert_eq!(r.body["tags"], tags);
     }
@@ -563,12 +524,8 @@ async fn owner_needs_a_person_and_merges_on_patch() {
 async fn owner_rejects_source_members_like_any_unknown_member() {
     let api = Api::new().await;
     for member in ["source", "source_type", "id", "revision", "tenant_id"] {
-        let r = api
-            .post(
-                BASE,
-                json!({"name": "owner-src", "owner": {"person_id": "p1", member: "x"}}),
-            )
-            .await;
+        let body = json!({"name": "owner-src", "owner": {"person_id": "p1", member: "x"}});
+        let r = api.post(BASE, body).await;
         assert_invalid(&r, &[format!("owner.{member}").as_str()]);
     }
 }
