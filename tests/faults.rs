@@ -264,13 +264,10 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
         vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
     );
     let later = Timestamp::now().plus_seconds(2 * 86_400);
-    let report = sweep::run(
-        &faulty.state,
-        later,
-        Instant::now() + Duration::from_secs(30),
-    )
-    .await
-    .expect("sweep");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = sweep::run(&faulty.state, later, deadline)
+        .await
+        .expect("sweep");
     let in_shard_0 = ids
         .iter()
         .filter(|id| keys::expiry_pk(id) == keys::expiry_shard_pk(0))
@@ -352,11 +349,7 @@ async fn every_way_dynamodb_refuses_an_oversized_item_is_record_too_large() {
     let mut item = store::key(&api.tenant, Kind::Asset, "c");
     item.insert("big".into(), store::s("c".repeat(410_000)));
     let e = api
-        .state
-        .db
-        .put_item()
-        .table_name(api.state.table())
-        .set_item(Some(item))
+        .put_raw_request(item)
         .send()
         .await
         .expect_err("too large");

@@ -156,19 +156,12 @@ async fn duplicate_key_is_409_and_keeps_the_first() {
 #[tokio::test]
 async fn concurrent_creates_of_one_key_yield_one_winner() {
     let api = Api::new().await;
-    let mut tasks = Vec::new();
-    for i in 0..10 {
+    let mut statuses = race(10, |i| {
         let api = api.clone();
-        tasks.push(tokio::spawn(async move {
-            api.post(
-                BASE,
-                json!({"key": "racy", "name": format!("n{i}"), "type": "custom"}),
-            )
-            .await
-            .status
-        }));
-    }
-    let mut statuses = join_statuses(tasks).await;
+        let body = json!({"key": "racy", "name": format!("n{i}"), "type": "custom"});
+        async move { api.post(BASE, body).await.status }
+    })
+    .await;
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
 }
@@ -521,19 +514,16 @@ async fn stale_if_match_is_412_and_changes_nothing() {
 async fn concurrent_patches_without_if_match_all_land() {
     let api = Api::new().await;
     attribute(&api, "iscPrivacy", json!({})).await;
-    let mut tasks = Vec::new();
-    for i in 0..3 {
+    let statuses = race(3, |i| {
         let api = api.clone();
-        tasks.push(tokio::spawn(async move {
-            api.patch(&at("iscPrivacy"), json!({"name": format!("n{i}")}))
-                .await
-                .status
-        }));
-    }
+        async move {
+            let body = json!({"name": format!("n{i}")});
+            api.patch(&at("iscPrivacy"), body).await.status
+        }
+    })
+    .await;
     // Each writer re-reads after a lost race; with two rivals it loses at most twice.
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 200);
-    }
+    assert_eq!(statuses, [200; 3]);
     let g = api.get(&at("iscPrivacy")).await;
     assert_eq!(g.body["revision"], 4);
 }

@@ -17,12 +17,17 @@ async fn grant(api: &Api, asset_id: &str, principal: &str, extra: Value) -> Valu
     r.body
 }
 
+/// A grant to `principal` that expires in a day (due for a sweep run 2 days from now).
+async fn due_grant(api: &Api, asset_id: &str, principal: &str) -> Value {
+    grant(api, asset_id, principal, json!({"expires_at": in_days(1)})).await
+}
+
 #[tokio::test]
 async fn due_entitlements_expire_and_nothing_else_changes() {
     let api = Api::with_own_table().await;
     let asset = api.asset(json!({"name": "db"})).await;
     let aid = asset["id"].as_str().unwrap();
-    let due = grant(&api, aid, "due", json!({"expires_at": in_days(1)})).await;
+    let due = due_grant(&api, aid, "due").await;
     let pending = grant(
         &api,
         aid,
@@ -32,8 +37,8 @@ async fn due_entitlements_expire_and_nothing_else_changes() {
     .await;
     let later = grant(&api, aid, "later", json!({"expires_at": in_days(30)})).await;
     let forever = grant(&api, aid, "forever", json!({})).await;
-    let revoked = grant(&api, aid, "revoked", json!({"expires_at": in_days(1)})).await;
-    let extended = grant(&api, aid, "extended", json!({"expires_at": in_days(1)})).await;
+    let revoked = due_grant(&api, aid, "revoked").await;
+    let extended = due_grant(&api, aid, "extended").await;
     let rid = revoked["id"].as_str().unwrap();
     assert_eq!(
         api.post(&format!("/api/v1/entitlements/{rid}/revoke"), json!({}))
@@ -104,13 +109,7 @@ async fn concurrent_sweeps_expire_each_entitlement_once() {
         let asset = tenant.asset(json!({"name": "app"})).await;
         let aid = asset["id"].as_str().unwrap().to_string();
         for i in 0..20 {
-            grant(
-                &tenant,
-                &aid,
-                &format!("p{i}"),
-                json!({"expires_at": in_days(1)}),
-            )
-            .await;
+            due_grant(&tenant, &aid, &format!("p{i}")).await;
         }
         assets.push((tenant, aid));
     }
@@ -144,13 +143,7 @@ async fn a_short_budget_expires_part_and_the_next_run_the_rest() {
             let api = api.clone();
             let aid = aid.clone();
             async move {
-                grant(
-                    &api,
-                    &aid,
-                    &format!("p{i}"),
-                    json!({"expires_at": in_days(1)}),
-                )
-                .await;
+                due_grant(&api, &aid, &format!("p{i}")).await;
             }
         })
         .await;
@@ -200,13 +193,7 @@ async fn poisoned_items_in_every_shard_do_not_stop_the_sweep_for_anyone() {
         let asset = tenant.asset(json!({"name": "app"})).await;
         let aid = id_of(&asset);
         for i in 0..count {
-            let e = grant(
-                tenant,
-                &aid,
-                &format!("p{i}"),
-                json!({"expires_at": in_days(1)}),
-            )
-            .await;
+            let e = due_grant(tenant, &aid, &format!("p{i}")).await;
             due.push((tenant.clone(), id_of(&e)));
         }
     }

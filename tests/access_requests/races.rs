@@ -200,27 +200,13 @@ async fn twenty_racing_decisions_have_one_winner() {
         .post(BASE, json!({"system_id": "slack", "access_type": "new", "justification": "x", "entitlement_type": "member"}))
         .await;
     let id = r.body["id"].as_str().unwrap().to_string();
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let api = api.clone();
-        let id = id.clone();
-        let token = approver(&api);
+    let statuses = race(20, |i| {
+        let (api, id, token) = (api.clone(), id.clone(), approver(&api));
         let action = if i % 2 == 0 { "approve" } else { "reject" };
-        tasks.push(tokio::spawn(async move {
-            act(&api, &token, &id, action).await.status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+        async move { act(&api, &token, &id, action).await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(200, 1), (409, 19)]);
 }
 
 #[tokio::test]
@@ -233,26 +219,12 @@ async fn twenty_racing_provisions_create_one_entitlement() {
         .await;
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(act(&api, &approver(&api), &id, "approve").await.status, 200);
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let api = api.clone();
-        let id = id.clone();
-        let token = approver(&api);
-        tasks.push(tokio::spawn(async move {
-            act(&api, &token, &id, "provision").await.status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    let statuses = race(20, |_| {
+        let (api, id, token) = (api.clone(), id.clone(), approver(&api));
+        async move { act(&api, &token, &id, "provision").await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(200, 1), (409, 19)]);
     let ents = api
         .get(&format!("/api/v1/entitlements?asset_id={aid}"))
         .await;

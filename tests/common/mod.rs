@@ -305,14 +305,22 @@ impl Api {
     /// Writes an item straight into the table, bypassing the API: data no route would write
     /// (a poisoned record), to prove what readers do with it.
     pub async fn put_raw(&self, item: store::Item) {
+        self.put_raw_request(item)
+            .send()
+            .await
+            .expect("put raw item");
+    }
+
+    /// The `PutItem` of `put_raw`, not yet sent: for a test that expects the store to refuse it.
+    pub fn put_raw_request(
+        &self,
+        item: store::Item,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
         self.state
             .db
             .put_item()
             .table_name(self.state.table())
             .set_item(Some(item))
-            .send()
-            .await
-            .expect("put raw item");
     }
 }
 
@@ -497,6 +505,15 @@ pub fn enc(value: &str) -> String {
     out
 }
 
+/// Headers with `name: value` when there is a value, none otherwise.
+pub fn header_if(name: &'static str, value: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(v) = value {
+        headers.insert(name, HeaderValue::from_str(v).unwrap());
+    }
+    headers
+}
+
 /// Sends with an optional `If-Match` header; `body` as JSON.
 pub async fn send(
     api: &Api,
@@ -506,11 +523,8 @@ pub async fn send(
     if_match: Option<&str>,
     body: Option<Value>,
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(tag) = if_match {
-        headers.insert("if-match", HeaderValue::from_str(tag).unwrap());
-    }
-    api.call_with(method, uri, token, headers, body).await
+    api.call_with(method, uri, token, header_if("if-match", if_match), body)
+        .await
 }
 
 /// Sends a request with exactly this `Authorization` header value (none when `None`).
@@ -521,10 +535,7 @@ pub async fn with_authorization(
     authorization: Option<&str>,
     body: Option<Value>,
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(a) = authorization {
-        headers.insert("authorization", HeaderValue::from_str(a).unwrap());
-    }
+    let headers = header_if("authorization", authorization);
     api.call_with(method, uri, "", headers, body).await
 }
 
@@ -536,10 +547,7 @@ pub async fn send_bytes(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(ct) = content_type {
-        headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-    }
+    let headers = header_if("content-type", content_type);
     api.raw(method, uri, &api.token(), headers, body.to_vec())
         .await
 }
@@ -757,5 +765,12 @@ impl Api {
         let out = request.await;
         assert_eq!(self.counter.snapshot(), counts(expected));
         out
+    }
+}
+
+/// Asserts how many of `statuses` are each status: `&[(201, 1), (409, 19)]`.
+pub fn assert_tally(statuses: &[u16], tally: &[(u16, usize)]) {
+    for (status, n) in tally {
+        assert_eq!(count_of(statuses, *status), *n, "{status}: {statuses:?}");
     }
 }

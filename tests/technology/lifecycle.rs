@@ -677,24 +677,12 @@ async fn create_get_patch_delete_round_trip() {
 #[tokio::test]
 async fn concurrent_creates_of_one_name_yield_one_winner() {
     let api = Api::new().await;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
+    let statuses = race(20, |_| {
         let api = api.clone();
-        tasks.push(tokio::spawn(async move {
-            api.post(BASE, json!({"name": "racy"})).await.status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+        async move { api.post(BASE, json!({"name": "racy"})).await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(201, 1), (409, 19)]);
     let list = api.get(BASE).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 }
