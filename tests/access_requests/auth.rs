@@ -13,7 +13,7 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let a_asset = id_of(&r.body);
-    let body = |system: &str| json!({"system_id": system, "access_type": "new", "justification": "x", "entitlement_type": "member"});
+    let body = |system: &str| new_of(&system, "member", json!({}));
 
     // A person-created asset, by name or by id: the same 400 as a missing one.
     let r = api.post_as(BASE, &app_a, body("person-made")).await;
@@ -40,7 +40,11 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
     // An entitlement a person created on the app's asset is not the app's: 400 entitlement_id.
     let persons = grant_read(&api, &a_asset, "p1").await;
     let r = api
-        .post_as(BASE, &app_a, json!({"system_id": "app-a-made", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(&persons)}))
+        .post_as(
+            BASE,
+            &app_a,
+            revoke_of("app-a-made", &id_of(&persons), json!({})),
+        )
         .await;
     assert_invalid(&r, &["entitlement_id"]);
 
@@ -89,11 +93,7 @@ async fn the_requester_cannot_decide_their_own_request() {
     }
     assert_unchanged(&api, &before).await;
     // Filed on behalf of someone else: that requester cannot decide it either.
-    let behalf = create(
-        &api,
-        json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "m", "requester_id": "bob"}),
-    )
-    .await;
+    let behalf = create(&api, new_of("github", "m", json!({"requester_id": "bob"}))).await;
     let bid = id_of(&behalf);
     let before = snapshot(&api, &bid).await;
     for action in ["approve", "reject"] {
@@ -122,7 +122,11 @@ async fn the_caller_who_filed_a_request_cannot_approve_it() {
     // user-1 files a request for their own access, naming "bob" as the requester…
     let r = create(
         &api,
-        json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "admin", "requester_id": "bob", "principal_id": "user-1"}),
+        new_of(
+            "github",
+            "admin",
+            json!({"requester_id": "bob", "principal_id": "user-1"}),
+        ),
     )
     .await;
     let id = id_of(&r);
@@ -192,7 +196,7 @@ async fn each_route_needs_exactly_its_scope() {
     let id = id_of(&new_request(&api, "github").await);
     let other_scopes =
         |keep: &str| -> Vec<String> { all_scopes().into_iter().filter(|s| s != keep).collect() };
-    let body = json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "m"});
+    let body = new_of("github", "m", json!({}));
     // (method, path, body, required scope)
     let routes: Vec<(&str, String, Option<Value>, &str)> = vec![
         ("GET", BASE.to_string(), None, "access-requests:read"),

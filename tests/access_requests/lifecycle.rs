@@ -318,11 +318,7 @@ async fn edits_keep_the_access_type_rules() {
     let aid = asset(&api, "aws").await;
     let ent = grant_read(&api, &aid, "p9").await;
     let eid = id_of(&ent);
-    let revoke = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-    )
-    .await;
+    let revoke = create(&api, revoke_of("aws", &eid, json!({}))).await;
     let before = snapshot(&api, &id_of(&revoke)).await;
     for body in [
         json!({"entitlement_type": "write"}),
@@ -341,7 +337,7 @@ async fn edits_keep_the_access_type_rules() {
     // modify: dropping the type leaves nothing to do unless an expiry change remains.
     let modify = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
+        modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
     let mid = id_of(&modify);
@@ -375,7 +371,7 @@ async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
     let privileged = grant_privileged_root(&api, &aid).await;
     let m = create(
         &api,
-        json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": LATER}),
+        modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER})),
     )
     .await;
     let before = snapshot(&api, &id_of(&m)).await;
@@ -521,7 +517,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     api.expect_requests(&[("GetItem", 1), ("PutItem", 1)], create(&api, direct))
         .await;
 
-    let modify = json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"});
+    let modify = modify_of("aws", &eid, json!({"entitlement_type": "write"}));
     let m = api
         .expect_requests(&[("GetItem", 2), ("PutItem", 1)], create(&api, modify))
         .await;
@@ -572,11 +568,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
         .await;
     assert_eq!(r.status, 200);
 
-    let m2 = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "expires_at": FUTURE}),
-    )
-    .await;
+    let m2 = create(&api, modify_of("aws", &eid, json!({"expires_at": FUTURE}))).await;
     approve(&api, &id_of(&m2)).await;
     api.expect_requests(
         &[("GetItem", 2), ("TransactWriteItems", 1)],
@@ -730,7 +722,10 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     let asset = api.asset(json!({"name": "github"})).await;
     let aid = asset["id"].as_str().unwrap();
     let r = api
-        .post(BASE, json!({"system_id": "github", "access_type": "new", "justification": "on-call", "entitlement_type": "maintainer"}))
+        .post(
+            BASE,
+            new_of("github", "maintainer", json!({"justification": "on-call"})),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["status"], "pending");
@@ -801,7 +796,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     let eid = e.body["id"].as_str().unwrap().to_string();
 
     let m = api
-        .post(BASE, json!({"system_id": "aws", "access_type": "modify", "justification": "more", "entitlement_id": eid, "entitlement_type": "write", "expires_at": "2099-01-01T00:00:00Z"}))
+        .post(BASE, modify_of("aws", &eid, json!({"justification": "more", "entitlement_type": "write", "expires_at": "2099-01-01T00:00:00Z"})))
         .await;
     assert_eq!(m.status, 201, "{}", m.text);
     assert_eq!(m.body["principal_id"], "p9");
@@ -819,7 +814,10 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     assert_eq!(live_count(&api, aid).await, 1);
 
     let r = api
-        .post(BASE, json!({"system_id": "aws", "access_type": "revoke", "justification": "left", "entitlement_id": eid}))
+        .post(
+            BASE,
+            revoke_of("aws", &eid, json!({"justification": "left"})),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let rid = r.body["id"].as_str().unwrap().to_string();

@@ -112,11 +112,40 @@ async fn create(api: &Api, body: Value) -> Value {
     create_as(api, &api.token(), body).await
 }
 
+/// A `new` request body for `entitlement_type` on the asset named `system` (justification "x"),
+/// with the members of `extra` set on top.
+fn new_of(system: &str, entitlement_type: &str, extra: Value) -> Value {
+    with(
+        json!({"system_id": system, "access_type": "new", "justification": "x", "entitlement_type": entitlement_type}),
+        extra,
+    )
+}
+
+/// A `modify` request body for the entitlement `eid` (justification "x"), plus `extra`.
+fn modify_of(system: &str, eid: &str, extra: Value) -> Value {
+    with(
+        json!({"system_id": system, "access_type": "modify", "justification": "x", "entitlement_id": eid}),
+        extra,
+    )
+}
+
+/// A `revoke` request body for the entitlement `eid` (justification "x"), plus `extra`.
+fn revoke_of(system: &str, eid: &str, extra: Value) -> Value {
+    with(
+        json!({"system_id": system, "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
+        extra,
+    )
+}
+
 /// A `new` request of user-1 for `member` access to the asset named `system`.
 async fn new_request(api: &Api, system: &str) -> Value {
     create(
         api,
-        json!({"system_id": system, "access_type": "new", "justification": "needed for work", "entitlement_type": "member"}),
+        new_of(
+            system,
+            "member",
+            json!({"justification": "needed for work"}),
+        ),
     )
     .await
 }

@@ -12,7 +12,7 @@ async fn provisioning_new_creates_the_entitlement() {
     let aid = asset(&api, "aws").await;
     let r = create(
         &api,
-        json!({"system_id": "aws", "access_type": "new", "justification": "deploys", "entitlement_type": "deployer", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE}),
+        new_of("aws", "deployer", json!({"justification": "deploys", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE})),
     )
     .await;
     let id = id_of(&r);
@@ -117,7 +117,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // Both.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "more", "entitlement_id": eid, "entitlement_type": "write", "expires_at": FUTURE}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "more", "entitlement_type": "write", "expires_at": FUTURE}),
+        ),
     )
     .await;
     let mid = id_of(&m);
@@ -147,7 +151,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // Only the expiry: the type stays.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "longer", "entitlement_id": eid, "expires_at": LATER}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "longer", "expires_at": LATER}),
+        ),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -158,7 +166,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // Only the type: the expiry stays.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "less", "entitlement_id": eid, "entitlement_type": "read"}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "less", "entitlement_type": "read"}),
+        ),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -169,7 +181,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // `expires_at: null` clears it.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "permanent", "entitlement_id": eid, "expires_at": null}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "permanent", "expires_at": null}),
+        ),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -201,7 +217,7 @@ async fn provisioning_revoke_revokes_the_entitlement() {
     let eid = id_of(&ent);
     let r = create(
         &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "left", "entitlement_id": eid}),
+        revoke_of("aws", &eid, json!({"justification": "left"})),
     )
     .await;
     let id = id_of(&r);
@@ -305,7 +321,7 @@ async fn provisioning_new_without_expiry_on_a_critical_asset_changes_nothing() {
     // With an expiry it is fine.
     let ok = create(
         &api,
-        json!({"system_id": "core-banking", "access_type": "new", "justification": "x", "entitlement_type": "teller", "expires_at": FUTURE}),
+        new_of("core-banking", "teller", json!({"expires_at": FUTURE})),
     )
     .await;
     approve(&api, &id_of(&ok)).await;
@@ -321,14 +337,10 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_revoked_meanwhile_chang
     let eid = id_of(&ent);
     let modify = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
+        modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
-    let revoke = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-    )
-    .await;
+    let revoke = create(&api, revoke_of("aws", &eid, json!({}))).await;
     approve(&api, &id_of(&modify)).await;
     approve(&api, &id_of(&revoke)).await;
     let body = json!({"reason": "incident"});
@@ -461,7 +473,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     .await;
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
+        modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -475,11 +487,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     assert_eq!(live_count(&api, &aid).await, 2);
 
     // The entitlement became privileged meanwhile: its expiry cannot be cleared.
-    let clear = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "expires_at": null}),
-    )
-    .await;
+    let clear = create(&api, modify_of("aws", &eid, json!({"expires_at": null}))).await;
     approve(&api, &id_of(&clear)).await;
     let r = api
         .patch(&format!("{ENTS}/{eid}"), json!({"privileged": true}))
@@ -498,7 +506,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     let cent = grant_read(&api, &crit, "p9").await;
     let clear = create(
         &api,
-        json!({"system_id": "ledger", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&cent), "expires_at": null}),
+        modify_of("ledger", &id_of(&cent), json!({"expires_at": null})),
     )
     .await;
     approve(&api, &id_of(&clear)).await;
@@ -518,12 +526,7 @@ async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     let r = api.post_as(TECH, &app, json!({"name": "app-sys"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let aid = id_of(&r.body);
-    let req = create_as(
-        &api,
-        &app,
-        json!({"system_id": "app-sys", "access_type": "new", "justification": "x", "entitlement_type": "member"}),
-    )
-    .await;
+    let req = create_as(&api, &app, new_of("app-sys", "member", json!({}))).await;
     let id = id_of(&req);
     approve(&api, &id).await;
     let p = provision(&api, &id).await;
@@ -537,7 +540,7 @@ async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     assert_eq!(listed_ids(&r), vec![eid.to_string()]);
     // The app can ask for it to be revoked, like any grant of its own.
     let r = api
-        .post_as(BASE, &app, json!({"system_id": "app-sys", "access_type": "revoke", "justification": "x", "entitlement_id": eid}))
+        .post_as(BASE, &app, revoke_of("app-sys", &eid, json!({})))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["principal_id"], "svc-a");
@@ -556,14 +559,10 @@ async fn provisioning_refuses_an_expiry_that_has_passed_and_changes_nothing() {
     let aid = asset(&api, "aws").await;
     let ent = grant_read(&api, &aid, "p9").await;
     let soon = in_seconds(2);
-    let new = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "new", "justification": "x", "entitlement_type": "temp", "expires_at": soon}),
-    )
-    .await;
+    let new = create(&api, new_of("aws", "temp", json!({"expires_at": soon}))).await;
     let modify = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&ent), "expires_at": soon}),
+        modify_of("aws", &id_of(&ent), json!({"expires_at": soon})),
     )
     .await;
     approve(&api, &id_of(&new)).await;

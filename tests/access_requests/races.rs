@@ -127,13 +127,7 @@ async fn ten_racing_revoke_provisions_end_the_grant_once() {
     let aid = asset(&api, "aws").await;
     let eid = id_of(&grant_read(&api, &aid, "p9").await);
     grant_read(&api, &aid, "p8").await;
-    let id = id_of(
-        &create(
-            &api,
-            json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-        )
-        .await,
-    );
+    let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
     approve(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 2);
     let statuses = race(10, |_| {
@@ -157,13 +151,7 @@ async fn a_revoke_provision_racing_a_direct_revoke_ends_the_grant_once() {
         let api = Api::new().await;
         let aid = asset(&api, "aws").await;
         let eid = id_of(&grant_read(&api, &aid, "p9").await);
-        let id = id_of(
-            &create(
-                &api,
-                json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-            )
-            .await,
-        );
+        let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
         approve(&api, &id).await;
         let token = provisioner(&api);
         let revoke_url = format!("{ENTS}/{eid}/revoke");
@@ -196,9 +184,7 @@ async fn a_revoke_provision_racing_a_direct_revoke_ends_the_grant_once() {
 async fn twenty_racing_decisions_have_one_winner() {
     let api = Api::new().await;
     api.asset(json!({"name": "slack"})).await;
-    let r = api
-        .post(BASE, json!({"system_id": "slack", "access_type": "new", "justification": "x", "entitlement_type": "member"}))
-        .await;
+    let r = api.post(BASE, new_of("slack", "member", json!({}))).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     let statuses = race(20, |i| {
         let (api, id, token) = (api.clone(), id.clone(), approver(&api));
@@ -214,9 +200,7 @@ async fn twenty_racing_provisions_create_one_entitlement() {
     let api = Api::new().await;
     let asset = api.asset(json!({"name": "jira"})).await;
     let aid = asset["id"].as_str().unwrap().to_string();
-    let r = api
-        .post(BASE, json!({"system_id": "jira", "access_type": "new", "justification": "x", "entitlement_type": "member"}))
-        .await;
+    let r = api.post(BASE, new_of("jira", "member", json!({}))).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(act(&api, &approver(&api), &id, "approve").await.status, 200);
     let statuses = race(20, |_| {

@@ -10,7 +10,7 @@ use super::*;
 async fn create_fills_defaults_and_returns_every_field() {
     let api = Api::new().await;
     let aid = asset(&api, "github").await;
-    let body = json!({"system_id": "github", "access_type": "new", "justification": "on-call", "entitlement_type": "maintainer"});
+    let body = new_of("github", "maintainer", json!({"justification": "on-call"}));
     let r = api.post(BASE, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let b = &r.body;
@@ -89,7 +89,7 @@ async fn create_takes_the_clients_own_fields() {
 async fn create_validates_every_field() {
     let api = Api::new().await;
     asset(&api, "slack").await;
-    let ok = json!({"system_id": "slack", "access_type": "new", "justification": "x", "entitlement_type": "member"});
+    let ok = new_of("slack", "member", json!({}));
     let with = |patch: Value| {
         let mut b = ok.clone();
         for (k, v) in patch.as_object().unwrap() {
@@ -203,7 +203,7 @@ async fn create_resolves_the_asset_from_system_id() {
     let github = asset(&api, "github").await;
     let jira = asset(&api, "jira").await;
     let body = |extra: Value| {
-        let mut b = json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "member"});
+        let mut b = new_of("github", "member", json!({}));
         for (k, v) in extra.as_object().unwrap() {
             b[k] = v.clone();
         }
@@ -380,7 +380,7 @@ async fn create_checks_the_entitlement_of_modify_and_revoke() {
     // revoke: the request's entitlement_type is the entitlement's, whatever was sent.
     let r = create(
         &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": live_id, "entitlement_type": "admin"}),
+        revoke_of("aws", &live_id, json!({"entitlement_type": "admin"})),
     )
     .await;
     assert_eq!(r["entitlement_type"], "read");
@@ -388,7 +388,7 @@ async fn create_checks_the_entitlement_of_modify_and_revoke() {
     // modify: only the expiry, only the type.
     let r = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": live_id, "expires_at": FUTURE}),
+        modify_of("aws", &live_id, json!({"expires_at": FUTURE})),
     )
     .await;
     assert_eq!(r["entitlement_type"], Value::Null);
@@ -443,18 +443,18 @@ async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_cr
     let aid = asset(&api, "vault").await;
     let privileged = grant_privileged_root(&api, &aid).await;
     let plain = grant_read(&api, &aid, "p2").await;
-    let body = json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": null});
+    let body = modify_of("vault", &id_of(&privileged), json!({"expires_at": null}));
     let r = api.post(BASE, body).await;
     assert_invalid(&r, &["expires_at"]);
     // A new expiry is fine on the privileged one; clearing is fine on the plain one.
     create(
         &api,
-        json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": LATER}),
+        modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER})),
     )
     .await;
     let c = create(
         &api,
-        json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&plain), "expires_at": null}),
+        modify_of("vault", &id_of(&plain), json!({"expires_at": null})),
     )
     .await;
     assert_eq!(c["expires_at"], Value::Null);
@@ -467,9 +467,7 @@ async fn create_validation() {
     let api = Api::new().await;
     let r = api.post(BASE, json!({"access_type": "new"})).await;
     assert_invalid(&r, &["entitlement_type", "justification", "system_id"]);
-    let r = api
-        .post(BASE, json!({"system_id": "nope", "access_type": "new", "justification": "x", "entitlement_type": "r"}))
-        .await;
+    let r = api.post(BASE, new_of("nope", "r", json!({}))).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
 }
 
