@@ -55,14 +55,7 @@ async fn approving_a_pending_request_stamps_the_decision() {
     }
     assert_eq!(*b, expected);
     assert_eq!(read_request(&api, &id).await, *b);
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::store::get_s(&item, "GSI1PK"),
-        Some(format!("T#{}#ARQ#approved", api.tenant).as_str())
-    );
+    assert_indexed_as(&api, &id, "approved").await;
 }
 
 #[tokio::test]
@@ -94,14 +87,7 @@ async fn rejecting_a_pending_request_stamps_the_decision() {
     assert_eq!(b["approved_at"], Value::Null);
     assert_eq!(b["revision"], 2);
     assert_eq!(read_request(&api, &id).await, *b);
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::store::get_s(&item, "GSI1PK"),
-        Some(format!("T#{}#ARQ#rejected", api.tenant).as_str())
-    );
+    assert_indexed_as(&api, &id, "rejected").await;
 }
 
 #[tokio::test]
@@ -315,9 +301,7 @@ async fn pending_requests_can_be_edited_within_their_rules() {
 #[tokio::test]
 async fn edits_keep_the_access_type_rules() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
-    let eid = id_of(&ent);
+    let (_, eid) = aws_with_read_grant(&api).await;
     let revoke = create(&api, revoke_of("aws", &eid, json!({}))).await;
     let before = snapshot(&api, &id_of(&revoke)).await;
     for body in [
@@ -505,8 +489,7 @@ async fn decisions_record_the_clients_provenance() {
 #[tokio::test]
 async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let eid = id_of(&grant_read(&api, &aid, "p9").await);
+    let (aid, eid) = aws_with_read_grant(&api).await;
 
     let n = api
         .expect_requests(&[("GetItem", 1), ("PutItem", 1)], new_request(&api, "aws"))

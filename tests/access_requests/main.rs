@@ -180,6 +180,26 @@ async fn grant_privileged_root(api: &Api, asset_id: &str) -> Value {
     .await
 }
 
+/// The asset `aws` with an active `read` grant of `p9` on it: (asset id, entitlement id).
+async fn aws_with_read_grant(api: &Api) -> (String, String) {
+    let aid = asset(api, "aws").await;
+    let eid = id_of(&grant_read(api, &aid, "p9").await);
+    (aid, eid)
+}
+
+/// Asserts the request's status index entry (GSI1PK) is for `status`.
+async fn assert_indexed_as(api: &Api, id: &str, status: &str) {
+    let item = api
+        .stored(&format!("T#{}#ARQ", api.tenant), id)
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::store::get_s(&item, "GSI1PK"),
+        Some(format!("T#{}#ARQ#{status}", api.tenant).as_str()),
+        "{id}"
+    );
+}
+
 /// An active `read` grant of person `principal` on `asset_id`, expiring in 2098.
 async fn grant_read(api: &Api, asset_id: &str, principal: &str) -> Value {
     grant(

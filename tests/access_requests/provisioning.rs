@@ -332,9 +332,7 @@ async fn provisioning_new_without_expiry_on_a_critical_asset_changes_nothing() {
 #[tokio::test]
 async fn provisioning_modify_or_revoke_of_an_entitlement_revoked_meanwhile_changes_nothing() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
-    let eid = id_of(&ent);
+    let (_, eid) = aws_with_read_grant(&api).await;
     let modify = create(
         &api,
         modify_of("aws", &eid, json!({"entitlement_type": "write"})),
@@ -422,8 +420,7 @@ async fn provisioning_is_not_refused_by_an_unrelated_concurrent_entitlement_edit
     for access_type in ["modify", "revoke"] {
         for round in 0..10 {
             let api = Api::new().await;
-            let aid = asset(&api, "aws").await;
-            let eid = id_of(&grant_read(&api, &aid, "p9").await);
+            let (aid, eid) = aws_with_read_grant(&api).await;
             let mut body = json!({"system_id": "aws", "access_type": access_type, "justification": "x", "entitlement_id": eid});
             if access_type == "modify" {
                 body["entitlement_type"] = json!("write");
@@ -462,9 +459,7 @@ async fn provisioning_is_not_refused_by_an_unrelated_concurrent_entitlement_edit
 #[tokio::test]
 async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
-    let eid = id_of(&ent);
+    let (aid, eid) = aws_with_read_grant(&api).await;
     // The new type clashes with a live grant of the principal.
     let write = grant(
         &api,

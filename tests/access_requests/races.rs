@@ -124,8 +124,7 @@ async fn racing_provisions_of_two_requests_for_one_grant_make_one_entitlement() 
 #[tokio::test]
 async fn ten_racing_revoke_provisions_end_the_grant_once() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let eid = id_of(&grant_read(&api, &aid, "p9").await);
+    let (aid, eid) = aws_with_read_grant(&api).await;
     grant_read(&api, &aid, "p8").await;
     let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
     approve(&api, &id).await;
@@ -149,8 +148,7 @@ async fn ten_racing_revoke_provisions_end_the_grant_once() {
 async fn a_revoke_provision_racing_a_direct_revoke_ends_the_grant_once() {
     for _ in 0..5 {
         let api = Api::new().await;
-        let aid = asset(&api, "aws").await;
-        let eid = id_of(&grant_read(&api, &aid, "p9").await);
+        let (aid, eid) = aws_with_read_grant(&api).await;
         let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
         approve(&api, &id).await;
         let token = provisioner(&api);
