@@ -460,7 +460,7 @@ async fn patch_refuses_key_nulls_and_bad_values_without_writing() {
             "values"
         ]
     );
-    let edit = json!({"values": [{"value": "a", "name": "A"}, {"value": "a", "name": "B"}]});
+    let edit = with_values(&[("a", "A"), ("a", "B")]);
     let r = api.patch(&at("iscPrivacy"), edit).await;
     assert_eq!(bad_fields(&r), vec!["values[1].value"]);
     let r = api
@@ -714,12 +714,7 @@ async fn scopes_are_metadata_read_and_write() {
 #[tokio::test]
 async fn get_many_joins_current_definitions_in_one_batch() {
     let api = Api::new().await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     attribute(&api, "costCenter", json!({"type": "custom"})).await;
     let other = Api::new().await;
     attribute(&other, "otherTenant", json!({})).await;

@@ -14,7 +14,7 @@ mod validation;
 
 use common::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 const BASE: &str = "/api/v1/operations/access-requests";

@@ -18,13 +18,7 @@ async fn create_fills_defaults_and_returns_every_field() {
     assert!(id.starts_with("arq_") && id.len() == 30, "{id}");
     assert_eq!(r.header("location"), Some(url(&id).as_str()));
     assert_eq!(r.header("etag"), Some("\"1\""));
-    let keys: BTreeSet<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
-    let expected: BTreeSet<&str> = ENVELOPE_KEYS
-        .iter()
-        .chain(REQUEST_KEYS.iter())
-        .copied()
-        .collect();
-    assert_eq!(keys, expected);
+    assert_members(&b, &[&ENVELOPE_KEYS, &REQUEST_KEYS]);
     assert_fresh_envelope(&api, &b);
     assert_eq!(b["created_at"], b["updated_at"]);
     assert_eq!(b["source"], "edm");

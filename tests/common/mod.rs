@@ -631,6 +631,14 @@ pub fn grant_body(asset_id: &str, principal: &str, etype: &str) -> Value {
     json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
 }
 
+/// `grant_body` expiring `days` from now.
+pub fn expiring_grant_body(asset_id: &str, principal: &str, etype: &str, days: i64) -> Value {
+    with(
+        grant_body(asset_id, principal, etype),
+        json!({"expires_at": in_days(days)}),
+    )
+}
+
 /// The path of the asset collection.
 pub const TECH: &str = "/api/v1/technology";
 
@@ -649,6 +657,15 @@ pub async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
     let r = api.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "create attribute {key}: {}", r.text);
     r.body
+}
+
+/// An attribute body member `values` of active (value, name) pairs, for `attribute`'s `extra`.
+pub fn with_values(values: &[(&str, &str)]) -> Value {
+    let values: Vec<Value> = values
+        .iter()
+        .map(|(value, name)| json!({"value": value, "name": name}))
+        .collect();
+    json!({ "values": values })
 }
 
 /// A fresh, well-formed id with this prefix (`ast`, `ent`, `arq`) that exists nowhere.
@@ -773,4 +790,12 @@ pub fn assert_tally(statuses: &[u16], tally: &[(u16, usize)]) {
     for (status, n) in tally {
         assert_eq!(count_of(statuses, *status), *n, "{status}: {statuses:?}");
     }
+}
+
+/// Asserts `record` has exactly the members of `groups` together (the envelope's and a
+/// resource's own), no more and no fewer.
+pub fn assert_members(record: &Value, groups: &[&[&str]]) {
+    let expected: std::collections::BTreeSet<&str> =
+        groups.iter().flat_map(|g| g.iter().copied()).collect();
+    assert_eq!(member_names(record), expected, "{record}");
 }

@@ -19,12 +19,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
 
     let other = api.other_tenant();
     // The other tenant has the same attribute, so only the entitlement is missing.
-    attribute(
-        &other,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&other, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let missing = missing_entitlement();
     let token = other.token();
     let cases: Vec<(&str, String, String, Option<Value>)> = vec![
@@ -89,12 +84,7 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
     let app_a = api.token_for("svc-a", Some("app-a"), &scopes);
     let app_b = api.token_for("svc-b", Some("app-b"), &scopes);
     let person = api.token();
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let new_asset = |token: String, name: &'static str| {
         let api = api.clone();
         async move {

@@ -23,13 +23,7 @@ async fn create_applies_defaults_and_returns_every_field() {
     assert_eq!(r.header("etag"), Some("\"1\""));
     assert_eq!(r.header("content-type"), Some("application/json"));
 
-    let keys: BTreeSet<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
-    let expected: BTreeSet<&str> = ENVELOPE_KEYS
-        .iter()
-        .chain(ENTITLEMENT_KEYS.iter())
-        .copied()
-        .collect();
-    assert_eq!(keys, expected);
+    assert_members(&e, &[&ENVELOPE_KEYS, &ENTITLEMENT_KEYS]);
 
     assert_eq!(e["tenant_id"], api.tenant);
     assert_eq!(e["app_id"], Value::Null);
@@ -668,28 +662,9 @@ async fn revoking_an_expired_entitlement_is_409() {
     // The sweep covers every tenant: a table of this test's own.
     let api = Api::with_own_table().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
-    let e = create(
-        &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"expires_at": in_days(1)}),
-        ),
-    )
-    .await;
-    let keep = create(
-        &api,
-        with(
-            grant_body(&aid, "p2", "x"),
-            json!({"expires_at": in_days(30)}),
-        ),
-    )
-    .await;
+    attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
+    let e = create(&api, expiring_grant_body(&aid, "p1", "x", 1)).await;
+    let keep = create(&api, expiring_grant_body(&aid, "p2", "x", 30)).await;
     assert_live(&api, &aid, 2).await;
     let report = sweep_at(&api, 2, Duration::from_secs(30)).await;
     assert_eq!(report.expired, 1, "{report:?}");
@@ -995,12 +970,7 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
 async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
     let aid = asset_id(&api, json!({"name": "crm"})).await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
 
     let e = api
         .expect_requests(

@@ -59,10 +59,7 @@ async fn every_filter_alone_and_combined() {
             json!({"principal_type": "group", "grant_source": "provisioned",
                    "status": "pending_approval", "expires_at": in_days(20)}),
         ),
-        with(
-            grant_body(&b, "alice", "read"),
-            json!({"expires_at": in_days(1)}),
-        ),
+        expiring_grant_body(&b, "alice", "read", 1),
         grant_body(&b, "alice", "write"),
         with(
             grant_body(&b, "carol", "ADMIN-Ops"),
@@ -78,10 +75,7 @@ async fn every_filter_alone_and_combined() {
             json!({"principal_type": "group", "expires_at": in_days(4)}),
         ),
         grant_body(&a, "admin-bot", "read"),
-        with(
-            grant_body(&b, "bob", "read"),
-            json!({"expires_at": in_days(3)}),
-        ),
+        expiring_grant_body(&b, "bob", "read", 3),
     ];
     let mut created = Vec::new();
     for s in specs {

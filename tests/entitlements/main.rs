@@ -162,12 +162,7 @@ async fn revoke(api: &Api, id: &str, body: Option<Value>) -> Response {
 /// asset: the asset's id and the grant.
 async fn crm_with_privacy(api: &Api) -> (String, Value) {
     let aid = asset_id(api, json!({"name": "crm"})).await;
-    attribute(
-        api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let e = create(api, grant_body(&aid, "p1", "x")).await;
     (aid, e)
 }

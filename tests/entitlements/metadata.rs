@@ -24,12 +24,7 @@ async fn metadata_attribute_and_value_must_exist_and_be_active() {
     )
     .await;
     let other = api.other_tenant();
-    attribute(
-        &other,
-        "iscForeign",
-        json!({"values": [{"value": "x", "name": "X"}]}),
-    )
-    .await;
+    attribute(&other, "iscForeign", with_values(&[("x", "X")])).await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     for (key, value, field) in [
@@ -408,7 +403,7 @@ async fn metadata_per_entitlement_is_capped() {
         attribute(
             &api,
             &format!("k{i}"),
-            json!({"values": [{"value": "a", "name": "A"}, {"value": "b", "name": "B"}]}),
+            with_values(&[("a", "A"), ("b", "B")]),
         )
         .await;
     }

@@ -209,14 +209,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     assert_live(&api, &high, 0).await;
 
     // With an expiry they are fine; a non-critical asset needs none.
-    let e = create(
-        &api,
-        with(
-            grant_body(&critical, "p", "x"),
-            json!({"expires_at": in_days(7)}),
-        ),
-    )
-    .await;
+    let e = create(&api, expiring_grant_body(&critical, "p", "x", 7)).await;
     assert_eq!(e["status"], "active");
     create(
         &api,
@@ -245,14 +238,7 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let api = Api::new().await;
     let critical = asset_id(&api, json!({"name": "vault", "criticality": "critical"})).await;
     let plain = asset_id(&api, json!({"name": "wiki"})).await;
-    let on_critical = create(
-        &api,
-        with(
-            grant_body(&critical, "p1", "x"),
-            json!({"expires_at": in_days(5)}),
-        ),
-    )
-    .await;
+    let on_critical = create(&api, expiring_grant_body(&critical, "p1", "x", 5)).await;
     let privileged = create(
         &api,
         with(
@@ -274,14 +260,8 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     assert_unchanged(&api, &on_critical).await;
     // The type change was rolled back with it: the old tuple is still held, the new one free.
     assert_problem(
-        &api.post(
-            BASE,
-            with(
-                grant_body(&critical, "p1", "x"),
-                json!({"expires_at": in_days(1)}),
-            ),
-        )
-        .await,
+        &api.post(BASE, expiring_grant_body(&critical, "p1", "x", 1))
+            .await,
         409,
         "conflict",
     );
