@@ -799,3 +799,10 @@ pub fn assert_members(record: &Value, groups: &[&[&str]]) {
         groups.iter().flat_map(|g| g.iter().copied()).collect();
     assert_eq!(member_names(record), expected, "{record}");
 }
+
+impl Api {
+    /// POSTs `body` as raw bytes with this content type (`send_bytes`).
+    pub async fn post_bytes(&self, uri: &str, content_type: &str, body: &[u8]) -> Response {
+        send_bytes(self, "POST", uri, Some(content_type), body).await
+    }
+}

@@ -215,14 +215,9 @@ async fn content_types() {
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
-    let r = send_bytes(
-        &api,
-        "POST",
-        BASE,
-        Some("Application/JSON; charset=utf-8"),
-        body,
-    )
-    .await;
+    let r = api
+        .post_bytes(BASE, "Application/JSON; charset=utf-8", body)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let asset = r.body;
     let id = id_of(&asset);
@@ -306,7 +301,7 @@ async fn malformed_json_is_400() {
         deep.into_bytes(),
     ];
     for body in &bodies {
-        let r = send_bytes(&api, "POST", BASE, Some("application/json"), body).await;
+        let r = api.post_bytes(BASE, "application/json", body).await;
         assert_problem(&r, 400, "bad-request");
         assert!(r.body.get("errors").is_none(), "{}", r.text);
         let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), body).await;
@@ -332,7 +327,7 @@ async fn bodies_over_256_kib_are_413() {
     big.extend(std::iter::repeat_n(b'x', fill));
     big.extend_from_slice(suffix);
     assert_eq!(big.len(), 256 * 1024 + 1);
-    let r = send_bytes(&api, "POST", BASE, Some("application/json"), &big).await;
+    let r = api.post_bytes(BASE, "application/json", &big).await;
     assert_problem(&r, 413, "payload-too-large");
     let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &big).await;
     assert_problem(&r, 413, "payload-too-large");
@@ -366,22 +361,14 @@ async fn unreachable_store_is_503() {
 async fn bodies_need_json() {
     let api = Api::new().await;
     const BASE: &str = ATTRS;
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("text/plain"));
     let r = api
-        .raw(
-            "POST",
+        .post_bytes(
             BASE,
-            &api.token(),
-            headers,
-            br#"{"key":"k","name":"n","type":"custom"}"#.to_vec(),
+            "text/plain",
+            br#"{"key":"k","name":"n","type":"custom"}"#,
         )
         .await;
     assert_problem(&r, 415, "unsupported-media-type");
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let r = api
-        .raw("POST", BASE, &api.token(), headers, b"{not json".to_vec())
-        .await;
+    let r = api.post_bytes(BASE, "application/json", b"{not json").await;
     assert_problem(&r, 400, "bad-request");
 }

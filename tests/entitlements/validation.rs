@@ -111,21 +111,15 @@ async fn create_names_every_bad_field_and_writes_nothing() {
         .raw("POST", BASE, &api.token(), HeaderMap::new(), Vec::new())
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let mut h = HeaderMap::new();
-    h.insert("content-type", HeaderValue::from_static("application/json"));
     let r = api
-        .raw("POST", BASE, &api.token(), h, b"{\"asset_id\":".to_vec())
+        .post_bytes(BASE, "application/json", b"{\"asset_id\":")
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let mut h = HeaderMap::new();
-    h.insert("content-type", HeaderValue::from_static("text/plain"));
     let r = api
-        .raw(
-            "POST",
+        .post_bytes(
             BASE,
-            &api.token(),
-            h,
-            serde_json::to_vec(&grant_body(&aid, "p", "x")).unwrap(),
+            "text/plain",
+            &serde_json::to_vec(&grant_body(&aid, "p", "x")).unwrap(),
         )
         .await;
     assert_problem(&r, 415, "unsupported-media-type");

@@ -95,33 +95,32 @@ async fn include_deleted_needs_the_write_scope() {
     let read = api.token_with(&["technology:read"]);
     let both = api.token_with(&["technology:read", "technology:write"]);
 
-    let r = api
-        .get_as(&format!("{}?include_deleted=true", url(&id)), &read)
-        .await;
-    assert_problem(&r, 403, "forbidden");
-    let r = api
-        .get_as(&format!("{BASE}?include_deleted=true"), &read)
-        .await;
-    assert_problem(&r, 403, "forbidden");
+    let (one, all) = (url(&id), BASE.to_string());
+    for uri in [&one, &all] {
+        let r = api
+            .get_as(&format!("{uri}?include_deleted=true"), &read)
+            .await;
+        assert_problem(&r, 403, "forbidden");
+    }
 
     // false is the default and needs nothing more.
     let r = api
-        .get_as(&format!("{}?include_deleted=false", url(&id)), &read)
+        .get_as(&format!("{one}?include_deleted=false"), &read)
         .await;
     assert_problem(&r, 404, "not-found");
     let r = api
-        .get_as(&format!("{BASE}?include_deleted=false"), &read)
+        .get_as(&format!("{all}?include_deleted=false"), &read)
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["items"], json!([]));
 
     let r = api
-        .get_as(&format!("{}?include_deleted=true", url(&id)), &both)
+        .get_as(&format!("{one}?include_deleted=true"), &both)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["is_deleted"], true);
     let r = api
-        .get_as(&format!("{BASE}?include_deleted=true"), &both)
+        .get_as(&format!("{all}?include_deleted=true"), &both)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
