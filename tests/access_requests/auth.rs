@@ -82,8 +82,7 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
 #[tokio::test]
 async fn the_requester_cannot_decide_their_own_request() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let before = snapshot(&api, &id).await;
     for action in ["approve", "reject"] {
         let r = act(&api, &api.token(), &id, action).await;
@@ -192,8 +191,7 @@ async fn the_beneficiary_cannot_decide_a_request_filed_for_them() {
 #[tokio::test]
 async fn each_route_needs_exactly_its_scope() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let other_scopes =
         |keep: &str| -> Vec<String> { all_scopes().into_iter().filter(|s| s != keep).collect() };
     let body = new_of("github", "m", json!({}));

@@ -61,8 +61,7 @@ async fn approving_a_pending_request_stamps_the_decision() {
 #[tokio::test]
 async fn rejecting_a_pending_request_stamps_the_decision() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     // An empty body is fine on an action route; an unknown field is not (and changes nothing).
     let before = snapshot(&api, &id).await;
     let r = act_with(
@@ -433,8 +432,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
 #[tokio::test]
 async fn decisions_record_the_clients_provenance() {
     let api = Api::new().await;
-    asset(&api, "aws").await;
-    let id = id_of(&new_request(&api, "aws").await);
+    let id = pending_request(&api, "aws").await;
     let before = snapshot(&api, &id).await;
     for body in [
         json!({"source_type": "robot"}),
@@ -591,8 +589,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 #[tokio::test]
 async fn a_stale_if_match_changes_nothing() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let edited = api.patch(&url(&id), json!({"justification": "v2"})).await;
     assert_eq!(edited.status, 200);
     // revision is 2 now.

@@ -150,6 +150,12 @@ async fn new_request(api: &Api, system: &str) -> Value {
     .await
 }
 
+/// The asset named `system` and a pending `new_request` for it: the request's id.
+async fn pending_request(api: &Api, system: &str) -> String {
+    asset(api, system).await;
+    id_of(&new_request(api, system).await)
+}
+
 /// Approves as approver-1, asserting 200.
 async fn approve(api: &Api, id: &str) -> Value {
     let r = act(api, &approver(api), id, "approve").await;

@@ -28,8 +28,7 @@ async fn ten_racing_completions_have_one_winner() {
 #[tokio::test]
 async fn ten_racing_deletes_have_one_winner() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let statuses = race(10, |_| {
         let api = api.clone();
         let id = id.clone();
@@ -48,8 +47,7 @@ async fn ten_racing_deletes_have_one_winner() {
 #[tokio::test]
 async fn racing_approvals_and_withdrawals_have_one_winner() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let statuses = race(20, |i| {
         let api = api.clone();
         let id = id.clone();

@@ -285,6 +285,13 @@ impl Api {
         r.body
     }
 
+    /// Creates the asset `{"name": name}`: its record and its id.
+    pub async fn named_asset(&self, name: &str) -> (Value, String) {
+        let asset = self.asset(json!({ "name": name })).await;
+        let id = id_of(&asset);
+        (asset, id)
+    }
+
     /// Reads an item straight from the table (PK, SK), bypassing the API.
     pub async fn stored(&self, pk: &str, sk: &str) -> Option<store::Item> {
         self.state

@@ -40,8 +40,7 @@ fn base64url(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn missing_authorization_is_401_with_a_challenge_on_every_route() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "guarded"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("guarded").await;
     let cases = [
         ("GET", BASE.to_string(), None),
         ("POST", BASE.to_string(), Some(json!({"name": "sneaky"}))),
@@ -129,8 +128,7 @@ async fn expired_token_is_401_but_small_skew_is_forgiven() {
 #[tokio::test]
 async fn wrong_issuer_audience_or_secret_is_401() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "keyed"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("keyed").await;
 
     let mut tokens = Vec::new();
     let mut o = api.mint_options();
@@ -264,8 +262,7 @@ async fn empty_bodies_are_400() {
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
-    let asset = api.asset(json!({"name": "bodiless"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("bodiless").await;
     for ct in [
         Some("application/json"),
         Some("application/merge-patch+json"),
@@ -280,8 +277,7 @@ async fn empty_bodies_are_400() {
 #[tokio::test]
 async fn malformed_json_is_400() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "parsed"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("parsed").await;
     let deep = format!(
         "{{\"name\":\"deep\",\"x\":{}{}}}",
         "[".repeat(5000),
@@ -317,8 +313,7 @@ async fn malformed_json_is_400() {
 #[tokio::test]
 async fn bodies_over_256_kib_are_413() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "bounded"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("bounded").await;
     // A valid JSON object one byte over the limit.
     let prefix = br#"{"description":""#;
     let suffix = br#""}"#;

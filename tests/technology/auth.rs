@@ -9,8 +9,7 @@ use super::*;
 #[tokio::test]
 async fn reads_need_technology_read_and_writes_need_technology_write() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "scoped"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("scoped").await;
     let read = api.token_with(&["technology:read"]);
     let write = api.token_with(&["technology:write"]);
 
@@ -56,8 +55,7 @@ async fn reads_need_technology_read_and_writes_need_technology_write() {
 #[tokio::test]
 async fn scopes_match_exactly() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "exact"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("exact").await;
     for scopes in [
         vec![],
         vec!["technology"],
@@ -89,8 +87,7 @@ async fn scopes_match_exactly() {
 #[tokio::test]
 async fn include_deleted_needs_the_write_scope() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "gone-soon"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("gone-soon").await;
     assert_eq!(api.delete(&url(&id)).await.status, 204);
     let read = api.token_with(&["technology:read"]);
     let both = api.token_with(&["technology:read", "technology:write"]);
@@ -141,8 +138,7 @@ async fn include_deleted_needs_the_write_scope() {
 #[tokio::test]
 async fn another_tenants_asset_is_404_exactly_like_a_missing_one() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "private"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("private").await;
     let stranger = api.token_in("tenant-other", "user-1", None, &common::all_scopes());
     let missing = missing_id();
 

@@ -364,8 +364,7 @@ async fn names_are_unique_per_tenant_only() {
 #[tokio::test]
 async fn if_match_guards_patch() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "versioned"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("versioned").await;
     let r = with_if_match(
         &api,
         "PATCH",
@@ -439,8 +438,7 @@ async fn if_match_guards_patch() {
 #[tokio::test]
 async fn if_match_guards_delete() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "careful"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("careful").await;
     let v2 = api.patch(&url(&id), json!({"vendor": "x"})).await.body;
     for stale in ["\"1\"", "\"3\"", "\"99\""] {
         let r = with_if_match(&api, "DELETE", &url(&id), stale, None).await;
@@ -471,8 +469,7 @@ async fn if_match_guards_delete() {
 #[tokio::test]
 async fn delete_with_live_entitlements_is_409() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "entitled"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("entitled").await;
     set_live_entitlements(&api, &id, 2).await;
 
     let r = api.delete(&url(&id)).await;
@@ -596,8 +593,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     assert_eq!(api.counter.total(), 0, "{:?}", api.counter.snapshot());
 
     // Rejected writes read once and write nothing.
-    let other = api.asset(json!({"name": "counted-two"})).await;
-    let other_id = id_of(&other);
+    let (_, other_id) = api.named_asset("counted-two").await;
     let r = api
         .expect_requests(
             &[("GetItem", 1)],

@@ -111,8 +111,7 @@ async fn enum_fields_accept_exactly_their_values() {
             &["public", "internal", "confidential", "restricted"],
         ),
     ];
-    let target = api.asset(json!({"name": "enum-target"})).await;
-    let id = id_of(&target);
+    let (_, id) = api.named_asset("enum-target").await;
     let mut n = 0;
     for (field, values) in enums {
         for value in *values {
@@ -386,8 +385,7 @@ async fn tags_are_an_array_of_strings() {
 #[tokio::test]
 async fn string_fields_have_length_limits() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "lengths"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("lengths").await;
     let limits = [
         ("display_name", 200),
         ("description", 4000),
