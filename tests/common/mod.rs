@@ -813,3 +813,8 @@ impl Api {
         send_bytes(self, "POST", uri, Some(content_type), body).await
     }
 }
+
+/// A body-less POST (an action) with `If-Match: tag`.
+pub async fn post_if_match(api: &Api, token: &str, uri: &str, tag: &str) -> Response {
+    send(api, token, "POST", uri, Some(tag), None).await
+}

@@ -51,15 +51,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
         assert_eq!(shape(&r), shape(&n), "{method} {theirs}");
     }
     // With a matching If-Match as well.
-    let r = send(
-        &other,
-        &token,
-        "POST",
-        &revoke_url(&id),
-        Some("\"2\""),
-        None,
-    )
-    .await;
+    let r = post_if_match(&other, &token, &revoke_url(&id), "\"2\"").await;
     assert_problem(&r, 404, "not-found");
     // Their lists show nothing of ours, by any filter.
     for q in [

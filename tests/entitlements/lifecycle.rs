@@ -680,15 +680,7 @@ async fn revoking_an_expired_entitlement_is_409() {
 
     let r = revoke(&api, &id, Some(json!({"reason": "too late"}))).await;
     assert_problem(&r, 409, "conflict");
-    let r = send(
-        &api,
-        &api.token(),
-        "POST",
-        &revoke_url(&id),
-        Some("\"2\""),
-        None,
-    )
-    .await;
+    let r = post_if_match(&api, &api.token(), &revoke_url(&id), "\"2\"").await;
     assert_problem(&r, 409, "conflict");
     let r = api
         .patch(&url(&id), json!({"expires_at": in_days(9)}))
@@ -728,18 +720,10 @@ async fn if_match_guards_patch_revoke_and_metadata() {
         .await;
         assert_problem(&r, 412, "precondition-failed");
         assert_unchanged(&api, &e).await;
-        let r = send(&api, &token, "POST", &revoke_url(&id), Some(stale), None).await;
+        let r = post_if_match(&api, &token, &revoke_url(&id), stale).await;
         assert_problem(&r, 412, "precondition-failed");
         assert_unchanged(&api, &e).await;
-        let r = send(
-            &api,
-            &token,
-            "POST",
-            &meta_url(&id, "iscPrivacy", "public"),
-            Some(stale),
-            None,
-        )
-        .await;
+        let r = post_if_match(&api, &token, &meta_url(&id, "iscPrivacy", "public"), stale).await;
         assert_problem(&r, 412, "precondition-failed");
         assert_unchanged(&api, &e).await;
     }
@@ -770,42 +754,26 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 3);
-    let r = send(
-        &api,
-        &token,
-        "POST",
-        &meta_url(&id, "iscPrivacy", "public"),
-        Some("3"),
-        None,
-    )
-    .await;
+    let r = post_if_match(&api, &token, &meta_url(&id, "iscPrivacy", "public"), "3").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 4);
     // A no-op metadata add with a stale If-Match is still 412 (documented).
-    let r = send(
-        &api,
-        &token,
-        "POST",
-        &meta_url(&id, "iscPrivacy", "public"),
-        Some("3"),
-        None,
-    )
-    .await;
+    let r = post_if_match(&api, &token, &meta_url(&id, "iscPrivacy", "public"), "3").await;
     assert_problem(&r, 412, "precondition-failed");
 
     let before = current(&api, &id).await;
-    let r = send(&api, &token, "POST", &revoke_url(&id), Some("\"3\""), None).await;
+    let r = post_if_match(&api, &token, &revoke_url(&id), "\"3\"").await;
     assert_problem(&r, 412, "precondition-failed");
     assert_unchanged(&api, &before).await;
     assert_live(&api, &aid, 2).await;
-    let r = send(&api, &token, "POST", &revoke_url(&id), Some("\"4\""), None).await;
+    let r = post_if_match(&api, &token, &revoke_url(&id), "\"4\"").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 5);
     assert_live(&api, &aid, 1).await;
     // Already revoked: unchanged whatever If-Match says (documented in openapi.yaml).
     let revoked = r.body;
     for tag in ["\"5\"", "\"1\""] {
-        let r = send(&api, &token, "POST", &revoke_url(&id), Some(tag), None).await;
+        let r = post_if_match(&api, &token, &revoke_url(&id), tag).await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body, revoked);
     }

@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// A create (named `name`) and a PATCH of `asset` with `field` set to `bad` are each a 400
+/// naming `field`.
+async fn assert_refused_on_create_and_patch(
+    api: &Api,
+    asset: &Value,
+    name: &str,
+    field: &str,
+    bad: &Value,
+) {
+    let r = api.post(BASE, json!({"name": name, field: bad})).await;
+    assert_invalid_for(&r, &[field], bad);
+    let r = api.patch(&url(&id_of(asset)), json!({ field: bad })).await;
+    assert_invalid_for(&r, &[field], bad);
+}
+
 #[tokio::test]
 async fn unknown_fields_are_named() {
     let api = Api::new().await;
@@ -312,14 +327,7 @@ async fn urls_must_be_absolute_http_or_https() {
         json!(5),
         json!(format!("https://example.com/{}", "a".repeat(2048))),
     ] {
-        let r = api
-            .post(BASE, json!({"name": "url-bad", "url": bad.clone()}))
-            .await;
-        assert_invalid_for(&r, &["url"], format!("{bad}"));
-        let r = api
-            .patch(&url(&id_of(&asset)), json!({"url": bad.clone()}))
-            .await;
-        assert_invalid_for(&r, &["url"], format!("{bad}"));
+        assert_refused_on_create_and_patch(&api, &asset, "url-bad", "url", &bad).await;
     }
     assert_asset_unchanged(&api, &asset).await;
     let r = api.patch(&url(&id_of(&asset)), json!({"url": null})).await;
@@ -362,14 +370,7 @@ async fn tags_are_an_array_of_strings() {
         json!(fifty_one),
         json!(true),
     ] {
-        let r = api
-            .post(BASE, json!({"name": "tags-bad", "tags": bad.clone()}))
-            .await;
-        assert_invalid_for(&r, &["tags"], format!("{bad}"));
-        let r = api
-            .patch(&url(&id_of(&asset)), json!({"tags": bad.clone()}))
-            .await;
-        assert_invalid_for(&r, &["tags"], format!("{bad}"));
+        assert_refused_on_create_and_patch(&api, &asset, "tags-bad", "tags", &bad).await;
     }
     assert_asset_unchanged(&api, &asset).await;
     let r = api
