@@ -323,13 +323,8 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
     let api = Api::new().await;
     let app_a = api.token_for("svc-a", Some("app-a"), &all_scopes());
     let app_b = api.token_for("svc-b", Some("app-b"), &all_scopes());
-    let r = api
-        .post_as(
-            BASE,
-            &app_a,
-            json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"}),
-        )
-        .await;
+    let body = json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"});
+    let r = api.post_as(BASE, &app_a, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     assert_eq!(r.body["created_by"], "svc-a");
@@ -347,13 +342,8 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
     assert_eq!(p.body["revision"], 2);
 
     // A duplicate from another app is still a duplicate.
-    let r = api
-        .post_as(
-            BASE,
-            &app_b,
-            json!({"key": "iscPrivacy", "name": "Mine", "type": "custom"}),
-        )
-        .await;
+    let body = json!({"key": "iscPrivacy", "name": "Mine", "type": "custom"});
+    let r = api.post_as(BASE, &app_b, body).await;
     assert_problem(&r, 409, "conflict");
 
     // Person and app tokens all list it (newest first).

@@ -13,22 +13,20 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let a_asset = id_of(&r.body);
-    let body = |system: &str| new_of(&system, "member", json!({}));
+    let body = |system: &str| new_of(system, "member", json!({}));
 
-    // A person-created asset, by name or by id: the same 400 as a missing one.
-    let r = api.post_as(BASE, &app_a, body("person-made")).await;
-    assert_invalid(&r, &["asset_id", "system_id"]);
-    let mut b = body("person-made");
-    b["asset_id"] = json!(person_asset);
-    let r = api.post_as(BASE, &app_a, b).await;
-    assert_invalid(&r, &["asset_id"]);
-    // Another app's asset, likewise.
-    let r = api.post_as(BASE, &app_b, body("app-a-made")).await;
-    assert_invalid(&r, &["asset_id", "system_id"]);
-    let mut b = body("app-a-made");
-    b["asset_id"] = json!(a_asset);
-    let r = api.post_as(BASE, &app_b, b).await;
-    assert_invalid(&r, &["asset_id"]);
+    // A person-created asset, by name or by id: the same 400 as a missing one; another app's
+    // asset, likewise.
+    for (token, system, asset_id) in [
+        (&app_a, "person-made", &person_asset),
+        (&app_b, "app-a-made", &a_asset),
+    ] {
+        let r = api.post_as(BASE, token, body(system)).await;
+        assert_invalid_for(&r, &["asset_id", "system_id"], system);
+        let by_id = with(body(system), json!({ "asset_id": asset_id }));
+        let r = api.post_as(BASE, token, by_id).await;
+        assert_invalid_for(&r, &["asset_id"], system);
+    }
 
     // The app's own asset works and the request is the app's.
     let mine = create_as(&api, &app_a, body("app-a-made")).await;
@@ -267,12 +265,9 @@ async fn each_route_needs_exactly_its_scope() {
     let r = api.post_as(BASE, &filer, body.clone()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let second = id_of(&r.body);
+    let edit = json!({"justification": "y"});
     let r = api
-        .patch_as(
-            &url(&id),
-            &only("access-requests:write"),
-            json!({"justification": "y"}),
-        )
+        .patch_as(&url(&id), &only("access-requests:write"), edit)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = act(&api, &only("access-requests:approve"), &id, "approve").await;

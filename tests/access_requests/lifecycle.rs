@@ -186,12 +186,10 @@ async fn completing_is_only_from_provisioned_and_status_takes_no_other_value() {
     assert_invalid(&r, &["status"]);
     assert_unchanged(&api, &pb).await;
 
+    let patch_body = json!({"status": "completed", "source": "itsm"});
+
     let r = api
-        .patch_as(
-            &url(&id),
-            &token_of(&api, "closer-1"),
-            json!({"status": "completed", "source": "itsm"}),
-        )
+        .patch_as(&url(&id), &token_of(&api, "closer-1"), patch_body)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let b = &r.body;

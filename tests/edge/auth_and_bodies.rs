@@ -37,6 +37,15 @@ fn base64url(bytes: &[u8]) -> String {
 // Authentication
 // ------------------------------------------------------------------------------------------
 
+/// Asserts `asset` is unchanged and still the tenant's only asset.
+async fn assert_only_asset(api: &Api, asset: &Value) {
+    assert_asset_unchanged(api, asset).await;
+    assert_eq!(
+        api.get(BASE).await.body["items"].as_array().unwrap().len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn missing_authorization_is_401_with_a_challenge_on_every_route() {
     let api = Api::new().await;
@@ -148,11 +157,7 @@ async fn wrong_issuer_audience_or_secret_is_401() {
         assert_401(&api.delete_as(&url(&id), token).await);
         assert_401(&api.post_as(BASE, token, json!({"name": "forged"})).await);
     }
-    assert_asset_unchanged(&api, &asset).await;
-    assert_eq!(
-        api.get(BASE).await.body["items"].as_array().unwrap().len(),
-        1
-    );
+    assert_only_asset(&api, &asset).await;
 }
 
 #[tokio::test]
@@ -303,11 +308,7 @@ async fn malformed_json_is_400() {
         let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), body).await;
         assert_problem(&r, 400, "bad-request");
     }
-    assert_asset_unchanged(&api, &asset).await;
-    assert_eq!(
-        api.get(BASE).await.body["items"].as_array().unwrap().len(),
-        1
-    );
+    assert_only_asset(&api, &asset).await;
 }
 
 #[tokio::test]
@@ -326,11 +327,7 @@ async fn bodies_over_256_kib_are_413() {
     assert_problem(&r, 413, "payload-too-large");
     let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &big).await;
     assert_problem(&r, 413, "payload-too-large");
-    assert_asset_unchanged(&api, &asset).await;
-    assert_eq!(
-        api.get(BASE).await.body["items"].as_array().unwrap().len(),
-        1
-    );
+    assert_only_asset(&api, &asset).await;
 
     // Exactly 256 KiB is read (and then refused field by field, not by size).
     let fill = 256 * 1024 - prefix.len() - suffix.len();

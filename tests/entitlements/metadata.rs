@@ -179,11 +179,12 @@ async fn metadata_values_replace_accumulate_and_drop() {
         assert_eq!(stored[*k], e[*k], "{k}");
     }
     // A body, when sent, may hold only provenance.
+    let payload = json!({"bogus": 1});
     let r = api
         .post_as(
             &meta_url(&id, "iscPrivacy", "public"),
             &api.token(),
-            json!({"bogus": 1}),
+            payload,
         )
         .await;
     assert_invalid(&r, &["bogus"]);
