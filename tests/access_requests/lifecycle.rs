@@ -502,25 +502,23 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
         .await;
 
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            api.patch(&url(&nid), json!({"justification": "y"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&nid), json!({"justification": "y"})),
+    )
+    .await;
 
     api.expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], approve(&api, &nid))
         .await;
 
     // A refused decision reads once and writes nothing.
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1)],
-            act(&api, &approver(&api), &nid, "reject"),
-        )
-        .await;
-    assert_eq!(r.status, 409);
+    api.expect_answer(
+        409,
+        &[("GetItem", 1)],
+        act(&api, &approver(&api), &nid, "reject"),
+    )
+    .await;
 
     api.expect_requests(
         &[("GetItem", 1), ("TransactWriteItems", 1)],
@@ -528,22 +526,20 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     )
     .await;
 
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            complete(&api, &api.token(), &nid),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        complete(&api, &api.token(), &nid),
+    )
+    .await;
 
     let mid = id_of(&m);
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            act(&api, &approver(&api), &mid, "reject"),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        act(&api, &approver(&api), &mid, "reject"),
+    )
+    .await;
 
     let m2 = create(&api, modify_of("aws", &eid, json!({"expires_at": FUTURE}))).await;
     approve(&api, &id_of(&m2)).await;
@@ -554,10 +550,12 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
 
     let d = id_of(&new_request(&api, "aws").await);
-    let deleted = api
-        .expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], api.delete(&url(&d)))
-        .await;
-    assert_eq!(deleted.status, 204);
+    api.expect_answer(
+        204,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.delete(&url(&d)),
+    )
+    .await;
     for uri in [BASE.to_string(), format!("{BASE}?status=pending")] {
         let listed = api.expect_requests(&[("Query", 1)], api.get(&uri)).await;
         assert_eq!(listed.status, 200, "{uri}");

@@ -818,3 +818,17 @@ impl Api {
 pub async fn post_if_match(api: &Api, token: &str, uri: &str, tag: &str) -> Response {
     send(api, token, "POST", uri, Some(tag), None).await
 }
+
+impl Api {
+    /// `expect_requests` for a request that must also answer `status`.
+    pub async fn expect_answer(
+        &self,
+        status: u16,
+        expected: &[(&str, u64)],
+        request: impl std::future::Future<Output = Response>,
+    ) -> Response {
+        let r = self.expect_requests(expected, request).await;
+        assert_eq!(r.status, status, "{}", r.text);
+        r
+    }
+}

@@ -62,9 +62,8 @@ async fn create_applies_defaults_and_returns_every_field() {
     );
 
     let g = api
-        .expect_requests(&[("GetItem", 1)], api.get(&url(&id)))
+        .expect_answer(200, &[("GetItem", 1)], api.get(&url(&id)))
         .await;
-    assert_eq!(g.status, 200);
     assert_eq!(g.body, e);
     assert_eq!(g.header("etag"), Some("\"1\""));
     assert_live(&api, &aid, 1).await;
@@ -423,7 +422,8 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
 
     // A free type: the guard moves.
     let r = api
-        .expect_requests(
+        .expect_answer(
+            200,
             &[("GetItem", 1), ("TransactWriteItems", 1)],
             api.patch(&url(&id_of(&read)), json!({"entitlement_type": "admin"})),
         )
@@ -486,8 +486,7 @@ async fn patching_status_between_active_and_pending_keeps_the_count() {
     assert_eq!(r.body["revision"], 3);
     assert_live(&api, &aid, 1).await;
     // Same status again: a write, same count.
-    let r = api.patch(&url(&id), json!({"status": "active"})).await;
-    assert_eq!(r.status, 200);
+    api.patch(&url(&id), json!({"status": "active"})).await;
     assert_live(&api, &aid, 1).await;
     // Asset delete is blocked either way.
     let d = api.delete(&format!("{TECH}/{aid}")).await;
@@ -579,7 +578,8 @@ async fn revoke_stamps_and_is_idempotent() {
     let revoker = api.token_for("bob-sec", None, &all_scopes());
     let before = Timestamp::now().to_string();
     let r = api
-        .expect_requests(
+        .expect_answer(
+            200,
             &[("GetItem", 1), ("TransactWriteItems", 1)],
             api.post_as(
                 &revoke_url(&id),
@@ -893,10 +893,8 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
     assert_live(&api, &aid, 3).await;
     create(&api, grant_body(&other, "p1", "x")).await;
     assert_live(&api, &other, 1).await;
-    let r = api
-        .patch(&url(&id_of(&c)), json!({"entitlement_type": "y"}))
+    api.patch(&url(&id_of(&c)), json!({"entitlement_type": "y"}))
         .await;
-    assert_eq!(r.status, 200);
     assert_live(&api, &aid, 3).await;
     let r = api
         .patch(&url(&id_of(&b)), json!({"status": "active"}))
@@ -948,34 +946,28 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
         .await;
     let id = id_of(&e);
 
-    assert_eq!(
-        api.expect_requests(&[("GetItem", 1)], api.get(&url(&id)))
-            .await
-            .status,
-        200
-    );
+    api.expect_answer(200, &[("GetItem", 1)], api.get(&url(&id)))
+        .await;
 
     // A grant without expiry: every write re-checks (in the same transaction) that its asset
     // is not critical, since the asset may have become critical after the grant.
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
-            api.patch(&url(&id), json!({"description": "d"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        api.patch(&url(&id), json!({"description": "d"})),
+    )
+    .await;
 
-    let r = api
-        .expect_requests(
-            &[
-                ("GetItem", 2),
-                ("TransactWriteItems", 1),
-                ("BatchGetItem", 1),
-            ],
-            add_value(&api, &id, "iscPrivacy", "public"),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[
+            ("GetItem", 2),
+            ("TransactWriteItems", 1),
+            ("BatchGetItem", 1),
+        ],
+        add_value(&api, &id, "iscPrivacy", "public"),
+    )
+    .await;
 
     // A grant with an expiry is one conditional UpdateItem.
     let expiring = create(&api, {
@@ -984,51 +976,45 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
         g
     })
     .await;
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            api.patch(&url(&id_of(&expiring)), json!({"description": "d"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&id_of(&expiring)), json!({"description": "d"})),
+    )
+    .await;
 
-    assert_eq!(
-        api.expect_requests(&[("GetItem", 1), ("BatchGetItem", 1)], api.get(&url(&id)))
-            .await
-            .status,
-        200
-    );
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("BatchGetItem", 1)],
+        api.get(&url(&id)),
+    )
+    .await;
 
-    assert_eq!(
-        api.expect_requests(
-            &[("Query", 1), ("BatchGetItem", 1)],
-            api.get(&format!("{BASE}?asset_id={aid}"))
-        )
-        .await
-        .status,
-        200
-    );
+    api.expect_answer(
+        200,
+        &[("Query", 1), ("BatchGetItem", 1)],
+        api.get(&format!("{BASE}?asset_id={aid}")),
+    )
+    .await;
 
     let plain = create(&api, grant_body(&aid, "p2", "x")).await;
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
-            revoke(&api, &id_of(&plain), None),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        revoke(&api, &id_of(&plain), None),
+    )
+    .await;
 
-    let r = api
-        .expect_requests(
-            &[
-                ("GetItem", 1),
-                ("TransactWriteItems", 1),
-                ("BatchGetItem", 1),
-            ],
-            revoke(&api, &id, None),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[
+            ("GetItem", 1),
+            ("TransactWriteItems", 1),
+            ("BatchGetItem", 1),
+        ],
+        revoke(&api, &id, None),
+    )
+    .await;
 
     // Refusals that need no data cost nothing.
     api.counter.reset();

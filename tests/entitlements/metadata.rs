@@ -219,9 +219,12 @@ async fn metadata_is_rendered_from_the_current_definitions() {
     )
     .await;
     let g = api
-        .expect_requests(&[("GetItem", 1), ("BatchGetItem", 1)], api.get(&url(&id)))
+        .expect_answer(
+            200,
+            &[("GetItem", 1), ("BatchGetItem", 1)],
+            api.get(&url(&id)),
+        )
         .await;
-    assert_eq!(g.status, 200);
     assert_eq!(
         g.body["access_model_metadata"],
         json!({"attributes": [{

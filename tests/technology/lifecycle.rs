@@ -526,62 +526,47 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
 
     let r = api
-        .expect_requests(
+        .expect_answer(
+            201,
             &[("TransactWriteItems", 1)],
             api.post(BASE, json!({"name": "counted", "tags": ["x"]})),
         )
         .await;
-    assert_eq!(r.status, 201);
     let id = id_of(&r.body);
 
-    assert_eq!(
-        api.expect_requests(&[("GetItem", 1)], api.get(&url(&id)))
-            .await
-            .status,
-        200
-    );
-
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            api.patch(&url(&id), json!({"vendor": "v"})),
-        )
+    api.expect_answer(200, &[("GetItem", 1)], api.get(&url(&id)))
         .await;
-    assert_eq!(r.status, 200);
+
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&id), json!({"vendor": "v"})),
+    )
+    .await;
 
     // Same name sent again is no rename.
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            api.patch(&url(&id), json!({"name": "counted", "region": "r"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&id), json!({"name": "counted", "region": "r"})),
+    )
+    .await;
 
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
-            api.patch(&url(&id), json!({"name": "recounted"})),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        api.patch(&url(&id), json!({"name": "recounted"})),
+    )
+    .await;
 
-    assert_eq!(
-        api.expect_requests(&[("Query", 1)], api.get(BASE))
-            .await
-            .status,
-        200
-    );
+    api.expect_answer(200, &[("Query", 1)], api.get(BASE)).await;
 
-    assert_eq!(
-        api.expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
-            api.delete(&url(&id))
-        )
-        .await
-        .status,
-        204
-    );
+    api.expect_answer(
+        204,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        api.delete(&url(&id)),
+    )
+    .await;
 
     // Refusals that need no data cost nothing.
     api.counter.reset();
@@ -594,29 +579,27 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
     // Rejected writes read once and write nothing.
     let (_, other_id) = api.named_asset("counted-two").await;
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1)],
-            with_if_match(
-                &api,
-                "PATCH",
-                &url(&other_id),
-                "\"9\"",
-                Some(json!({"vendor": "v"})),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, 412);
-    let r = api
-        .expect_requests(
-            &[("GetItem", 1)],
-            api.patch(
-                &url(&other_id),
-                json!({"hosting": "saas", "cloud_provider": "aws"}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, 400);
+    api.expect_answer(
+        412,
+        &[("GetItem", 1)],
+        with_if_match(
+            &api,
+            "PATCH",
+            &url(&other_id),
+            "\"9\"",
+            Some(json!({"vendor": "v"})),
+        ),
+    )
+    .await;
+    api.expect_answer(
+        400,
+        &[("GetItem", 1)],
+        api.patch(
+            &url(&other_id),
+            json!({"hosting": "saas", "cloud_provider": "aws"}),
+        ),
+    )
+    .await;
 }
 
 #[tokio::test]
