@@ -476,26 +476,13 @@ async fn stale_if_match_is_412_and_changes_nothing() {
     let ok = patch_if_match(&api, &token, "iscPrivacy", "\"1\"", json!({"name": "Two"})).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["revision"], 2);
-    let stale = patch_if_match(
-        &api,
-        &token,
-        "iscPrivacy",
-        "\"1\"",
-        json!({"name": "Three"}),
-    )
-    .await;
+    let three = json!({"name": "Three"});
+    let stale = patch_if_match(&api, &token, "iscPrivacy", "\"1\"", three.clone()).await;
     assert_problem(&stale, 412, "precondition-failed");
     let g = api.get(&at("iscPrivacy")).await;
     assert_eq!(g.body, ok.body);
     assert_eq!(g.header("etag"), Some("\"2\""));
-    let ok = patch_if_match(
-        &api,
-        &token,
-        "iscPrivacy",
-        "W/\"2\"",
-        json!({"name": "Three"}),
-    )
-    .await;
+    let ok = patch_if_match(&api, &token, "iscPrivacy", "W/\"2\"", three).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["name"], "Three");
 }

@@ -13,8 +13,7 @@ async fn ten_racing_completions_have_one_winner() {
     let id = id_of(&p);
     let rev = p["revision"].as_i64().unwrap();
     let statuses = race(10, |_| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move { complete(&api, &api.token(), &id).await.status }
     })
     .await;
@@ -30,8 +29,7 @@ async fn ten_racing_deletes_have_one_winner() {
     let api = Api::new().await;
     let id = pending_request(&api, "github").await;
     let statuses = race(10, |_| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move { api.delete(&url(&id)).await.status }
     })
     .await;
@@ -49,8 +47,7 @@ async fn racing_approvals_and_withdrawals_have_one_winner() {
     let api = Api::new().await;
     let id = pending_request(&api, "github").await;
     let statuses = race(20, |i| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move {
             if i % 2 == 0 {
                 act(&api, &approver(&api), &id, "approve").await.status
@@ -128,8 +125,7 @@ async fn ten_racing_revoke_provisions_end_the_grant_once() {
     approve(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 2);
     let statuses = race(10, |_| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move { act(&api, &provisioner(&api), &id, "provision").await.status }
     })
     .await;

@@ -450,42 +450,36 @@ async fn owner_needs_a_person_and_merges_on_patch() {
         .await;
     let id = id_of(&asset);
 
-    // Clearing the group keeps the person.
-    let r = api
-        .patch(&url(&id), json!({"owner": {"group_id": null}}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        r.body["owner"],
-        json!({"person_id": "p1", "group_id": null})
-    );
-    // Setting the group keeps the person; setting the person keeps the group.
-    let r = api
-        .patch(&url(&id), json!({"owner": {"group_id": "g2"}}))
-        .await;
-    assert_eq!(
-        r.body["owner"],
-        json!({"person_id": "p1", "group_id": "g2"})
-    );
-    let r = api
-        .patch(&url(&id), json!({"owner": {"person_id": "p2"}}))
-        .await;
-    assert_eq!(
-        r.body["owner"],
-        json!({"person_id": "p2", "group_id": "g2"})
-    );
-    let r = api.patch(&url(&id), json!({"owner": {}})).await;
-    assert_eq!(
-        r.body["owner"],
-        json!({"person_id": "p2", "group_id": "g2"})
-    );
-    // Absent keeps it.
-    let r = api.patch(&url(&id), json!({"vendor": "v"})).await;
-    assert_eq!(
-        r.body["owner"],
-        json!({"person_id": "p2", "group_id": "g2"})
-    );
-    let before = r.body;
+    // Clearing the group keeps the person; setting the group keeps the person; setting the
+    // person keeps the group; an empty or absent owner keeps it.
+    let mut before = Value::Null;
+    for (edit, owner) in [
+        (
+            json!({"owner": {"group_id": null}}),
+            json!({"person_id": "p1", "group_id": null}),
+        ),
+        (
+            json!({"owner": {"group_id": "g2"}}),
+            json!({"person_id": "p1", "group_id": "g2"}),
+        ),
+        (
+            json!({"owner": {"person_id": "p2"}}),
+            json!({"person_id": "p2", "group_id": "g2"}),
+        ),
+        (
+            json!({"owner": {}}),
+            json!({"person_id": "p2", "group_id": "g2"}),
+        ),
+        (
+            json!({"vendor": "v"}),
+            json!({"person_id": "p2", "group_id": "g2"}),
+        ),
+    ] {
+        let r = api.patch(&url(&id), edit.clone()).await;
+        assert_eq!(r.status, 200, "{edit}: {}", r.text);
+        assert_eq!(r.body["owner"], owner, "{edit}");
+        before = r.body;
+    }
 
     // The person cannot be cleared on its own.
     for (owner, field) in [
