@@ -231,7 +231,7 @@ async fn attribute_numbers_a_double_cannot_hold_are_400_naming_them() {
                 "entitlement_type": "viewer", "attributes": {attributes}}}"#
         );
         let r = send_text(&api, "POST", ENT, &body).await;
-        assert_invalid_for(&r, &[field], format!("{attributes}"));
+        assert_invalid_for(&r, &[field], attributes);
     }
     assert!(list_ids(&api, ENT).await.is_empty());
     assert_eq!(live_count(&api, &asset).await, 0);

@@ -535,7 +535,7 @@ async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     assert_eq!(listed_ids(&r), vec![eid.to_string()]);
     // The app can ask for it to be revoked, like any grant of its own.
     let r = api
-        .post_as(BASE, &app, revoke_of("app-sys", &eid, json!({})))
+        .post_as(BASE, &app, revoke_of("app-sys", eid, json!({})))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["principal_id"], "svc-a");

@@ -18,8 +18,8 @@ async fn create_fills_defaults_and_returns_every_field() {
     assert!(id.starts_with("arq_") && id.len() == 30, "{id}");
     assert_eq!(r.header("location"), Some(url(&id).as_str()));
     assert_eq!(r.header("etag"), Some("\"1\""));
-    assert_members(&b, &[&ENVELOPE_KEYS, &REQUEST_KEYS]);
-    assert_fresh_envelope(&api, &b);
+    assert_members(b, &[&ENVELOPE_KEYS, &REQUEST_KEYS]);
+    assert_fresh_envelope(&api, b);
     assert_eq!(b["created_at"], b["updated_at"]);
     assert_eq!(b["source"], "edm");
     assert_eq!(b["source_type"], "api");

@@ -262,7 +262,7 @@ async fn status_cannot_be_patched_to_revoked_or_expired() {
         (json!({"bogus": 1}), "bogus"),
     ] {
         let r = api.patch(&url(&id_of(&e)), body.clone()).await;
-        assert_invalid_for(&r, &[field], format!("{body}"));
+        assert_invalid_for(&r, &[field], &body);
         assert_unchanged(&api, &e).await;
     }
     // Together with valid changes: still nothing written.
@@ -319,7 +319,7 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
         ),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_invalid_for(&r, &fields, format!("{body}"));
+        assert_invalid_for(&r, &fields, &body);
         assert_unchanged(&api, &e).await;
     }
     assert_live(&api, &aid, 1).await;
@@ -516,7 +516,7 @@ async fn ended_entitlements_cannot_change() {
         (json!({"principal_id": "someone-else"}), "principal_id"),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_invalid_for(&r, &[field], format!("{body}"));
+        assert_invalid_for(&r, &[field], &body);
         assert_unchanged(&api, &revoked).await;
     }
     // So is an attribute or value that does not exist.

@@ -233,7 +233,7 @@ async fn bad_list_parameters_are_400() {
         ("cursor=garbage", "cursor"),
     ] {
         let r = api.get(&format!("{BASE}?{query}")).await;
-        assert_invalid_for(&r, &[field], format!("{query}"));
+        assert_invalid_for(&r, &[field], query);
     }
     let r = api
         .get(&format!("{BASE}?status=bogus&principal_type=robot&limit=0"))
@@ -246,7 +246,7 @@ async fn bad_list_parameters_are_400() {
         ("deleted=true", "deleted"),
     ] {
         let r = api.get(&format!("{}?{query}", url(&e[0]))).await;
-        assert_invalid_for(&r, &[field], format!("{query}"));
+        assert_invalid_for(&r, &[field], query);
     }
 }
 
@@ -386,7 +386,7 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
         format!("asset_id={a}&status=active&q=x"),
     ] {
         let r = api.get(&format!("{BASE}?limit=2&{other}&cursor={c}")).await;
-        assert_invalid_for(&r, &["cursor"], format!("{other}"));
+        assert_invalid_for(&r, &["cursor"], &other);
     }
     // Another tenant, an app token, a tampered cursor.
     let other = api.other_tenant();

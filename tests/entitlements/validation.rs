@@ -104,7 +104,7 @@ async fn create_names_every_bad_field_and_writes_nothing() {
     ];
     for (body, fields) in cases {
         let r = api.post(BASE, body.clone()).await;
-        assert_invalid_for(&r, &fields, format!("{body}"));
+        assert_invalid_for(&r, &fields, &body);
     }
     // Malformed bodies.
     let r = api
@@ -149,7 +149,7 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
         format!("T#{}#AST", api.tenant),
     ] {
         let r = api.post(BASE, grant_body(&bad, "p", "x")).await;
-        assert_invalid_for(&r, &["asset_id"], format!("{bad}"));
+        assert_invalid_for(&r, &["asset_id"], &bad);
         assert_eq!(r.body["errors"], reference.body["errors"], "{bad}");
     }
     assert_eq!(live_count(&other, &theirs).await, 0);
@@ -178,7 +178,7 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     ] {
         let body = with(grant_body(&plain, "p", "x"), json!({"expires_at": when}));
         let r = api.post(BASE, body).await;
-        assert_invalid_for(&r, &["expires_at"], format!("{when}"));
+        assert_invalid_for(&r, &["expires_at"], when);
     }
     let refused: Vec<(&str, Value)> = vec![
         (critical.as_str(), json!({})),

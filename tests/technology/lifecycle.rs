@@ -82,11 +82,11 @@ async fn source_and_source_type_are_the_clients() {
         (json!({"source": "x".repeat(101)}), "source"),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_invalid_for(&r, &[field], format!("{body}"));
+        assert_invalid_for(&r, &[field], &body);
         let mut create = body.clone();
         create["name"] = json!("other-source");
         let r = api.post(BASE, create).await;
-        assert_invalid_for(&r, &[field], format!("{body}"));
+        assert_invalid_for(&r, &[field], &body);
     }
     assert_asset_unchanged(&api, &before).await;
 }

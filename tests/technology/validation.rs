@@ -218,7 +218,7 @@ async fn names_are_kebab_case_of_at_most_63_characters() {
     ];
     for name in &bad {
         let r = api.post(BASE, json!({"name": name})).await;
-        assert_invalid_for(&r, &["name"], format!("{name}"));
+        assert_invalid_for(&r, &["name"], name);
     }
     let r = api.post(BASE, json!({"vendor": "no-name"})).await;
     assert_invalid(&r, &["name"]);
@@ -229,7 +229,7 @@ async fn names_are_kebab_case_of_at_most_63_characters() {
     let asset = api.asset(json!({"name": "renamable"})).await;
     for name in &bad {
         let r = api.patch(&url(&id_of(&asset)), json!({"name": name})).await;
-        assert_invalid_for(&r, &["name"], format!("{name}"));
+        assert_invalid_for(&r, &["name"], name);
     }
     assert_asset_unchanged(&api, &asset).await;
     let list = api.get(&format!("{BASE}?limit=100")).await;
@@ -253,7 +253,7 @@ async fn cloud_provider_only_with_cloud_or_hybrid_hosting() {
         json!({"name": "cp-bad", "hosting": null, "cloud_provider": "aws"}),
     ] {
         let r = api.post(BASE, body.clone()).await;
-        assert_invalid_for(&r, &["cloud_provider"], format!("{body}"));
+        assert_invalid_for(&r, &["cloud_provider"], &body);
     }
     // Hosting without a provider is fine.
     let sent = json!({"name": "cp-none", "hosting": "saas", "cloud_provider": null});
@@ -272,7 +272,7 @@ async fn cloud_provider_only_with_cloud_or_hybrid_hosting() {
         json!({"hosting": null}),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_invalid_for(&r, &["cloud_provider"], format!("{body}"));
+        assert_invalid_for(&r, &["cloud_provider"], &body);
     }
     assert_asset_unchanged(&api, &asset).await;
     let edit = json!({"cloud_provider": "azure"});
@@ -441,7 +441,7 @@ async fn owner_needs_a_person_and_merges_on_patch() {
         let r = api
             .post(BASE, json!({"name": "owned", "owner": owner.clone()}))
             .await;
-        assert_invalid_for(&r, &[field], format!("{owner}"));
+        assert_invalid_for(&r, &[field], &owner);
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
@@ -490,7 +490,7 @@ async fn owner_needs_a_person_and_merges_on_patch() {
         (json!(7), "owner"),
     ] {
         let r = api.patch(&url(&id), json!({"owner": owner.clone()})).await;
-        assert_invalid_for(&r, &[field], format!("{owner}"));
+        assert_invalid_for(&r, &[field], &owner);
     }
     assert_asset_unchanged(&api, &before).await;
 
