@@ -398,11 +398,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_unchanged(&api, &write).await;
     assert_live(&api, &aid, 2).await;
     // The old tuple is still held.
-    assert_problem(
-        &api.post(BASE, grant_body(&aid, "p1", "read")).await,
-        409,
-        "conflict",
-    );
+    assert_create_conflicts(&api, grant_body(&aid, "p1", "read")).await;
 
     // A pending grant holds its tuple against a type change too.
     let pending = create(
@@ -434,11 +430,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_live(&api, &aid, 3).await;
     // Old tuple free, new tuple taken.
     let regrant = create(&api, grant_body(&aid, "p1", "read")).await;
-    assert_problem(
-        &api.post(BASE, grant_body(&aid, "p1", "admin")).await,
-        409,
-        "conflict",
-    );
+    assert_create_conflicts(&api, grant_body(&aid, "p1", "admin")).await;
     assert_live(&api, &aid, 4).await;
     // The same type sent again is no move.
     let r = api
@@ -454,11 +446,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     let r = api.patch(&url(&id_of(&pending)), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     create(&api, grant_body(&aid, "p1", "owner")).await;
-    assert_problem(
-        &api.post(BASE, grant_body(&aid, "p1", "auditor")).await,
-        409,
-        "conflict",
-    );
+    assert_create_conflicts(&api, grant_body(&aid, "p1", "auditor")).await;
     assert_live(&api, &aid, 5).await;
 }
 
@@ -475,11 +463,7 @@ async fn patching_status_between_active_and_pending_keeps_the_count() {
     assert_eq!(r.body["status"], "pending_approval");
     assert_live(&api, &aid, 1).await;
     // Still holds the tuple.
-    assert_problem(
-        &api.post(BASE, grant_body(&aid, "p1", "x")).await,
-        409,
-        "conflict",
-    );
+    assert_create_conflicts(&api, grant_body(&aid, "p1", "x")).await;
     let r = api.patch(&url(&id), json!({"status": "active"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "active");

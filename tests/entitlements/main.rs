@@ -158,6 +158,11 @@ async fn revoke(api: &Api, id: &str, body: Option<Value>) -> Response {
     api.call("POST", &revoke_url(id), &api.token(), body).await
 }
 
+/// Asserts creating `body` is refused as a conflict (its tuple is taken).
+async fn assert_create_conflicts(api: &Api, body: Value) {
+    assert_problem(&api.post(BASE, body).await, 409, "conflict");
+}
+
 /// An asset `crm`, the attribute `iscPrivacy` (one value, `public`) and a grant of `p1` on the
 /// asset: the asset's id and the grant.
 async fn crm_with_privacy(api: &Api) -> (String, Value) {

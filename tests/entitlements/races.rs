@@ -89,11 +89,7 @@ async fn concurrent_type_moves_to_one_type_yield_one() {
     );
     // The winner's old tuple is free, "z" is taken.
     create(&api, grant_body(&aid, "p1", &format!("t{}", winners[0]))).await;
-    assert_problem(
-        &api.post(BASE, grant_body(&aid, "p1", "z")).await,
-        409,
-        "conflict",
-    );
+    assert_create_conflicts(&api, grant_body(&aid, "p1", "z")).await;
     assert_live(&api, &aid, 11).await;
 }
 
