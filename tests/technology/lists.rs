@@ -224,7 +224,8 @@ async fn every_filter_alone_and_combined() {
         ("owner_id", "o1"),
         ("tag", "pci"),
     ];
-    let combos: Vec<(Vec<(&str, &str)>, Option<usize>)> = vec![
+    type Filters = Vec<(&'static str, &'static str)>;
+    let combos: Vec<(Filters, Option<usize>)> = vec![
         (
             vec![("status", "active"), ("category", "database")],
             Some(2),
