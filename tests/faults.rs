@@ -72,9 +72,7 @@ async fn assert_one_asset(api: &Api, name: &str, id: &str) {
 async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
     proxy.inject(WRITE, [Fault::DropAnswer]);
-    let r = faulty
-        .post("/api/v1/technology", json!({"name": "db"}))
-        .await;
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_one_asset(&direct, "db", &id_of(&r.body)).await;
     // The SDK's retry carried the first attempt's token; DynamoDB answered it as the success.
@@ -86,12 +84,8 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     // The same for an entitlement, whose transaction also moves the asset's live count.
     let aid = id_of(&r.body);
     proxy.inject(WRITE, [Fault::DropAnswer]);
-    let g = faulty
-        .post(
-            "/api/v1/entitlements",
-            json!({"asset_id": aid, "principal_id": "p", "principal_type": "person", "entitlement_type": "user"}),
-        )
-        .await;
+    let body = json!({"asset_id": aid, "principal_id": "p", "principal_type": "person", "entitlement_type": "user"});
+    let g = faulty.post(ENTS, body).await;
     assert_eq!(g.status, 201, "{}", g.text);
     assert_eq!(live_count(&direct, &aid).await, 1, "counted once");
     let l = direct
@@ -118,9 +112,7 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
 async fn a_late_answer_of_a_committed_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
     proxy.inject(WRITE, [Fault::Delay(late())]);
-    let r = faulty
-        .post("/api/v1/technology", json!({"name": "db"}))
-        .await;
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_one_asset(&direct, "db", &id_of(&r.body)).await;
     let sent = tokens(&proxy);
@@ -133,9 +125,7 @@ async fn one_failed_attempt_is_retried_and_answered_201() {
     for fault in [Fault::ServerError, Fault::Throttle] {
         let (direct, faulty, proxy) = setup().await;
         proxy.inject(WRITE, [fault.clone()]);
-        let r = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let r = faulty.post(TECH, json!({"name": "db"})).await;
         assert_eq!(r.status, 201, "{fault:?}: {}", r.text);
         assert_one_asset(&direct, "db", &id_of(&r.body)).await;
         assert_eq!(proxy.seen(WRITE).len(), 2, "{fault:?}");
@@ -150,9 +140,7 @@ async fn a_store_that_keeps_failing_is_503_with_retry_after_and_nothing_is_writt
             WRITE,
             vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
         );
-        let r = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let r = faulty.post(TECH, json!({"name": "db"})).await;
         assert_unavailable(&r);
         assert_eq!(proxy.pending(), 0, "{fault:?}: every attempt met the fault");
         let (records, guard) = stored_assets(&direct, "db").await;
@@ -161,9 +149,7 @@ async fn a_store_that_keeps_failing_is_503_with_retry_after_and_nothing_is_writt
             "{fault:?}: {records:?} {guard:?}"
         );
         // Nothing half-written blocks the client's retry.
-        let again = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let again = faulty.post(TECH, json!({"name": "db"})).await;
         assert_eq!(again.status, 201, "{fault:?}: {}", again.text);
         assert_one_asset(&direct, "db", &id_of(&again.body)).await;
     }
@@ -179,9 +165,7 @@ async fn answers_that_never_come_are_503_and_the_write_is_whole() {
             WRITE,
             vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
         );
-        let r = faulty
-            .post("/api/v1/technology", json!({"name": "db"}))
-            .await;
+        let r = faulty.post(TECH, json!({"name": "db"})).await;
         assert_unavailable(&r);
         let (records, guard) = stored_assets(&direct, "db").await;
         assert_eq!(records.len(), 1, "{fault:?}: written once, entirely");
@@ -204,14 +188,10 @@ async fn a_conflict_is_retried_with_the_same_token_and_the_next_write_gets_a_new
         "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}],
     });
     proxy.inject(WRITE, [Fault::Answer(400, conflict.to_string())]);
-    let r = faulty
-        .post("/api/v1/technology", json!({"name": "db"}))
-        .await;
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_one_asset(&direct, "db", &id_of(&r.body)).await;
-    let next = faulty
-        .post("/api/v1/technology", json!({"name": "web"}))
-        .await;
+    let next = faulty.post(TECH, json!({"name": "web"})).await;
     assert_eq!(next.status, 201, "{}", next.text);
     let sent = tokens(&proxy);
     assert_eq!(sent.len(), 3, "{sent:?}");
@@ -227,12 +207,8 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
     let expires = Timestamp::now().plus_seconds(86_400).to_string();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let r = direct
-            .post(
-                "/api/v1/entitlements",
-                json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires}),
-            )
-            .await;
+        let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
+        let r = direct.post(ENTS, body).await;
         assert_eq!(r.status, 201, "{}", r.text);
         ids.push(id_of(&r.body));
     }
@@ -274,12 +250,8 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
     let expires = Timestamp::now().plus_seconds(86_400).to_string();
     let mut ids = Vec::new();
     for i in 0..6 {
-        let r = direct
-            .post(
-                "/api/v1/entitlements",
-                json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires}),
-            )
-            .await;
+        let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
+        let r = direct.post(ENTS, body).await;
         ids.push(id_of(&r.body));
     }
     let proxy = FaultProxy::start(&endpoint()).await;
@@ -290,13 +262,10 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
         vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
     );
     let later = Timestamp::now().plus_seconds(2 * 86_400);
-    let report = sweep::run(
-        &faulty.state,
-        later,
-        Instant::now() + Duration::from_secs(30),
-    )
-    .await
-    .expect("sweep");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = sweep::run(&faulty.state, later, deadline)
+        .await
+        .expect("sweep");
     let in_shard_0 = ids
         .iter()
         .filter(|id| keys::expiry_pk(id) == keys::expiry_shard_pk(0))
@@ -378,11 +347,7 @@ async fn every_way_dynamodb_refuses_an_oversized_item_is_record_too_large() {
     let mut item = store::key(&api.tenant, Kind::Asset, "c");
     item.insert("big".into(), store::s("c".repeat(410_000)));
     let e = api
-        .state
-        .db
-        .put_item()
-        .table_name(api.state.table())
-        .set_item(Some(item))
+        .put_raw_request(item)
         .send()
         .await
         .expect_err("too large");
@@ -394,12 +359,8 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
     let api = Api::new().await;
     // A body under 256 KiB whose item (the description plus its lower-cased search copy) is
     // over 400 KB.
-    let r = api
-        .post(
-            "/api/v1/technology",
-            json!({"name": "big", "description": "d".repeat(230_000)}),
-        )
-        .await;
+    let sent = json!({"name": "big", "description": "d".repeat(230_000)});
+    let r = api.post(TECH, sent).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     // A record-size cap in the domain (API.md §8) may refuse it first, naming the field.
@@ -420,12 +381,8 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
 async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
     proxy.inject("PutItem", [Fault::DropAnswer]);
-    let r = faulty
-        .post(
-            "/api/v1/access-model-metadata/attributes",
-            json!({"key": "tier", "name": "Tier", "type": "custom"}),
-        )
-        .await;
+    let body = json!({"key": "tier", "name": "Tier", "type": "custom"});
+    let r = faulty.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "an attribute: {}", r.text);
     let g = direct
         .get("/api/v1/access-model-metadata/attributes/tier")
@@ -434,11 +391,9 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
 
     direct.asset(json!({"name": "db"})).await;
     proxy.inject("PutItem", [Fault::DropAnswer]);
+    let body = json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"});
     let r = faulty
-        .post(
-            "/api/v1/operations/access-requests",
-            json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"}),
-        )
+        .post("/api/v1/operations/access-requests", body)
         .await;
     assert_eq!(r.status, 201, "an access request: {}", r.text);
     let l = direct.get("/api/v1/operations/access-requests").await;
@@ -480,22 +435,18 @@ async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
     );
 
     // An approval: the retry must not find the request approved and call it a conflict (409).
+    let body = json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"});
     let req = direct
-        .post(
-            "/api/v1/operations/access-requests",
-            json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"}),
-        )
+        .post("/api/v1/operations/access-requests", body)
         .await;
     assert_eq!(req.status, 201, "{}", req.text);
     let rid = id_of(&req.body);
     proxy.inject("UpdateItem", [Fault::DropAnswer]);
     let approver = faulty.token_for("approver-1", None, &common::all_scopes());
     let a = faulty
-        .call(
-            "POST",
+        .post_empty_as(
             &format!("/api/v1/operations/access-requests/{rid}/approve"),
             &approver,
-            None,
         )
         .await;
     assert_eq!(a.status, 200, "{}", a.text);

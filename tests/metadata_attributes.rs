@@ -36,15 +36,16 @@ fn keys_of(r: &Response) -> Vec<String> {
 #[tokio::test]
 async fn create_returns_201_location_and_defaults() {
     let api = Api::new().await;
-    api.counter.reset();
     let r = api
-        .post(
-            BASE,
-            json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"}),
+        .expect_requests(
+            &[("PutItem", 1)],
+            api.post(
+                BASE,
+                json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"}),
+            ),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(api.counter.snapshot(), counts(&[("PutItem", 1)]));
     assert_eq!(r.header("location"), Some(at("iscPrivacy").as_str()));
     assert_eq!(r.header("etag"), Some("\"1\""));
     assert!(r.header("x-request-id").is_some());
@@ -59,17 +60,10 @@ async fn create_returns_201_location_and_defaults() {
     assert_eq!(b["status"], "active");
     assert_eq!(b["object_types"], json!(["entitlement"]));
     assert_eq!(b["values"], json!([]));
-    assert_eq!(b["tenant_id"], api.tenant);
-    assert_eq!(b["app_id"], Value::Null);
-    assert_eq!(b["created_by"], "user-1");
-    assert_eq!(b["updated_by"], "user-1");
+    assert_fresh_envelope(&api, b);
     assert_eq!(b["source"], "edm");
     assert_eq!(b["source_type"], "api");
-    assert_eq!(b["is_deleted"], false);
-    assert_eq!(b["deleted_at"], Value::Null);
-    assert_eq!(b["deleted_by"], Value::Null);
     assert_eq!(b["schema_version"], 1);
-    assert_eq!(b["revision"], 1);
     assert!(b["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(b["created_at"], b["updated_at"]);
     // Every field, nothing else (no key attributes, no search text).
@@ -114,21 +108,18 @@ async fn create_returns_201_location_and_defaults() {
         "item keyed by the attribute key"
     );
 
-    let full = api
-        .post(
-            BASE,
-            json!({
-                "key": "iscFederalClassifications", "name": "Federal classification",
-                "description": "US federal data classes", "type": "custom", "multiselect": true,
-                "status": "inactive", "object_types": ["all"], "source": "sailpoint",
-                "source_type": "backend", "id": "amd_ignored", "revision": 7,
-                "values": [
-                    {"value": "secret", "name": "Secret"},
-                    {"value": "top.secret-1", "name": "Top secret", "status": "inactive"}
-                ]
-            }),
-        )
-        .await;
+    let body = json!({
+        "key": "iscFederalClassifications", "name": "Federal classification",
+        "description": "US federal data classes", "type": "custom", "multiselect": true,
+        "status": "inactive", "object_types": ["all"], "source": "sailpoint",
+        "source_type": "backend", "id": "amd_ignored", "revision": 7,
+        "values": [
+            {"value": "secret", "name": "Secret"},
+            {"value": "top.secret-1", "name": "Top secret", "status": "inactive"}
+        ]
+    });
+
+    let full = api.post(BASE, body).await;
     assert_eq!(full.status, 201, "{}", full.text);
     let b = &full.body;
     assert_ne!(b["id"], "amd_ignored");
@@ -151,12 +142,8 @@ async fn create_returns_201_location_and_defaults() {
 async fn duplicate_key_is_409_and_keeps_the_first() {
     let api = Api::new().await;
     let first = attribute(&api, "iscPrivacy", json!({})).await;
-    let r = api
-        .post(
-            BASE,
-            json!({"key": "iscPrivacy", "name": "Other", "type": "custom"}),
-        )
-        .await;
+    let body = json!({"key": "iscPrivacy", "name": "Other", "type": "custom"});
+    let r = api.post(BASE, body).await;
     assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["key"], "iscPrivacy");
     let g = api.get(&at("iscPrivacy")).await;
@@ -169,19 +156,12 @@ async fn duplicate_key_is_409_and_keeps_the_first() {
 #[tokio::test]
 async fn concurrent_creates_of_one_key_yield_one_winner() {
     let api = Api::new().await;
-    let mut tasks = Vec::new();
-    for i in 0..10 {
+    let mut statuses = race(10, |i| {
         let api = api.clone();
-        tasks.push(tokio::spawn(async move {
-            api.post(
-                BASE,
-                json!({"key": "racy", "name": format!("n{i}"), "type": "custom"}),
-            )
-            .await
-            .status
-        }));
-    }
-    let mut statuses = join_statuses(tasks).await;
+        let body = json!({"key": "racy", "name": format!("n{i}"), "type": "custom"});
+        async move { api.post(BASE, body).await.status }
+    })
+    .await;
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
 }
@@ -203,8 +183,7 @@ async fn key_pattern_is_enforced() {
         let r = api
             .post(BASE, json!({"key": bad, "name": "n", "type": "custom"}))
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["key"], "{bad}");
+        assert_invalid_for(&r, &["key"], &bad);
     }
     attribute(&api, &format!("A{}", "b_9".repeat(21)), json!({})).await;
 }
@@ -212,27 +191,22 @@ async fn key_pattern_is_enforced() {
 #[tokio::test]
 async fn validation_names_every_bad_field_at_once() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({
-                "key": "bad-key",
-                "name": "x".repeat(201),
-                "description": "d".repeat(4001),
-                "type": "other",
-                "multiselect": "yes",
-                "status": "deleted",
-                "object_types": ["role"],
-                "values": "none",
-                "source_type": "robot",
-                "owner": "someone"
-            }),
-        )
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(
-        bad_fields(&r),
-        vec![
+    let body = json!({
+        "key": "bad-key",
+        "name": "x".repeat(201),
+        "description": "d".repeat(4001),
+        "type": "other",
+        "multiselect": "yes",
+        "status": "deleted",
+        "object_types": ["role"],
+        "values": "none",
+        "source_type": "robot",
+        "owner": "someone"
+    });
+    let r = api.post(BASE, body).await;
+    assert_invalid(
+        &r,
+        &[
             "description",
             "key",
             "multiselect",
@@ -242,18 +216,14 @@ async fn validation_names_every_bad_field_at_once() {
             "source_type",
             "status",
             "type",
-            "values"
-        ]
+            "values",
+        ],
     );
     let r = api.post(BASE, json!({})).await;
     assert_eq!(bad_fields(&r), vec!["key", "name", "type"]);
-    let r = api
-        .post(
-            BASE,
-            json!({"key": "k", "name": "n", "type": "custom", "object_types": ["entitlement", "all"],
-                   "multiselect": null, "status": null, "values": null}),
-        )
-        .await;
+    let body = json!({"key": "k", "name": "n", "type": "custom", "object_types": ["entitlement", "all"],
+                   "multiselect": null, "status": null, "values": null});
+    let r = api.post(BASE, body).await;
     assert_eq!(
         bad_fields(&r),
         vec!["multiselect", "object_types", "status", "values"]
@@ -266,36 +236,31 @@ async fn validation_names_every_bad_field_at_once() {
 #[tokio::test]
 async fn values_are_validated_entry_by_entry() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({
-                "key": "iscPrivacy", "name": "Privacy", "type": "governance",
-                "values": [
-                    {"value": "public", "name": "Public"},
-                    {"value": "no good", "name": "Bad pattern"},
-                    {"value": "public", "name": "Duplicate"},
-                    {"value": "nameless"},
-                    {"value": "blank", "name": " "},
-                    {"value": "s", "name": "Bad status", "status": "retired"},
-                    {"value": "x", "name": "Extra", "id": 1},
-                    7
-                ]
-            }),
-        )
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(
-        bad_fields(&r),
-        vec![
+    let body = json!({
+        "key": "iscPrivacy", "name": "Privacy", "type": "governance",
+        "values": [
+            {"value": "public", "name": "Public"},
+            {"value": "no good", "name": "Bad pattern"},
+            {"value": "public", "name": "Duplicate"},
+            {"value": "nameless"},
+            {"value": "blank", "name": " "},
+            {"value": "s", "name": "Bad status", "status": "retired"},
+            {"value": "x", "name": "Extra", "id": 1},
+            7
+        ]
+    });
+    let r = api.post(BASE, body).await;
+    assert_invalid(
+        &r,
+        &[
             "values[1].value",
             "values[2].value",
             "values[3].name",
             "values[4].name",
             "values[5].status",
             "values[6].id",
-            "values[7]"
-        ]
+            "values[7]",
+        ],
     );
     let dup = r.body["errors"]
         .as_array()
@@ -310,12 +275,8 @@ async fn values_are_validated_entry_by_entry() {
     let many: Vec<Value> = (0..501)
         .map(|i| json!({"value": format!("v{i}"), "name": "n"}))
         .collect();
-    let r = api
-        .post(
-            BASE,
-            json!({"key": "big", "name": "n", "type": "custom", "values": many}),
-        )
-        .await;
+    let body = json!({"key": "big", "name": "n", "type": "custom", "values": many});
+    let r = api.post(BASE, body).await;
     assert_eq!(bad_fields(&r), vec!["values"]);
 }
 
@@ -323,10 +284,10 @@ async fn values_are_validated_entry_by_entry() {
 async fn get_reads_once_and_404s_for_missing_other_tenant_and_bad_keys() {
     let api = Api::new().await;
     let created = attribute(&api, "iscPrivacy", json!({"description": "d"})).await;
-    api.counter.reset();
-    let g = api.get(&at("iscPrivacy")).await;
+    let g = api
+        .expect_requests(&[("GetItem", 1)], api.get(&at("iscPrivacy")))
+        .await;
     assert_eq!(g.status, 200, "{}", g.text);
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
     assert_eq!(g.body, created);
     assert_eq!(g.header("etag"), Some("\"1\""));
 
@@ -340,15 +301,10 @@ async fn get_reads_once_and_404s_for_missing_other_tenant_and_bad_keys() {
     // Another tenant's token: exactly as if it did not exist (also for PATCH).
     let other = Api::new().await;
     let token = api.token_in(&other.tenant, "user-1", None, &all_scopes());
-    let r = api.call("GET", &at("iscPrivacy"), &token, None).await;
+    let r = api.get_as(&at("iscPrivacy"), &token).await;
     assert_problem(&r, 404, "not-found");
     let r = api
-        .call(
-            "PATCH",
-            &at("iscPrivacy"),
-            &token,
-            Some(json!({"name": "x"})),
-        )
+        .patch_as(&at("iscPrivacy"), &token, json!({"name": "x"}))
         .await;
     assert_problem(&r, 404, "not-found");
     assert_eq!(
@@ -367,28 +323,17 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
     let api = Api::new().await;
     let app_a = api.token_for("svc-a", Some("app-a"), &all_scopes());
     let app_b = api.token_for("svc-b", Some("app-b"), &all_scopes());
-    let r = api
-        .call(
-            "POST",
-            BASE,
-            &app_a,
-            Some(json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"})),
-        )
-        .await;
+    let body = json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"});
+    let r = api.post_as(BASE, &app_a, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     assert_eq!(r.body["created_by"], "svc-a");
 
-    let g = api.call("GET", &at("iscPrivacy"), &app_b, None).await;
+    let g = api.get_as(&at("iscPrivacy"), &app_b).await;
     assert_eq!(g.status, 200, "{}", g.text);
     assert_eq!(g.body, r.body);
     let p = api
-        .call(
-            "PATCH",
-            &at("iscPrivacy"),
-            &app_b,
-            Some(json!({"multiselect": true})),
-        )
+        .patch_as(&at("iscPrivacy"), &app_b, json!({"multiselect": true}))
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     assert_eq!(p.body["multiselect"], true);
@@ -397,20 +342,14 @@ async fn app_tokens_of_different_apps_share_the_catalog() {
     assert_eq!(p.body["revision"], 2);
 
     // A duplicate from another app is still a duplicate.
-    let r = api
-        .call(
-            "POST",
-            BASE,
-            &app_b,
-            Some(json!({"key": "iscPrivacy", "name": "Mine", "type": "custom"})),
-        )
-        .await;
+    let body = json!({"key": "iscPrivacy", "name": "Mine", "type": "custom"});
+    let r = api.post_as(BASE, &app_b, body).await;
     assert_problem(&r, 409, "conflict");
 
     // Person and app tokens all list it (newest first).
     attribute(&api, "personMade", json!({})).await;
     for token in [&app_a, &app_b, &api.token()] {
-        let l = api.call("GET", BASE, token, None).await;
+        let l = api.get_as(BASE, token).await;
         assert_eq!(l.status, 200, "{}", l.text);
         assert_eq!(keys_of(&l), vec!["personMade", "iscPrivacy"]);
     }
@@ -428,19 +367,15 @@ async fn patch_merges_replaces_values_and_clears_description() {
         ]}),
     )
     .await;
-    api.counter.reset();
+    let edit = json!({"description": null, "values": [{"value": "internal", "name": "Internal", "status": "inactive"}],
+                      "status": "inactive", "source_type": "frontend"});
     let p = api
-        .patch(
-            &at("iscPrivacy"),
-            json!({"description": null, "values": [{"value": "internal", "name": "Internal", "status": "inactive"}],
-                   "status": "inactive", "source_type": "frontend"}),
+        .expect_requests(
+            &[("GetItem", 1), ("UpdateItem", 1)],
+            api.patch(&at("iscPrivacy"), edit),
         )
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
     let b = &p.body;
     assert_eq!(b["description"], Value::Null);
     assert_eq!(
@@ -496,20 +431,14 @@ async fn patch_refuses_key_nulls_and_bad_values_without_writing() {
     let r = api
         .patch(&at("iscPrivacy"), json!({"key": "iscPrivacy"}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["key"]);
+    assert_invalid(&r, &["key"]);
     let r = api.patch(&at("iscPrivacy"), json!({"key": "other"})).await;
     assert_eq!(bad_fields(&r), vec!["key"]);
     let r = api.patch(&at("iscPrivacy"), json!({"name": null})).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["name"]);
-    let r = api
-        .patch(
-            &at("iscPrivacy"),
-            json!({"type": null, "multiselect": null, "status": null, "object_types": null,
-                   "values": null, "bogus": 1}),
-        )
-        .await;
+    assert_invalid(&r, &["name"]);
+    let edit = json!({"type": null, "multiselect": null, "status": null, "object_types": null,
+                   "values": null, "bogus": 1});
+    let r = api.patch(&at("iscPrivacy"), edit).await;
     assert_eq!(
         bad_fields(&r),
         vec![
@@ -521,12 +450,8 @@ async fn patch_refuses_key_nulls_and_bad_values_without_writing() {
             "values"
         ]
     );
-    let r = api
-        .patch(
-            &at("iscPrivacy"),
-            json!({"values": [{"value": "a", "name": "A"}, {"value": "a", "name": "B"}]}),
-        )
-        .await;
+    let edit = with_values(&[("a", "A"), ("a", "B")]);
+    let r = api.patch(&at("iscPrivacy"), edit).await;
     assert_eq!(bad_fields(&r), vec!["values[1].value"]);
     let r = api
         .raw(
@@ -551,26 +476,13 @@ async fn stale_if_match_is_412_and_changes_nothing() {
     let ok = patch_if_match(&api, &token, "iscPrivacy", "\"1\"", json!({"name": "Two"})).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["revision"], 2);
-    let stale = patch_if_match(
-        &api,
-        &token,
-        "iscPrivacy",
-        "\"1\"",
-        json!({"name": "Three"}),
-    )
-    .await;
+    let three = json!({"name": "Three"});
+    let stale = patch_if_match(&api, &token, "iscPrivacy", "\"1\"", three.clone()).await;
     assert_problem(&stale, 412, "precondition-failed");
     let g = api.get(&at("iscPrivacy")).await;
     assert_eq!(g.body, ok.body);
     assert_eq!(g.header("etag"), Some("\"2\""));
-    let ok = patch_if_match(
-        &api,
-        &token,
-        "iscPrivacy",
-        "W/\"2\"",
-        json!({"name": "Three"}),
-    )
-    .await;
+    let ok = patch_if_match(&api, &token, "iscPrivacy", "W/\"2\"", three).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["name"], "Three");
 }
@@ -579,19 +491,16 @@ async fn stale_if_match_is_412_and_changes_nothing() {
 async fn concurrent_patches_without_if_match_all_land() {
     let api = Api::new().await;
     attribute(&api, "iscPrivacy", json!({})).await;
-    let mut tasks = Vec::new();
-    for i in 0..3 {
+    let statuses = race(3, |i| {
         let api = api.clone();
-        tasks.push(tokio::spawn(async move {
-            api.patch(&at("iscPrivacy"), json!({"name": format!("n{i}")}))
-                .await
-                .status
-        }));
-    }
+        async move {
+            let body = json!({"name": format!("n{i}")});
+            api.patch(&at("iscPrivacy"), body).await.status
+        }
+    })
+    .await;
     // Each writer re-reads after a lost race; with two rivals it loses at most twice.
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 200);
-    }
+    assert_eq!(statuses, [200; 3]);
     let g = api.get(&at("iscPrivacy")).await;
     assert_eq!(g.body["revision"], 4);
 }
@@ -656,8 +565,7 @@ async fn list_filters_by_type_status_and_q() {
         ("limit=101", "limit"),
     ] {
         let r = api.get(&format!("{BASE}?{query}")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{query}");
+        assert_invalid_for(&r, &[field], query);
     }
     // Another tenant's catalog is empty.
     let other = Api::new().await;
@@ -703,8 +611,7 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
     let tampered = String::from_utf8(tampered).unwrap();
     for bad in [tampered.as_str(), "garbage", "a.b"] {
         let r = api.get(&format!("{BASE}?limit=2&cursor={bad}")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["cursor"]);
+        assert_invalid(&r, &["cursor"]);
     }
     // Bound to the filter, the caller (tenant, app) and the collection.
     let r = api
@@ -713,7 +620,7 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
     assert_eq!(bad_fields(&r), vec!["cursor"]);
     let app = api.token_for("svc", Some("app-a"), &all_scopes());
     let r = api
-        .call("GET", &format!("{BASE}?limit=2&cursor={c}"), &app, None)
+        .get_as(&format!("{BASE}?limit=2&cursor={c}"), &app)
         .await;
     assert_eq!(bad_fields(&r), vec!["cursor"]);
     let other = Api::new().await;
@@ -740,11 +647,8 @@ async fn scopes_are_metadata_read_and_write() {
     let body = || Some(json!({"key": "newOne", "name": "n", "type": "custom"}));
     let patch = || Some(json!({"name": "renamed"}));
 
-    assert_eq!(api.call("GET", BASE, &read, None).await.status, 200);
-    assert_eq!(
-        api.call("GET", &at("iscPrivacy"), &read, None).await.status,
-        200
-    );
+    assert_eq!(api.get_as(BASE, &read).await.status, 200);
+    assert_eq!(api.get_as(&at("iscPrivacy"), &read).await.status, 200);
     assert_problem(
         &api.call("POST", BASE, &read, body()).await,
         403,
@@ -757,9 +661,9 @@ async fn scopes_are_metadata_read_and_write() {
     );
 
     // A write scope does not imply read.
-    assert_problem(&api.call("GET", BASE, &write, None).await, 403, "forbidden");
+    assert_problem(&api.get_as(BASE, &write).await, 403, "forbidden");
     assert_problem(
-        &api.call("GET", &at("iscPrivacy"), &write, None).await,
+        &api.get_as(&at("iscPrivacy"), &write).await,
         403,
         "forbidden",
     );
@@ -781,18 +685,13 @@ async fn scopes_are_metadata_read_and_write() {
         assert_problem(&r, 403, "forbidden");
     }
     // No token at all.
-    assert_problem(&api.call("GET", BASE, "", None).await, 401, "unauthorized");
+    assert_problem(&api.get_as(BASE, "").await, 401, "unauthorized");
 }
 
 #[tokio::test]
 async fn get_many_joins_current_definitions_in_one_batch() {
     let api = Api::new().await;
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     attribute(&api, "costCenter", json!({"type": "custom"})).await;
     let other = Api::new().await;
     attribute(&other, "otherTenant", json!({})).await;

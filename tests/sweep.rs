@@ -12,9 +12,14 @@ use std::time::Duration;
 
 async fn grant(api: &Api, asset_id: &str, principal: &str, extra: Value) -> Value {
     let body = with(grant_body(asset_id, principal, "user"), extra);
-    let r = api.post("/api/v1/entitlements", body).await;
+    let r = api.post(ENTS, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.body
+}
+
+/// A grant to `principal` that expires in a day (due for a sweep run 2 days from now).
+async fn due_grant(api: &Api, asset_id: &str, principal: &str) -> Value {
+    grant(api, asset_id, principal, json!({"expires_at": in_days(1)})).await
 }
 
 #[tokio::test]
@@ -22,7 +27,7 @@ async fn due_entitlements_expire_and_nothing_else_changes() {
     let api = Api::with_own_table().await;
     let asset = api.asset(json!({"name": "db"})).await;
     let aid = asset["id"].as_str().unwrap();
-    let due = grant(&api, aid, "due", json!({"expires_at": in_days(1)})).await;
+    let due = due_grant(&api, aid, "due").await;
     let pending = grant(
         &api,
         aid,
@@ -32,8 +37,8 @@ async fn due_entitlements_expire_and_nothing_else_changes() {
     .await;
     let later = grant(&api, aid, "later", json!({"expires_at": in_days(30)})).await;
     let forever = grant(&api, aid, "forever", json!({})).await;
-    let revoked = grant(&api, aid, "revoked", json!({"expires_at": in_days(1)})).await;
-    let extended = grant(&api, aid, "extended", json!({"expires_at": in_days(1)})).await;
+    let revoked = due_grant(&api, aid, "revoked").await;
+    let extended = due_grant(&api, aid, "extended").await;
     let rid = revoked["id"].as_str().unwrap();
     assert_eq!(
         api.post(&format!("/api/v1/entitlements/{rid}/revoke"), json!({}))
@@ -42,11 +47,9 @@ async fn due_entitlements_expire_and_nothing_else_changes() {
         200
     );
     let xid = extended["id"].as_str().unwrap();
+    let edit = json!({"expires_at": in_days(60)});
     let x = api
-        .patch(
-            &format!("/api/v1/entitlements/{xid}"),
-            json!({"expires_at": in_days(60)}),
-        )
+        .patch(&format!("/api/v1/entitlements/{xid}"), edit)
         .await;
     assert_eq!(x.status, 200, "{}", x.text);
     assert_eq!(live_count(&api, aid).await, 5);
@@ -106,13 +109,7 @@ async fn concurrent_sweeps_expire_each_entitlement_once() {
         let asset = tenant.asset(json!({"name": "app"})).await;
         let aid = asset["id"].as_str().unwrap().to_string();
         for i in 0..20 {
-            grant(
-                &tenant,
-                &aid,
-                &format!("p{i}"),
-                json!({"expires_at": in_days(1)}),
-            )
-            .await;
+            due_grant(&tenant, &aid, &format!("p{i}")).await;
         }
         assets.push((tenant, aid));
     }
@@ -146,13 +143,7 @@ async fn a_short_budget_expires_part_and_the_next_run_the_rest() {
             let api = api.clone();
             let aid = aid.clone();
             async move {
-                grant(
-                    &api,
-                    &aid,
-                    &format!("p{i}"),
-                    json!({"expires_at": in_days(1)}),
-                )
-                .await;
+                due_grant(&api, &aid, &format!("p{i}")).await;
             }
         })
         .await;
@@ -202,13 +193,7 @@ async fn poisoned_items_in_every_shard_do_not_stop_the_sweep_for_anyone() {
         let asset = tenant.asset(json!({"name": "app"})).await;
         let aid = id_of(&asset);
         for i in 0..count {
-            let e = grant(
-                tenant,
-                &aid,
-                &format!("p{i}"),
-                json!({"expires_at": in_days(1)}),
-            )
-            .await;
+            let e = due_grant(tenant, &aid, &format!("p{i}")).await;
             due.push((tenant.clone(), id_of(&e)));
         }
     }
@@ -260,14 +245,14 @@ async fn a_list_page_that_meets_an_undecodable_item_is_a_500_for_that_tenant_onl
     grant(&other, &id_of(&asset), "p", json!({})).await;
     let id = poison(&poisoned, 0).await;
 
-    let r = poisoned.get("/api/v1/entitlements").await;
+    let r = poisoned.get(ENTS).await;
     assert_problem(&r, 500, "internal-error");
     assert!(
         !r.text.contains(&id) && !r.text.contains("T#"),
         "{}",
         r.text
     );
-    let ok = other.get("/api/v1/entitlements").await;
+    let ok = other.get(ENTS).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["items"].as_array().map(Vec::len), Some(1));
 }

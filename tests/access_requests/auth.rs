@@ -9,30 +9,24 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
     let app_b = app_token(&api, "svc-b", "app-b");
     let person_asset = asset(&api, "person-made").await;
     let r = api
-        .call("POST", TECH, &app_a, Some(json!({"name": "app-a-made"})))
+        .post_as(TECH, &app_a, json!({"name": "app-a-made"}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let a_asset = id_of(&r.body);
-    let body = |system: &str| json!({"system_id": system, "access_type": "new", "justification": "x", "entitlement_type": "member"});
+    let body = |system: &str| new_of(system, "member", json!({}));
 
-    // A person-created asset, by name or by id: the same 400 as a missing one.
-    let r = api
-        .call("POST", BASE, &app_a, Some(body("person-made")))
-        .await;
-    assert_invalid(&r, &["asset_id", "system_id"]);
-    let mut b = body("person-made");
-    b["asset_id"] = json!(person_asset);
-    let r = api.call("POST", BASE, &app_a, Some(b)).await;
-    assert_invalid(&r, &["asset_id"]);
-    // Another app's asset, likewise.
-    let r = api
-        .call("POST", BASE, &app_b, Some(body("app-a-made")))
-        .await;
-    assert_invalid(&r, &["asset_id", "system_id"]);
-    let mut b = body("app-a-made");
-    b["asset_id"] = json!(a_asset);
-    let r = api.call("POST", BASE, &app_b, Some(b)).await;
-    assert_invalid(&r, &["asset_id"]);
+    // A person-created asset, by name or by id: the same 400 as a missing one; another app's
+    // asset, likewise.
+    for (token, system, asset_id) in [
+        (&app_a, "person-made", &person_asset),
+        (&app_b, "app-a-made", &a_asset),
+    ] {
+        let r = api.post_as(BASE, token, body(system)).await;
+        assert_invalid_for(&r, &["asset_id", "system_id"], system);
+        let by_id = with(body(system), json!({ "asset_id": asset_id }));
+        let r = api.post_as(BASE, token, by_id).await;
+        assert_invalid_for(&r, &["asset_id"], system);
+    }
 
     // The app's own asset works and the request is the app's.
     let mine = create_as(&api, &app_a, body("app-a-made")).await;
@@ -44,11 +38,10 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
     // An entitlement a person created on the app's asset is not the app's: 400 entitlement_id.
     let persons = grant_read(&api, &a_asset, "p1").await;
     let r = api
-        .call(
-            "POST",
+        .post_as(
             BASE,
             &app_a,
-            Some(json!({"system_id": "app-a-made", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(&persons)})),
+            revoke_of("app-a-made", &id_of(&persons), json!({})),
         )
         .await;
     assert_invalid(&r, &["entitlement_id"]);
@@ -65,20 +58,15 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         assert_problem(&r, 404, "not-found");
     }
     let r = api
-        .call(
-            "PATCH",
-            &url(&mid),
-            &app_b,
-            Some(json!({"justification": "y"})),
-        )
+        .patch_as(&url(&mid), &app_b, json!({"justification": "y"}))
         .await;
     assert_problem(&r, 404, "not-found");
     assert_eq!(
-        listed_ids(&api.call("GET", BASE, &app_b, None).await),
+        listed_ids(&api.get_as(BASE, &app_b).await),
         Vec::<String>::new()
     );
     assert_eq!(
-        listed_ids(&api.call("GET", BASE, &app_a, None).await),
+        listed_ids(&api.get_as(BASE, &app_a).await),
         vec![mid.clone()]
     );
     assert_eq!(listed_ids(&api.get(BASE).await), vec![mid.clone()]);
@@ -92,8 +80,7 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
 #[tokio::test]
 async fn the_requester_cannot_decide_their_own_request() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let before = snapshot(&api, &id).await;
     for action in ["approve", "reject"] {
         let r = act(&api, &api.token(), &id, action).await;
@@ -103,11 +90,7 @@ async fn the_requester_cannot_decide_their_own_request() {
     }
     assert_unchanged(&api, &before).await;
     // Filed on behalf of someone else: that requester cannot decide it either.
-    let behalf = create(
-        &api,
-        json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "m", "requester_id": "bob"}),
-    )
-    .await;
+    let behalf = create(&api, new_of("github", "m", json!({"requester_id": "bob"}))).await;
     let bid = id_of(&behalf);
     let before = snapshot(&api, &bid).await;
     for action in ["approve", "reject"] {
@@ -136,7 +119,11 @@ async fn the_caller_who_filed_a_request_cannot_approve_it() {
     // user-1 files a request for their own access, naming "bob" as the requester…
     let r = create(
         &api,
-        json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "admin", "requester_id": "bob", "principal_id": "user-1"}),
+        new_of(
+            "github",
+            "admin",
+            json!({"requester_id": "bob", "principal_id": "user-1"}),
+        ),
     )
     .await;
     let id = id_of(&r);
@@ -202,11 +189,10 @@ async fn the_beneficiary_cannot_decide_a_request_filed_for_them() {
 #[tokio::test]
 async fn each_route_needs_exactly_its_scope() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let other_scopes =
         |keep: &str| -> Vec<String> { all_scopes().into_iter().filter(|s| s != keep).collect() };
-    let body = json!({"system_id": "github", "access_type": "new", "justification": "x", "entitlement_type": "m"});
+    let body = new_of("github", "m", json!({}));
     // (method, path, body, required scope)
     let routes: Vec<(&str, String, Option<Value>, &str)> = vec![
         ("GET", BASE.to_string(), None, "access-requests:read"),
@@ -270,26 +256,18 @@ async fn each_route_needs_exactly_its_scope() {
 
     // Each scope alone is enough for its routes.
     let only = |scope: &str| api.token_for("approver-1", None, &[scope.to_string()]);
-    let r = api
-        .call("GET", &url(&id), &only("access-requests:read"), None)
-        .await;
+    let r = api.get_as(&url(&id), &only("access-requests:read")).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = api
-        .call("GET", BASE, &only("access-requests:read"), None)
-        .await;
+    let r = api.get_as(BASE, &only("access-requests:read")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Filed by someone else: whoever files a request may not decide it.
     let filer = api.token_for("user-3", None, &["access-requests:write".to_string()]);
-    let r = api.call("POST", BASE, &filer, Some(body.clone())).await;
+    let r = api.post_as(BASE, &filer, body.clone()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let second = id_of(&r.body);
+    let edit = json!({"justification": "y"});
     let r = api
-        .call(
-            "PATCH",
-            &url(&id),
-            &only("access-requests:write"),
-            Some(json!({"justification": "y"})),
-        )
+        .patch_as(&url(&id), &only("access-requests:write"), edit)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = act(&api, &only("access-requests:approve"), &id, "approve").await;
@@ -302,7 +280,7 @@ async fn each_route_needs_exactly_its_scope() {
     assert_eq!(r.status, 200, "{}", r.text);
     let third = id_of(&new_request(&api, "github").await);
     let r = api
-        .call("DELETE", &url(&third), &only("access-requests:write"), None)
+        .delete_as(&url(&third), &only("access-requests:write"))
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
 }

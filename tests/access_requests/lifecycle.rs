@@ -55,21 +55,13 @@ async fn approving_a_pending_request_stamps_the_decision() {
     }
     assert_eq!(*b, expected);
     assert_eq!(read_request(&api, &id).await, *b);
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::store::get_s(&item, "GSI1PK"),
-        Some(format!("T#{}#ARQ#approved", api.tenant).as_str())
-    );
+    assert_indexed_as(&api, &id, "approved").await;
 }
 
 #[tokio::test]
 async fn rejecting_a_pending_request_stamps_the_decision() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     // An empty body is fine on an action route; an unknown field is not (and changes nothing).
     let before = snapshot(&api, &id).await;
     let r = act_with(
@@ -94,14 +86,7 @@ async fn rejecting_a_pending_request_stamps_the_decision() {
     assert_eq!(b["approved_at"], Value::Null);
     assert_eq!(b["revision"], 2);
     assert_eq!(read_request(&api, &id).await, *b);
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .unwrap();
-    assert_eq!(
-        shared::store::get_s(&item, "GSI1PK"),
-        Some(format!("T#{}#ARQ#rejected", api.tenant).as_str())
-    );
+    assert_indexed_as(&api, &id, "rejected").await;
 }
 
 #[tokio::test]
@@ -188,12 +173,8 @@ async fn completing_is_only_from_provisioned_and_status_takes_no_other_value() {
         assert_invalid(&r, &["status"]);
     }
     // Completing cannot be combined with an edit.
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"status": "completed", "justification": "y"}),
-        )
-        .await;
+    let change = json!({"status": "completed", "justification": "y"});
+    let r = api.patch(&url(&id), change).await;
     assert_invalid(&r, &["status"]);
     assert_unchanged(&api, &before).await;
     // The same 400 for a pending request (validation comes before the state).
@@ -205,13 +186,10 @@ async fn completing_is_only_from_provisioned_and_status_takes_no_other_value() {
     assert_invalid(&r, &["status"]);
     assert_unchanged(&api, &pb).await;
 
+    let patch_body = json!({"status": "completed", "source": "itsm"});
+
     let r = api
-        .call(
-            "PATCH",
-            &url(&id),
-            &token_of(&api, "closer-1"),
-            Some(json!({"status": "completed", "source": "itsm"})),
-        )
+        .patch_as(&url(&id), &token_of(&api, "closer-1"), patch_body)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let b = &r.body;
@@ -246,12 +224,8 @@ async fn pending_requests_can_be_edited_within_their_rules() {
     let api = Api::new().await;
     let aid = asset(&api, "github").await;
     let id = id_of(&new_request(&api, "github").await);
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"justification": "reworded", "entitlement_type": "admin", "expires_at": "2099-06-30T14:00:00+02:00", "tags": ["a"], "source_type": "frontend"}),
-        )
-        .await;
+    let edit = json!({"justification": "reworded", "entitlement_type": "admin", "expires_at": "2099-06-30T14:00:00+02:00", "tags": ["a"], "source_type": "frontend"});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
     let b = r.body.clone();
@@ -263,12 +237,8 @@ async fn pending_requests_can_be_edited_within_their_rules() {
     assert_eq!(b["status"], "pending");
     assert_eq!(b["revision"], 2);
     // Clearing tags and expiry, and sending fixed fields unchanged, is fine.
-    let r = api
-        .patch(
-            &url(&id),
-            json!({"tags": null, "expires_at": null, "system_id": "github", "asset_id": aid, "access_type": "new", "requester_id": "user-1", "principal_id": "user-1", "principal_type": "person"}),
-        )
-        .await;
+    let edit = json!({"tags": null, "expires_at": null, "system_id": "github", "asset_id": aid, "access_type": "new", "requester_id": "user-1", "principal_id": "user-1", "principal_type": "person"});
+    let r = api.patch(&url(&id), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["tags"], Value::Null);
     assert_eq!(r.body["expires_at"], Value::Null);
@@ -305,8 +275,7 @@ async fn pending_requests_can_be_edited_within_their_rules() {
     ];
     for (body, fields) in cases {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields, "body {body}: {}", r.text);
+        assert_invalid_for(&r, &fields, format!("body {body}"));
     }
     // Server-set fields are ignored, not applied.
     let r = api
@@ -329,14 +298,8 @@ async fn pending_requests_can_be_edited_within_their_rules() {
 #[tokio::test]
 async fn edits_keep_the_access_type_rules() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
-    let eid = id_of(&ent);
-    let revoke = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-    )
-    .await;
+    let (_, eid) = aws_with_read_grant(&api).await;
+    let revoke = create(&api, revoke_of("aws", &eid, json!({}))).await;
     let before = snapshot(&api, &id_of(&revoke)).await;
     for body in [
         json!({"entitlement_type": "write"}),
@@ -355,7 +318,7 @@ async fn edits_keep_the_access_type_rules() {
     // modify: dropping the type leaves nothing to do unless an expiry change remains.
     let modify = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
+        modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
     let mid = id_of(&modify);
@@ -365,12 +328,8 @@ async fn edits_keep_the_access_type_rules() {
         .await;
     assert_invalid(&r, &["entitlement_type"]);
     assert_unchanged(&api, &before).await;
-    let r = api
-        .patch(
-            &url(&mid),
-            json!({"entitlement_type": null, "expires_at": FUTURE}),
-        )
-        .await;
+    let edit = json!({"entitlement_type": null, "expires_at": FUTURE});
+    let r = api.patch(&url(&mid), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["entitlement_type"], Value::Null);
     assert_eq!(r.body["expires_at"], FUTURE_OUT);
@@ -393,7 +352,7 @@ async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
     let privileged = grant_privileged_root(&api, &aid).await;
     let m = create(
         &api,
-        json!({"system_id": "vault", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&privileged), "expires_at": LATER}),
+        modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER})),
     )
     .await;
     let before = snapshot(&api, &id_of(&m)).await;
@@ -449,24 +408,12 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
     let listed = api.get(&format!("{BASE}?include_deleted=true")).await;
     assert!(listed_ids(&listed).contains(&id), "{}", listed.text);
     let read_only = api.token_with(&["access-requests:read"]);
-    let r = api
-        .call(
-            "GET",
-            &format!("{}?include_deleted=true", url(&id)),
-            &read_only,
-            None,
-        )
-        .await;
-    assert_problem(&r, 403, "forbidden");
-    let r = api
-        .call(
-            "GET",
-            &format!("{BASE}?include_deleted=true"),
-            &read_only,
-            None,
-        )
-        .await;
-    assert_problem(&r, 403, "forbidden");
+    for uri in [url(&id), BASE.to_string()] {
+        let r = api
+            .get_as(&format!("{uri}?include_deleted=true"), &read_only)
+            .await;
+        assert_problem(&r, 403, "forbidden");
+    }
     // The stored item is a soft delete, stamped.
     let item = api
         .stored(&format!("T#{}#ARQ", api.tenant), &id)
@@ -483,8 +430,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
 #[tokio::test]
 async fn decisions_record_the_clients_provenance() {
     let api = Api::new().await;
-    asset(&api, "aws").await;
-    let id = id_of(&new_request(&api, "aws").await);
+    let id = pending_request(&api, "aws").await;
     let before = snapshot(&api, &id).await;
     for body in [
         json!({"source_type": "robot"}),
@@ -537,116 +483,83 @@ async fn decisions_record_the_clients_provenance() {
 #[tokio::test]
 async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let eid = id_of(&grant_read(&api, &aid, "p9").await);
-    let measure = |pairs: &[(&str, u64)]| counts(pairs);
+    let (aid, eid) = aws_with_read_grant(&api).await;
 
-    api.counter.reset();
-    let n = new_request(&api, "aws").await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("PutItem", 1)])
-    );
+    let n = api
+        .expect_requests(&[("GetItem", 1), ("PutItem", 1)], new_request(&api, "aws"))
+        .await;
     let nid = id_of(&n);
 
-    api.counter.reset();
-    create(
-        &api,
-        json!({"system_id": "aws", "asset_id": aid, "access_type": "new", "justification": "x", "entitlement_type": "y"}),
+    let direct = json!({"system_id": "aws", "asset_id": aid, "access_type": "new", "justification": "x", "entitlement_type": "y"});
+    api.expect_requests(&[("GetItem", 1), ("PutItem", 1)], create(&api, direct))
+        .await;
+
+    let modify = modify_of("aws", &eid, json!({"entitlement_type": "write"}));
+    let m = api
+        .expect_requests(&[("GetItem", 2), ("PutItem", 1)], create(&api, modify))
+        .await;
+
+    api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
+        .await;
+
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&nid), json!({"justification": "y"})),
     )
     .await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("PutItem", 1)])
-    );
 
-    api.counter.reset();
-    let m = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
-    )
-    .await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 2), ("PutItem", 1)])
-    );
-
-    api.counter.reset();
-    read_request(&api, &nid).await;
-    assert_eq!(api.counter.snapshot(), measure(&[("GetItem", 1)]));
-
-    api.counter.reset();
-    let r = api.patch(&url(&nid), json!({"justification": "y"})).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
-
-    api.counter.reset();
-    approve(&api, &nid).await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
+    api.expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], approve(&api, &nid))
+        .await;
 
     // A refused decision reads once and writes nothing.
-    api.counter.reset();
-    let r = act(&api, &approver(&api), &nid, "reject").await;
-    assert_eq!(r.status, 409);
-    assert_eq!(api.counter.snapshot(), measure(&[("GetItem", 1)]));
-
-    api.counter.reset();
-    provision(&api, &nid).await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
-
-    api.counter.reset();
-    let r = complete(&api, &api.token(), &nid).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
-
-    let mid = id_of(&m);
-    api.counter.reset();
-    let r = act(&api, &approver(&api), &mid, "reject").await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
-
-    let m2 = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "expires_at": FUTURE}),
+    api.expect_answer(
+        409,
+        &[("GetItem", 1)],
+        act(&api, &approver(&api), &nid, "reject"),
     )
     .await;
+
+    api.expect_requests(
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        provision(&api, &nid),
+    )
+    .await;
+
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        complete(&api, &api.token(), &nid),
+    )
+    .await;
+
+    let mid = id_of(&m);
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        act(&api, &approver(&api), &mid, "reject"),
+    )
+    .await;
+
+    let m2 = create(&api, modify_of("aws", &eid, json!({"expires_at": FUTURE}))).await;
     approve(&api, &id_of(&m2)).await;
-    api.counter.reset();
-    provision(&api, &id_of(&m2)).await;
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 2), ("TransactWriteItems", 1)])
-    );
+    api.expect_requests(
+        &[("GetItem", 2), ("TransactWriteItems", 1)],
+        provision(&api, &id_of(&m2)),
+    )
+    .await;
 
     let d = id_of(&new_request(&api, "aws").await);
-    api.counter.reset();
-    assert_eq!(api.delete(&url(&d)).await.status, 204);
-    assert_eq!(
-        api.counter.snapshot(),
-        measure(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
-
-    api.counter.reset();
-    assert_eq!(api.get(BASE).await.status, 200);
-    assert_eq!(api.counter.snapshot(), measure(&[("Query", 1)]));
-    api.counter.reset();
-    assert_eq!(api.get(&format!("{BASE}?status=pending")).await.status, 200);
-    assert_eq!(api.counter.snapshot(), measure(&[("Query", 1)]));
+    api.expect_answer(
+        204,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.delete(&url(&d)),
+    )
+    .await;
+    for uri in [BASE.to_string(), format!("{BASE}?status=pending")] {
+        let listed = api.expect_requests(&[("Query", 1)], api.get(&uri)).await;
+        assert_eq!(listed.status, 200, "{uri}");
+    }
 
     // Refused before the store: a missing scope, an id that is no request id, a bad body.
     api.counter.reset();
@@ -672,8 +585,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 #[tokio::test]
 async fn a_stale_if_match_changes_nothing() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let edited = api.patch(&url(&id), json!({"justification": "v2"})).await;
     assert_eq!(edited.status, 200);
     // revision is 2 now.
@@ -784,7 +696,10 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     let asset = api.asset(json!({"name": "github"})).await;
     let aid = asset["id"].as_str().unwrap();
     let r = api
-        .post(BASE, json!({"system_id": "github", "access_type": "new", "justification": "on-call", "entitlement_type": "maintainer"}))
+        .post(
+            BASE,
+            new_of("github", "maintainer", json!({"justification": "on-call"})),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["status"], "pending");
@@ -850,12 +765,12 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     let asset = api.asset(json!({"name": "aws"})).await;
     let aid = asset["id"].as_str().unwrap();
     let e = api
-        .post("/api/v1/entitlements", json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
+        .post(ENTS, json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
         .await;
     let eid = e.body["id"].as_str().unwrap().to_string();
 
     let m = api
-        .post(BASE, json!({"system_id": "aws", "access_type": "modify", "justification": "more", "entitlement_id": eid, "entitlement_type": "write", "expires_at": "2099-01-01T00:00:00Z"}))
+        .post(BASE, modify_of("aws", &eid, json!({"justification": "more", "entitlement_type": "write", "expires_at": "2099-01-01T00:00:00Z"})))
         .await;
     assert_eq!(m.status, 201, "{}", m.text);
     assert_eq!(m.body["principal_id"], "p9");
@@ -873,7 +788,10 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     assert_eq!(live_count(&api, aid).await, 1);
 
     let r = api
-        .post(BASE, json!({"system_id": "aws", "access_type": "revoke", "justification": "left", "entitlement_id": eid}))
+        .post(
+            BASE,
+            revoke_of("aws", &eid, json!({"justification": "left"})),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let rid = r.body["id"].as_str().unwrap().to_string();

@@ -14,14 +14,10 @@ mod validation;
 
 use common::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 const BASE: &str = "/api/v1/operations/access-requests";
-
-const ENTS: &str = "/api/v1/entitlements";
-
-const TECH: &str = "/api/v1/technology";
 
 const FUTURE: &str = "2099-01-01T00:00:00Z";
 
@@ -85,23 +81,18 @@ fn app_token(api: &Api, sub: &str, app: &str) -> String {
 }
 
 async fn act(api: &Api, token: &str, id: &str, action: &str) -> Response {
-    api.call("POST", &format!("{}/{action}", url(id)), token, None)
+    api.post_empty_as(&format!("{}/{action}", url(id)), token)
         .await
 }
 
 async fn act_with(api: &Api, token: &str, id: &str, action: &str, body: Value) -> Response {
-    api.call("POST", &format!("{}/{action}", url(id)), token, Some(body))
+    api.post_as(&format!("{}/{action}", url(id)), token, body)
         .await
 }
 
 async fn complete(api: &Api, token: &str, id: &str) -> Response {
-    api.call(
-        "PATCH",
-        &url(id),
-        token,
-        Some(json!({"status": "completed"})),
-    )
-    .await
+    api.patch_as(&url(id), token, json!({"status": "completed"}))
+        .await
 }
 
 /// Creates an asset named `name` and returns its id.
@@ -111,7 +102,7 @@ async fn asset(api: &Api, name: &str) -> String {
 
 /// Creates a request as `token`, asserting 201.
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    let r = api.call("POST", BASE, token, Some(body)).await;
+    let r = api.post_as(BASE, token, body).await;
     assert_eq!(r.status, 201, "create request: {}", r.text);
     r.body
 }
@@ -121,13 +112,48 @@ async fn create(api: &Api, body: Value) -> Value {
     create_as(api, &api.token(), body).await
 }
 
+/// A `new` request body for `entitlement_type` on the asset named `system` (justification "x"),
+/// with the members of `extra` set on top.
+fn new_of(system: &str, entitlement_type: &str, extra: Value) -> Value {
+    with(
+        json!({"system_id": system, "access_type": "new", "justification": "x", "entitlement_type": entitlement_type}),
+        extra,
+    )
+}
+
+/// A `modify` request body for the entitlement `eid` (justification "x"), plus `extra`.
+fn modify_of(system: &str, eid: &str, extra: Value) -> Value {
+    with(
+        json!({"system_id": system, "access_type": "modify", "justification": "x", "entitlement_id": eid}),
+        extra,
+    )
+}
+
+/// A `revoke` request body for the entitlement `eid` (justification "x"), plus `extra`.
+fn revoke_of(system: &str, eid: &str, extra: Value) -> Value {
+    with(
+        json!({"system_id": system, "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
+        extra,
+    )
+}
+
 /// A `new` request of user-1 for `member` access to the asset named `system`.
 async fn new_request(api: &Api, system: &str) -> Value {
     create(
         api,
-        json!({"system_id": system, "access_type": "new", "justification": "needed for work", "entitlement_type": "member"}),
+        new_of(
+            system,
+            "member",
+            json!({"justification": "needed for work"}),
+        ),
     )
     .await
+}
+
+/// The asset named `system` and a pending `new_request` for it: the request's id.
+async fn pending_request(api: &Api, system: &str) -> String {
+    asset(api, system).await;
+    id_of(&new_request(api, system).await)
 }
 
 /// Approves as approver-1, asserting 200.
@@ -158,6 +184,26 @@ async fn grant_privileged_root(api: &Api, asset_id: &str) -> Value {
         json!({"asset_id": asset_id, "principal_id": "p1", "principal_type": "person", "entitlement_type": "root", "privileged": true, "expires_at": FUTURE}),
     )
     .await
+}
+
+/// The asset `aws` with an active `read` grant of `p9` on it: (asset id, entitlement id).
+async fn aws_with_read_grant(api: &Api) -> (String, String) {
+    let aid = asset(api, "aws").await;
+    let eid = id_of(&grant_read(api, &aid, "p9").await);
+    (aid, eid)
+}
+
+/// Asserts the request's status index entry (GSI1PK) is for `status`.
+async fn assert_indexed_as(api: &Api, id: &str, status: &str) {
+    let item = api
+        .stored(&format!("T#{}#ARQ", api.tenant), id)
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::store::get_s(&item, "GSI1PK"),
+        Some(format!("T#{}#ARQ#{status}", api.tenant).as_str()),
+        "{id}"
+    );
 }
 
 /// An active `read` grant of person `principal` on `asset_id`, expiring in 2098.

@@ -12,27 +12,26 @@ async fn provisioning_new_creates_the_entitlement() {
     let aid = asset(&api, "aws").await;
     let r = create(
         &api,
-        json!({"system_id": "aws", "access_type": "new", "justification": "deploys", "entitlement_type": "deployer", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE}),
+        new_of("aws", "deployer", json!({"justification": "deploys", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE})),
     )
     .await;
     let id = id_of(&r);
     approve(&api, &id).await;
     let approved = read_request(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 0);
-    api.counter.reset();
-    let p = act_with(
-        &api,
-        &provisioner(&api),
-        &id,
-        "provision",
-        json!({"comment": "done in IAM"}),
-    )
-    .await;
+    let p = api
+        .expect_requests(
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            act_with(
+                &api,
+                &provisioner(&api),
+                &id,
+                "provision",
+                json!({"comment": "done in IAM"}),
+            ),
+        )
+        .await;
     assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
     assert_eq!(p.header("etag"), Some("\"3\""));
     let b = &p.body;
     assert_eq!(b["status"], "provisioned");
@@ -118,18 +117,22 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // Both.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "more", "entitlement_id": eid, "entitlement_type": "write", "expires_at": FUTURE}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "more", "entitlement_type": "write", "expires_at": FUTURE}),
+        ),
     )
     .await;
     let mid = id_of(&m);
     approve(&api, &mid).await;
-    api.counter.reset();
-    let p = act(&api, &provisioner(&api), &mid, "provision").await;
+    let p = api
+        .expect_requests(
+            &[("GetItem", 2), ("TransactWriteItems", 1)],
+            act(&api, &provisioner(&api), &mid, "provision"),
+        )
+        .await;
     assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 2), ("TransactWriteItems", 1)])
-    );
     assert_eq!(p.body["status"], "provisioned");
     assert_eq!(p.body["entitlement_id"], eid.as_str());
     // The grant stamps are the entitlement's, not the provisioning's.
@@ -148,7 +151,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // Only the expiry: the type stays.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "longer", "entitlement_id": eid, "expires_at": LATER}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "longer", "expires_at": LATER}),
+        ),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -159,7 +166,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // Only the type: the expiry stays.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "less", "entitlement_id": eid, "entitlement_type": "read"}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "less", "entitlement_type": "read"}),
+        ),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -170,7 +181,11 @@ async fn provisioning_modify_changes_type_and_expiry() {
     // `expires_at: null` clears it.
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "permanent", "entitlement_id": eid, "expires_at": null}),
+        modify_of(
+            "aws",
+            &eid,
+            json!({"justification": "permanent", "expires_at": null}),
+        ),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -202,19 +217,19 @@ async fn provisioning_revoke_revokes_the_entitlement() {
     let eid = id_of(&ent);
     let r = create(
         &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "left", "entitlement_id": eid}),
+        revoke_of("aws", &eid, json!({"justification": "left"})),
     )
     .await;
     let id = id_of(&r);
     approve(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 1);
-    api.counter.reset();
-    let p = act(&api, &provisioner(&api), &id, "provision").await;
+    let p = api
+        .expect_requests(
+            &[("GetItem", 2), ("TransactWriteItems", 1)],
+            act(&api, &provisioner(&api), &id, "provision"),
+        )
+        .await;
     assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 2), ("TransactWriteItems", 1)])
-    );
     assert_eq!(p.body["status"], "provisioned");
     assert_eq!(p.body["entitlement_id"], eid.as_str());
     assert_eq!(p.body["entitlement_type"], "read");
@@ -306,7 +321,7 @@ async fn provisioning_new_without_expiry_on_a_critical_asset_changes_nothing() {
     // With an expiry it is fine.
     let ok = create(
         &api,
-        json!({"system_id": "core-banking", "access_type": "new", "justification": "x", "entitlement_type": "teller", "expires_at": FUTURE}),
+        new_of("core-banking", "teller", json!({"expires_at": FUTURE})),
     )
     .await;
     approve(&api, &id_of(&ok)).await;
@@ -317,27 +332,17 @@ async fn provisioning_new_without_expiry_on_a_critical_asset_changes_nothing() {
 #[tokio::test]
 async fn provisioning_modify_or_revoke_of_an_entitlement_revoked_meanwhile_changes_nothing() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
-    let eid = id_of(&ent);
+    let (_, eid) = aws_with_read_grant(&api).await;
     let modify = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
+        modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
-    let revoke = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-    )
-    .await;
+    let revoke = create(&api, revoke_of("aws", &eid, json!({}))).await;
     approve(&api, &id_of(&modify)).await;
     approve(&api, &id_of(&revoke)).await;
-    let r = api
-        .post(
-            &format!("{ENTS}/{eid}/revoke"),
-            json!({"reason": "incident"}),
-        )
-        .await;
+    let body = json!({"reason": "incident"});
+    let r = api.post(&format!("{ENTS}/{eid}/revoke"), body).await;
     assert_eq!(r.status, 200, "{}", r.text);
     for req in [&modify, &revoke] {
         let id = id_of(req);
@@ -388,12 +393,8 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
     .await
     .expect("sweep");
     assert_eq!(report.expired, 1);
-    let r = api
-        .patch(
-            &format!("{ENTS}/{}", id_of(&parked)),
-            json!({"status": "pending_approval"}),
-        )
-        .await;
+    let edit = json!({"status": "pending_approval"});
+    let r = api.patch(&format!("{ENTS}/{}", id_of(&parked)), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         read_entitlement(&api, &id_of(&expiring)).await["status"],
@@ -408,12 +409,8 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
     }
     // And none can be filed any more.
     for ent in [&expiring, &parked] {
-        let r = api
-            .post(
-                BASE,
-                json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(ent)}),
-            )
-            .await;
+        let sent = json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(ent)});
+        let r = api.post(BASE, sent).await;
         assert_invalid(&r, &["entitlement_id"]);
     }
 }
@@ -423,8 +420,7 @@ async fn provisioning_is_not_refused_by_an_unrelated_concurrent_entitlement_edit
     for access_type in ["modify", "revoke"] {
         for round in 0..10 {
             let api = Api::new().await;
-            let aid = asset(&api, "aws").await;
-            let eid = id_of(&grant_read(&api, &aid, "p9").await);
+            let (aid, eid) = aws_with_read_grant(&api).await;
             let mut body = json!({"system_id": "aws", "access_type": access_type, "justification": "x", "entitlement_id": eid});
             if access_type == "modify" {
                 body["entitlement_type"] = json!("write");
@@ -463,9 +459,7 @@ async fn provisioning_is_not_refused_by_an_unrelated_concurrent_entitlement_edit
 #[tokio::test]
 async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
-    let eid = id_of(&ent);
+    let (aid, eid) = aws_with_read_grant(&api).await;
     // The new type clashes with a live grant of the principal.
     let write = grant(
         &api,
@@ -474,7 +468,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     .await;
     let m = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "entitlement_type": "write"}),
+        modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
     approve(&api, &id_of(&m)).await;
@@ -488,11 +482,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     assert_eq!(live_count(&api, &aid).await, 2);
 
     // The entitlement became privileged meanwhile: its expiry cannot be cleared.
-    let clear = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": eid, "expires_at": null}),
-    )
-    .await;
+    let clear = create(&api, modify_of("aws", &eid, json!({"expires_at": null}))).await;
     approve(&api, &id_of(&clear)).await;
     let r = api
         .patch(&format!("{ENTS}/{eid}"), json!({"privileged": true}))
@@ -511,7 +501,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     let cent = grant_read(&api, &crit, "p9").await;
     let clear = create(
         &api,
-        json!({"system_id": "ledger", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&cent), "expires_at": null}),
+        modify_of("ledger", &id_of(&cent), json!({"expires_at": null})),
     )
     .await;
     approve(&api, &id_of(&clear)).await;
@@ -528,38 +518,24 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
 async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     let api = Api::new().await;
     let app = app_token(&api, "svc-a", "app-a");
-    let r = api
-        .call("POST", TECH, &app, Some(json!({"name": "app-sys"})))
-        .await;
+    let r = api.post_as(TECH, &app, json!({"name": "app-sys"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let aid = id_of(&r.body);
-    let req = create_as(
-        &api,
-        &app,
-        json!({"system_id": "app-sys", "access_type": "new", "justification": "x", "entitlement_type": "member"}),
-    )
-    .await;
+    let req = create_as(&api, &app, new_of("app-sys", "member", json!({}))).await;
     let id = id_of(&req);
     approve(&api, &id).await;
     let p = provision(&api, &id).await;
     let eid = p["entitlement_id"].as_str().unwrap();
     assert_eq!(live_count(&api, &aid).await, 1);
-    let r = api.call("GET", &format!("{ENTS}/{eid}"), &app, None).await;
+    let r = api.get_as(&format!("{ENTS}/{eid}"), &app).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     assert_eq!(r.body["access_request_id"], id.as_str());
-    let r = api
-        .call("GET", &format!("{ENTS}?asset_id={aid}"), &app, None)
-        .await;
+    let r = api.get_as(&format!("{ENTS}?asset_id={aid}"), &app).await;
     assert_eq!(listed_ids(&r), vec![eid.to_string()]);
     // The app can ask for it to be revoked, like any grant of its own.
     let r = api
-        .call(
-            "POST",
-            BASE,
-            &app,
-            Some(json!({"system_id": "app-sys", "access_type": "revoke", "justification": "x", "entitlement_id": eid})),
-        )
+        .post_as(BASE, &app, revoke_of("app-sys", eid, json!({})))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["principal_id"], "svc-a");
@@ -578,14 +554,10 @@ async fn provisioning_refuses_an_expiry_that_has_passed_and_changes_nothing() {
     let aid = asset(&api, "aws").await;
     let ent = grant_read(&api, &aid, "p9").await;
     let soon = in_seconds(2);
-    let new = create(
-        &api,
-        json!({"system_id": "aws", "access_type": "new", "justification": "x", "entitlement_type": "temp", "expires_at": soon}),
-    )
-    .await;
+    let new = create(&api, new_of("aws", "temp", json!({"expires_at": soon}))).await;
     let modify = create(
         &api,
-        json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": id_of(&ent), "expires_at": soon}),
+        modify_of("aws", &id_of(&ent), json!({"expires_at": soon})),
     )
     .await;
     approve(&api, &id_of(&new)).await;

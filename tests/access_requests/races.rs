@@ -13,8 +13,7 @@ async fn ten_racing_completions_have_one_winner() {
     let id = id_of(&p);
     let rev = p["revision"].as_i64().unwrap();
     let statuses = race(10, |_| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move { complete(&api, &api.token(), &id).await.status }
     })
     .await;
@@ -28,11 +27,9 @@ async fn ten_racing_completions_have_one_winner() {
 #[tokio::test]
 async fn ten_racing_deletes_have_one_winner() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let statuses = race(10, |_| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move { api.delete(&url(&id)).await.status }
     })
     .await;
@@ -48,11 +45,9 @@ async fn ten_racing_deletes_have_one_winner() {
 #[tokio::test]
 async fn racing_approvals_and_withdrawals_have_one_winner() {
     let api = Api::new().await;
-    asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
+    let id = pending_request(&api, "github").await;
     let statuses = race(20, |i| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move {
             if i % 2 == 0 {
                 act(&api, &approver(&api), &id, "approve").await.status
@@ -124,21 +119,13 @@ async fn racing_provisions_of_two_requests_for_one_grant_make_one_entitlement() 
 #[tokio::test]
 async fn ten_racing_revoke_provisions_end_the_grant_once() {
     let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let eid = id_of(&grant_read(&api, &aid, "p9").await);
+    let (aid, eid) = aws_with_read_grant(&api).await;
     grant_read(&api, &aid, "p8").await;
-    let id = id_of(
-        &create(
-            &api,
-            json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-        )
-        .await,
-    );
+    let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
     approve(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 2);
     let statuses = race(10, |_| {
-        let api = api.clone();
-        let id = id.clone();
+        let (api, id) = (api.clone(), id.clone());
         async move { act(&api, &provisioner(&api), &id, "provision").await.status }
     })
     .await;
@@ -155,15 +142,8 @@ async fn ten_racing_revoke_provisions_end_the_grant_once() {
 async fn a_revoke_provision_racing_a_direct_revoke_ends_the_grant_once() {
     for _ in 0..5 {
         let api = Api::new().await;
-        let aid = asset(&api, "aws").await;
-        let eid = id_of(&grant_read(&api, &aid, "p9").await);
-        let id = id_of(
-            &create(
-                &api,
-                json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": eid}),
-            )
-            .await,
-        );
+        let (aid, eid) = aws_with_read_grant(&api).await;
+        let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
         approve(&api, &id).await;
         let token = provisioner(&api);
         let revoke_url = format!("{ENTS}/{eid}/revoke");
@@ -196,31 +176,15 @@ async fn a_revoke_provision_racing_a_direct_revoke_ends_the_grant_once() {
 async fn twenty_racing_decisions_have_one_winner() {
     let api = Api::new().await;
     api.asset(json!({"name": "slack"})).await;
-    let r = api
-        .post(BASE, json!({"system_id": "slack", "access_type": "new", "justification": "x", "entitlement_type": "member"}))
-        .await;
+    let r = api.post(BASE, new_of("slack", "member", json!({}))).await;
     let id = r.body["id"].as_str().unwrap().to_string();
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let api = api.clone();
-        let id = id.clone();
-        let token = approver(&api);
+    let statuses = race(20, |i| {
+        let (api, id, token) = (api.clone(), id.clone(), approver(&api));
         let action = if i % 2 == 0 { "approve" } else { "reject" };
-        tasks.push(tokio::spawn(async move {
-            act(&api, &token, &id, action).await.status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+        async move { act(&api, &token, &id, action).await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(200, 1), (409, 19)]);
 }
 
 #[tokio::test]
@@ -228,31 +192,15 @@ async fn twenty_racing_provisions_create_one_entitlement() {
     let api = Api::new().await;
     let asset = api.asset(json!({"name": "jira"})).await;
     let aid = asset["id"].as_str().unwrap().to_string();
-    let r = api
-        .post(BASE, json!({"system_id": "jira", "access_type": "new", "justification": "x", "entitlement_type": "member"}))
-        .await;
+    let r = api.post(BASE, new_of("jira", "member", json!({}))).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(act(&api, &approver(&api), &id, "approve").await.status, 200);
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let api = api.clone();
-        let id = id.clone();
-        let token = approver(&api);
-        tasks.push(tokio::spawn(async move {
-            act(&api, &token, &id, "provision").await.status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    let statuses = race(20, |_| {
+        let (api, id, token) = (api.clone(), id.clone(), approver(&api));
+        async move { act(&api, &token, &id, "provision").await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(200, 1), (409, 19)]);
     let ents = api
         .get(&format!("/api/v1/entitlements?asset_id={aid}"))
         .await;

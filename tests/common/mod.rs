@@ -292,6 +292,13 @@ impl Api {
         r.body
     }
 
+    /// Creates the asset `{"name": name}`: its record and its id.
+    pub async fn named_asset(&self, name: &str) -> (Value, String) {
+        let asset = self.asset(json!({ "name": name })).await;
+        let id = id_of(&asset);
+        (asset, id)
+    }
+
     /// Reads an item straight from the table (PK, SK), bypassing the API.
     pub async fn stored(&self, pk: &str, sk: &str) -> Option<store::Item> {
         self.state
@@ -312,14 +319,22 @@ impl Api {
     /// Writes an item straight into the table, bypassing the API: data no route would write
     /// (a poisoned record), to prove what readers do with it.
     pub async fn put_raw(&self, item: store::Item) {
+        self.put_raw_request(item)
+            .send()
+            .await
+            .expect("put raw item");
+    }
+
+    /// The `PutItem` of `put_raw`, not yet sent: for a test that expects the store to refuse it.
+    pub fn put_raw_request(
+        &self,
+        item: store::Item,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
         self.state
             .db
             .put_item()
             .table_name(self.state.table())
             .set_item(Some(item))
-            .send()
-            .await
-            .expect("put raw item");
     }
 }
 
@@ -504,6 +519,15 @@ pub fn enc(value: &str) -> String {
     out
 }
 
+/// Headers with `name: value` when there is a value, none otherwise.
+pub fn header_if(name: &'static str, value: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(v) = value {
+        headers.insert(name, HeaderValue::from_str(v).unwrap());
+    }
+    headers
+}
+
 /// Sends with an optional `If-Match` header; `body` as JSON.
 pub async fn send(
     api: &Api,
@@ -513,11 +537,8 @@ pub async fn send(
     if_match: Option<&str>,
     body: Option<Value>,
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(tag) = if_match {
-        headers.insert("if-match", HeaderValue::from_str(tag).unwrap());
-    }
-    api.call_with(method, uri, token, headers, body).await
+    api.call_with(method, uri, token, header_if("if-match", if_match), body)
+        .await
 }
 
 /// Sends a request with exactly this `Authorization` header value (none when `None`).
@@ -528,10 +549,7 @@ pub async fn with_authorization(
     authorization: Option<&str>,
     body: Option<Value>,
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(a) = authorization {
-        headers.insert("authorization", HeaderValue::from_str(a).unwrap());
-    }
+    let headers = header_if("authorization", authorization);
     api.call_with(method, uri, "", headers, body).await
 }
 
@@ -543,10 +561,7 @@ pub async fn send_bytes(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(ct) = content_type {
-        headers.insert("content-type", HeaderValue::from_str(ct).unwrap());
-    }
+    let headers = header_if("content-type", content_type);
     api.raw(method, uri, &api.token(), headers, body.to_vec())
         .await
 }
@@ -630,6 +645,20 @@ pub fn grant_body(asset_id: &str, principal: &str, etype: &str) -> Value {
     json!({"asset_id": asset_id, "principal_id": principal, "principal_type": "person", "entitlement_type": etype})
 }
 
+/// `grant_body` expiring `days` from now.
+pub fn expiring_grant_body(asset_id: &str, principal: &str, etype: &str, days: i64) -> Value {
+    with(
+        grant_body(asset_id, principal, etype),
+        json!({"expires_at": in_days(days)}),
+    )
+}
+
+/// The path of the asset collection.
+pub const TECH: &str = "/api/v1/technology";
+
+/// The path of the entitlement collection.
+pub const ENTS: &str = "/api/v1/entitlements";
+
 /// The path of the attribute catalog.
 pub const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
 
@@ -642,6 +671,15 @@ pub async fn attribute(api: &Api, key: &str, extra: Value) -> Value {
     let r = api.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "create attribute {key}: {}", r.text);
     r.body
+}
+
+/// An attribute body member `values` of active (value, name) pairs, for `attribute`'s `extra`.
+pub fn with_values(values: &[(&str, &str)]) -> Value {
+    let values: Vec<Value> = values
+        .iter()
+        .map(|(value, name)| json!({"value": value, "name": name}))
+        .collect();
+    json!({ "values": values })
 }
 
 /// A fresh, well-formed id with this prefix (`ast`, `ent`, `arq`) that exists nowhere.
@@ -701,4 +739,103 @@ where
 /// How many of `statuses` are `status`.
 pub fn count_of(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
+}
+
+/// `call` with a given token, one method each: the body-less reads and actions, and the writes.
+impl Api {
+    pub async fn get_as(&self, uri: &str, token: &str) -> Response {
+        self.call("GET", uri, token, None).await
+    }
+
+    pub async fn delete_as(&self, uri: &str, token: &str) -> Response {
+        self.call("DELETE", uri, token, None).await
+    }
+
+    /// A POST without a body (an action route: approve, reject, revoke).
+    pub async fn post_empty_as(&self, uri: &str, token: &str) -> Response {
+        self.call("POST", uri, token, None).await
+    }
+
+    pub async fn post_as(&self, uri: &str, token: &str, body: Value) -> Response {
+        self.call("POST", uri, token, Some(body)).await
+    }
+
+    pub async fn patch_as(&self, uri: &str, token: &str, body: Value) -> Response {
+        self.call("PATCH", uri, token, Some(body)).await
+    }
+}
+
+/// `assert_invalid`, saying which case failed.
+pub fn assert_invalid_for(r: &Response, fields: &[&str], case: impl std::fmt::Display) {
+    assert_problem(r, 400, "validation-error");
+    assert_eq!(bad_fields(r), fields, "{case}: {}", r.text);
+}
+
+/// Asserts the envelope of a record this test's `user-1` has just created, with no app: this
+/// tenant, created and updated by the caller, not deleted, revision 1.
+pub fn assert_fresh_envelope(api: &Api, record: &Value) {
+    assert_eq!(record["tenant_id"], api.tenant.as_str());
+    assert_eq!(record["app_id"], Value::Null);
+    assert_eq!(record["created_by"], "user-1");
+    assert_eq!(record["updated_by"], "user-1");
+    assert_eq!(record["is_deleted"], false);
+    assert_eq!(record["deleted_at"], Value::Null);
+    assert_eq!(record["deleted_by"], Value::Null);
+    assert_eq!(record["revision"], 1);
+}
+
+impl Api {
+    /// Awaits `request` on a reset request counter and asserts it made exactly the DynamoDB
+    /// requests `expected` counts (as `counts` spells them); returns what it returned.
+    pub async fn expect_requests<T>(
+        &self,
+        expected: &[(&str, u64)],
+        request: impl std::future::Future<Output = T>,
+    ) -> T {
+        self.counter.reset();
+        let out = request.await;
+        assert_eq!(self.counter.snapshot(), counts(expected));
+        out
+    }
+}
+
+/// Asserts how many of `statuses` are each status: `&[(201, 1), (409, 19)]`.
+pub fn assert_tally(statuses: &[u16], tally: &[(u16, usize)]) {
+    for (status, n) in tally {
+        assert_eq!(count_of(statuses, *status), *n, "{status}: {statuses:?}");
+    }
+}
+
+/// Asserts `record` has exactly the members of `groups` together (the envelope's and a
+/// resource's own), no more and no fewer.
+pub fn assert_members(record: &Value, groups: &[&[&str]]) {
+    let expected: std::collections::BTreeSet<&str> =
+        groups.iter().flat_map(|g| g.iter().copied()).collect();
+    assert_eq!(member_names(record), expected, "{record}");
+}
+
+impl Api {
+    /// POSTs `body` as raw bytes with this content type (`send_bytes`).
+    pub async fn post_bytes(&self, uri: &str, content_type: &str, body: &[u8]) -> Response {
+        send_bytes(self, "POST", uri, Some(content_type), body).await
+    }
+}
+
+/// A body-less POST (an action) with `If-Match: tag`.
+pub async fn post_if_match(api: &Api, token: &str, uri: &str, tag: &str) -> Response {
+    send(api, token, "POST", uri, Some(tag), None).await
+}
+
+impl Api {
+    /// `expect_requests` for a request that must also answer `status`.
+    pub async fn expect_answer(
+        &self,
+        status: u16,
+        expected: &[(&str, u64)],
+        request: impl std::future::Future<Output = Response>,
+    ) -> Response {
+        let r = self.expect_requests(expected, request).await;
+        assert_eq!(r.status, status, "{}", r.text);
+        r
+    }
 }

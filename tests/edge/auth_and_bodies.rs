@@ -37,11 +37,19 @@ fn base64url(bytes: &[u8]) -> String {
 // Authentication
 // ------------------------------------------------------------------------------------------
 
+/// Asserts `asset` is unchanged and still the tenant's only asset.
+async fn assert_only_asset(api: &Api, asset: &Value) {
+    assert_asset_unchanged(api, asset).await;
+    assert_eq!(
+        api.get(BASE).await.body["items"].as_array().unwrap().len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn missing_authorization_is_401_with_a_challenge_on_every_route() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "guarded"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("guarded").await;
     let cases = [
         ("GET", BASE.to_string(), None),
         ("POST", BASE.to_string(), Some(json!({"name": "sneaky"}))),
@@ -112,17 +120,15 @@ async fn expired_token_is_401_but_small_skew_is_forgiven() {
     let mut opts = api.mint_options();
     opts.ttl_seconds = -3600;
     let expired = mint_with(&opts);
-    let r = api.call("GET", BASE, &expired, None).await;
+    let r = api.get_as(BASE, &expired).await;
     assert_401(&r);
     assert!(r.body["detail"].as_str().unwrap().contains("expired"));
-    let r = api
-        .call("POST", BASE, &expired, Some(json!({"name": "late"})))
-        .await;
+    let r = api.post_as(BASE, &expired, json!({"name": "late"})).await;
     assert_401(&r);
 
     // Within the ≤ 60 s leeway.
     opts.ttl_seconds = -20;
-    let r = api.call("GET", BASE, &mint_with(&opts), None).await;
+    let r = api.get_as(BASE, &mint_with(&opts)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = api.get(BASE).await;
     assert_eq!(list.body["items"], json!([]));
@@ -131,8 +137,7 @@ async fn expired_token_is_401_but_small_skew_is_forgiven() {
 #[tokio::test]
 async fn wrong_issuer_audience_or_secret_is_401() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "keyed"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("keyed").await;
 
     let mut tokens = Vec::new();
     let mut o = api.mint_options();
@@ -146,23 +151,13 @@ async fn wrong_issuer_audience_or_secret_is_401() {
     tokens.push(mint_with(&o));
 
     for token in &tokens {
-        assert_401(&api.call("GET", &url(&id), token, None).await);
-        assert_401(&api.call("GET", BASE, token, None).await);
-        assert_401(
-            &api.call("PATCH", &url(&id), token, Some(json!({"vendor": "x"})))
-                .await,
-        );
-        assert_401(&api.call("DELETE", &url(&id), token, None).await);
-        assert_401(
-            &api.call("POST", BASE, token, Some(json!({"name": "forged"})))
-                .await,
-        );
+        assert_401(&api.get_as(&url(&id), token).await);
+        assert_401(&api.get_as(BASE, token).await);
+        assert_401(&api.patch_as(&url(&id), token, json!({"vendor": "x"})).await);
+        assert_401(&api.delete_as(&url(&id), token).await);
+        assert_401(&api.post_as(BASE, token, json!({"name": "forged"})).await);
     }
-    assert_asset_unchanged(&api, &asset).await;
-    assert_eq!(
-        api.get(BASE).await.body["items"].as_array().unwrap().len(),
-        1
-    );
+    assert_only_asset(&api, &asset).await;
 }
 
 #[tokio::test]
@@ -179,18 +174,18 @@ async fn tokens_missing_claims_not_yet_valid_or_unsigned_are_401() {
         "exp": now + 600,
     });
     // The base itself is good.
-    let r = api.call("GET", BASE, &sign_claims(&base), None).await;
+    let r = api.get_as(BASE, &sign_claims(&base)).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     for missing in ["sub", "tenant_id", "exp", "iss", "aud"] {
         let mut c = base.clone();
         c.as_object_mut().unwrap().remove(missing);
-        let r = api.call("GET", BASE, &sign_claims(&c), None).await;
+        let r = api.get_as(BASE, &sign_claims(&c)).await;
         assert_401(&r);
     }
     let mut c = base.clone();
     c["nbf"] = json!(now + 3600);
-    assert_401(&api.call("GET", BASE, &sign_claims(&c), None).await);
+    assert_401(&api.get_as(BASE, &sign_claims(&c)).await);
 
     // alg "none": header {"alg":"none"}, no signature.
     let b64 = |v: &Value| base64url(&serde_json::to_vec(v).unwrap());
@@ -199,7 +194,7 @@ async fn tokens_missing_claims_not_yet_valid_or_unsigned_are_401() {
         b64(&json!({"alg": "none", "typ": "JWT"})),
         b64(&base)
     );
-    assert_401(&api.call("GET", BASE, &unsigned, None).await);
+    assert_401(&api.get_as(BASE, &unsigned).await);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -223,14 +218,9 @@ async fn content_types() {
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
-    let r = send_bytes(
-        &api,
-        "POST",
-        BASE,
-        Some("Application/JSON; charset=utf-8"),
-        body,
-    )
-    .await;
+    let r = api
+        .post_bytes(BASE, "Application/JSON; charset=utf-8", body)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let asset = r.body;
     let id = id_of(&asset);
@@ -277,8 +267,7 @@ async fn empty_bodies_are_400() {
     }
     assert_eq!(api.get(BASE).await.body["items"], json!([]));
 
-    let asset = api.asset(json!({"name": "bodiless"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("bodiless").await;
     for ct in [
         Some("application/json"),
         Some("application/merge-patch+json"),
@@ -293,8 +282,7 @@ async fn empty_bodies_are_400() {
 #[tokio::test]
 async fn malformed_json_is_400() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "parsed"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("parsed").await;
     let deep = format!(
         "{{\"name\":\"deep\",\"x\":{}{}}}",
         "[".repeat(5000),
@@ -314,24 +302,19 @@ async fn malformed_json_is_400() {
         deep.into_bytes(),
     ];
     for body in &bodies {
-        let r = send_bytes(&api, "POST", BASE, Some("application/json"), body).await;
+        let r = api.post_bytes(BASE, "application/json", body).await;
         assert_problem(&r, 400, "bad-request");
         assert!(r.body.get("errors").is_none(), "{}", r.text);
         let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), body).await;
         assert_problem(&r, 400, "bad-request");
     }
-    assert_asset_unchanged(&api, &asset).await;
-    assert_eq!(
-        api.get(BASE).await.body["items"].as_array().unwrap().len(),
-        1
-    );
+    assert_only_asset(&api, &asset).await;
 }
 
 #[tokio::test]
 async fn bodies_over_256_kib_are_413() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "bounded"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("bounded").await;
     // A valid JSON object one byte over the limit.
     let prefix = br#"{"description":""#;
     let suffix = br#""}"#;
@@ -340,15 +323,11 @@ async fn bodies_over_256_kib_are_413() {
     big.extend(std::iter::repeat_n(b'x', fill));
     big.extend_from_slice(suffix);
     assert_eq!(big.len(), 256 * 1024 + 1);
-    let r = send_bytes(&api, "POST", BASE, Some("application/json"), &big).await;
+    let r = api.post_bytes(BASE, "application/json", &big).await;
     assert_problem(&r, 413, "payload-too-large");
     let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &big).await;
     assert_problem(&r, 413, "payload-too-large");
-    assert_asset_unchanged(&api, &asset).await;
-    assert_eq!(
-        api.get(BASE).await.body["items"].as_array().unwrap().len(),
-        1
-    );
+    assert_only_asset(&api, &asset).await;
 
     // Exactly 256 KiB is read (and then refused field by field, not by size).
     let fill = 256 * 1024 - prefix.len() - suffix.len();
@@ -356,8 +335,7 @@ async fn bodies_over_256_kib_are_413() {
     limit.extend(std::iter::repeat_n(b'x', fill));
     limit.extend_from_slice(suffix);
     let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &limit).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["description"]);
+    assert_invalid(&r, &["description"]);
     assert_asset_unchanged(&api, &asset).await;
 }
 
@@ -375,22 +353,14 @@ async fn unreachable_store_is_503() {
 async fn bodies_need_json() {
     let api = Api::new().await;
     const BASE: &str = ATTRS;
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("text/plain"));
     let r = api
-        .raw(
-            "POST",
+        .post_bytes(
             BASE,
-            &api.token(),
-            headers,
-            br#"{"key":"k","name":"n","type":"custom"}"#.to_vec(),
+            "text/plain",
+            br#"{"key":"k","name":"n","type":"custom"}"#,
         )
         .await;
     assert_problem(&r, 415, "unsupported-media-type");
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let r = api
-        .raw("POST", BASE, &api.token(), headers, b"{not json".to_vec())
-        .await;
+    let r = api.post_bytes(BASE, "application/json", b"{not json").await;
     assert_problem(&r, 400, "bad-request");
 }

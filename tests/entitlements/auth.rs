@@ -19,12 +19,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
 
     let other = api.other_tenant();
     // The other tenant has the same attribute, so only the entitlement is missing.
-    attribute(
-        &other,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&other, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let missing = missing_entitlement();
     let token = other.token();
     let cases: Vec<(&str, String, String, Option<Value>)> = vec![
@@ -56,15 +51,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
         assert_eq!(shape(&r), shape(&n), "{method} {theirs}");
     }
     // With a matching If-Match as well.
-    let r = send(
-        &other,
-        &token,
-        "POST",
-        &revoke_url(&id),
-        Some("\"2\""),
-        None,
-    )
-    .await;
+    let r = post_if_match(&other, &token, &revoke_url(&id), "\"2\"").await;
     assert_problem(&r, 404, "not-found");
     // Their lists show nothing of ours, by any filter.
     for q in [
@@ -77,8 +64,7 @@ async fn another_tenants_entitlement_is_404_exactly_like_a_missing_one() {
     }
     // And they cannot grant on our asset.
     let r = other.post(BASE, grant_body(&aid, "p1", "y")).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id"]);
+    assert_invalid(&r, &["asset_id"]);
     assert_unchanged(&api, &e).await;
     assert_live(&api, &aid, 1).await;
 }
@@ -90,18 +76,11 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
     let app_a = api.token_for("svc-a", Some("app-a"), &scopes);
     let app_b = api.token_for("svc-b", Some("app-b"), &scopes);
     let person = api.token();
-    attribute(
-        &api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let new_asset = |token: String, name: &'static str| {
         let api = api.clone();
         async move {
-            let r = api
-                .call("POST", TECH, &token, Some(json!({"name": name})))
-                .await;
+            let r = api.post_as(TECH, &token, json!({"name": name})).await;
             assert_eq!(r.status, 201, "{}", r.text);
             id_of(&r.body)
         }
@@ -112,20 +91,12 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
 
     // An app names another app's or a person's asset: the same 400 as a missing one.
     let reference = api
-        .call(
-            "POST",
-            BASE,
-            &app_a,
-            Some(grant_body(&missing_asset(), "p", "x")),
-        )
+        .post_as(BASE, &app_a, grant_body(&missing_asset(), "p", "x"))
         .await;
     assert_problem(&reference, 400, "validation-error");
     for asset in [&asset_b, &asset_p] {
-        let r = api
-            .call("POST", BASE, &app_a, Some(grant_body(asset, "p", "x")))
-            .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["asset_id"]);
+        let r = api.post_as(BASE, &app_a, grant_body(asset, "p", "x")).await;
+        assert_invalid(&r, &["asset_id"]);
         assert_eq!(r.body["errors"], reference.body["errors"]);
     }
     assert_live(&api, &asset_b, 0).await;
@@ -143,7 +114,7 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
     assert_live(&api, &asset_a, 2).await;
     // The grant guard is the tenant's: app-b cannot see it but the tuple is still taken.
     let r = api
-        .call("POST", BASE, &app_a, Some(grant_body(&asset_a, "p2", "x")))
+        .post_as(BASE, &app_a, grant_body(&asset_a, "p2", "x"))
         .await;
     assert_problem(&r, 409, "conflict");
 
@@ -193,25 +164,15 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
 
     // app-a writes its own.
     let r = api
-        .call(
-            "POST",
-            &meta_url(&ea_id, "iscPrivacy", "public"),
-            &app_a,
-            None,
-        )
+        .post_empty_as(&meta_url(&ea_id, "iscPrivacy", "public"), &app_a)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = api
-        .call(
-            "PATCH",
-            &url(&ea_id),
-            &app_a,
-            Some(json!({"description": "a"})),
-        )
+        .patch_as(&url(&ea_id), &app_a, json!({"description": "a"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
-    let r = api.call("POST", &revoke_url(&ea_id), &app_a, None).await;
+    let r = api.post_empty_as(&revoke_url(&ea_id), &app_a).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revoked_by"], "svc-a");
     assert_live(&api, &asset_a, 1).await;

@@ -59,10 +59,7 @@ async fn every_filter_alone_and_combined() {
             json!({"principal_type": "group", "grant_source": "provisioned",
                    "status": "pending_approval", "expires_at": in_days(20)}),
         ),
-        with(
-            grant_body(&b, "alice", "read"),
-            json!({"expires_at": in_days(1)}),
-        ),
+        expiring_grant_body(&b, "alice", "read", 1),
         grant_body(&b, "alice", "write"),
         with(
             grant_body(&b, "carol", "ADMIN-Ops"),
@@ -78,10 +75,7 @@ async fn every_filter_alone_and_combined() {
             json!({"principal_type": "group", "expires_at": in_days(4)}),
         ),
         grant_body(&a, "admin-bot", "read"),
-        with(
-            grant_body(&b, "bob", "read"),
-            json!({"expires_at": in_days(3)}),
-        ),
+        expiring_grant_body(&b, "bob", "read", 3),
     ];
     let mut created = Vec::new();
     for s in specs {
@@ -239,14 +233,12 @@ async fn bad_list_parameters_are_400() {
         ("cursor=garbage", "cursor"),
     ] {
         let r = api.get(&format!("{BASE}?{query}")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{query}");
+        assert_invalid_for(&r, &[field], query);
     }
     let r = api
         .get(&format!("{BASE}?status=bogus&principal_type=robot&limit=0"))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["limit", "principal_type", "status"]);
+    assert_invalid(&r, &["limit", "principal_type", "status"]);
     // A single entitlement takes `include_deleted` only, and only as true/false.
     let e = walk(&api, "", 10).await;
     for (query, field) in [
@@ -254,8 +246,7 @@ async fn bad_list_parameters_are_400() {
         ("deleted=true", "deleted"),
     ] {
         let r = api.get(&format!("{}?{query}", url(&e[0]))).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{query}");
+        assert_invalid_for(&r, &[field], query);
     }
 }
 
@@ -395,8 +386,7 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
         format!("asset_id={a}&status=active&q=x"),
     ] {
         let r = api.get(&format!("{BASE}?limit=2&{other}&cursor={c}")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["cursor"], "{other}");
+        assert_invalid_for(&r, &["cursor"], &other);
     }
     // Another tenant, an app token, a tampered cursor.
     let other = api.other_tenant();
@@ -408,11 +398,9 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
     assert_problem(&r, 400, "validation-error");
     let app = api.token_for("svc", Some("app-a"), &all_scopes());
     let r = api
-        .call(
-            "GET",
+        .get_as(
             &format!("{BASE}?asset_id={a}&status=active&limit=2&cursor={c}"),
             &app,
-            None,
         )
         .await;
     assert_problem(&r, 400, "validation-error");
@@ -429,8 +417,7 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
     let t = api.get(&format!("{TECH}?limit=1")).await;
     let tc = cursor_of(&t);
     let r = api.get(&format!("{BASE}?limit=1&cursor={tc}")).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["cursor"]);
+    assert_invalid(&r, &["cursor"]);
 }
 
 /// Listing one asset's (or one principal's) entitlements reads its index partition only.

@@ -24,8 +24,6 @@ use std::time::Duration;
 
 const BASE: &str = "/api/v1/entitlements";
 
-const TECH: &str = "/api/v1/technology";
-
 /// The entitlement's own fields: what a client may send on create, and what only the server sets.
 static ENTITLEMENT_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let server = [
@@ -64,7 +62,7 @@ fn missing_asset() -> String {
 }
 
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    let r = api.call("POST", BASE, token, Some(body.clone())).await;
+    let r = api.post_as(BASE, token, body.clone()).await;
     assert_eq!(r.status, 201, "create {body}: {}", r.text);
     r.body
 }
@@ -90,7 +88,7 @@ async fn walk_as(api: &Api, token: &str, query: &str, limit: usize) -> Vec<Strin
         if let Some(c) = &cursor {
             uri.push_str(&format!("&cursor={c}"));
         }
-        let r = api.call("GET", &uri, token, None).await;
+        let r = api.get_as(&uri, token).await;
         assert_eq!(r.status, 200, "{uri}: {}", r.text);
         let items = r.body["items"].as_array().expect("items");
         assert!(items.len() <= limit, "{uri}: {} items", items.len());
@@ -160,16 +158,16 @@ async fn revoke(api: &Api, id: &str, body: Option<Value>) -> Response {
     api.call("POST", &revoke_url(id), &api.token(), body).await
 }
 
+/// Asserts creating `body` is refused as a conflict (its tuple is taken).
+async fn assert_create_conflicts(api: &Api, body: Value) {
+    assert_problem(&api.post(BASE, body).await, 409, "conflict");
+}
+
 /// An asset `crm`, the attribute `iscPrivacy` (one value, `public`) and a grant of `p1` on the
 /// asset: the asset's id and the grant.
 async fn crm_with_privacy(api: &Api) -> (String, Value) {
     let aid = asset_id(api, json!({"name": "crm"})).await;
-    attribute(
-        api,
-        "iscPrivacy",
-        json!({"values": [{"value": "public", "name": "Public"}]}),
-    )
-    .await;
+    attribute(api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let e = create(api, grant_body(&aid, "p1", "x")).await;
     (aid, e)
 }
@@ -181,11 +179,10 @@ async fn patch_attribute(api: &Api, key: &str, body: Value) -> Value {
 }
 
 async fn add_value(api: &Api, id: &str, key: &str, value: &str) -> Response {
-    api.call("POST", &meta_url(id, key, value), &api.token(), None)
+    api.post_empty_as(&meta_url(id, key, value), &api.token())
         .await
 }
 
 async fn remove_value(api: &Api, id: &str, key: &str, value: &str) -> Response {
-    api.call("DELETE", &meta_url(id, key, value), &api.token(), None)
-        .await
+    api.delete_as(&meta_url(id, key, value), &api.token()).await
 }

@@ -24,12 +24,7 @@ async fn metadata_attribute_and_value_must_exist_and_be_active() {
     )
     .await;
     let other = api.other_tenant();
-    attribute(
-        &other,
-        "iscForeign",
-        json!({"values": [{"value": "x", "name": "X"}]}),
-    )
-    .await;
+    attribute(&other, "iscForeign", with_values(&[("x", "X")])).await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     for (key, value, field) in [
@@ -43,8 +38,7 @@ async fn metadata_attribute_and_value_must_exist_and_be_active() {
         ("iscPrivacy", "secret", "attributeValue"),
     ] {
         let r = add_value(&api, &id, key, value).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{key}/{value}");
+        assert_invalid_for(&r, &[field], format!("{key}/{value}"));
         assert_unchanged(&api, &e).await;
     }
     // The same refusals on an entitlement that already carries metadata leave it as it was.
@@ -185,16 +179,15 @@ async fn metadata_values_replace_accumulate_and_drop() {
         assert_eq!(stored[*k], e[*k], "{k}");
     }
     // A body, when sent, may hold only provenance.
+    let payload = json!({"bogus": 1});
     let r = api
-        .call(
-            "POST",
+        .post_as(
             &meta_url(&id, "iscPrivacy", "public"),
             &api.token(),
-            Some(json!({"bogus": 1})),
+            payload,
         )
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["bogus"]);
+    assert_invalid(&r, &["bogus"]);
     assert_unchanged(&api, &stored).await;
     assert_live(&api, &aid, 1).await;
 }
@@ -225,13 +218,13 @@ async fn metadata_is_rendered_from_the_current_definitions() {
                           {"value": "us", "name": "USA"}]}),
     )
     .await;
-    api.counter.reset();
-    let g = api.get(&url(&id)).await;
-    assert_eq!(g.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("BatchGetItem", 1)])
-    );
+    let g = api
+        .expect_answer(
+            200,
+            &[("GetItem", 1), ("BatchGetItem", 1)],
+            api.get(&url(&id)),
+        )
+        .await;
     assert_eq!(
         g.body["access_model_metadata"],
         json!({"attributes": [{
@@ -251,8 +244,7 @@ async fn metadata_is_rendered_from_the_current_definitions() {
 
     // An inactive attribute takes no new values, but its values can still be removed.
     let r = add_value(&api, &id, "iscRegions", "us").await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["attributeKey"]);
+    assert_invalid(&r, &["attributeKey"]);
     // A value taken out of the catalog shows with name null and status inactive.
     patch_attribute(
         &api,
@@ -306,12 +298,7 @@ async fn metadata_changes_need_entitlements_write() {
     }
     let writer = api.token_with(&["entitlements:write"]);
     let r = api
-        .call(
-            "POST",
-            &meta_url(&id, "iscPrivacy", "public"),
-            &writer,
-            None,
-        )
+        .post_empty_as(&meta_url(&id, "iscPrivacy", "public"), &writer)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
@@ -320,38 +307,28 @@ async fn metadata_changes_need_entitlements_write() {
     );
     // Reading the entitlement (metadata rendered) needs entitlements:read only.
     let reader = api.token_with(&["entitlements:read"]);
-    let g = api.call("GET", &url(&id), &reader, None).await;
+    let g = api.get_as(&url(&id), &reader).await;
     assert_eq!(g.status, 200);
     assert_eq!(g.body, r.body);
     let r = api
-        .call(
-            "DELETE",
-            &meta_url(&id, "iscPrivacy", "public"),
-            &writer,
-            None,
-        )
+        .delete_as(&meta_url(&id, "iscPrivacy", "public"), &writer)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["access_model_metadata"], Value::Null);
     // The other entitlement routes: reads need :read, writes :write.
-    let r = api.call("GET", &url(&id), &writer, None).await;
+    let r = api.get_as(&url(&id), &writer).await;
     assert_problem(&r, 403, "forbidden");
-    let r = api.call("GET", BASE, &writer, None).await;
+    let r = api.get_as(BASE, &writer).await;
     assert_problem(&r, 403, "forbidden");
     let r = api
-        .call("POST", BASE, &reader, Some(grant_body(&aid, "p2", "x")))
+        .post_as(BASE, &reader, grant_body(&aid, "p2", "x"))
         .await;
     assert_problem(&r, 403, "forbidden");
     let r = api
-        .call(
-            "PATCH",
-            &url(&id),
-            &reader,
-            Some(json!({"description": "x"})),
-        )
+        .patch_as(&url(&id), &reader, json!({"description": "x"}))
         .await;
     assert_problem(&r, 403, "forbidden");
-    let r = api.call("POST", &revoke_url(&id), &reader, None).await;
+    let r = api.post_empty_as(&revoke_url(&id), &reader).await;
     assert_problem(&r, 403, "forbidden");
     assert_live(&api, &aid, 1).await;
 }
@@ -430,7 +407,7 @@ async fn metadata_per_entitlement_is_capped() {
         attribute(
             &api,
             &format!("k{i}"),
-            json!({"values": [{"value": "a", "name": "A"}, {"value": "b", "name": "B"}]}),
+            with_values(&[("a", "A"), ("b", "B")]),
         )
         .await;
     }
@@ -455,26 +432,19 @@ async fn metadata_per_entitlement_is_capped() {
 #[tokio::test]
 async fn metadata_values_are_added_replaced_and_removed() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            "/api/v1/access-model-metadata/attributes",
-            json!({"key": "iscFederalClassifications", "name": "Federal", "type": "governance",
-                   "values": [{"value": "secret", "name": "Secret"}, {"value": "topSecret", "name": "Top Secret"}]}),
-        )
-        .await;
+    let body = json!({"key": "iscFederalClassifications", "name": "Federal", "type": "governance",
+                   "values": [{"value": "secret", "name": "Secret"}, {"value": "topSecret", "name": "Top Secret"}]});
+    let r = api.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let asset = api.asset(json!({"name": "hr"})).await;
     let e = api
-        .post(
-            "/api/v1/entitlements",
-            grant_body(asset["id"].as_str().unwrap(), "p1", "x"),
-        )
+        .post(BASE, grant_body(asset["id"].as_str().unwrap(), "p1", "x"))
         .await;
     let id = e.body["id"].as_str().unwrap();
     let base =
         format!("/api/v1/entitlements/{id}/access-model-metadata/iscFederalClassifications/values");
     let a = api
-        .call("POST", &format!("{base}/secret"), &api.token(), None)
+        .post_empty_as(&format!("{base}/secret"), &api.token())
         .await;
     assert_eq!(a.status, 200, "{}", a.text);
     let attrs = &a.body["access_model_metadata"]["attributes"];
@@ -487,7 +457,7 @@ async fn metadata_values_are_added_replaced_and_removed() {
     );
     // Not multiselect: a second value replaces the first.
     let b = api
-        .call("POST", &format!("{base}/topSecret"), &api.token(), None)
+        .post_empty_as(&format!("{base}/topSecret"), &api.token())
         .await;
     assert_eq!(
         b.body["access_model_metadata"]["attributes"][0]["values"][0]["value"],
@@ -501,16 +471,16 @@ async fn metadata_values_are_added_replaced_and_removed() {
         1
     );
     let missing = api
-        .call("POST", &format!("{base}/nope"), &api.token(), None)
+        .post_empty_as(&format!("{base}/nope"), &api.token())
         .await;
     assert_problem(&missing, 400, "validation-error");
     let c = api
-        .call("DELETE", &format!("{base}/topSecret"), &api.token(), None)
+        .delete_as(&format!("{base}/topSecret"), &api.token())
         .await;
     assert_eq!(c.status, 200, "{}", c.text);
     assert_eq!(c.body["access_model_metadata"], Value::Null);
     let noop = api
-        .call("DELETE", &format!("{base}/topSecret"), &api.token(), None)
+        .delete_as(&format!("{base}/topSecret"), &api.token())
         .await;
     assert_eq!(noop.status, 200);
     assert_eq!(noop.body["revision"], c.body["revision"]);

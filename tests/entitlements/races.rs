@@ -12,11 +12,7 @@ async fn twenty_concurrent_identical_creates_yield_exactly_one() {
     let aid = asset_id(&api, json!({"name": "erp"})).await;
     let results = join_all((0..20).map(|_| api.post(BASE, grant_body(&aid, "p1", "admin")))).await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
+    assert_tally(&statuses, &[(201, 1)]);
     for r in &results {
         if r.status != 201 {
             assert_problem(r, 409, "conflict");
@@ -93,11 +89,7 @@ async fn concurrent_type_moves_to_one_type_yield_one() {
     );
     // The winner's old tuple is free, "z" is taken.
     create(&api, grant_body(&aid, "p1", &format!("t{}", winners[0]))).await;
-    assert_problem(
-        &api.post(BASE, grant_body(&aid, "p1", "z")).await,
-        409,
-        "conflict",
-    );
+    assert_create_conflicts(&api, grant_body(&aid, "p1", "z")).await;
     assert_live(&api, &aid, 11).await;
 }
 
@@ -202,22 +194,13 @@ async fn asset_delete_racing_a_create_has_exactly_one_winner() {
 #[tokio::test]
 async fn twenty_concurrent_identical_creates_yield_one() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "erp"})).await;
-    let aid = asset["id"].as_str().unwrap().to_string();
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let api = api.clone();
-        let body = grant_body(&aid, "p1", "admin");
-        tasks.push(tokio::spawn(async move {
-            api.post("/api/v1/entitlements", body).await.status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
+    let aid = asset_id(&api, json!({"name": "erp"})).await;
+    let statuses = race(20, |_| {
+        let (api, body) = (api.clone(), grant_body(&aid, "p1", "admin"));
+        async move { api.post(BASE, body).await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(201, 1)]);
     assert!(
         statuses.iter().all(|s| *s == 201 || *s == 409),
         "{statuses:?}"
@@ -228,16 +211,13 @@ async fn twenty_concurrent_identical_creates_yield_one() {
 #[tokio::test]
 async fn asset_delete_racing_creates_stays_consistent() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "race"})).await;
-    let aid = asset["id"].as_str().unwrap().to_string();
-    let mut tasks = Vec::new();
-    for i in 0..10 {
-        let api = api.clone();
-        let body = grant_body(&aid, &format!("p{i}"), "user");
-        tasks.push(tokio::spawn(async move {
-            api.post("/api/v1/entitlements", body).await.status
-        }));
-    }
+    let aid = asset_id(&api, json!({"name": "race"})).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (api, body) = (api.clone(), grant_body(&aid, &format!("p{i}"), "user"));
+            tokio::spawn(async move { api.post(BASE, body).await.status })
+        })
+        .collect();
     let del = {
         let api = api.clone();
         let aid = aid.clone();

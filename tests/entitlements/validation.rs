@@ -104,29 +104,22 @@ async fn create_names_every_bad_field_and_writes_nothing() {
     ];
     for (body, fields) in cases {
         let r = api.post(BASE, body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields, "{body}");
+        assert_invalid_for(&r, &fields, &body);
     }
     // Malformed bodies.
     let r = api
         .raw("POST", BASE, &api.token(), HeaderMap::new(), Vec::new())
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let mut h = HeaderMap::new();
-    h.insert("content-type", HeaderValue::from_static("application/json"));
     let r = api
-        .raw("POST", BASE, &api.token(), h, b"{\"asset_id\":".to_vec())
+        .post_bytes(BASE, "application/json", b"{\"asset_id\":")
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    let mut h = HeaderMap::new();
-    h.insert("content-type", HeaderValue::from_static("text/plain"));
     let r = api
-        .raw(
-            "POST",
+        .post_bytes(
             BASE,
-            &api.token(),
-            h,
-            serde_json::to_vec(&grant_body(&aid, "p", "x")).unwrap(),
+            "text/plain",
+            &serde_json::to_vec(&grant_body(&aid, "p", "x")).unwrap(),
         )
         .await;
     assert_problem(&r, 415, "unsupported-media-type");
@@ -146,8 +139,7 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
     let ent = create(&api, grant_body(&mine, "p0", "x")).await;
 
     let reference = api.post(BASE, grant_body(&missing_asset(), "p", "x")).await;
-    assert_problem(&reference, 400, "validation-error");
-    assert_eq!(bad_fields(&reference), vec!["asset_id"]);
+    assert_invalid(&reference, &["asset_id"]);
     for bad in [
         theirs.clone(),
         deleted.clone(),
@@ -157,8 +149,7 @@ async fn asset_must_be_a_live_asset_of_the_tenant() {
         format!("T#{}#AST", api.tenant),
     ] {
         let r = api.post(BASE, grant_body(&bad, "p", "x")).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["asset_id"], "{bad}");
+        assert_invalid_for(&r, &["asset_id"], &bad);
         assert_eq!(r.body["errors"], reference.body["errors"], "{bad}");
     }
     assert_eq!(live_count(&other, &theirs).await, 0);
@@ -185,14 +176,9 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
         "2020-01-01T00:00:00Z",
         "2000-01-01T00:00:00+05:00",
     ] {
-        let r = api
-            .post(
-                BASE,
-                with(grant_body(&plain, "p", "x"), json!({"expires_at": when})),
-            )
-            .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["expires_at"], "{when}");
+        let body = with(grant_body(&plain, "p", "x"), json!({"expires_at": when}));
+        let r = api.post(BASE, body).await;
+        assert_invalid_for(&r, &["expires_at"], when);
     }
     let refused: Vec<(&str, Value)> = vec![
         (critical.as_str(), json!({})),
@@ -210,22 +196,14 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
         let r = api
             .post(BASE, with(grant_body(asset, "p", "x"), extra.clone()))
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["expires_at"], "{asset} {extra}");
+        assert_invalid_for(&r, &["expires_at"], format!("{asset} {extra}"));
     }
     assert_live(&api, &plain, 0).await;
     assert_live(&api, &critical, 0).await;
     assert_live(&api, &high, 0).await;
 
     // With an expiry they are fine; a non-critical asset needs none.
-    let e = create(
-        &api,
-        with(
-            grant_body(&critical, "p", "x"),
-            json!({"expires_at": in_days(7)}),
-        ),
-    )
-    .await;
+    let e = create(&api, expiring_grant_body(&critical, "p", "x", 7)).await;
     assert_eq!(e["status"], "active");
     create(
         &api,
@@ -254,14 +232,7 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let api = Api::new().await;
     let critical = asset_id(&api, json!({"name": "vault", "criticality": "critical"})).await;
     let plain = asset_id(&api, json!({"name": "wiki"})).await;
-    let on_critical = create(
-        &api,
-        with(
-            grant_body(&critical, "p1", "x"),
-            json!({"expires_at": in_days(5)}),
-        ),
-    )
-    .await;
+    let on_critical = create(&api, expiring_grant_body(&critical, "p1", "x", 5)).await;
     let privileged = create(
         &api,
         with(
@@ -275,49 +246,34 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let r = api
         .patch(&url(&id_of(&on_critical)), json!({"expires_at": null}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &on_critical).await;
-    let r = api
-        .patch(
-            &url(&id_of(&on_critical)),
-            json!({"expires_at": null, "entitlement_type": "y"}),
-        )
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    let edit = json!({"expires_at": null, "entitlement_type": "y"});
+    let r = api.patch(&url(&id_of(&on_critical)), edit).await;
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &on_critical).await;
     // The type change was rolled back with it: the old tuple is still held, the new one free.
     assert_problem(
-        &api.post(
-            BASE,
-            with(
-                grant_body(&critical, "p1", "x"),
-                json!({"expires_at": in_days(1)}),
-            ),
-        )
-        .await,
+        &api.post(BASE, expiring_grant_body(&critical, "p1", "x", 1))
+            .await,
         409,
         "conflict",
     );
     let r = api
         .patch(&url(&id_of(&privileged)), json!({"expires_at": null}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &privileged).await;
     let r = api
         .patch(&url(&id_of(&open)), json!({"privileged": true}))
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &open).await;
     for past in ["2020-01-01T00:00:00Z", "garbage"] {
         let r = api
             .patch(&url(&id_of(&open)), json!({"expires_at": past}))
             .await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec!["expires_at"]);
+        assert_invalid(&r, &["expires_at"]);
         assert_unchanged(&api, &open).await;
     }
     assert_live(&api, &critical, 1).await;
@@ -330,12 +286,8 @@ async fn patching_expiry_keeps_the_expiry_rules() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["expires_at"], later);
-    let r = api
-        .patch(
-            &url(&id_of(&privileged)),
-            json!({"privileged": false, "expires_at": null}),
-        )
-        .await;
+    let edit = json!({"privileged": false, "expires_at": null});
+    let r = api.patch(&url(&id_of(&privileged)), edit).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["expires_at"], Value::Null);
     assert_live(&api, &critical, 1).await;
@@ -401,15 +353,11 @@ async fn unstorable_attributes_on_create_are_a_400() {
     .await;
     assert_eq!(current(&api, &id_of(&e)).await, e);
     for (i, (what, attrs, field)) in unstorable_attributes().into_iter().enumerate() {
-        let r = api
-            .post(
-                BASE,
-                with(
-                    grant_body(&aid, &format!("p{i}"), "x"),
-                    json!({"attributes": attrs}),
-                ),
-            )
-            .await;
+        let body = with(
+            grant_body(&aid, &format!("p{i}"), "x"),
+            json!({"attributes": attrs}),
+        );
+        let r = api.post(BASE, body).await;
         assert_not_500(&r, what, &field);
         if r.status == 201 {
             assert_eq!(current(&api, &id_of(&r.body)).await, r.body, "{what}");
@@ -440,28 +388,20 @@ async fn unstorable_attributes_on_patch_are_a_400() {
 #[tokio::test]
 async fn asset_rules_are_checked_in_the_transaction() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            "/api/v1/entitlements",
-            grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x"),
-        )
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id"]);
+    let body = grant_body("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "p1", "x");
+    let r = api.post(BASE, body).await;
+    assert_invalid(&r, &["asset_id"]);
 
     let critical = api
         .asset(json!({"name": "vault", "criticality": "critical"}))
         .await;
     let cid = critical["id"].as_str().unwrap();
-    let r = api
-        .post("/api/v1/entitlements", grant_body(cid, "p1", "x"))
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["expires_at"]);
+    let r = api.post(BASE, grant_body(cid, "p1", "x")).await;
+    assert_invalid(&r, &["expires_at"]);
     assert_eq!(live_count(&api, cid).await, 0);
     let mut ok = grant_body(cid, "p1", "x");
     ok["expires_at"] = json!("2099-01-01T00:00:00Z");
-    let r = api.post("/api/v1/entitlements", ok).await;
+    let r = api.post(BASE, ok).await;
     assert_eq!(r.status, 201, "{}", r.text);
 
     let plain = api.asset(json!({"name": "wiki"})).await;
@@ -472,9 +412,6 @@ async fn asset_rules_are_checked_in_the_transaction() {
             .status,
         204
     );
-    let r = api
-        .post("/api/v1/entitlements", grant_body(pid, "p1", "x"))
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["asset_id"]);
+    let r = api.post(BASE, grant_body(pid, "p1", "x")).await;
+    assert_invalid(&r, &["asset_id"]);
 }

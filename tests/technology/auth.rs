@@ -9,59 +9,53 @@ use super::*;
 #[tokio::test]
 async fn reads_need_technology_read_and_writes_need_technology_write() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "scoped"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("scoped").await;
     let read = api.token_with(&["technology:read"]);
     let write = api.token_with(&["technology:write"]);
 
     // A write scope does not imply read.
     for uri in [BASE.to_string(), url(&id)] {
-        let r = api.call("GET", &uri, &write, None).await;
+        let r = api.get_as(&uri, &write).await;
         assert_problem(&r, 403, "forbidden");
         assert!(r.body["detail"]
             .as_str()
             .unwrap()
             .contains("technology:read"));
-        assert_eq!(api.call("GET", &uri, &read, None).await.status, 200);
+        assert_eq!(api.get_as(&uri, &read).await.status, 200);
     }
 
     // Read alone writes nothing.
-    let r = api
-        .call("POST", BASE, &read, Some(json!({"name": "by-reader"})))
-        .await;
+    let r = api.post_as(BASE, &read, json!({"name": "by-reader"})).await;
     assert_problem(&r, 403, "forbidden");
     assert!(r.body["detail"]
         .as_str()
         .unwrap()
         .contains("technology:write"));
-    let r = api
-        .call("PATCH", &url(&id), &read, Some(json!({"vendor": "x"})))
-        .await;
+    let r = api.patch_as(&url(&id), &read, json!({"vendor": "x"})).await;
     assert_problem(&r, 403, "forbidden");
-    let r = api.call("DELETE", &url(&id), &read, None).await;
+    let r = api.delete_as(&url(&id), &read).await;
     assert_problem(&r, 403, "forbidden");
     assert_asset_unchanged(&api, &asset).await;
-    let list = api.call("GET", BASE, &read, None).await;
+    let list = api.get_as(BASE, &read).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 
     // Write alone is enough for writes.
     let r = api
-        .call("POST", BASE, &write, Some(json!({"name": "by-writer"})))
+        .post_as(BASE, &write, json!({"name": "by-writer"}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let r = api
-        .call("PATCH", &url(&id), &write, Some(json!({"vendor": "x"})))
+        .patch_as(&url(&id), &write, json!({"vendor": "x"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = api.call("DELETE", &url(&id), &write, None).await;
+    let r = api.delete_as(&url(&id), &write).await;
     assert_eq!(r.status, 204, "{}", r.text);
 }
 
 #[tokio::test]
 async fn scopes_match_exactly() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "exact"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("exact").await;
     for scopes in [
         vec![],
         vec!["technology"],
@@ -72,26 +66,17 @@ async fn scopes_match_exactly() {
         vec!["entitlements:read", "entitlements:write"],
     ] {
         let token = api.token_with(&scopes);
+        assert_problem(&api.get_as(&url(&id), &token).await, 403, "forbidden");
+        assert_problem(&api.get_as(BASE, &token).await, 403, "forbidden");
         assert_problem(
-            &api.call("GET", &url(&id), &token, None).await,
-            403,
-            "forbidden",
-        );
-        assert_problem(&api.call("GET", BASE, &token, None).await, 403, "forbidden");
-        assert_problem(
-            &api.call("PATCH", &url(&id), &token, Some(json!({"vendor": "v"})))
+            &api.patch_as(&url(&id), &token, json!({"vendor": "v"}))
                 .await,
             403,
             "forbidden",
         );
+        assert_problem(&api.delete_as(&url(&id), &token).await, 403, "forbidden");
         assert_problem(
-            &api.call("DELETE", &url(&id), &token, None).await,
-            403,
-            "forbidden",
-        );
-        assert_problem(
-            &api.call("POST", BASE, &token, Some(json!({"name": "nope"})))
-                .await,
+            &api.post_as(BASE, &token, json!({"name": "nope"})).await,
             403,
             "forbidden",
         );
@@ -102,74 +87,48 @@ async fn scopes_match_exactly() {
 #[tokio::test]
 async fn include_deleted_needs_the_write_scope() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "gone-soon"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("gone-soon").await;
     assert_eq!(api.delete(&url(&id)).await.status, 204);
     let read = api.token_with(&["technology:read"]);
     let both = api.token_with(&["technology:read", "technology:write"]);
 
-    let r = api
-        .call(
-            "GET",
-            &format!("{}?include_deleted=true", url(&id)),
-            &read,
-            None,
-        )
-        .await;
-    assert_problem(&r, 403, "forbidden");
-    let r = api
-        .call("GET", &format!("{BASE}?include_deleted=true"), &read, None)
-        .await;
-    assert_problem(&r, 403, "forbidden");
+    let (one, all) = (url(&id), BASE.to_string());
+    for uri in [&one, &all] {
+        let r = api
+            .get_as(&format!("{uri}?include_deleted=true"), &read)
+            .await;
+        assert_problem(&r, 403, "forbidden");
+    }
 
     // false is the default and needs nothing more.
     let r = api
-        .call(
-            "GET",
-            &format!("{}?include_deleted=false", url(&id)),
-            &read,
-            None,
-        )
+        .get_as(&format!("{one}?include_deleted=false"), &read)
         .await;
     assert_problem(&r, 404, "not-found");
     let r = api
-        .call("GET", &format!("{BASE}?include_deleted=false"), &read, None)
+        .get_as(&format!("{all}?include_deleted=false"), &read)
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["items"], json!([]));
 
     let r = api
-        .call(
-            "GET",
-            &format!("{}?include_deleted=true", url(&id)),
-            &both,
-            None,
-        )
+        .get_as(&format!("{one}?include_deleted=true"), &both)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["is_deleted"], true);
     let r = api
-        .call("GET", &format!("{BASE}?include_deleted=true"), &both, None)
+        .get_as(&format!("{all}?include_deleted=true"), &both)
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
 
     // Not a boolean.
     let r = api
-        .call(
-            "GET",
-            &format!("{}?include_deleted=yes", url(&id)),
-            &both,
-            None,
-        )
+        .get_as(&format!("{}?include_deleted=yes", url(&id)), &both)
         .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["include_deleted"]);
-    let r = api
-        .call("GET", &format!("{}?bogus=1", url(&id)), &both, None)
-        .await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["bogus"]);
+    assert_invalid(&r, &["include_deleted"]);
+    let r = api.get_as(&format!("{}?bogus=1", url(&id)), &both).await;
+    assert_invalid(&r, &["bogus"]);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -179,8 +138,7 @@ async fn include_deleted_needs_the_write_scope() {
 #[tokio::test]
 async fn another_tenants_asset_is_404_exactly_like_a_missing_one() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "private"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("private").await;
     let stranger = api.token_in("tenant-other", "user-1", None, &common::all_scopes());
     let missing = missing_id();
 
@@ -204,16 +162,11 @@ async fn another_tenants_asset_is_404_exactly_like_a_missing_one() {
         assert!(!theirs.text.contains(&api.tenant));
     }
     let theirs = api
-        .call(
-            "GET",
-            &format!("{}?include_deleted=true", url(&id)),
-            &stranger,
-            None,
-        )
+        .get_as(&format!("{}?include_deleted=true", url(&id)), &stranger)
         .await;
     assert_problem(&theirs, 404, "not-found");
     assert_asset_unchanged(&api, &asset).await;
-    let list = api.call("GET", BASE, &stranger, None).await;
+    let list = api.get_as(BASE, &stranger).await;
     assert_eq!(list.body["items"], json!([]));
 
     // A deleted asset looks the same too.
@@ -238,7 +191,7 @@ async fn app_tokens_see_only_their_apps_assets() {
     let person = api.token();
 
     let r = api
-        .call("POST", BASE, &app_a, Some(json!({"name": "from-app-a"})))
+        .post_as(BASE, &app_a, json!({"name": "from-app-a"}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
@@ -267,16 +220,16 @@ async fn app_tokens_see_only_their_apps_assets() {
     }
     assert_asset_unchanged(&api, &a_asset).await;
     assert_asset_unchanged(&api, &person_asset).await;
-    let list = api.call("GET", BASE, &app_b, None).await;
+    let list = api.get_as(BASE, &app_b).await;
     assert_eq!(list.body["items"], json!([]));
-    let list = api.call("GET", BASE, &app_a, None).await;
+    let list = api.get_as(BASE, &app_a).await;
     assert_eq!(list.body["items"], json!([a_asset]));
 
     // The person token sees every app's assets of the tenant.
-    let r = api.call("GET", &url(&a_id), &person, None).await;
+    let r = api.get_as(&url(&a_id), &person).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, a_asset);
-    let list = api.call("GET", BASE, &person, None).await;
+    let list = api.get_as(BASE, &person).await;
     let ids: Vec<&str> = list.body["items"]
         .as_array()
         .unwrap()
@@ -287,22 +240,17 @@ async fn app_tokens_see_only_their_apps_assets() {
 
     // app-a writes its own; a person's PATCH keeps the app_id.
     let r = api
-        .call("PATCH", &url(&a_id), &app_a, Some(json!({"vendor": "a"})))
+        .patch_as(&url(&a_id), &app_a, json!({"vendor": "a"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     let r = api
-        .call(
-            "PATCH",
-            &url(&a_id),
-            &person,
-            Some(json!({"region": "r", "app_id": null})),
-        )
+        .patch_as(&url(&a_id), &person, json!({"region": "r", "app_id": null}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["app_id"], "app-a");
     assert_eq!(r.body["updated_by"], "user-1");
-    let r = api.call("DELETE", &url(&a_id), &app_a, None).await;
+    let r = api.delete_as(&url(&a_id), &app_a).await;
     assert_eq!(r.status, 204);
 }
 

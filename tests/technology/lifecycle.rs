@@ -27,16 +27,9 @@ async fn server_owned_envelope_fields_in_a_body_are_ignored() {
     let created = r.body;
     let id = id_of(&created);
     assert_ne!(id, "ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V");
-    assert_eq!(created["tenant_id"], api.tenant);
-    assert_eq!(created["app_id"], Value::Null);
+    assert_fresh_envelope(&api, &created);
     assert_ne!(created["created_at"], "2001-01-01T00:00:00.000Z");
-    assert_eq!(created["created_by"], "user-1");
-    assert_eq!(created["updated_by"], "user-1");
-    assert_eq!(created["is_deleted"], false);
-    assert_eq!(created["deleted_at"], Value::Null);
-    assert_eq!(created["deleted_by"], Value::Null);
     assert_eq!(created["schema_version"], 1);
-    assert_eq!(created["revision"], 1);
     assert_eq!(current_asset(&api, &id).await, created);
     assert!(api
         .stored(
@@ -64,12 +57,8 @@ async fn server_owned_envelope_fields_in_a_body_are_ignored() {
 #[tokio::test]
 async fn source_and_source_type_are_the_clients() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "sourced", "source": "cmdb", "source_type": "backend"}),
-        )
-        .await;
+    let sent = json!({"name": "sourced", "source": "cmdb", "source_type": "backend"});
+    let r = api.post(BASE, sent).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["source"], "cmdb");
     assert_eq!(r.body["source_type"], "backend");
@@ -93,13 +82,11 @@ async fn source_and_source_type_are_the_clients() {
         (json!({"source": "x".repeat(101)}), "source"),
     ] {
         let r = api.patch(&url(&id), body.clone()).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_invalid_for(&r, &[field], &body);
         let mut create = body.clone();
         create["name"] = json!("other-source");
         let r = api.post(BASE, create).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), vec![field], "{body}");
+        assert_invalid_for(&r, &[field], &body);
     }
     assert_asset_unchanged(&api, &before).await;
 }
@@ -171,12 +158,8 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     let created_at_full = r.body["created_at"].clone();
 
     // An owner without a group shows group_id: null.
-    let r = api
-        .post(
-            BASE,
-            json!({"name": "solo-owner", "owner": {"person_id": "p2"}}),
-        )
-        .await;
+    let body = json!({"name": "solo-owner", "owner": {"person_id": "p2"}});
+    let r = api.post(BASE, body).await;
     assert_eq!(
         r.body["owner"],
         json!({"person_id": "p2", "group_id": null})
@@ -186,12 +169,7 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let other = api.token_for("user-2", None, &common::all_scopes());
     let p = api
-        .call(
-            "PATCH",
-            &url(&id),
-            &other,
-            Some(json!({"region": "eu-west-2"})),
-        )
+        .patch_as(&url(&id), &other, json!({"region": "eu-west-2"}))
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     let keys: BTreeSet<String> = p.body.as_object().unwrap().keys().cloned().collect();
@@ -204,7 +182,7 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
     assert!(updated_at > p.body["created_at"].as_str().unwrap());
 
     // Deleted: the deletion stamps are normalised too.
-    let d = api.call("DELETE", &url(&id), &other, None).await;
+    let d = api.delete_as(&url(&id), &other).await;
     assert_eq!(d.status, 204);
     assert!(d.header("x-request-id").is_some());
     assert_eq!(d.text, "");
@@ -278,8 +256,7 @@ async fn null_clears_and_absent_keeps_on_patch() {
         ),
     ] {
         let r = api.patch(&url(&id), body).await;
-        assert_problem(&r, 400, "validation-error");
-        assert_eq!(bad_fields(&r), fields);
+        assert_invalid(&r, &fields);
     }
     assert_asset_unchanged(&api, &before).await;
 }
@@ -304,9 +281,7 @@ async fn duplicate_names_conflict() {
 
     // Another app of the same tenant: names are unique per tenant.
     let app = api.token_for("svc", Some("app-a"), &common::all_scopes());
-    let r = api
-        .call("POST", BASE, &app, Some(json!({"name": "unique"})))
-        .await;
+    let r = api.post_as(BASE, &app, json!({"name": "unique"})).await;
     assert_problem(&r, 409, "conflict");
 }
 
@@ -389,8 +364,7 @@ async fn names_are_unique_per_tenant_only() {
 #[tokio::test]
 async fn if_match_guards_patch() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "versioned"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("versioned").await;
     let r = with_if_match(
         &api,
         "PATCH",
@@ -431,8 +405,7 @@ async fn if_match_guards_patch() {
     .await;
     // A body that is invalid at any revision is a 400 before a stale If-Match is a 412 (RFC 9110
     // §13.2.1: preconditions are ignored when the request would fail without them).
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), ["name"]);
+    assert_invalid(&r, &["name"]);
     assert_asset_unchanged(&api, &v2).await;
 
     let r = with_if_match(&api, "PATCH", &url(&id), "*", Some(json!({"vendor": "c"}))).await;
@@ -465,8 +438,7 @@ async fn if_match_guards_patch() {
 #[tokio::test]
 async fn if_match_guards_delete() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "careful"})).await;
-    let id = id_of(&asset);
+    let (_, id) = api.named_asset("careful").await;
     let v2 = api.patch(&url(&id), json!({"vendor": "x"})).await.body;
     for stale in ["\"1\"", "\"3\"", "\"99\""] {
         let r = with_if_match(&api, "DELETE", &url(&id), stale, None).await;
@@ -497,8 +469,7 @@ async fn if_match_guards_delete() {
 #[tokio::test]
 async fn delete_with_live_entitlements_is_409() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "entitled"})).await;
-    let id = id_of(&asset);
+    let (asset, id) = api.named_asset("entitled").await;
     set_live_entitlements(&api, &id, 2).await;
 
     let r = api.delete(&url(&id)).await;
@@ -554,102 +525,88 @@ async fn delete_with_live_entitlements_is_409() {
 async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
 
-    api.counter.reset();
     let r = api
-        .post(BASE, json!({"name": "counted", "tags": ["x"]}))
+        .expect_answer(
+            201,
+            &[("TransactWriteItems", 1)],
+            api.post(BASE, json!({"name": "counted", "tags": ["x"]})),
+        )
         .await;
-    assert_eq!(r.status, 201);
-    assert_eq!(api.counter.snapshot(), counts(&[("TransactWriteItems", 1)]));
     let id = id_of(&r.body);
 
-    api.counter.reset();
-    assert_eq!(api.get(&url(&id)).await.status, 200);
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
+    api.expect_answer(200, &[("GetItem", 1)], api.get(&url(&id)))
+        .await;
 
-    api.counter.reset();
-    assert_eq!(
-        api.patch(&url(&id), json!({"vendor": "v"})).await.status,
-        200
-    );
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&id), json!({"vendor": "v"})),
+    )
+    .await;
 
     // Same name sent again is no rename.
-    api.counter.reset();
-    let r = api
-        .patch(&url(&id), json!({"name": "counted", "region": "r"}))
-        .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("UpdateItem", 1)])
-    );
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("UpdateItem", 1)],
+        api.patch(&url(&id), json!({"name": "counted", "region": "r"})),
+    )
+    .await;
 
-    api.counter.reset();
-    let r = api.patch(&url(&id), json!({"name": "recounted"})).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
+    api.expect_answer(
+        200,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        api.patch(&url(&id), json!({"name": "recounted"})),
+    )
+    .await;
 
-    api.counter.reset();
-    assert_eq!(api.get(BASE).await.status, 200);
-    assert_eq!(api.counter.snapshot(), counts(&[("Query", 1)]));
+    api.expect_answer(200, &[("Query", 1)], api.get(BASE)).await;
 
-    api.counter.reset();
-    assert_eq!(api.delete(&url(&id)).await.status, 204);
-    assert_eq!(
-        api.counter.snapshot(),
-        counts(&[("GetItem", 1), ("TransactWriteItems", 1)])
-    );
+    api.expect_answer(
+        204,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        api.delete(&url(&id)),
+    )
+    .await;
 
     // Refusals that need no data cost nothing.
     api.counter.reset();
     let read = api.token_with(&["technology:read"]);
-    api.call("POST", BASE, &read, Some(json!({"name": "x"})))
-        .await;
+    api.post_as(BASE, &read, json!({"name": "x"})).await;
     with_authorization(&api, "GET", BASE, None, None).await;
     api.post(BASE, json!({"name": "Bad"})).await;
     api.get(&url("nope")).await;
     assert_eq!(api.counter.total(), 0, "{:?}", api.counter.snapshot());
 
     // Rejected writes read once and write nothing.
-    let other = api.asset(json!({"name": "counted-two"})).await;
-    let other_id = id_of(&other);
-    api.counter.reset();
-    let r = with_if_match(
-        &api,
-        "PATCH",
-        &url(&other_id),
-        "\"9\"",
-        Some(json!({"vendor": "v"})),
+    let (_, other_id) = api.named_asset("counted-two").await;
+    api.expect_answer(
+        412,
+        &[("GetItem", 1)],
+        with_if_match(
+            &api,
+            "PATCH",
+            &url(&other_id),
+            "\"9\"",
+            Some(json!({"vendor": "v"})),
+        ),
     )
     .await;
-    assert_eq!(r.status, 412);
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
-    api.counter.reset();
-    let r = api
-        .patch(
+    api.expect_answer(
+        400,
+        &[("GetItem", 1)],
+        api.patch(
             &url(&other_id),
             json!({"hosting": "saas", "cloud_provider": "aws"}),
-        )
-        .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(api.counter.snapshot(), counts(&[("GetItem", 1)]));
+        ),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn create_get_patch_delete_round_trip() {
     let api = Api::new().await;
-    let r = api
-        .post(
-            "/api/v1/technology",
-            json!({"name": "payments-gateway", "hosting": "cloud", "cloud_provider": "aws", "tags": ["pci"]}),
-        )
-        .await;
+    let body = json!({"name": "payments-gateway", "hosting": "cloud", "cloud_provider": "aws", "tags": ["pci"]});
+    let r = api.post(BASE, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("ast_") && id.len() == 30);
@@ -675,12 +632,9 @@ async fn create_get_patch_delete_round_trip() {
     assert_eq!(g.body, r.body);
     assert_eq!(api.counter.total(), 1);
 
-    let p = api
-        .patch(
-            &format!("/api/v1/technology/{id}"),
-            json!({"description": "cards", "tags": null}),
-        )
-        .await;
+    let edit = json!({"description": "cards", "tags": null});
+
+    let p = api.patch(&format!("/api/v1/technology/{id}"), edit).await;
     assert_eq!(p.status, 200, "{}", p.text);
     assert_eq!(p.body["description"], "cards");
     assert_eq!(p.body["tags"], serde_json::Value::Null);
@@ -702,26 +656,12 @@ async fn create_get_patch_delete_round_trip() {
 #[tokio::test]
 async fn concurrent_creates_of_one_name_yield_one_winner() {
     let api = Api::new().await;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
+    let statuses = race(20, |_| {
         let api = api.clone();
-        tasks.push(tokio::spawn(async move {
-            api.post("/api/v1/technology", json!({"name": "racy"}))
-                .await
-                .status
-        }));
-    }
-    let statuses = join_statuses(tasks).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
-    let list = api.get("/api/v1/technology").await;
+        async move { api.post(BASE, json!({"name": "racy"})).await.status }
+    })
+    .await;
+    assert_tally(&statuses, &[(201, 1), (409, 19)]);
+    let list = api.get(BASE).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 }

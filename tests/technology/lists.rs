@@ -213,61 +213,65 @@ async fn every_filter_alone_and_combined() {
     assert_eq!(check(vec![("tag", "core")]).await, 3);
     assert_eq!(check(vec![("vendor", "oracle")]).await, 0);
 
-    let combos: Vec<Vec<(&str, &str)>> = vec![
-        vec![("status", "active"), ("category", "database")],
-        vec![("vendor", "Oracle"), ("environment", "production")],
-        vec![
-            ("category", "database"),
-            ("tag", "core"),
-            ("hosting", "cloud"),
-        ],
-        vec![
-            ("status", "active"),
-            ("criticality", "high"),
-            ("owner_id", "o2"),
-        ],
-        vec![("status", "active"), ("tag", "pci")],
-        vec![("status", "deprecated"), ("tag", "pci")],
-        vec![
-            ("hosting", "saas"),
-            ("owner_id", "o1"),
-            ("criticality", "critical"),
-        ],
-        vec![("q", "db"), ("status", "active")],
-        vec![("q", "ORACLE"), ("tag", "core")],
-        vec![
-            ("status", "active"),
-            ("category", "database"),
-            ("vendor", "Oracle"),
-            ("criticality", "high"),
-            ("environment", "production"),
-            ("hosting", "on_prem"),
-            ("owner_id", "o1"),
-            ("tag", "pci"),
-            ("q", "orders"),
-        ],
+    // Each combination as the model has it, and for some the exact count too.
+    let all_but_q = [
+        ("status", "active"),
+        ("category", "database"),
+        ("vendor", "Oracle"),
+        ("criticality", "high"),
+        ("environment", "production"),
+        ("hosting", "on_prem"),
+        ("owner_id", "o1"),
+        ("tag", "pci"),
     ];
-    for filters in combos {
-        check(filters).await;
+    type Filters = Vec<(&'static str, &'static str)>;
+    let combos: Vec<(Filters, Option<usize>)> = vec![
+        (
+            vec![("status", "active"), ("category", "database")],
+            Some(2),
+        ),
+        (
+            vec![("vendor", "Oracle"), ("environment", "production")],
+            None,
+        ),
+        (
+            vec![
+                ("category", "database"),
+                ("tag", "core"),
+                ("hosting", "cloud"),
+            ],
+            None,
+        ),
+        (
+            vec![
+                ("status", "active"),
+                ("criticality", "high"),
+                ("owner_id", "o2"),
+            ],
+            None,
+        ),
+        (vec![("status", "active"), ("tag", "pci")], None),
+        (vec![("status", "deprecated"), ("tag", "pci")], None),
+        (
+            vec![
+                ("hosting", "saas"),
+                ("owner_id", "o1"),
+                ("criticality", "critical"),
+            ],
+            None,
+        ),
+        (vec![("q", "db"), ("status", "active")], None),
+        (vec![("q", "ORACLE"), ("tag", "core")], None),
+        ([&all_but_q[..], &[("q", "orders")]].concat(), None),
+        (all_but_q.to_vec(), Some(1)),
+    ];
+    for (filters, expected) in combos {
+        let what = format!("{filters:?}");
+        let n = check(filters).await;
+        if let Some(expected) = expected {
+            assert_eq!(n, expected, "{what}");
+        }
     }
-    assert_eq!(
-        check(vec![("status", "active"), ("category", "database")]).await,
-        2
-    );
-    assert_eq!(
-        check(vec![
-            ("status", "active"),
-            ("category", "database"),
-            ("vendor", "Oracle"),
-            ("criticality", "high"),
-            ("environment", "production"),
-            ("hosting", "on_prem"),
-            ("owner_id", "o1"),
-            ("tag", "pci"),
-        ])
-        .await,
-        1
-    );
 }
 
 #[tokio::test]
@@ -360,12 +364,8 @@ async fn q_is_a_case_insensitive_substring_of_name_display_name_description_vend
     }
     // The search text follows a PATCH.
     let id = id_of(&records[0]);
-    let p = api
-        .patch(
-            &format!("{BASE}/{id}"),
-            json!({"vendor": "Adyen", "description": null}),
-        )
-        .await;
+    let edit = json!({"vendor": "Adyen", "description": null});
+    let p = api.patch(&format!("{BASE}/{id}"), edit).await;
     assert_eq!(p.status, 200);
     assert_eq!(
         ids(&list(&api, &[("q", "stripe")]).await),
@@ -575,9 +575,7 @@ async fn walking_past_many_deleted_or_foreign_items_returns_every_match_once() {
 
     // An app sees only its own among many of the person's.
     let app = api.token_for("svc", Some("app-a"), &common::all_scopes());
-    let first = api
-        .call("POST", BASE, &app, Some(json!({"name": "app-first"})))
-        .await;
+    let first = api.post_as(BASE, &app, json!({"name": "app-first"})).await;
     assert_eq!(first.status, 201);
     seed(
         &api,
@@ -586,9 +584,7 @@ async fn walking_past_many_deleted_or_foreign_items_returns_every_match_once() {
             .collect(),
     )
     .await;
-    let last = api
-        .call("POST", BASE, &app, Some(json!({"name": "app-last"})))
-        .await;
+    let last = api.post_as(BASE, &app, json!({"name": "app-last"})).await;
     let (got, sizes) = walk(&api, &app, &[("limit", "1")]).await;
     assert_eq!(
         got,
@@ -709,12 +705,7 @@ async fn a_cursor_is_bound_to_its_tenant_app_and_filters() {
     let app_b = api.token_for("svc-b", Some("app-b"), &scopes);
     for i in 0..4 {
         let r = api
-            .call(
-                "POST",
-                BASE,
-                &app_a,
-                Some(json!({"name": format!("app-bound-{i}")})),
-            )
+            .post_as(BASE, &app_a, json!({"name": format!("app-bound-{i}")}))
             .await;
         assert_eq!(r.status, 201);
     }
@@ -851,8 +842,7 @@ async fn q_does_not_match_across_fields() {
         .await;
     // The search text separates fields with a control character, which `q` may not contain.
     let r = list(&api, &[("q", "gateway\ncard")]).await;
-    assert_problem(&r, 400, "validation-error");
-    assert_eq!(bad_fields(&r), vec!["q"]);
+    assert_invalid(&r, &["q"]);
     let r = list(&api, &[("q", "gateway card")]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(ids(&r), Vec::<String>::new());

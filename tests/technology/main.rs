@@ -80,7 +80,7 @@ async fn list_as(api: &Api, token: &str, pairs: &[(&str, &str)]) -> Response {
     } else {
         format!("{BASE}?{}", query(pairs))
     };
-    api.call("GET", &uri, token, None).await
+    api.get_as(&uri, token).await
 }
 
 async fn list(api: &Api, pairs: &[(&str, &str)]) -> Response {
