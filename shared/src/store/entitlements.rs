@@ -414,10 +414,7 @@ pub async fn live_count_of_app(
     let mut start: Option<Item> = None;
     loop {
         let out = state
-            .db
-            .query()
-            .table_name(state.table())
-            .index_name(keys::GSI1)
+            .query_index(keys::GSI1)
             .key_condition_expression("#pk = :pk")
             .filter_expression("#app = :app AND (#status = :active OR #status = :pending)")
             .expression_attribute_names("#pk", keys::GSI1PK)

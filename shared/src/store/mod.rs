@@ -60,6 +60,14 @@ impl Store {
         &self.table
     }
 
+    /// A query on one of the table's secondary indexes.
+    pub(crate) fn query_index(
+        &self,
+        index: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.db.query().table_name(self.table()).index_name(index)
+    }
+
     pub(crate) fn cursor_secret(&self) -> &[u8] {
         &self.cursor_secret
     }

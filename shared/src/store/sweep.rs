@@ -98,10 +98,7 @@ async fn due_page(
     start: Option<Item>,
 ) -> ApiResult<(Vec<Work>, Option<Item>)> {
     let out = state
-        .db
-        .query()
-        .table_name(state.table())
-        .index_name(keys::EXPIRY)
+        .query_index(keys::EXPIRY)
         .key_condition_expression("#pk = :pk AND #sk < :bound")
         .expression_attribute_names("#pk", keys::EXP_PK)
         .expression_attribute_names("#sk", keys::EXP_SK)
