@@ -4,8 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn create_names_every_bad_field_and_writes_nothing() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
 
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (
@@ -339,8 +338,7 @@ fn assert_not_500(r: &Response, what: &str, field: &str) {
 
 #[tokio::test]
 async fn unstorable_attributes_on_create_are_a_400() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     // A moderately nested object is fine.
     let mut ok = json!(1);
     for _ in 0..10 {
@@ -367,8 +365,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
 
 #[tokio::test]
 async fn unstorable_attributes_on_patch_are_a_400() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     for (what, attrs, field) in unstorable_attributes() {
         let before = current(&api, &id_of(&e)).await;
