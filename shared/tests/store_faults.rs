@@ -163,6 +163,33 @@ async fn technology_get(state: &State, req: Request) -> Response<Body> {
     .await
 }
 
+/// `assets::get` through a client retrying like production, with `rule` answering GetItem: the
+/// error it must end in.
+async fn get_with_production_retries(rule: &Rule, why: &str) -> ApiError {
+    let state = state(mocked(
+        Retries::LikeProduction,
+        RuleMode::Sequential,
+        &[rule],
+    ));
+    store::assets::get(&state, &caller(), ASSET_ID, false)
+        .await
+        .expect_err(why)
+}
+
+/// The technology handler's GET with `rule` answering GetItem once, no retries.
+async fn handler_get_once(rule: &Rule, request_id: &str) -> Response<Body> {
+    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[rule]));
+    let resp = technology_get(&state, get_request(ASSET_ID, request_id)).await;
+    assert_eq!(rule.num_calls(), 1);
+    resp
+}
+
+/// `store::transact` of some items with `rule` answering TransactWriteItems.
+async fn transact_once_rule(rule: &Rule, retries: Retries) -> Result<(), TxError> {
+    let client = mocked(retries, RuleMode::Sequential, &[rule]);
+    store::transact(&client, some_items()).await
+}
+
 fn body_text(resp: &Response<Body>) -> String {
     match resp.body() {
         Body::Text(t) => t.clone(),
@@ -459,15 +486,7 @@ async fn throttled_get_is_retried_by_the_sdk_then_answers_503_with_retry_after()
         .error(throughput_exceeded)
         .repeatedly()
         .build();
-    let state = state(mocked(
-        Retries::LikeProduction,
-        RuleMode::Sequential,
-        &[&rule],
-    ));
-
-    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
-        .await
-        .expect_err("throttled");
+    let err = get_with_production_retries(&rule, "throttled").await;
     assert_eq!(rule.num_calls(), 3, "the SDK retries throttling 3 times");
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 
@@ -480,10 +499,7 @@ async fn throttled_get_is_retried_by_the_sdk_then_answers_503_with_retry_after()
 #[tokio::test]
 async fn throttled_get_through_the_handler_answers_503_with_retry_after() {
     let rule = mock!(Client::get_item).then_error(throughput_exceeded);
-    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]));
-
-    let resp = technology_get(&state, get_request(ASSET_ID, "req-handler-503")).await;
-    assert_eq!(rule.num_calls(), 1);
+    let resp = handler_get_once(&rule, "req-handler-503").await;
     assert_opaque_problem(&resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
     assert_eq!(header(&resp, "retry-after"), Some("1"));
     assert_eq!(header(&resp, "x-request-id"), Some("req-handler-503"));
@@ -499,15 +515,7 @@ async fn unexpected_get_error_answers_500_saying_nothing_internal() {
         .error(resource_not_found)
         .repeatedly()
         .build();
-    let state = state(mocked(
-        Retries::LikeProduction,
-        RuleMode::Sequential,
-        &[&rule],
-    ));
-
-    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
-        .await
-        .expect_err("missing table");
+    let err = get_with_production_retries(&rule, "missing table").await;
     assert_eq!(rule.num_calls(), 1, "ResourceNotFound is not retried");
     assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
 
@@ -519,10 +527,7 @@ async fn unexpected_get_error_answers_500_saying_nothing_internal() {
 #[tokio::test]
 async fn unexpected_get_error_through_the_handler_answers_500() {
     let rule = mock!(Client::get_item).then_error(resource_not_found);
-    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]));
-
-    let resp = technology_get(&state, get_request(ASSET_ID, "req-handler-500")).await;
-    assert_eq!(rule.num_calls(), 1);
+    let resp = handler_get_once(&rule, "req-handler-500").await;
     assert_opaque_problem(&resp, 500, "internal-error", INTERNAL_DETAIL);
     assert_eq!(header(&resp, "retry-after"), None);
 }
@@ -531,9 +536,7 @@ async fn unexpected_get_error_through_the_handler_answers_500() {
 async fn a_missing_item_answers_404_not_a_fault() {
     // Sanity check of the harness: the same path answers 404 for a missing item, not a fault.
     let rule = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
-    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]));
-    let resp = technology_get(&state, get_request(ASSET_ID, "req-404")).await;
-    assert_eq!(rule.num_calls(), 1);
+    let resp = handler_get_once(&rule, "req-404").await;
     assert_eq!(resp.status().as_u16(), 404);
 }
 
@@ -556,9 +559,7 @@ async fn a_failed_condition_returns_the_reasons_in_order_without_retrying() {
         })
         .repeatedly()
         .build();
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(rule.num_calls(), 1);
     let Err(TxError::Cancelled(reasons)) = result else {
         panic!("expected Cancelled, got {result:?}");
@@ -587,9 +588,7 @@ async fn a_failed_condition_beside_a_conflict_is_not_retried() {
         })
         .repeatedly()
         .build();
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::Disabled).await;
     assert_eq!(rule.num_calls(), 1);
     assert!(
         matches!(&result, Err(TxError::Cancelled(r)) if r[1].condition_failed()),
@@ -627,9 +626,7 @@ async fn conflicts_then_success_as_one_sequence_take_three_calls() {
         .times(2)
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(rule.num_calls(), 3);
 }
@@ -670,9 +667,7 @@ async fn a_throttled_cancellation_is_503_without_retrying() {
             .error(move || cancelled(vec![reason("None"), reason(code)]))
             .repeatedly()
             .build();
-        let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-        let result = store::transact(&client, some_items()).await;
+        let result = transact_once_rule(&rule, Retries::LikeProduction).await;
         assert_eq!(rule.num_calls(), 1, "{code}");
         let Err(TxError::Fault(err)) = result else {
             panic!("{code}: expected a fault, got {result:?}");
@@ -686,9 +681,7 @@ async fn a_throttled_cancellation_is_503_without_retrying() {
 async fn another_cancellation_reason_is_returned_and_maps_to_500() {
     let rule = mock!(Client::transact_write_items)
         .then_error(|| cancelled(vec![reason("ValidationError"), reason("None")]));
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::Disabled).await;
     let Err(e @ TxError::Cancelled(_)) = result else {
         panic!("expected Cancelled, got {result:?}");
     };
@@ -716,9 +709,7 @@ async fn a_throttled_transaction_call_is_retried_by_the_sdk_then_503() {
         })
         .repeatedly()
         .build();
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(
         rule.num_calls(),
         3,
@@ -741,9 +732,7 @@ async fn cancellation_reasons_on_the_wire_are_decoded_in_order() {
             ),
         )
     });
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(rule.num_calls(), 1);
     let Err(TxError::Cancelled(reasons)) = result else {
         panic!("expected Cancelled, got {result:?}");
@@ -768,15 +757,7 @@ async fn a_5xx_without_an_error_code_is_unavailable_after_sdk_retries() {
         .http_status(503, Some("Service Unavailable".into()))
         .repeatedly()
         .build();
-    let state = state(mocked(
-        Retries::LikeProduction,
-        RuleMode::Sequential,
-        &[&rule],
-    ));
-
-    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
-        .await
-        .expect_err("503");
+    let err = get_with_production_retries(&rule, "503").await;
     assert_eq!(rule.num_calls(), 3, "the SDK retried it as transient");
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 }
