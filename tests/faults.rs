@@ -199,19 +199,35 @@ async fn a_conflict_is_retried_with_the_same_token_and_the_next_write_gets_a_new
     assert_ne!(sent[1], sent[2], "the next write has its own");
 }
 
-#[tokio::test]
-async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
+/// A table of its own with an asset `app` and `n` grants on it expiring in a day: the caller, the
+/// asset's id and the grants' ids.
+async fn expiring_grants(n: usize) -> (Api, String, Vec<String>) {
     let direct = Api::with_own_table().await;
     let asset = direct.asset(json!({"name": "app"})).await;
     let aid = id_of(&asset);
     let expires = Timestamp::now().plus_seconds(86_400).to_string();
     let mut ids = Vec::new();
-    for i in 0..5 {
+    for i in 0..n {
         let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
         let r = direct.post(ENTS, body).await;
         assert_eq!(r.status, 201, "{}", r.text);
         ids.push(id_of(&r.body));
     }
+    (direct, aid, ids)
+}
+
+/// The expiry sweep through `api` as of two days from now, with 30 s to run.
+async fn sweep_after_expiry(api: &Api) -> sweep::Report {
+    let later = Timestamp::now().plus_seconds(2 * 86_400);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    sweep::run(&api.state, later, deadline)
+        .await
+        .expect("sweep")
+}
+
+#[tokio::test]
+async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
+    let (direct, aid, ids) = expiring_grants(5).await;
     let proxy = FaultProxy::start(&endpoint()).await;
     let faulty = direct.through(&proxy).await;
     // Every attempt to expire the third one fails.
@@ -220,11 +236,7 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
         &ids[2],
         vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
     );
-    let later = Timestamp::now().plus_seconds(2 * 86_400);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let report = sweep::run(&faulty.state, later, deadline)
-        .await
-        .expect("sweep");
+    let report = sweep_after_expiry(&faulty).await;
     assert_eq!(
         (report.expired, report.failed, report.complete),
         (4, 1, true),
@@ -235,25 +247,14 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
         .get(&format!("/api/v1/entitlements/{}", ids[2]))
         .await;
     assert_eq!(left.body["status"], "active");
-    let again = sweep::run(&faulty.state, later, deadline)
-        .await
-        .expect("sweep");
+    let again = sweep_after_expiry(&faulty).await;
     assert_eq!((again.expired, again.failed), (1, 0), "{again:?}");
     assert_eq!(live_count(&direct, &aid).await, 0);
 }
 
 #[tokio::test]
 async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on() {
-    let direct = Api::with_own_table().await;
-    let asset = direct.asset(json!({"name": "app"})).await;
-    let aid = id_of(&asset);
-    let expires = Timestamp::now().plus_seconds(86_400).to_string();
-    let mut ids = Vec::new();
-    for i in 0..6 {
-        let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
-        let r = direct.post(ENTS, body).await;
-        ids.push(id_of(&r.body));
-    }
+    let (direct, _, ids) = expiring_grants(6).await;
     let proxy = FaultProxy::start(&endpoint()).await;
     let faulty = direct.through(&proxy).await;
     // Shard 0's query fails on every attempt.
@@ -261,11 +262,7 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
         "Query",
         vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
     );
-    let later = Timestamp::now().plus_seconds(2 * 86_400);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let report = sweep::run(&faulty.state, later, deadline)
-        .await
-        .expect("sweep");
+    let report = sweep_after_expiry(&faulty).await;
     let in_shard_0 = ids
         .iter()
         .filter(|id| keys::expiry_pk(id) == keys::expiry_shard_pk(0))
