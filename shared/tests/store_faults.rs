@@ -190,6 +190,11 @@ async fn transact_once_rule(rule: &Rule, retries: Retries) -> Result<(), TxError
     store::transact(&client, some_items()).await
 }
 
+/// A 400 from DynamoDB with `body`, for the real deserializer.
+fn answer_400(body: impl Into<SdkBody>) -> HttpResponse {
+    HttpResponse::new(StatusCode::try_from(400).unwrap(), body.into())
+}
+
 fn body_text(resp: &Response<Body>) -> String {
     match resp.body() {
         Body::Text(t) => t.clone(),
@@ -408,12 +413,9 @@ async fn an_unexpected_service_code_is_internal() {
 async fn a_throttling_answer_on_the_wire_is_decoded_and_unavailable() {
     // The real deserializer path: DynamoDB's JSON error body, namespace prefix and all.
     let rule = mock!(Client::get_item).then_http_response(|| {
-        HttpResponse::new(
-            StatusCode::try_from(400).unwrap(),
-            SdkBody::from(format!(
+        answer_400(format!(
                 r#"{{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"{SDK_MESSAGE}"}}"#
-            )),
-        )
+            ))
     });
     let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
     let err = client
@@ -434,12 +436,9 @@ async fn a_throttling_answer_on_the_wire_is_decoded_and_unavailable() {
 /// A `ValidationException` as DynamoDB sends it on the wire, through the real deserializer.
 async fn put_validation_fault(message: &'static str) -> ApiError {
     let rule = mock!(Client::put_item).then_http_response(move || {
-        HttpResponse::new(
-            StatusCode::try_from(400).unwrap(),
-            SdkBody::from(format!(
-                r#"{{"__type":"com.amazon.coral.validate#ValidationException","message":"{message}"}}"#
-            )),
-        )
+        answer_400(format!(
+            r#"{{"__type":"com.amazon.coral.validate#ValidationException","message":"{message}"}}"#
+        ))
     });
     let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
     let err = client
@@ -725,12 +724,9 @@ async fn a_throttled_transaction_call_is_retried_by_the_sdk_then_503() {
 async fn cancellation_reasons_on_the_wire_are_decoded_in_order() {
     // The real deserializer path for TransactionCanceledException and its reasons.
     let rule = mock!(Client::transact_write_items).then_http_response(|| {
-        HttpResponse::new(
-            StatusCode::try_from(400).unwrap(),
-            SdkBody::from(
+        answer_400(
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]","CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed","Item":{"revision":{"N":"7"}}},{"Code":"None"}]}"#,
-            ),
-        )
+            )
     });
     let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(rule.num_calls(), 1);
