@@ -45,6 +45,11 @@ async fn set_live_entitlements(api: &Api, id: &str, count: i64) {
 }
 
 /// Sends with an `If-Match` header and the test's all-scope token.
+/// `PATCH {asset}` with `If-Match`.
+async fn patch_if_match(api: &Api, id: &str, if_match: &str, body: Value) -> Response {
+    with_if_match(api, "PATCH", &url(id), if_match, Some(body)).await
+}
+
 async fn with_if_match(
     api: &Api,
     method: &str,
