@@ -132,16 +132,25 @@ async fn one_failed_attempt_is_retried_and_answered_201() {
     }
 }
 
+/// `fault` once for each attempt the client makes.
+fn every_attempt(fault: Fault) -> Vec<Fault> {
+    vec![fault; FAULT_CLIENT.max_attempts as usize]
+}
+
+/// A fresh `setup()` where every attempt of the client's create of `db` meets `fault`: the 503
+/// checked, the direct caller, the faulty one and the proxy returned.
+async fn create_db_failing_every_attempt(fault: &Fault) -> (Api, Api, FaultProxy) {
+    let (direct, faulty, proxy) = setup().await;
+    proxy.inject(WRITE, every_attempt(fault.clone()));
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
+    assert_unavailable(&r);
+    (direct, faulty, proxy)
+}
+
 #[tokio::test]
 async fn a_store_that_keeps_failing_is_503_with_retry_after_and_nothing_is_written() {
     for fault in [Fault::ServerError, Fault::Throttle] {
-        let (direct, faulty, proxy) = setup().await;
-        proxy.inject(
-            WRITE,
-            vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
-        );
-        let r = faulty.post(TECH, json!({"name": "db"})).await;
-        assert_unavailable(&r);
+        let (direct, faulty, proxy) = create_db_failing_every_attempt(&fault).await;
         assert_eq!(proxy.pending(), 0, "{fault:?}: every attempt met the fault");
         let (records, guard) = stored_assets(&direct, "db").await;
         assert!(
@@ -160,13 +169,7 @@ async fn answers_that_never_come_are_503_and_the_write_is_whole() {
     // Every attempt reaches the store and commits (the first) or is answered as the same write
     // (the retries, by their token), but no answer comes back in time.
     for fault in [Fault::DropAnswer, Fault::Delay(late())] {
-        let (direct, faulty, proxy) = setup().await;
-        proxy.inject(
-            WRITE,
-            vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
-        );
-        let r = faulty.post(TECH, json!({"name": "db"})).await;
-        assert_unavailable(&r);
+        let (direct, _, proxy) = create_db_failing_every_attempt(&fault).await;
         let (records, guard) = stored_assets(&direct, "db").await;
         assert_eq!(records.len(), 1, "{fault:?}: written once, entirely");
         let guard = guard.expect("the name guard was written with its asset");
@@ -231,11 +234,7 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
     let proxy = FaultProxy::start(&endpoint()).await;
     let faulty = direct.through(&proxy).await;
     // Every attempt to expire the third one fails.
-    proxy.inject_matching(
-        WRITE,
-        &ids[2],
-        vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
-    );
+    proxy.inject_matching(WRITE, &ids[2], every_attempt(Fault::ServerError));
     let report = sweep_after_expiry(&faulty).await;
     assert_eq!(
         (report.expired, report.failed, report.complete),
@@ -258,10 +257,7 @@ async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on
     let proxy = FaultProxy::start(&endpoint()).await;
     let faulty = direct.through(&proxy).await;
     // Shard 0's query fails on every attempt.
-    proxy.inject(
-        "Query",
-        vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
-    );
+    proxy.inject("Query", every_attempt(Fault::ServerError));
     let report = sweep_after_expiry(&faulty).await;
     let in_shard_0 = ids
         .iter()
