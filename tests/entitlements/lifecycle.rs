@@ -186,12 +186,12 @@ async fn one_live_grant_per_asset_principal_and_type() {
     create(&api, grant_body(&aid, "p1", "read")).await;
     create(&api, grant_body(&aid, "P1", "admin")).await;
     create(&api, grant_body(&aid, "p1", "Admin")).await;
-    let group = create(
+    let group = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "admin"),
-            json!({"principal_type": "group"}),
-        ),
+        &aid,
+        "p1",
+        "admin",
+        json!({"principal_type": "group"}),
     )
     .await;
     assert_eq!(group["principal_type"], "group");
@@ -276,12 +276,12 @@ async fn status_cannot_be_patched_to_revoked_or_expired() {
 async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
     let (api, aid) = api_with_crm().await;
     let bid = asset_id(&api, json!({"name": "erp"})).await;
-    let e = create(
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"granted_at": "2026-01-01T00:00:00Z", "grant_source": "inherited"}),
-        ),
+        &aid,
+        "p1",
+        "x",
+        json!({"granted_at": "2026-01-01T00:00:00Z", "grant_source": "inherited"}),
     )
     .await;
     let id = id_of(&e);
@@ -338,12 +338,12 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
 #[tokio::test]
 async fn governance_fields_merge_on_patch() {
     let (api, aid) = api_with_crm().await;
-    let e = create(
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
-        ),
+        &aid,
+        "p1",
+        "x",
+        json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
     )
     .await;
     let id = id_of(&e);
@@ -514,12 +514,12 @@ async fn ended_entitlements_cannot_change() {
 #[tokio::test]
 async fn revoke_stamps_and_is_idempotent() {
     let (api, aid) = api_with_crm().await;
-    let e = create(
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"expires_at": in_days(10), "description": "d"}),
-        ),
+        &aid,
+        "p1",
+        "x",
+        json!({"expires_at": in_days(10), "description": "d"}),
     )
     .await;
     let id = id_of(&e);
@@ -1024,12 +1024,12 @@ async fn unknown_methods_and_ids_name_nothing() {
 #[tokio::test]
 async fn q_follows_every_write() {
     let (api, aid) = api_with_crm().await;
-    let e = create(
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "Jane.Doe", "Reader"),
-            json!({"description": "Quarterly Audit"}),
-        ),
+        &aid,
+        "Jane.Doe",
+        "Reader",
+        json!({"description": "Quarterly Audit"}),
     )
     .await;
     let id = id_of(&e);

@@ -71,6 +71,21 @@ async fn create(api: &Api, body: Value) -> Value {
     create_as(api, &api.token(), body).await
 }
 
+/// A grant of `principal` on `asset` with the fields of `extra` added.
+async fn create_with(
+    api: &Api,
+    asset: &str,
+    principal: &str,
+    entitlement_type: &str,
+    extra: Value,
+) -> Value {
+    create(
+        api,
+        with(grant_body(asset, principal, entitlement_type), extra),
+    )
+    .await
+}
+
 /// A grant of `principal` on `asset` created as `pending_approval`.
 async fn create_pending(api: &Api, asset: &str, principal: &str, entitlement_type: &str) -> Value {
     create(

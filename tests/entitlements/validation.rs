@@ -204,21 +204,21 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     // With an expiry they are fine; a non-critical asset needs none.
     let e = create(&api, expiring_grant_body(&critical, "p", "x", 7)).await;
     assert_eq!(e["status"], "active");
-    create(
+    create_with(
         &api,
-        with(
-            grant_body(&plain, "p", "x"),
-            json!({"privileged": true, "expires_at": "2099-01-01T00:00:00-08:00"}),
-        ),
+        &plain,
+        "p",
+        "x",
+        json!({"privileged": true, "expires_at": "2099-01-01T00:00:00-08:00"}),
     )
     .await;
     create(&api, grant_body(&high, "p", "x")).await;
-    create(
+    create_with(
         &api,
-        with(
-            grant_body(&critical, "p", "y"),
-            json!({"status": "pending_approval", "expires_at": in_days(1)}),
-        ),
+        &critical,
+        "p",
+        "y",
+        json!({"status": "pending_approval", "expires_at": in_days(1)}),
     )
     .await;
     assert_live(&api, &plain, 1).await;
@@ -232,12 +232,12 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let critical = asset_id(&api, json!({"name": "vault", "criticality": "critical"})).await;
     let plain = asset_id(&api, json!({"name": "wiki"})).await;
     let on_critical = create(&api, expiring_grant_body(&critical, "p1", "x", 5)).await;
-    let privileged = create(
+    let privileged = create_with(
         &api,
-        with(
-            grant_body(&plain, "p1", "x"),
-            json!({"privileged": true, "expires_at": in_days(5)}),
-        ),
+        &plain,
+        "p1",
+        "x",
+        json!({"privileged": true, "expires_at": in_days(5)}),
     )
     .await;
     let open = create(&api, grant_body(&plain, "p2", "x")).await;
@@ -344,11 +344,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
     for _ in 0..10 {
         ok = json!({"a": ok});
     }
-    let e = create(
-        &api,
-        with(grant_body(&aid, "ok", "x"), json!({"attributes": ok})),
-    )
-    .await;
+    let e = create_with(&api, &aid, "ok", "x", json!({"attributes": ok})).await;
     assert_eq!(current(&api, &id_of(&e)).await, e);
     for (i, (what, attrs, field)) in unstorable_attributes().into_iter().enumerate() {
         let body = with(
