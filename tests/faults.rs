@@ -16,6 +16,16 @@ use std::time::{Duration, Instant};
 const WRITE: &str = "TransactWriteItems";
 
 /// A test's tenant reached directly (to check what was stored) and through a fresh proxy.
+/// The ids of a list answer's items, in order.
+fn item_ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
 async fn setup() -> (Api, Api, FaultProxy) {
     let direct = Api::new().await;
     let proxy = FaultProxy::start(&endpoint()).await;
@@ -91,12 +101,7 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     let l = direct
         .get(&format!("/api/v1/entitlements?asset_id={aid}"))
         .await;
-    let ids: Vec<String> = l.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect();
+    let ids = item_ids(&l.body);
     assert_eq!(ids, [id_of(&g.body)]);
     let sent = tokens(&proxy);
     assert_eq!(sent.len(), 4, "{sent:?}");
@@ -390,12 +395,7 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
         .await;
     assert_eq!(r.status, 201, "an access request: {}", r.text);
     let l = direct.get("/api/v1/operations/access-requests").await;
-    let ids: Vec<String> = l.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect();
+    let ids = item_ids(&l.body);
     assert_eq!(ids, [id_of(&r.body)]);
     assert_eq!(proxy.seen("PutItem").len(), 4, "each put retried once");
 }
