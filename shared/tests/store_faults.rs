@@ -342,16 +342,21 @@ fn fault_maps_an_unreadable_response_to_unavailable() {
 // ---------------------------------------------------------------------------------------------
 // fault() on service errors, through a mocked client
 
-async fn get_item_fault(error: fn() -> GetItemError) -> ApiError {
-    let rule = mock!(Client::get_item).then_error(error);
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-    let err = client
+/// A GetItem through a client with `rule` and no retries: the error it must end in.
+async fn get_item_error(rule: &Rule, why: &str) -> SdkError<GetItemError, HttpResponse> {
+    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[rule]);
+    client
         .get_item()
         .table_name(TABLE)
         .key("PK", AttributeValue::S("k".into()))
         .send()
         .await
-        .expect_err("mocked error");
+        .expect_err(why)
+}
+
+async fn get_item_fault(error: fn() -> GetItemError) -> ApiError {
+    let rule = mock!(Client::get_item).then_error(error);
+    let err = get_item_error(&rule, "mocked error").await;
     assert_eq!(rule.num_calls(), 1);
     store::fault("GetItem", err)
 }
@@ -417,14 +422,7 @@ async fn a_throttling_answer_on_the_wire_is_decoded_and_unavailable() {
                 r#"{{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"{SDK_MESSAGE}"}}"#
             ))
     });
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-    let err = client
-        .get_item()
-        .table_name(TABLE)
-        .key("PK", AttributeValue::S("k".into()))
-        .send()
-        .await
-        .expect_err("throttled");
+    let err = get_item_error(&rule, "throttled").await;
     assert!(matches!(
         err.as_service_error(),
         Some(GetItemError::ProvisionedThroughputExceededException(_))
