@@ -163,6 +163,15 @@ async fn technology_get(state: &State, req: Request) -> Response<Body> {
     .await
 }
 
+/// A GetItem rule failing with `error` on every call.
+fn always_failing_get(error: fn() -> GetItemError) -> Rule {
+    mock!(Client::get_item)
+        .sequence()
+        .error(error)
+        .repeatedly()
+        .build()
+}
+
 /// `assets::get` through a client retrying like production, with `rule` answering GetItem: the
 /// error it must end in.
 async fn get_with_production_retries(rule: &Rule, why: &str) -> ApiError {
@@ -478,11 +487,7 @@ async fn only_the_item_size_validation_exception_is_a_400_record_too_large() {
 
 #[tokio::test]
 async fn throttled_get_is_retried_by_the_sdk_then_answers_503_with_retry_after() {
-    let rule = mock!(Client::get_item)
-        .sequence()
-        .error(throughput_exceeded)
-        .repeatedly()
-        .build();
+    let rule = always_failing_get(throughput_exceeded);
     let err = get_with_production_retries(&rule, "throttled").await;
     assert_eq!(rule.num_calls(), 3, "the SDK retries throttling 3 times");
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
@@ -507,11 +512,7 @@ async fn throttled_get_through_the_handler_answers_503_with_retry_after() {
 #[tokio::test]
 async fn unexpected_get_error_answers_500_saying_nothing_internal() {
     // Production retries: a non-transient code is not retried.
-    let rule = mock!(Client::get_item)
-        .sequence()
-        .error(resource_not_found)
-        .repeatedly()
-        .build();
+    let rule = always_failing_get(resource_not_found);
     let err = get_with_production_retries(&rule, "missing table").await;
     assert_eq!(rule.num_calls(), 1, "ResourceNotFound is not retried");
     assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
