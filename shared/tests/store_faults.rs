@@ -163,6 +163,13 @@ async fn technology_get(state: &State, req: Request) -> Response<Body> {
     .await
 }
 
+/// The opaque 503 with `Retry-After: 1`, answering `request_id`.
+fn assert_503_retry_after(resp: &Response<Body>, request_id: &str) {
+    assert_opaque_problem(resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
+    assert_eq!(header(resp, "retry-after"), Some("1"));
+    assert_eq!(header(resp, "x-request-id"), Some(request_id));
+}
+
 /// A GetItem rule failing with `error` on every call.
 fn always_failing_get(error: fn() -> GetItemError) -> Rule {
     mock!(Client::get_item)
@@ -493,18 +500,14 @@ async fn throttled_get_is_retried_by_the_sdk_then_answers_503_with_retry_after()
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 
     let resp = err.into_response("req-retried");
-    assert_opaque_problem(&resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
-    assert_eq!(header(&resp, "retry-after"), Some("1"));
-    assert_eq!(header(&resp, "x-request-id"), Some("req-retried"));
+    assert_503_retry_after(&resp, "req-retried");
 }
 
 #[tokio::test]
 async fn throttled_get_through_the_handler_answers_503_with_retry_after() {
     let rule = mock!(Client::get_item).then_error(throughput_exceeded);
     let resp = handler_get_once(&rule, "req-handler-503").await;
-    assert_opaque_problem(&resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
-    assert_eq!(header(&resp, "retry-after"), Some("1"));
-    assert_eq!(header(&resp, "x-request-id"), Some("req-handler-503"));
+    assert_503_retry_after(&resp, "req-handler-503");
     let doc: serde_json::Value = serde_json::from_str(&body_text(&resp)).unwrap();
     assert_eq!(doc["request_id"], "req-handler-503");
 }
