@@ -16,6 +16,16 @@ use std::time::{Duration, Instant};
 const WRITE: &str = "TransactWriteItems";
 
 /// A test's tenant reached directly (to check what was stored) and through a fresh proxy.
+/// The ids of a list answer's items, in order.
+fn item_ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
 async fn setup() -> (Api, Api, FaultProxy) {
     let direct = Api::new().await;
     let proxy = FaultProxy::start(&endpoint()).await;
@@ -91,12 +101,7 @@ async fn a_dropped_answer_of_a_committed_create_is_201_and_creates_once() {
     let l = direct
         .get(&format!("/api/v1/entitlements?asset_id={aid}"))
         .await;
-    let ids: Vec<String> = l.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect();
+    let ids = item_ids(&l.body);
     assert_eq!(ids, [id_of(&g.body)]);
     let sent = tokens(&proxy);
     assert_eq!(sent.len(), 4, "{sent:?}");
@@ -132,16 +137,25 @@ async fn one_failed_attempt_is_retried_and_answered_201() {
     }
 }
 
+/// `fault` once for each attempt the client makes.
+fn every_attempt(fault: Fault) -> Vec<Fault> {
+    vec![fault; FAULT_CLIENT.max_attempts as usize]
+}
+
+/// A fresh `setup()` where every attempt of the client's create of `db` meets `fault`: the 503
+/// checked, the direct caller, the faulty one and the proxy returned.
+async fn create_db_failing_every_attempt(fault: &Fault) -> (Api, Api, FaultProxy) {
+    let (direct, faulty, proxy) = setup().await;
+    proxy.inject(WRITE, every_attempt(fault.clone()));
+    let r = faulty.post(TECH, json!({"name": "db"})).await;
+    assert_unavailable(&r);
+    (direct, faulty, proxy)
+}
+
 #[tokio::test]
 async fn a_store_that_keeps_failing_is_503_with_retry_after_and_nothing_is_written() {
     for fault in [Fault::ServerError, Fault::Throttle] {
-        let (direct, faulty, proxy) = setup().await;
-        proxy.inject(
-            WRITE,
-            vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
-        );
-        let r = faulty.post(TECH, json!({"name": "db"})).await;
-        assert_unavailable(&r);
+        let (direct, faulty, proxy) = create_db_failing_every_attempt(&fault).await;
         assert_eq!(proxy.pending(), 0, "{fault:?}: every attempt met the fault");
         let (records, guard) = stored_assets(&direct, "db").await;
         assert!(
@@ -160,13 +174,7 @@ async fn answers_that_never_come_are_503_and_the_write_is_whole() {
     // Every attempt reaches the store and commits (the first) or is answered as the same write
     // (the retries, by their token), but no answer comes back in time.
     for fault in [Fault::DropAnswer, Fault::Delay(late())] {
-        let (direct, faulty, proxy) = setup().await;
-        proxy.inject(
-            WRITE,
-            vec![fault.clone(); FAULT_CLIENT.max_attempts as usize],
-        );
-        let r = faulty.post(TECH, json!({"name": "db"})).await;
-        assert_unavailable(&r);
+        let (direct, _, proxy) = create_db_failing_every_attempt(&fault).await;
         let (records, guard) = stored_assets(&direct, "db").await;
         assert_eq!(records.len(), 1, "{fault:?}: written once, entirely");
         let guard = guard.expect("the name guard was written with its asset");
@@ -199,32 +207,40 @@ async fn a_conflict_is_retried_with_the_same_token_and_the_next_write_gets_a_new
     assert_ne!(sent[1], sent[2], "the next write has its own");
 }
 
-#[tokio::test]
-async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
+/// A table of its own with an asset `app` and `n` grants on it expiring in a day: the caller, the
+/// asset's id and the grants' ids.
+async fn expiring_grants(n: usize) -> (Api, String, Vec<String>) {
     let direct = Api::with_own_table().await;
     let asset = direct.asset(json!({"name": "app"})).await;
     let aid = id_of(&asset);
     let expires = Timestamp::now().plus_seconds(86_400).to_string();
     let mut ids = Vec::new();
-    for i in 0..5 {
+    for i in 0..n {
         let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
         let r = direct.post(ENTS, body).await;
         assert_eq!(r.status, 201, "{}", r.text);
         ids.push(id_of(&r.body));
     }
+    (direct, aid, ids)
+}
+
+/// The expiry sweep through `api` as of two days from now, with 30 s to run.
+async fn sweep_after_expiry(api: &Api) -> sweep::Report {
+    let later = Timestamp::now().plus_seconds(2 * 86_400);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    sweep::run(&api.state, later, deadline)
+        .await
+        .expect("sweep")
+}
+
+#[tokio::test]
+async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
+    let (direct, aid, ids) = expiring_grants(5).await;
     let proxy = FaultProxy::start(&endpoint()).await;
     let faulty = direct.through(&proxy).await;
     // Every attempt to expire the third one fails.
-    proxy.inject_matching(
-        WRITE,
-        &ids[2],
-        vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
-    );
-    let later = Timestamp::now().plus_seconds(2 * 86_400);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let report = sweep::run(&faulty.state, later, deadline)
-        .await
-        .expect("sweep");
+    proxy.inject_matching(WRITE, &ids[2], every_attempt(Fault::ServerError));
+    let report = sweep_after_expiry(&faulty).await;
     assert_eq!(
         (report.expired, report.failed, report.complete),
         (4, 1, true),
@@ -235,37 +251,19 @@ async fn an_expiry_the_store_refuses_is_counted_failed_and_the_rest_expire() {
         .get(&format!("/api/v1/entitlements/{}", ids[2]))
         .await;
     assert_eq!(left.body["status"], "active");
-    let again = sweep::run(&faulty.state, later, deadline)
-        .await
-        .expect("sweep");
+    let again = sweep_after_expiry(&faulty).await;
     assert_eq!((again.expired, again.failed), (1, 0), "{again:?}");
     assert_eq!(live_count(&direct, &aid).await, 0);
 }
 
 #[tokio::test]
 async fn an_index_page_that_cannot_be_read_is_counted_and_the_other_shards_go_on() {
-    let direct = Api::with_own_table().await;
-    let asset = direct.asset(json!({"name": "app"})).await;
-    let aid = id_of(&asset);
-    let expires = Timestamp::now().plus_seconds(86_400).to_string();
-    let mut ids = Vec::new();
-    for i in 0..6 {
-        let body = json!({"asset_id": aid, "principal_id": format!("p{i}"), "principal_type": "person", "entitlement_type": "user", "expires_at": expires});
-        let r = direct.post(ENTS, body).await;
-        ids.push(id_of(&r.body));
-    }
+    let (direct, _, ids) = expiring_grants(6).await;
     let proxy = FaultProxy::start(&endpoint()).await;
     let faulty = direct.through(&proxy).await;
     // Shard 0's query fails on every attempt.
-    proxy.inject(
-        "Query",
-        vec![Fault::ServerError; FAULT_CLIENT.max_attempts as usize],
-    );
-    let later = Timestamp::now().plus_seconds(2 * 86_400);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let report = sweep::run(&faulty.state, later, deadline)
-        .await
-        .expect("sweep");
+    proxy.inject("Query", every_attempt(Fault::ServerError));
+    let report = sweep_after_expiry(&faulty).await;
     let in_shard_0 = ids
         .iter()
         .filter(|id| keys::expiry_pk(id) == keys::expiry_shard_pk(0))
@@ -397,12 +395,7 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
         .await;
     assert_eq!(r.status, 201, "an access request: {}", r.text);
     let l = direct.get("/api/v1/operations/access-requests").await;
-    let ids: Vec<String> = l.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect();
+    let ids = item_ids(&l.body);
     assert_eq!(ids, [id_of(&r.body)]);
     assert_eq!(proxy.seen("PutItem").len(), 4, "each put retried once");
 }

@@ -167,6 +167,19 @@ fn assert_validation<T: std::fmt::Debug>(r: &Result<T, ApiError>) -> Result<(), 
     Ok(())
 }
 
+/// A parse result is either a validation error or fields that round-trip.
+fn assert_parsed<T, U>(r: &Result<(T, U), ApiError>) -> Result<(), TestCaseError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    U: std::fmt::Debug,
+{
+    assert_validation(r)?;
+    if let Ok((fields, _)) = r {
+        assert_round_trip(fields)?;
+    }
+    Ok(())
+}
+
 /// A record that is accepted is stored and read back unchanged, through DynamoDB's attribute
 /// form and through JSON.
 fn assert_round_trip<T>(fields: &T) -> Result<(), TestCaseError>
@@ -202,10 +215,7 @@ proptest! {
     fn entitlement_bodies(create in body(&ENTITLEMENT_FIELDS), patch in body(&ENTITLEMENT_FIELDS)) {
         let granter = entitlement::Granter { sub: "user-1", is_app: false };
         let r = entitlement::parse_create(create, &granter, now());
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
         let current = entitlement::parse_create(
             obj(serde_json::json!({"asset_id": "ast_1", "principal_id": "p", "principal_type": "person",
                 "entitlement_type": "admin", "expires_at": "2027-01-01T00:00:00Z"})),
@@ -215,10 +225,7 @@ proptest! {
         .unwrap()
         .0;
         let r = entitlement::apply_patch(&current, patch, now());
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
     }
 
     #[test]
@@ -227,46 +234,31 @@ proptest! {
         let body = obj(serde_json::json!({"asset_id": "ast_1", "principal_id": "p",
             "principal_type": "person", "entitlement_type": "admin", "attributes": attributes}));
         let r = entitlement::parse_create(body, &granter, now());
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
     }
 
     #[test]
     fn asset_bodies(create in body(ASSET_FIELDS), patch in body(ASSET_FIELDS)) {
         let r = asset::parse_create(create);
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
         let current = asset::parse_create(obj(serde_json::json!({"name": "crm",
             "owner": {"person_id": "p"}, "hosting": "cloud", "cloud_provider": "aws"})))
             .unwrap()
             .0;
         let r = asset::apply_patch(&current, patch);
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
     }
 
     #[test]
     fn attribute_bodies(create in body(ATTRIBUTE_FIELDS), patch in body(ATTRIBUTE_FIELDS)) {
         let r = attribute::parse_create(create);
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
         let current = attribute::parse_create(obj(serde_json::json!({"key": "tier",
             "name": "Tier", "type": "governance", "values": [{"value": "gold", "name": "Gold"}]})))
             .unwrap()
             .0;
         let r = attribute::apply_patch(&current, patch);
-        assert_validation(&r)?;
-        if let Ok((fields, _)) = &r {
-            assert_round_trip(fields)?;
-        }
+        assert_parsed(&r)?;
     }
 
     #[test]

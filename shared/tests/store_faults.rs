@@ -163,6 +163,54 @@ async fn technology_get(state: &State, req: Request) -> Response<Body> {
     .await
 }
 
+/// The opaque 503 with `Retry-After: 1`, answering `request_id`.
+fn assert_503_retry_after(resp: &Response<Body>, request_id: &str) {
+    assert_opaque_problem(resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
+    assert_eq!(header(resp, "retry-after"), Some("1"));
+    assert_eq!(header(resp, "x-request-id"), Some(request_id));
+}
+
+/// A GetItem rule failing with `error` on every call.
+fn always_failing_get(error: fn() -> GetItemError) -> Rule {
+    mock!(Client::get_item)
+        .sequence()
+        .error(error)
+        .repeatedly()
+        .build()
+}
+
+/// `assets::get` through a client retrying like production, with `rule` answering GetItem: the
+/// error it must end in.
+async fn get_with_production_retries(rule: &Rule, why: &str) -> ApiError {
+    let state = state(mocked(
+        Retries::LikeProduction,
+        RuleMode::Sequential,
+        &[rule],
+    ));
+    store::assets::get(&state, &caller(), ASSET_ID, false)
+        .await
+        .expect_err(why)
+}
+
+/// The technology handler's GET with `rule` answering GetItem once, no retries.
+async fn handler_get_once(rule: &Rule, request_id: &str) -> Response<Body> {
+    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[rule]));
+    let resp = technology_get(&state, get_request(ASSET_ID, request_id)).await;
+    assert_eq!(rule.num_calls(), 1);
+    resp
+}
+
+/// `store::transact` of some items with `rule` answering TransactWriteItems.
+async fn transact_once_rule(rule: &Rule, retries: Retries) -> Result<(), TxError> {
+    let client = mocked(retries, RuleMode::Sequential, &[rule]);
+    store::transact(&client, some_items()).await
+}
+
+/// A 400 from DynamoDB with `body`, for the real deserializer.
+fn answer_400(body: impl Into<SdkBody>) -> HttpResponse {
+    HttpResponse::new(StatusCode::try_from(400).unwrap(), body.into())
+}
+
 fn body_text(resp: &Response<Body>) -> String {
     match resp.body() {
         Body::Text(t) => t.clone(),
@@ -310,16 +358,21 @@ fn fault_maps_an_unreadable_response_to_unavailable() {
 // ---------------------------------------------------------------------------------------------
 // fault() on service errors, through a mocked client
 
-async fn get_item_fault(error: fn() -> GetItemError) -> ApiError {
-    let rule = mock!(Client::get_item).then_error(error);
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-    let err = client
+/// A GetItem through a client with `rule` and no retries: the error it must end in.
+async fn get_item_error(rule: &Rule, why: &str) -> SdkError<GetItemError, HttpResponse> {
+    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[rule]);
+    client
         .get_item()
         .table_name(TABLE)
         .key("PK", AttributeValue::S("k".into()))
         .send()
         .await
-        .expect_err("mocked error");
+        .expect_err(why)
+}
+
+async fn get_item_fault(error: fn() -> GetItemError) -> ApiError {
+    let rule = mock!(Client::get_item).then_error(error);
+    let err = get_item_error(&rule, "mocked error").await;
     assert_eq!(rule.num_calls(), 1);
     store::fault("GetItem", err)
 }
@@ -381,21 +434,11 @@ async fn an_unexpected_service_code_is_internal() {
 async fn a_throttling_answer_on_the_wire_is_decoded_and_unavailable() {
     // The real deserializer path: DynamoDB's JSON error body, namespace prefix and all.
     let rule = mock!(Client::get_item).then_http_response(|| {
-        HttpResponse::new(
-            StatusCode::try_from(400).unwrap(),
-            SdkBody::from(format!(
+        answer_400(format!(
                 r#"{{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"{SDK_MESSAGE}"}}"#
-            )),
-        )
+            ))
     });
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-    let err = client
-        .get_item()
-        .table_name(TABLE)
-        .key("PK", AttributeValue::S("k".into()))
-        .send()
-        .await
-        .expect_err("throttled");
+    let err = get_item_error(&rule, "throttled").await;
     assert!(matches!(
         err.as_service_error(),
         Some(GetItemError::ProvisionedThroughputExceededException(_))
@@ -407,12 +450,9 @@ async fn a_throttling_answer_on_the_wire_is_decoded_and_unavailable() {
 /// A `ValidationException` as DynamoDB sends it on the wire, through the real deserializer.
 async fn put_validation_fault(message: &'static str) -> ApiError {
     let rule = mock!(Client::put_item).then_http_response(move || {
-        HttpResponse::new(
-            StatusCode::try_from(400).unwrap(),
-            SdkBody::from(format!(
-                r#"{{"__type":"com.amazon.coral.validate#ValidationException","message":"{message}"}}"#
-            )),
-        )
+        answer_400(format!(
+            r#"{{"__type":"com.amazon.coral.validate#ValidationException","message":"{message}"}}"#
+        ))
     });
     let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
     let err = client
@@ -454,39 +494,20 @@ async fn only_the_item_size_validation_exception_is_a_400_record_too_large() {
 
 #[tokio::test]
 async fn throttled_get_is_retried_by_the_sdk_then_answers_503_with_retry_after() {
-    let rule = mock!(Client::get_item)
-        .sequence()
-        .error(throughput_exceeded)
-        .repeatedly()
-        .build();
-    let state = state(mocked(
-        Retries::LikeProduction,
-        RuleMode::Sequential,
-        &[&rule],
-    ));
-
-    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
-        .await
-        .expect_err("throttled");
+    let rule = always_failing_get(throughput_exceeded);
+    let err = get_with_production_retries(&rule, "throttled").await;
     assert_eq!(rule.num_calls(), 3, "the SDK retries throttling 3 times");
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 
     let resp = err.into_response("req-retried");
-    assert_opaque_problem(&resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
-    assert_eq!(header(&resp, "retry-after"), Some("1"));
-    assert_eq!(header(&resp, "x-request-id"), Some("req-retried"));
+    assert_503_retry_after(&resp, "req-retried");
 }
 
 #[tokio::test]
 async fn throttled_get_through_the_handler_answers_503_with_retry_after() {
     let rule = mock!(Client::get_item).then_error(throughput_exceeded);
-    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]));
-
-    let resp = technology_get(&state, get_request(ASSET_ID, "req-handler-503")).await;
-    assert_eq!(rule.num_calls(), 1);
-    assert_opaque_problem(&resp, 503, "service-unavailable", UNAVAILABLE_DETAIL);
-    assert_eq!(header(&resp, "retry-after"), Some("1"));
-    assert_eq!(header(&resp, "x-request-id"), Some("req-handler-503"));
+    let resp = handler_get_once(&rule, "req-handler-503").await;
+    assert_503_retry_after(&resp, "req-handler-503");
     let doc: serde_json::Value = serde_json::from_str(&body_text(&resp)).unwrap();
     assert_eq!(doc["request_id"], "req-handler-503");
 }
@@ -494,20 +515,8 @@ async fn throttled_get_through_the_handler_answers_503_with_retry_after() {
 #[tokio::test]
 async fn unexpected_get_error_answers_500_saying_nothing_internal() {
     // Production retries: a non-transient code is not retried.
-    let rule = mock!(Client::get_item)
-        .sequence()
-        .error(resource_not_found)
-        .repeatedly()
-        .build();
-    let state = state(mocked(
-        Retries::LikeProduction,
-        RuleMode::Sequential,
-        &[&rule],
-    ));
-
-    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
-        .await
-        .expect_err("missing table");
+    let rule = always_failing_get(resource_not_found);
+    let err = get_with_production_retries(&rule, "missing table").await;
     assert_eq!(rule.num_calls(), 1, "ResourceNotFound is not retried");
     assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
 
@@ -519,10 +528,7 @@ async fn unexpected_get_error_answers_500_saying_nothing_internal() {
 #[tokio::test]
 async fn unexpected_get_error_through_the_handler_answers_500() {
     let rule = mock!(Client::get_item).then_error(resource_not_found);
-    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]));
-
-    let resp = technology_get(&state, get_request(ASSET_ID, "req-handler-500")).await;
-    assert_eq!(rule.num_calls(), 1);
+    let resp = handler_get_once(&rule, "req-handler-500").await;
     assert_opaque_problem(&resp, 500, "internal-error", INTERNAL_DETAIL);
     assert_eq!(header(&resp, "retry-after"), None);
 }
@@ -531,9 +537,7 @@ async fn unexpected_get_error_through_the_handler_answers_500() {
 async fn a_missing_item_answers_404_not_a_fault() {
     // Sanity check of the harness: the same path answers 404 for a missing item, not a fault.
     let rule = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
-    let state = state(mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]));
-    let resp = technology_get(&state, get_request(ASSET_ID, "req-404")).await;
-    assert_eq!(rule.num_calls(), 1);
+    let resp = handler_get_once(&rule, "req-404").await;
     assert_eq!(resp.status().as_u16(), 404);
 }
 
@@ -556,9 +560,7 @@ async fn a_failed_condition_returns_the_reasons_in_order_without_retrying() {
         })
         .repeatedly()
         .build();
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(rule.num_calls(), 1);
     let Err(TxError::Cancelled(reasons)) = result else {
         panic!("expected Cancelled, got {result:?}");
@@ -587,9 +589,7 @@ async fn a_failed_condition_beside_a_conflict_is_not_retried() {
         })
         .repeatedly()
         .build();
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::Disabled).await;
     assert_eq!(rule.num_calls(), 1);
     assert!(
         matches!(&result, Err(TxError::Cancelled(r)) if r[1].condition_failed()),
@@ -627,9 +627,7 @@ async fn conflicts_then_success_as_one_sequence_take_three_calls() {
         .times(2)
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(rule.num_calls(), 3);
 }
@@ -670,9 +668,7 @@ async fn a_throttled_cancellation_is_503_without_retrying() {
             .error(move || cancelled(vec![reason("None"), reason(code)]))
             .repeatedly()
             .build();
-        let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-        let result = store::transact(&client, some_items()).await;
+        let result = transact_once_rule(&rule, Retries::LikeProduction).await;
         assert_eq!(rule.num_calls(), 1, "{code}");
         let Err(TxError::Fault(err)) = result else {
             panic!("{code}: expected a fault, got {result:?}");
@@ -686,9 +682,7 @@ async fn a_throttled_cancellation_is_503_without_retrying() {
 async fn another_cancellation_reason_is_returned_and_maps_to_500() {
     let rule = mock!(Client::transact_write_items)
         .then_error(|| cancelled(vec![reason("ValidationError"), reason("None")]));
-    let client = mocked(Retries::Disabled, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::Disabled).await;
     let Err(e @ TxError::Cancelled(_)) = result else {
         panic!("expected Cancelled, got {result:?}");
     };
@@ -716,9 +710,7 @@ async fn a_throttled_transaction_call_is_retried_by_the_sdk_then_503() {
         })
         .repeatedly()
         .build();
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(
         rule.num_calls(),
         3,
@@ -734,16 +726,11 @@ async fn a_throttled_transaction_call_is_retried_by_the_sdk_then_503() {
 async fn cancellation_reasons_on_the_wire_are_decoded_in_order() {
     // The real deserializer path for TransactionCanceledException and its reasons.
     let rule = mock!(Client::transact_write_items).then_http_response(|| {
-        HttpResponse::new(
-            StatusCode::try_from(400).unwrap(),
-            SdkBody::from(
+        answer_400(
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]","CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed","Item":{"revision":{"N":"7"}}},{"Code":"None"}]}"#,
-            ),
-        )
+            )
     });
-    let client = mocked(Retries::LikeProduction, RuleMode::Sequential, &[&rule]);
-
-    let result = store::transact(&client, some_items()).await;
+    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
     assert_eq!(rule.num_calls(), 1);
     let Err(TxError::Cancelled(reasons)) = result else {
         panic!("expected Cancelled, got {result:?}");
@@ -768,15 +755,7 @@ async fn a_5xx_without_an_error_code_is_unavailable_after_sdk_retries() {
         .http_status(503, Some("Service Unavailable".into()))
         .repeatedly()
         .build();
-    let state = state(mocked(
-        Retries::LikeProduction,
-        RuleMode::Sequential,
-        &[&rule],
-    ));
-
-    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
-        .await
-        .expect_err("503");
+    let err = get_with_production_retries(&rule, "503").await;
     assert_eq!(rule.num_calls(), 3, "the SDK retried it as transient");
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 }

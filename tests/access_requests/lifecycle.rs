@@ -590,97 +590,46 @@ async fn a_stale_if_match_changes_nothing() {
     assert_eq!(edited.status, 200);
     // revision is 2 now.
     let before = snapshot(&api, &id).await;
-    for stale in ["\"1\"", "1", "W/\"1\"", "\"3\"", "\"0\""] {
-        let r = with_if_match(
-            &api,
-            &approver(&api),
+    let guarded = [
+        (
+            approver(&api),
             "POST",
-            &format!("{}/approve", url(&id)),
-            stale,
+            format!("{}/approve", url(&id)),
             None,
-        )
-        .await;
-        assert_problem(&r, 412, "precondition-failed");
-        let r = with_if_match(
-            &api,
-            &approver(&api),
-            "POST",
-            &format!("{}/reject", url(&id)),
-            stale,
-            None,
-        )
-        .await;
-        assert_problem(&r, 412, "precondition-failed");
-        let r = with_if_match(
-            &api,
-            &api.token(),
+        ),
+        (approver(&api), "POST", format!("{}/reject", url(&id)), None),
+        (
+            api.token(),
             "PATCH",
-            &url(&id),
-            stale,
+            url(&id),
             Some(json!({"justification": "v3"})),
-        )
-        .await;
-        assert_problem(&r, 412, "precondition-failed");
-        let r = with_if_match(&api, &api.token(), "DELETE", &url(&id), stale, None).await;
-        assert_problem(&r, 412, "precondition-failed");
+        ),
+        (api.token(), "DELETE", url(&id), None),
+    ];
+    for stale in ["\"1\"", "1", "W/\"1\"", "\"3\"", "\"0\""] {
+        for (token, method, uri, body) in &guarded {
+            let r = with_if_match(&api, token, method, uri, stale, body.clone()).await;
+            assert_problem(&r, 412, "precondition-failed");
+        }
     }
     assert_unchanged(&api, &before).await;
-    let r = with_if_match(
-        &api,
-        &approver(&api),
-        "POST",
-        &format!("{}/approve", url(&id)),
-        "\"2\"",
-        None,
-    )
-    .await;
+    let r = act_if_match(&api, &approver(&api), &id, "approve", "\"2\"").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"3\""));
 
     // provision, and PATCH {"status":"completed"}.
     let before = snapshot(&api, &id).await;
-    let r = with_if_match(
-        &api,
-        &provisioner(&api),
-        "POST",
-        &format!("{}/provision", url(&id)),
-        "\"2\"",
-        None,
-    )
-    .await;
+    let r = act_if_match(&api, &provisioner(&api), &id, "provision", "\"2\"").await;
     assert_problem(&r, 412, "precondition-failed");
     assert_unchanged(&api, &before).await;
-    let r = with_if_match(
-        &api,
-        &provisioner(&api),
-        "POST",
-        &format!("{}/provision", url(&id)),
-        "3",
-        None,
-    )
-    .await;
+    let r = act_if_match(&api, &provisioner(&api), &id, "provision", "3").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let before = snapshot(&api, &id).await;
-    let r = with_if_match(
-        &api,
-        &api.token(),
-        "PATCH",
-        &url(&id),
-        "\"3\"",
-        Some(json!({"status": "completed"})),
-    )
-    .await;
+    let completed = json!({"status": "completed"});
+    let r = patch_if_match(&api, &id, "\"3\"", completed.clone()).await;
     assert_problem(&r, 412, "precondition-failed");
     assert_unchanged(&api, &before).await;
-    let r = with_if_match(
-        &api,
-        &api.token(),
-        "PATCH",
-        &url(&id),
-        "*",
-        Some(json!({"status": "completed"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "*", completed).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 5);
 

@@ -273,6 +273,17 @@ async fn with_if_match(
     send(api, token, method, uri, Some(if_match), body).await
 }
 
+/// `POST {request}/{action}` with `If-Match`.
+async fn act_if_match(api: &Api, token: &str, id: &str, action: &str, if_match: &str) -> Response {
+    let uri = format!("{}/{action}", url(id));
+    with_if_match(api, token, "POST", &uri, if_match, None).await
+}
+
+/// `PATCH {request}` by the requester with `If-Match`.
+async fn patch_if_match(api: &Api, id: &str, if_match: &str, body: Value) -> Response {
+    with_if_match(api, &api.token(), "PATCH", &url(id), if_match, Some(body)).await
+}
+
 fn missing_request_id() -> String {
     format!("arq_{}", ulid::Ulid::generate())
 }

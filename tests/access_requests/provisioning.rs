@@ -148,51 +148,33 @@ async fn provisioning_modify_changes_type_and_expiry() {
     assert_eq!(e, expected);
     assert_eq!(live_count(&api, &aid).await, 1);
 
-    // Only the expiry: the type stays.
-    let m = create(
-        &api,
-        modify_of(
-            "aws",
-            &eid,
+    // Only the expiry: the type stays. Only the type: the expiry stays. `expires_at: null`
+    // clears it.
+    for (changes, entitlement_type, expires_at) in [
+        (
             json!({"justification": "longer", "expires_at": LATER}),
+            "write",
+            json!(LATER_OUT),
         ),
-    )
-    .await;
-    approve(&api, &id_of(&m)).await;
-    provision(&api, &id_of(&m)).await;
-    let e = read_entitlement(&api, &eid).await;
-    assert_eq!(e["entitlement_type"], "write");
-    assert_eq!(e["expires_at"], LATER_OUT);
-    // Only the type: the expiry stays.
-    let m = create(
-        &api,
-        modify_of(
-            "aws",
-            &eid,
+        (
             json!({"justification": "less", "entitlement_type": "read"}),
+            "read",
+            json!(LATER_OUT),
         ),
-    )
-    .await;
-    approve(&api, &id_of(&m)).await;
-    provision(&api, &id_of(&m)).await;
-    let e = read_entitlement(&api, &eid).await;
-    assert_eq!(e["entitlement_type"], "read");
-    assert_eq!(e["expires_at"], LATER_OUT);
-    // `expires_at: null` clears it.
-    let m = create(
-        &api,
-        modify_of(
-            "aws",
-            &eid,
+        (
             json!({"justification": "permanent", "expires_at": null}),
+            "read",
+            Value::Null,
         ),
-    )
-    .await;
-    approve(&api, &id_of(&m)).await;
-    provision(&api, &id_of(&m)).await;
+    ] {
+        let m = create(&api, modify_of("aws", &eid, changes)).await;
+        approve(&api, &id_of(&m)).await;
+        provision(&api, &id_of(&m)).await;
+        let e = read_entitlement(&api, &eid).await;
+        assert_eq!(e["entitlement_type"], entitlement_type);
+        assert_eq!(e["expires_at"], expires_at);
+    }
     let e = read_entitlement(&api, &eid).await;
-    assert_eq!(e["entitlement_type"], "read");
-    assert_eq!(e["expires_at"], Value::Null);
     assert_eq!(e["status"], "active");
     assert_eq!(e["revision"], 5);
     assert_eq!(live_count(&api, &aid).await, 1);

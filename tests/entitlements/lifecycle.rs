@@ -8,8 +8,7 @@ use super::*;
 
 #[tokio::test]
 async fn create_applies_defaults_and_returns_every_field() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let before = Timestamp::now().to_string();
     api.counter.reset();
     let r = api.post(BASE, grant_body(&aid, "alice", "admin")).await;
@@ -187,12 +186,12 @@ async fn one_live_grant_per_asset_principal_and_type() {
     create(&api, grant_body(&aid, "p1", "read")).await;
     create(&api, grant_body(&aid, "P1", "admin")).await;
     create(&api, grant_body(&aid, "p1", "Admin")).await;
-    let group = create(
+    let group = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "admin"),
-            json!({"principal_type": "group"}),
-        ),
+        &aid,
+        "p1",
+        "admin",
+        json!({"principal_type": "group"}),
     )
     .await;
     assert_eq!(group["principal_type"], "group");
@@ -200,14 +199,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
     assert_live(&api, &bid, 1).await;
 
     // pending_approval holds the tuple against active and pending alike.
-    let pending = create(
-        &api,
-        with(
-            grant_body(&aid, "p9", "admin"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    let pending = create_pending(&api, &aid, "p9", "admin").await;
     for status in ["active", "pending_approval"] {
         let body = with(grant_body(&aid, "p9", "admin"), json!({"status": status}));
         let r = api.post(BASE, body).await;
@@ -235,8 +227,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
 
 #[tokio::test]
 async fn status_cannot_be_patched_to_revoked_or_expired() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     for (body, field) in [
         (json!({"status": "revoked"}), "status"),
@@ -283,15 +274,14 @@ async fn status_cannot_be_patched_to_revoked_or_expired() {
 
 #[tokio::test]
 async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let bid = asset_id(&api, json!({"name": "erp"})).await;
-    let e = create(
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"granted_at": "2026-01-01T00:00:00Z", "grant_source": "inherited"}),
-        ),
+        &aid,
+        "p1",
+        "x",
+        json!({"granted_at": "2026-01-01T00:00:00Z", "grant_source": "inherited"}),
     )
     .await;
     let id = id_of(&e);
@@ -347,14 +337,13 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
 
 #[tokio::test]
 async fn governance_fields_merge_on_patch() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(
+    let (api, aid) = api_with_crm().await;
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
-        ),
+        &aid,
+        "p1",
+        "x",
+        json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
     )
     .await;
     let id = id_of(&e);
@@ -383,8 +372,7 @@ async fn governance_fields_merge_on_patch() {
 
 #[tokio::test]
 async fn patching_entitlement_type_moves_the_grant_guard() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let read = create(&api, grant_body(&aid, "p1", "read")).await;
     let write = create(&api, grant_body(&aid, "p1", "write")).await;
     assert_live(&api, &aid, 2).await;
@@ -401,14 +389,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     assert_create_conflicts(&api, grant_body(&aid, "p1", "read")).await;
 
     // A pending grant holds its tuple against a type change too.
-    let pending = create(
-        &api,
-        with(
-            grant_body(&aid, "p1", "owner"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    let pending = create_pending(&api, &aid, "p1", "owner").await;
     let r = api
         .patch(&url(&id_of(&read)), json!({"entitlement_type": "owner"}))
         .await;
@@ -452,8 +433,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
 
 #[tokio::test]
 async fn patching_status_between_active_and_pending_keeps_the_count() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     let r = api
@@ -533,14 +513,13 @@ async fn ended_entitlements_cannot_change() {
 
 #[tokio::test]
 async fn revoke_stamps_and_is_idempotent() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(
+    let (api, aid) = api_with_crm().await;
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"expires_at": in_days(10), "description": "d"}),
-        ),
+        &aid,
+        "p1",
+        "x",
+        json!({"expires_at": in_days(10), "description": "d"}),
     )
     .await;
     let id = id_of(&e);
@@ -620,16 +599,8 @@ async fn revoke_stamps_and_is_idempotent() {
 
 #[tokio::test]
 async fn revoking_a_pending_entitlement_revokes_it() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(
-        &api,
-        with(
-            grant_body(&aid, "p1", "x"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    let (api, aid) = api_with_crm().await;
+    let e = create_pending(&api, &aid, "p1", "x").await;
     assert_live(&api, &aid, 1).await;
     let r = revoke(&api, &id_of(&e), Some(json!({"reason": "denied"}))).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -859,19 +830,11 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
 
 #[tokio::test]
 async fn live_count_follows_every_write_and_blocks_asset_delete() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let other = asset_id(&api, json!({"name": "erp"})).await;
     let a = create(&api, grant_body(&aid, "p1", "x")).await;
     assert_live(&api, &aid, 1).await;
-    let b = create(
-        &api,
-        with(
-            grant_body(&aid, "p2", "x"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    let b = create_pending(&api, &aid, "p2", "x").await;
     assert_live(&api, &aid, 2).await;
     let c = create(&api, grant_body(&aid, "g1", "x")).await;
     assert_live(&api, &aid, 3).await;
@@ -918,8 +881,7 @@ async fn live_count_follows_every_write_and_blocks_asset_delete() {
 
 #[tokio::test]
 async fn each_operation_costs_a_fixed_number_of_requests() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
 
     let e = api
@@ -1015,8 +977,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
 #[tokio::test]
 async fn unknown_methods_and_ids_name_nothing() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let id = id_of(&e);
     // No DELETE: entitlements are revoked, never erased.
@@ -1062,14 +1023,13 @@ async fn unknown_methods_and_ids_name_nothing() {
 
 #[tokio::test]
 async fn q_follows_every_write() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
-    let e = create(
+    let (api, aid) = api_with_crm().await;
+    let e = create_with(
         &api,
-        with(
-            grant_body(&aid, "Jane.Doe", "Reader"),
-            json!({"description": "Quarterly Audit"}),
-        ),
+        &aid,
+        "Jane.Doe",
+        "Reader",
+        json!({"description": "Quarterly Audit"}),
     )
     .await;
     let id = id_of(&e);

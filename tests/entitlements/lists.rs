@@ -208,8 +208,7 @@ async fn every_filter_alone_and_combined() {
 
 #[tokio::test]
 async fn bad_list_parameters_are_400() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     create(&api, grant_body(&aid, "p1", "x")).await;
     for (query, field) in [
         ("principal_type=robot", "principal_type"),
@@ -254,8 +253,7 @@ async fn bad_list_parameters_are_400() {
 /// deleted, so it changes nothing), and `true` needs `entitlements:write` (403 without).
 #[tokio::test]
 async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     let revoked = create(&api, grant_body(&aid, "p2", "x")).await;
     let revoked = revoke(&api, &id_of(&revoked), None).await.body;

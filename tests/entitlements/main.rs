@@ -71,8 +71,42 @@ async fn create(api: &Api, body: Value) -> Value {
     create_as(api, &api.token(), body).await
 }
 
+/// A grant of `principal` on `asset` with the fields of `extra` added.
+async fn create_with(
+    api: &Api,
+    asset: &str,
+    principal: &str,
+    entitlement_type: &str,
+    extra: Value,
+) -> Value {
+    create(
+        api,
+        with(grant_body(asset, principal, entitlement_type), extra),
+    )
+    .await
+}
+
+/// A grant of `principal` on `asset` created as `pending_approval`.
+async fn create_pending(api: &Api, asset: &str, principal: &str, entitlement_type: &str) -> Value {
+    create(
+        api,
+        with(
+            grant_body(asset, principal, entitlement_type),
+            json!({"status": "pending_approval"}),
+        ),
+    )
+    .await
+}
+
 async fn asset_id(api: &Api, body: Value) -> String {
     id_of(&api.asset(body).await)
+}
+
+/// A fresh caller and an asset `crm`: the caller and the asset's id.
+async fn api_with_crm() -> (Api, String) {
+    let api = Api::new().await;
+    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    (api, aid)
 }
 
 /// Every id a list query returns, walking the cursor with `limit`.

@@ -8,8 +8,7 @@ use super::*;
 
 #[tokio::test]
 async fn metadata_attribute_and_value_must_exist_and_be_active() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     attribute(
         &api,
         "iscPrivacy",
@@ -57,8 +56,7 @@ async fn metadata_attribute_and_value_must_exist_and_be_active() {
 
 #[tokio::test]
 async fn metadata_values_replace_accumulate_and_drop() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let single = attribute(
         &api,
         "iscPrivacy",
@@ -194,8 +192,7 @@ async fn metadata_values_replace_accumulate_and_drop() {
 
 #[tokio::test]
 async fn metadata_is_rendered_from_the_current_definitions() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     attribute(
         &api,
         "iscRegions",
@@ -354,8 +351,7 @@ fn held_values(ent: &Value) -> Vec<(String, usize)> {
 /// nothing is written. Before, values grew until DynamoDB refused the item (a 500).
 #[tokio::test]
 async fn metadata_per_entitlement_is_capped() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let values: Vec<Value> = (0..52)
         .map(|i| json!({"value": format!("v{i}"), "name": format!("V{i}")}))
         .collect();

@@ -51,8 +51,7 @@ async fn twenty_concurrent_revokes_agree() {
 
 #[tokio::test]
 async fn concurrent_type_moves_to_one_type_yield_one() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let mut records = Vec::new();
     for i in 0..10 {
         records.push(create(&api, grant_body(&aid, "p1", &format!("t{i}"))).await);
@@ -95,8 +94,7 @@ async fn concurrent_type_moves_to_one_type_yield_one() {
 
 #[tokio::test]
 async fn concurrent_metadata_adds_lose_no_update() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let values: Vec<String> = (0..8).map(|i| format!("v{i}.x-Y_z")).collect();
     attribute(
         &api,
@@ -132,8 +130,7 @@ async fn concurrent_metadata_adds_lose_no_update() {
 
 #[tokio::test]
 async fn concurrent_patch_and_revoke_leave_a_consistent_grant() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     for k in 0..8 {
         let e = create(&api, grant_body(&aid, "q", &format!("a{k}"))).await;
         let id = id_of(&e);

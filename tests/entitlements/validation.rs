@@ -4,8 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn create_names_every_bad_field_and_writes_nothing() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
 
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (
@@ -205,21 +204,21 @@ async fn expires_at_must_be_in_the_future_and_is_required_when_privileged_or_cri
     // With an expiry they are fine; a non-critical asset needs none.
     let e = create(&api, expiring_grant_body(&critical, "p", "x", 7)).await;
     assert_eq!(e["status"], "active");
-    create(
+    create_with(
         &api,
-        with(
-            grant_body(&plain, "p", "x"),
-            json!({"privileged": true, "expires_at": "2099-01-01T00:00:00-08:00"}),
-        ),
+        &plain,
+        "p",
+        "x",
+        json!({"privileged": true, "expires_at": "2099-01-01T00:00:00-08:00"}),
     )
     .await;
     create(&api, grant_body(&high, "p", "x")).await;
-    create(
+    create_with(
         &api,
-        with(
-            grant_body(&critical, "p", "y"),
-            json!({"status": "pending_approval", "expires_at": in_days(1)}),
-        ),
+        &critical,
+        "p",
+        "y",
+        json!({"status": "pending_approval", "expires_at": in_days(1)}),
     )
     .await;
     assert_live(&api, &plain, 1).await;
@@ -233,12 +232,12 @@ async fn patching_expiry_keeps_the_expiry_rules() {
     let critical = asset_id(&api, json!({"name": "vault", "criticality": "critical"})).await;
     let plain = asset_id(&api, json!({"name": "wiki"})).await;
     let on_critical = create(&api, expiring_grant_body(&critical, "p1", "x", 5)).await;
-    let privileged = create(
+    let privileged = create_with(
         &api,
-        with(
-            grant_body(&plain, "p1", "x"),
-            json!({"privileged": true, "expires_at": in_days(5)}),
-        ),
+        &plain,
+        "p1",
+        "x",
+        json!({"privileged": true, "expires_at": in_days(5)}),
     )
     .await;
     let open = create(&api, grant_body(&plain, "p2", "x")).await;
@@ -339,18 +338,13 @@ fn assert_not_500(r: &Response, what: &str, field: &str) {
 
 #[tokio::test]
 async fn unstorable_attributes_on_create_are_a_400() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     // A moderately nested object is fine.
     let mut ok = json!(1);
     for _ in 0..10 {
         ok = json!({"a": ok});
     }
-    let e = create(
-        &api,
-        with(grant_body(&aid, "ok", "x"), json!({"attributes": ok})),
-    )
-    .await;
+    let e = create_with(&api, &aid, "ok", "x", json!({"attributes": ok})).await;
     assert_eq!(current(&api, &id_of(&e)).await, e);
     for (i, (what, attrs, field)) in unstorable_attributes().into_iter().enumerate() {
         let body = with(
@@ -367,8 +361,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
 
 #[tokio::test]
 async fn unstorable_attributes_on_patch_are_a_400() {
-    let api = Api::new().await;
-    let aid = asset_id(&api, json!({"name": "crm"})).await;
+    let (api, aid) = api_with_crm().await;
     let e = create(&api, grant_body(&aid, "p1", "x")).await;
     for (what, attrs, field) in unstorable_attributes() {
         let before = current(&api, &id_of(&e)).await;

@@ -365,27 +365,13 @@ async fn names_are_unique_per_tenant_only() {
 async fn if_match_guards_patch() {
     let api = Api::new().await;
     let (_, id) = api.named_asset("versioned").await;
-    let r = with_if_match(
-        &api,
-        "PATCH",
-        &url(&id),
-        "\"1\"",
-        Some(json!({"vendor": "a"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "\"1\"", json!({"vendor": "a"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
     let v2 = r.body;
 
     for stale in ["\"1\"", "\"3\"", "1", "W/\"1\"", "\"0\"", "\"99\""] {
-        let r = with_if_match(
-            &api,
-            "PATCH",
-            &url(&id),
-            stale,
-            Some(json!({"vendor": "b"})),
-        )
-        .await;
+        let r = patch_if_match(&api, &id, stale, json!({"vendor": "b"})).await;
         assert_problem(&r, 412, "precondition-failed");
         assert!(
             r.body["detail"].as_str().unwrap().contains("\"2\""),
@@ -395,39 +381,18 @@ async fn if_match_guards_patch() {
         // A stale If-Match wins over a rename conflict too.
         assert_asset_unchanged(&api, &v2).await;
     }
-    let r = with_if_match(
-        &api,
-        "PATCH",
-        &url(&id),
-        "\"1\"",
-        Some(json!({"name": "Bad"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "\"1\"", json!({"name": "Bad"})).await;
     // A body that is invalid at any revision is a 400 before a stale If-Match is a 412 (RFC 9110
     // §13.2.1: preconditions are ignored when the request would fail without them).
     assert_invalid(&r, &["name"]);
     assert_asset_unchanged(&api, &v2).await;
 
-    let r = with_if_match(&api, "PATCH", &url(&id), "*", Some(json!({"vendor": "c"}))).await;
+    let r = patch_if_match(&api, &id, "*", json!({"vendor": "c"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 3);
-    let r = with_if_match(
-        &api,
-        "PATCH",
-        &url(&id),
-        "W/\"3\"",
-        Some(json!({"vendor": "d"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "W/\"3\"", json!({"vendor": "d"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = with_if_match(
-        &api,
-        "PATCH",
-        &url(&id),
-        "4",
-        Some(json!({"name": "renamed-v"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "4", json!({"name": "renamed-v"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"5\""));
     let g = api.get(&url(&id)).await;

@@ -86,11 +86,7 @@ async fn limit_out_of_range_is_400() {
 #[tokio::test]
 async fn newest_first_by_creation() {
     let api = Api::new().await;
-    let records = seed(
-        &api,
-        (0..6).map(|i| json!({"name": format!("n-{i}")})).collect(),
-    )
-    .await;
+    let records = seed_named(&api, "n", 6).await;
     let expected = newest_first(&records.iter().collect::<Vec<_>>());
     let r = list(&api, &[]).await;
     assert_eq!(ids(&r), expected);
@@ -464,13 +460,7 @@ async fn deleted_assets_are_left_out_unless_asked_for() {
 #[tokio::test]
 async fn walking_the_cursor_returns_every_item_once_in_order() {
     let api = Api::new().await;
-    let records = seed(
-        &api,
-        (0..7)
-            .map(|i| json!({"name": format!("walk-{i}")}))
-            .collect(),
-    )
-    .await;
+    let records = seed_named(&api, "walk", 7).await;
     let expected = newest_first(&records.iter().collect::<Vec<_>>());
     let token = api.token();
     let (got, sizes) = walk(&api, &token, &[("limit", "2")]).await;
@@ -543,13 +533,7 @@ async fn walking_a_selective_filter_over_sparse_matches_returns_exactly_the_matc
 #[tokio::test]
 async fn walking_past_many_deleted_or_foreign_items_returns_every_match_once() {
     let api = Api::new().await;
-    let records = seed(
-        &api,
-        (0..30)
-            .map(|i| json!({"name": format!("budget-{i}")}))
-            .collect(),
-    )
-    .await;
+    let records = seed_named(&api, "budget", 30).await;
     for r in &records[1..29] {
         let d = api.delete(&format!("{BASE}/{}", id_of(r))).await;
         assert_eq!(d.status, 204);
@@ -577,13 +561,7 @@ async fn walking_past_many_deleted_or_foreign_items_returns_every_match_once() {
     let app = api.token_for("svc", Some("app-a"), &common::all_scopes());
     let first = api.post_as(BASE, &app, json!({"name": "app-first"})).await;
     assert_eq!(first.status, 201);
-    seed(
-        &api,
-        (0..25)
-            .map(|i| json!({"name": format!("person-{i}")}))
-            .collect(),
-    )
-    .await;
+    seed_named(&api, "person", 25).await;
     let last = api.post_as(BASE, &app, json!({"name": "app-last"})).await;
     let (got, sizes) = walk(&api, &app, &[("limit", "1")]).await;
     assert_eq!(
@@ -596,11 +574,7 @@ async fn walking_past_many_deleted_or_foreign_items_returns_every_match_once() {
 #[tokio::test]
 async fn tampered_or_garbage_cursors_are_400() {
     let api = Api::new().await;
-    seed(
-        &api,
-        (0..4).map(|i| json!({"name": format!("c-{i}")})).collect(),
-    )
-    .await;
+    seed_named(&api, "c", 4).await;
     let first = list(&api, &[("limit", "2")]).await;
     let c = cursor_of(&first).unwrap();
     let flip = |s: &str, at: usize| {

@@ -45,6 +45,11 @@ async fn set_live_entitlements(api: &Api, id: &str, count: i64) {
 }
 
 /// Sends with an `If-Match` header and the test's all-scope token.
+/// `PATCH {asset}` with `If-Match`.
+async fn patch_if_match(api: &Api, id: &str, if_match: &str, body: Value) -> Response {
+    with_if_match(api, "PATCH", &url(id), if_match, Some(body)).await
+}
+
 async fn with_if_match(
     api: &Api,
     method: &str,
@@ -111,6 +116,17 @@ async fn walk(api: &Api, token: &str, pairs: &[(&str, &str)]) -> (Vec<String>, V
 }
 
 /// Creates assets in order; returns their records (oldest first).
+/// `n` assets named `{prefix}-0` to `{prefix}-{n-1}`, created in that order.
+async fn seed_named(api: &Api, prefix: &str, n: usize) -> Vec<Value> {
+    seed(
+        api,
+        (0..n)
+            .map(|i| json!({"name": format!("{prefix}-{i}")}))
+            .collect(),
+    )
+    .await
+}
+
 async fn seed(api: &Api, bodies: Vec<Value>) -> Vec<Value> {
     let mut out = Vec::new();
     for b in bodies {
