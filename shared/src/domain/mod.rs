@@ -7,6 +7,7 @@ pub mod asset;
 pub mod attribute;
 pub mod entitlement;
 pub mod error;
+pub mod history;
 pub mod provision;
 
 /// Separates the fields of a search text; `q` may not contain it (nor any control character),
