@@ -88,6 +88,22 @@ pub fn attributes_by_creation(tenant: &str) -> String {
     format!("T#{tenant}#AMD#BY_ID")
 }
 
+/// A record's history: its own item collection, so it reads consistent and in revision order.
+pub fn history_pk(tenant: &str, resource_id: &str) -> String {
+    format!("T#{tenant}#HIS#{resource_id}")
+}
+
+/// A history event's sort key: the revision, zero-padded so string order is revision order.
+pub fn history_sk(revision: i64) -> String {
+    format!("{revision:010}")
+}
+
+/// GSI1 partition of a tenant's audit feed (sort key `<at>#<event id>`). One partition per
+/// tenant: its index ceiling (about 1,000 event writes a second) is the tenant's write ceiling.
+pub fn audit_feed(tenant: &str) -> String {
+    format!("T#{tenant}#EVT")
+}
+
 /// Expiry index partition, spread over shards by a hash of the record id.
 pub fn expiry_pk(id: &str) -> String {
     let digest = Sha256::digest(id.as_bytes());
@@ -115,6 +131,9 @@ mod tests {
         assert!(entitlements_by_asset("t1", "ast_1").starts_with(&tenant_prefix("t1")));
         assert!(entitlements_by_principal("t1", "p").starts_with(&tenant_prefix("t1")));
         assert!(attributes_by_creation("t1").starts_with(&tenant_prefix("t1")));
+        assert!(history_pk("t1", "ast_1").starts_with(&tenant_prefix("t1")));
+        assert!(audit_feed("t1").starts_with(&tenant_prefix("t1")));
+        assert!(history_sk(9) < history_sk(10));
     }
 
     #[test]

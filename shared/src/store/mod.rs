@@ -10,6 +10,7 @@ pub mod attributes;
 pub mod counter;
 pub mod entitlements;
 pub mod expr;
+pub mod history;
 pub mod list;
 pub mod rewrite;
 pub mod sweep;
