@@ -377,6 +377,7 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{fields_of, obj, sorted_fields_of};
     use serde_json::json;
 
     #[test]
@@ -394,20 +395,6 @@ mod tests {
         let (detail, n) = members(still_granted(0, true));
         assert_eq!(n, 0);
         assert!(detail.contains("cannot see") && !detail.chars().any(|c| c.is_ascii_digit()));
-    }
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
-
-    fn fields_of(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected validation, got {other:?}"),
-        }
     }
 
     #[test]
@@ -432,10 +419,8 @@ mod tests {
             "extra": true
         })))
         .unwrap_err();
-        let mut got = fields_of(err);
-        got.sort();
         assert_eq!(
-            got,
+            sorted_fields_of(err),
             vec![
                 "cloud_provider",
                 "extra",

@@ -328,25 +328,8 @@ pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{obj, sorted_fields_of};
     use serde_json::json;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
-
-    fn fields_of(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errs) => {
-                let mut v: Vec<String> = errs.into_iter().map(|e| e.field).collect();
-                v.sort();
-                v
-            }
-            other => panic!("expected validation, got {other:?}"),
-        }
-    }
 
     fn privacy() -> AttributeFields {
         parse_create(obj(json!({
@@ -394,7 +377,7 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec![
                 "description",
                 "extra",
@@ -413,7 +396,7 @@ mod tests {
     #[test]
     fn required_fields_and_nulls() {
         assert_eq!(
-            fields_of(parse_create(obj(json!({}))).unwrap_err()),
+            sorted_fields_of(parse_create(obj(json!({}))).unwrap_err()),
             vec!["key", "name", "type"]
         );
         let err = parse_create(obj(json!({
@@ -422,7 +405,7 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec!["multiselect", "object_types", "status", "values"]
         );
     }
@@ -478,7 +461,7 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec![
                 "values[1].value",
                 "values[2].value",
@@ -500,7 +483,7 @@ mod tests {
             .collect();
         let body = json!({"key": "k", "name": "n", "type": "custom", "values": many});
         assert_eq!(
-            fields_of(parse_create(obj(body)).unwrap_err()),
+            sorted_fields_of(parse_create(obj(body)).unwrap_err()),
             vec!["values"]
         );
     }
@@ -527,7 +510,7 @@ mod tests {
     fn patch_rejects_key_and_nulls() {
         let current = privacy();
         let err = apply_patch(&current, obj(json!({"key": "iscPrivacy"}))).unwrap_err();
-        assert_eq!(fields_of(err), vec!["key"]);
+        assert_eq!(sorted_fields_of(err), vec!["key"]);
         let err = apply_patch(
             &current,
             obj(
@@ -537,7 +520,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec![
                 "multiselect",
                 "name",

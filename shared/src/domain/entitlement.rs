@@ -509,14 +509,8 @@ pub fn normalize_filters(params: &mut crate::listing::ListParams) -> ApiResult<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{fields_of, obj, sorted_fields_of};
     use serde_json::json;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
 
     fn person() -> Granter<'static> {
         Granter {
@@ -527,13 +521,6 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::parse("2026-06-01T00:00:00Z").unwrap()
-    }
-
-    fn fields_of(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected validation, got {other:?}"),
-        }
     }
 
     fn base() -> Value {
@@ -565,10 +552,8 @@ mod tests {
             now(),
         )
         .unwrap_err();
-        let mut got = fields_of(err);
-        got.sort();
         assert_eq!(
-            got,
+            sorted_fields_of(err),
             vec![
                 "asset_id",
                 "entitlement_type",
