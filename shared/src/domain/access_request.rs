@@ -8,6 +8,7 @@ use crate::domain::error::DomainError;
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use serde::{Deserialize, Serialize};
@@ -810,18 +811,14 @@ pub fn ensure_deletable(current: &AccessRequest) -> ApiResult<()> {
 }
 
 /// List filters of API.md §5 for access requests, plus `q`.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+pub const LIST: Spec<'static> = Spec {
     filters: &[
-        "status",
-        "requester_id",
-        "system_id",
-        "asset_id",
-        "principal_id",
-        "access_type",
-    ],
-    enums: &[
-        ("status", Status::NAMES),
-        ("access_type", AccessKind::NAMES),
+        Filter::one_of("status", Status::NAMES),
+        Filter::any("requester_id"),
+        Filter::any("system_id"),
+        Filter::any("asset_id"),
+        Filter::any("principal_id"),
+        Filter::one_of("access_type", AccessKind::NAMES),
     ],
 };
 

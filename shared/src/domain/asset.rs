@@ -3,6 +3,7 @@
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use regex::Regex;
@@ -355,22 +356,16 @@ pub fn still_granted(visible: i64, hidden: bool) -> ApiError {
 }
 
 /// List filters of API.md §5 for assets (exact match; `tag` = the tags contain it), plus `q`.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+pub const LIST: Spec<'static> = Spec {
     filters: &[
-        "status",
-        "category",
-        "vendor",
-        "criticality",
-        "environment",
-        "hosting",
-        "owner_id",
-        "tag",
-    ],
-    enums: &[
-        ("status", Status::NAMES),
-        ("criticality", Criticality::NAMES),
-        ("environment", Environment::NAMES),
-        ("hosting", Hosting::NAMES),
+        Filter::one_of("status", Status::NAMES),
+        Filter::any("category"),
+        Filter::any("vendor"),
+        Filter::one_of("criticality", Criticality::NAMES),
+        Filter::one_of("environment", Environment::NAMES),
+        Filter::one_of("hosting", Hosting::NAMES),
+        Filter::any("owner_id"),
+        Filter::any("tag"),
     ],
 };
 

@@ -7,6 +7,7 @@
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::vocab::Closed;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -320,9 +321,11 @@ pub fn apply_patch(
 
 /// List filters of API.md §5 for attributes (exact match), plus `q` (key, name, description).
 /// Attributes are never deleted: `include_deleted` is accepted and changes nothing.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
-    filters: &["type", "status"],
-    enums: &[("type", AttributeType::NAMES), ("status", Status::NAMES)],
+pub const LIST: Spec<'static> = Spec {
+    filters: &[
+        Filter::one_of("type", AttributeType::NAMES),
+        Filter::one_of("status", Status::NAMES),
+    ],
 };
 
 #[cfg(test)]

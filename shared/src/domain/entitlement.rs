@@ -4,6 +4,7 @@
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use serde::{Deserialize, Serialize};
@@ -476,22 +477,16 @@ pub fn ensure_changeable(current: &Entitlement) -> ApiResult<()> {
 }
 
 /// List filters of API.md §5 for entitlements, plus `q`.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+pub const LIST: Spec<'static> = Spec {
     filters: &[
-        "asset_id",
-        "principal_id",
-        "principal_type",
-        "status",
-        "entitlement_type",
-        "grant_source",
-        "privileged",
-        "expires_before",
-    ],
-    enums: &[
-        ("principal_type", PrincipalType::NAMES),
-        ("status", Status::NAMES),
-        ("grant_source", GrantSource::NAMES),
-        ("privileged", &["true", "false"]),
+        Filter::any("asset_id"),
+        Filter::any("principal_id"),
+        Filter::one_of("principal_type", PrincipalType::NAMES),
+        Filter::one_of("status", Status::NAMES),
+        Filter::any("entitlement_type"),
+        Filter::one_of("grant_source", GrantSource::NAMES),
+        Filter::one_of("privileged", &["true", "false"]),
+        Filter::any("expires_before"),
     ],
 };
 
