@@ -351,15 +351,13 @@ impl TryFrom<FieldsWire> for AccessRequestFields {
 
 pub type AccessRequest = Record<AccessRequestFields>;
 
-impl AccessRequest {
-    /// Lower-cased text that `q` searches (justification, system_id, entitlement_type).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.justification.as_str()),
-            Some(f.system_id.as_str()),
-            f.access.entitlement_type(),
-        ])
+impl super::Searchable for AccessRequestFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.justification),
+            Some(&self.system_id),
+            self.access.entitlement_type(),
+        ]
     }
 }
 

@@ -105,16 +105,14 @@ pub struct AssetFields {
 
 pub type Asset = Record<AssetFields>;
 
-impl Asset {
-    /// Lower-cased text that `q` searches (name, display_name, description, vendor).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.name.as_str()),
-            f.display_name.as_deref(),
-            f.description.as_deref(),
-            f.vendor.as_deref(),
-        ])
+impl super::Searchable for AssetFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.name),
+            self.display_name.as_deref(),
+            self.description.as_deref(),
+            self.vendor.as_deref(),
+        ]
     }
 }
 

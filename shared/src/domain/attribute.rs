@@ -108,15 +108,15 @@ impl Attribute {
     pub fn value(&self, value: &str) -> Option<&AttributeValueDef> {
         self.fields.values.iter().find(|v| v.value == value)
     }
+}
 
-    /// Lower-cased text that `q` searches (key, name, description).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.key.as_str()),
-            Some(f.name.as_str()),
-            f.description.as_deref(),
-        ])
+impl super::Searchable for AttributeFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.key),
+            Some(&self.name),
+            self.description.as_deref(),
+        ]
     }
 }
 

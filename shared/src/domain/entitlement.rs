@@ -118,15 +118,15 @@ impl Entitlement {
     pub fn is_live(&self) -> bool {
         self.fields.status.is_live()
     }
+}
 
-    /// Lower-cased text that `q` searches (entitlement_type, description, principal_id).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.entitlement_type.as_str()),
-            f.description.as_deref(),
-            Some(f.principal_id.as_str()),
-        ])
+impl super::Searchable for EntitlementFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.entitlement_type),
+            self.description.as_deref(),
+            Some(&self.principal_id),
+        ]
     }
 }
 

@@ -31,7 +31,7 @@ fn key(tenant: &str, id: &str) -> Item {
 
 fn record_item(req: &AccessRequest) -> ApiResult<Item> {
     let tenant = &req.envelope.tenant_id;
-    let mut item = super::searchable_item(req, req.search_text())?;
+    let mut item = super::searchable_item(req)?;
     item.insert(
         CLEARS_EXPIRY.into(),
         AttributeValue::Bool(req.fields.access.clears_expiry()),

@@ -39,7 +39,7 @@ fn name_guard_key(tenant: &str, name: &str) -> Item {
 }
 
 fn record_item(asset: &Asset) -> ApiResult<Item> {
-    super::searchable_item(asset, asset.search_text())
+    super::searchable_item(asset)
 }
 
 fn name_taken(name: &str) -> ApiError {

@@ -36,7 +36,7 @@ fn key(tenant: &str, attribute_key: &str) -> Item {
 }
 
 fn record_item(attr: &Attribute) -> ApiResult<Item> {
-    let mut item = super::searchable_item(attr, attr.search_text())?;
+    let mut item = super::searchable_item(attr)?;
     item.insert(
         keys::GSI1PK.into(),
         s(keys::attributes_by_creation(&attr.envelope.tenant_id)),

@@ -46,7 +46,7 @@ fn record_item(ent: &Entitlement) -> ApiResult<Item> {
     let tenant = &ent.envelope.tenant_id;
     let id = &ent.envelope.id;
     let f = &ent.fields;
-    let mut item = super::searchable_item(ent, ent.search_text())?;
+    let mut item = super::searchable_item(ent)?;
     item.insert(
         keys::GSI1PK.into(),
         s(keys::entitlements_by_asset(tenant, &f.asset_id)),
