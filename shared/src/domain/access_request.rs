@@ -600,9 +600,7 @@ pub fn plan_patch(
     now: Timestamp,
 ) -> ApiResult<PatchPlan> {
     let status = body.remove("status");
-    for f in SERVER_SET {
-        body.remove(*f);
-    }
+    drop_server_set(&mut body);
     let mut input = Input::new(body, PATCH_FIELDS);
     let provenance = input.provenance();
     let c = &current.fields;
