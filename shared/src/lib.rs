@@ -15,5 +15,7 @@ pub mod listing;
 pub mod logging;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod time;
 pub mod vocab;

@@ -11,10 +11,31 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 100;
 const COMMON: &[&str] = &["limit", "cursor", "include_deleted", "q"];
 
-/// What a collection accepts: its exact-match filters, and which of them are enums.
+/// What a collection accepts: its exact-match filters.
 pub struct Spec<'a> {
-    pub filters: &'a [&'a str],
-    pub enums: &'a [(&'a str, &'a [&'a str])],
+    pub filters: &'a [Filter<'a>],
+}
+
+/// One exact-match filter: its name, and for an enum the values it may take (each filter is
+/// named once, so an enum's check cannot drift from the filter it checks).
+pub struct Filter<'a> {
+    pub name: &'a str,
+    pub one_of: Option<&'a [&'a str]>,
+}
+
+impl<'a> Filter<'a> {
+    /// A filter that takes any value.
+    pub const fn any(name: &'a str) -> Self {
+        Filter { name, one_of: None }
+    }
+
+    /// A filter that takes only one of `values`.
+    pub const fn one_of(name: &'a str, values: &'a [&'a str]) -> Self {
+        Filter {
+            name,
+            one_of: Some(values),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +78,11 @@ fn authorize_deleted(caller: &Caller, include_deleted: bool, write: Scope) -> Re
 }
 
 fn parse_query(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
-    let allowed: Vec<&str> = COMMON.iter().chain(spec.filters.iter()).copied().collect();
+    let allowed: Vec<&str> = COMMON
+        .iter()
+        .copied()
+        .chain(spec.filters.iter().map(|f| f.name))
+        .collect();
     let query = Query::parse(req, &allowed)?;
     let mut errors = Vec::new();
     let limit = match query.get("limit") {
@@ -92,7 +117,8 @@ fn parse_query(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
             ));
             continue;
         }
-        if let Some((_, allowed)) = spec.enums.iter().find(|(n, _)| *n == name) {
+        let one_of = spec.filters.iter().find(|f| f.name == name);
+        if let Some(allowed) = one_of.and_then(|f| f.one_of) {
             if !allowed.contains(&value) {
                 errors.push(FieldError::new(
                     name,

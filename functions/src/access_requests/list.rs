@@ -16,6 +16,7 @@ async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Respo
         caller,
         Scope::AccessRequestsWrite,
     )?;
-    let page = store::access_requests::list(state, caller, params).await?;
+    let page =
+        store::list::records::<access_request::AccessRequest>(state, caller, &params).await?;
     http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
 }

@@ -13,7 +13,7 @@ pub const ROUTE: Route =
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let mut params = listing::parse(&req, &entitlement::LIST, caller, Scope::EntitlementsWrite)?;
     entitlement::normalize_filters(&mut params)?;
-    let page = store::entitlements::list(state, caller, params).await?;
+    let page = store::list::records::<entitlement::Entitlement>(state, caller, &params).await?;
     let items = store::entitlements::views(state, &caller.tenant_id, &page.items).await?;
     http::ok_json(&json!({"items": items, "next_cursor": page.next_cursor}))
 }

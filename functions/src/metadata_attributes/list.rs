@@ -11,6 +11,6 @@ pub const ROUTE: Route = route!("metadata-attributes-list", GET "/api/v1/access-
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let params = listing::parse(&req, &attribute::LIST, caller, Scope::MetadataWrite)?;
-    let page = store::attributes::list(state, caller, params).await?;
+    let page = store::list::records::<attribute::Attribute>(state, caller, &params).await?;
     http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
 }

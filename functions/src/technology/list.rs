@@ -12,6 +12,6 @@ pub const ROUTE: Route =
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let params = listing::parse(&req, &asset::LIST, caller, Scope::TechnologyWrite)?;
-    let page = store::assets::list(state, caller, params).await?;
+    let page = store::list::records::<asset::Asset>(state, caller, &params).await?;
     http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
 }

@@ -8,6 +8,7 @@ use crate::domain::error::DomainError;
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use serde::{Deserialize, Serialize};
@@ -350,15 +351,13 @@ impl TryFrom<FieldsWire> for AccessRequestFields {
 
 pub type AccessRequest = Record<AccessRequestFields>;
 
-impl AccessRequest {
-    /// Lower-cased text that `q` searches (justification, system_id, entitlement_type).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.justification.as_str()),
-            Some(f.system_id.as_str()),
-            f.access.entitlement_type(),
-        ])
+impl super::Searchable for AccessRequestFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.justification),
+            Some(&self.system_id),
+            self.access.entitlement_type(),
+        ]
     }
 }
 
@@ -601,9 +600,7 @@ pub fn plan_patch(
     now: Timestamp,
 ) -> ApiResult<PatchPlan> {
     let status = body.remove("status");
-    for f in SERVER_SET {
-        body.remove(*f);
-    }
+    drop_server_set(&mut body);
     let mut input = Input::new(body, PATCH_FIELDS);
     let provenance = input.provenance();
     let c = &current.fields;
@@ -810,18 +807,14 @@ pub fn ensure_deletable(current: &AccessRequest) -> ApiResult<()> {
 }
 
 /// List filters of API.md §5 for access requests, plus `q`.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+pub const LIST: Spec<'static> = Spec {
     filters: &[
-        "status",
-        "requester_id",
-        "system_id",
-        "asset_id",
-        "principal_id",
-        "access_type",
-    ],
-    enums: &[
-        ("status", Status::NAMES),
-        ("access_type", AccessKind::NAMES),
+        Filter::one_of("status", Status::NAMES),
+        Filter::any("requester_id"),
+        Filter::any("system_id"),
+        Filter::any("asset_id"),
+        Filter::any("principal_id"),
+        Filter::one_of("access_type", AccessKind::NAMES),
     ],
 };
 

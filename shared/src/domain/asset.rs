@@ -3,6 +3,7 @@
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use regex::Regex;
@@ -104,16 +105,14 @@ pub struct AssetFields {
 
 pub type Asset = Record<AssetFields>;
 
-impl Asset {
-    /// Lower-cased text that `q` searches (name, display_name, description, vendor).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.name.as_str()),
-            f.display_name.as_deref(),
-            f.description.as_deref(),
-            f.vendor.as_deref(),
-        ])
+impl super::Searchable for AssetFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.name),
+            self.display_name.as_deref(),
+            self.description.as_deref(),
+            self.vendor.as_deref(),
+        ]
     }
 }
 
@@ -355,28 +354,23 @@ pub fn still_granted(visible: i64, hidden: bool) -> ApiError {
 }
 
 /// List filters of API.md §5 for assets (exact match; `tag` = the tags contain it), plus `q`.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+pub const LIST: Spec<'static> = Spec {
     filters: &[
-        "status",
-        "category",
-        "vendor",
-        "criticality",
-        "environment",
-        "hosting",
-        "owner_id",
-        "tag",
-    ],
-    enums: &[
-        ("status", Status::NAMES),
-        ("criticality", Criticality::NAMES),
-        ("environment", Environment::NAMES),
-        ("hosting", Hosting::NAMES),
+        Filter::one_of("status", Status::NAMES),
+        Filter::any("category"),
+        Filter::any("vendor"),
+        Filter::one_of("criticality", Criticality::NAMES),
+        Filter::one_of("environment", Environment::NAMES),
+        Filter::one_of("hosting", Hosting::NAMES),
+        Filter::any("owner_id"),
+        Filter::any("tag"),
     ],
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{fields_of, obj, sorted_fields_of};
     use serde_json::json;
 
     #[test]
@@ -394,20 +388,6 @@ mod tests {
         let (detail, n) = members(still_granted(0, true));
         assert_eq!(n, 0);
         assert!(detail.contains("cannot see") && !detail.chars().any(|c| c.is_ascii_digit()));
-    }
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
-
-    fn fields_of(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected validation, got {other:?}"),
-        }
     }
 
     #[test]
@@ -432,10 +412,8 @@ mod tests {
             "extra": true
         })))
         .unwrap_err();
-        let mut got = fields_of(err);
-        got.sort();
         assert_eq!(
-            got,
+            sorted_fields_of(err),
             vec![
                 "cloud_provider",
                 "extra",

@@ -7,6 +7,7 @@
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::vocab::Closed;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -107,15 +108,15 @@ impl Attribute {
     pub fn value(&self, value: &str) -> Option<&AttributeValueDef> {
         self.fields.values.iter().find(|v| v.value == value)
     }
+}
 
-    /// Lower-cased text that `q` searches (key, name, description).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.key.as_str()),
-            Some(f.name.as_str()),
-            f.description.as_deref(),
-        ])
+impl super::Searchable for AttributeFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.key),
+            Some(&self.name),
+            self.description.as_deref(),
+        ]
     }
 }
 
@@ -320,33 +321,18 @@ pub fn apply_patch(
 
 /// List filters of API.md §5 for attributes (exact match), plus `q` (key, name, description).
 /// Attributes are never deleted: `include_deleted` is accepted and changes nothing.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
-    filters: &["type", "status"],
-    enums: &[("type", AttributeType::NAMES), ("status", Status::NAMES)],
+pub const LIST: Spec<'static> = Spec {
+    filters: &[
+        Filter::one_of("type", AttributeType::NAMES),
+        Filter::one_of("status", Status::NAMES),
+    ],
 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{obj, sorted_fields_of};
     use serde_json::json;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
-
-    fn fields_of(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errs) => {
-                let mut v: Vec<String> = errs.into_iter().map(|e| e.field).collect();
-                v.sort();
-                v
-            }
-            other => panic!("expected validation, got {other:?}"),
-        }
-    }
 
     fn privacy() -> AttributeFields {
         parse_create(obj(json!({
@@ -394,7 +380,7 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec![
                 "description",
                 "extra",
@@ -413,7 +399,7 @@ mod tests {
     #[test]
     fn required_fields_and_nulls() {
         assert_eq!(
-            fields_of(parse_create(obj(json!({}))).unwrap_err()),
+            sorted_fields_of(parse_create(obj(json!({}))).unwrap_err()),
             vec!["key", "name", "type"]
         );
         let err = parse_create(obj(json!({
@@ -422,7 +408,7 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec!["multiselect", "object_types", "status", "values"]
         );
     }
@@ -478,7 +464,7 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec![
                 "values[1].value",
                 "values[2].value",
@@ -500,7 +486,7 @@ mod tests {
             .collect();
         let body = json!({"key": "k", "name": "n", "type": "custom", "values": many});
         assert_eq!(
-            fields_of(parse_create(obj(body)).unwrap_err()),
+            sorted_fields_of(parse_create(obj(body)).unwrap_err()),
             vec!["values"]
         );
     }
@@ -527,7 +513,7 @@ mod tests {
     fn patch_rejects_key_and_nulls() {
         let current = privacy();
         let err = apply_patch(&current, obj(json!({"key": "iscPrivacy"}))).unwrap_err();
-        assert_eq!(fields_of(err), vec!["key"]);
+        assert_eq!(sorted_fields_of(err), vec!["key"]);
         let err = apply_patch(
             &current,
             obj(
@@ -537,7 +523,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            fields_of(err),
+            sorted_fields_of(err),
             vec![
                 "multiselect",
                 "name",

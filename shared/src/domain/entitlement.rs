@@ -4,6 +4,7 @@
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
 use crate::input::{Field, Input};
+use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use serde::{Deserialize, Serialize};
@@ -117,15 +118,15 @@ impl Entitlement {
     pub fn is_live(&self) -> bool {
         self.fields.status.is_live()
     }
+}
 
-    /// Lower-cased text that `q` searches (entitlement_type, description, principal_id).
-    pub fn search_text(&self) -> String {
-        let f = &self.fields;
-        super::search_text([
-            Some(f.entitlement_type.as_str()),
-            f.description.as_deref(),
-            Some(f.principal_id.as_str()),
-        ])
+impl super::Searchable for EntitlementFields {
+    fn searched(&self) -> Vec<Option<&str>> {
+        vec![
+            Some(&self.entitlement_type),
+            self.description.as_deref(),
+            Some(&self.principal_id),
+        ]
     }
 }
 
@@ -476,22 +477,16 @@ pub fn ensure_changeable(current: &Entitlement) -> ApiResult<()> {
 }
 
 /// List filters of API.md §5 for entitlements, plus `q`.
-pub const LIST: crate::listing::Spec<'static> = crate::listing::Spec {
+pub const LIST: Spec<'static> = Spec {
     filters: &[
-        "asset_id",
-        "principal_id",
-        "principal_type",
-        "status",
-        "entitlement_type",
-        "grant_source",
-        "privileged",
-        "expires_before",
-    ],
-    enums: &[
-        ("principal_type", PrincipalType::NAMES),
-        ("status", Status::NAMES),
-        ("grant_source", GrantSource::NAMES),
-        ("privileged", &["true", "false"]),
+        Filter::any("asset_id"),
+        Filter::any("principal_id"),
+        Filter::one_of("principal_type", PrincipalType::NAMES),
+        Filter::one_of("status", Status::NAMES),
+        Filter::any("entitlement_type"),
+        Filter::one_of("grant_source", GrantSource::NAMES),
+        Filter::one_of("privileged", &["true", "false"]),
+        Filter::any("expires_before"),
     ],
 };
 
@@ -509,14 +504,8 @@ pub fn normalize_filters(params: &mut crate::listing::ListParams) -> ApiResult<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{fields_of, obj, sorted_fields_of};
     use serde_json::json;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
 
     fn person() -> Granter<'static> {
         Granter {
@@ -527,13 +516,6 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::parse("2026-06-01T00:00:00Z").unwrap()
-    }
-
-    fn fields_of(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected validation, got {other:?}"),
-        }
     }
 
     fn base() -> Value {
@@ -565,10 +547,8 @@ mod tests {
             now(),
         )
         .unwrap_err();
-        let mut got = fields_of(err);
-        got.sort();
         assert_eq!(
-            got,
+            sorted_fields_of(err),
             vec![
                 "asset_id",
                 "entitlement_type",

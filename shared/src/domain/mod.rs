@@ -10,16 +10,26 @@ pub mod error;
 pub mod history;
 pub mod provision;
 
+use crate::envelope::Record;
+
 /// Separates the fields of a search text; `q` may not contain it (nor any control character),
 /// so a search never matches across two fields.
 pub const SEARCH_SEPARATOR: char = '\u{1f}';
 
-/// The lower-cased text `q` searches, from a record's searchable fields.
-pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
-    fields
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(&SEARCH_SEPARATOR.to_string())
-        .to_lowercase()
+/// A kind of record whose lists `q` searches: which of its fields, in order.
+pub trait Searchable {
+    fn searched(&self) -> Vec<Option<&str>>;
+}
+
+impl<F: Searchable> Record<F> {
+    /// The lower-cased text `q` searches: the searched fields that are set, separated.
+    pub fn search_text(&self) -> String {
+        self.fields
+            .searched()
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(&SEARCH_SEPARATOR.to_string())
+            .to_lowercase()
+    }
 }

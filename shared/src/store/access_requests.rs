@@ -6,7 +6,7 @@
 //! with the start, change or end that `domain::provision` planned, built by `store::entitlements`.
 
 use super::entitlements::{self as ents};
-use super::list::{self, Filter, ListPage, Listing, Source};
+use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
@@ -31,7 +31,7 @@ fn key(tenant: &str, id: &str) -> Item {
 
 fn record_item(req: &AccessRequest) -> ApiResult<Item> {
     let tenant = &req.envelope.tenant_id;
-    let mut item = super::searchable_item(req, req.search_text())?;
+    let mut item = super::searchable_item(req)?;
     item.insert(
         CLEARS_EXPIRY.into(),
         AttributeValue::Bool(req.fields.access.clears_expiry()),
@@ -374,27 +374,22 @@ pub async fn provision(
     .await
 }
 
-/// Lists requests: by status through the status index, else the tenant's collection.
-pub async fn list(
-    state: &Store,
-    caller: &Caller,
-    params: ListParams,
-) -> ApiResult<ListPage<AccessRequest>> {
-    let tenant = &caller.tenant_id;
-    let source = match params.filters.get("status") {
-        Some(status) => Source::gsi1(keys::access_requests_by_status(tenant, status)),
-        None => Source::table(keys::pk(tenant, Kind::AccessRequest)),
-    };
-    let mut filter = Filter::scoped(&params, caller);
-    for (name, value) in &params.filters {
-        if name != "status" {
-            filter.param(name, value);
+/// Requests by status through the status index, else the tenant's collection.
+impl Collection for AccessRequest {
+    const NAME: &'static str = "access-requests";
+
+    fn listing(caller: &Caller, params: &ListParams) -> (Source<'static>, Filter) {
+        let tenant = &caller.tenant_id;
+        let source = match params.filters.get("status") {
+            Some(status) => Source::gsi1(keys::access_requests_by_status(tenant, status)),
+            None => Source::table(keys::pk(tenant, Kind::AccessRequest)),
+        };
+        let mut filter = Filter::scoped(params, caller);
+        for (name, value) in &params.filters {
+            if name != "status" {
+                filter.param(name, value);
+            }
         }
+        (source, filter)
     }
-    let listing = Listing {
-        collection: "access-requests",
-        source,
-        filter,
-    };
-    list::records(state, caller, &params, listing).await
 }

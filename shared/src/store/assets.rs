@@ -7,7 +7,7 @@
 //!   being 0, which also frees the name.
 
 use super::expr::Expr;
-use super::list::{self, Filter, ListPage, Listing, Source};
+use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
@@ -39,7 +39,7 @@ fn name_guard_key(tenant: &str, name: &str) -> Item {
 }
 
 fn record_item(asset: &Asset) -> ApiResult<Item> {
-    super::searchable_item(asset, asset.search_text())
+    super::searchable_item(asset)
 }
 
 fn name_taken(name: &str) -> ApiError {
@@ -270,24 +270,23 @@ pub async fn delete(
     .await
 }
 
-pub async fn list(
-    state: &Store,
-    caller: &Caller,
-    params: ListParams,
-) -> ApiResult<ListPage<Asset>> {
-    let mut filter = Filter::scoped(&params, caller);
-    for (name, value) in &params.filters {
-        match name.as_str() {
-            "tag" => filter.contains("tags", s(value)),
-            other => filter.param(other, value),
-        };
+/// The tenant's assets (`tag`: the tags contain it).
+impl Collection for Asset {
+    const NAME: &'static str = "technology";
+
+    fn listing(caller: &Caller, params: &ListParams) -> (Source<'static>, Filter) {
+        let mut filter = Filter::scoped(params, caller);
+        for (name, value) in &params.filters {
+            match name.as_str() {
+                "tag" => filter.contains("tags", s(value)),
+                other => filter.param(other, value),
+            };
+        }
+        (
+            Source::table(keys::pk(&caller.tenant_id, Kind::Asset)),
+            filter,
+        )
     }
-    let listing = Listing {
-        collection: "technology",
-        source: Source::table(keys::pk(&caller.tenant_id, Kind::Asset)),
-        filter,
-    };
-    list::records(state, caller, &params, listing).await
 }
 
 /// What an entitlement write requires of its asset, checked by the count update itself.

@@ -9,7 +9,7 @@
 //!
 //! The catalog is the tenant's, shared by all its apps: no read or list filters by app.
 
-use super::list::{self, Filter, ListPage, Listing, Source};
+use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::Store;
 use super::{backoff, fault, from_item, patched, retrying, s, Item};
@@ -28,15 +28,13 @@ use std::collections::{BTreeSet, HashMap};
 const BATCH_KEYS: usize = 100;
 /// Rounds of re-asking for `UnprocessedKeys` (throttling) before answering 503.
 const BATCH_ATTEMPTS: u32 = 5;
-/// The list's collection name in cursor bindings.
-const COLLECTION: &str = "access-model-metadata-attributes";
 
 fn key(tenant: &str, attribute_key: &str) -> Item {
     super::key(tenant, Kind::MetadataAttribute, attribute_key)
 }
 
 fn record_item(attr: &Attribute) -> ApiResult<Item> {
-    let mut item = super::searchable_item(attr, attr.search_text())?;
+    let mut item = super::searchable_item(attr)?;
     item.insert(
         keys::GSI1PK.into(),
         s(keys::attributes_by_creation(&attr.envelope.tenant_id)),
@@ -178,19 +176,15 @@ where
 }
 
 /// The catalog newest first, through the creation-ordered index (the table keys it by name).
-pub async fn list(
-    state: &Store,
-    caller: &Caller,
-    params: ListParams,
-) -> ApiResult<ListPage<Attribute>> {
-    let mut filter = Filter::default();
-    for (name, value) in &params.filters {
-        filter.param(name, value);
+impl Collection for Attribute {
+    const NAME: &'static str = "access-model-metadata-attributes";
+
+    fn listing(caller: &Caller, params: &ListParams) -> (Source<'static>, Filter) {
+        let mut filter = Filter::default();
+        for (name, value) in &params.filters {
+            filter.param(name, value);
+        }
+        let by_creation = keys::attributes_by_creation(&caller.tenant_id);
+        (Source::gsi1(by_creation), filter)
     }
-    let listing = Listing {
-        collection: COLLECTION,
-        source: Source::gsi1(keys::attributes_by_creation(&caller.tenant_id)),
-        filter,
-    };
-    list::records(state, caller, &params, listing).await
 }

@@ -6,7 +6,7 @@
 //! build those transactions for create, revoke, expiry and provisioning alike.
 
 use super::assets::{self, AssetGuard};
-use super::list::{self, Filter, ListPage, Listing, Source};
+use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::Store;
@@ -46,7 +46,7 @@ fn record_item(ent: &Entitlement) -> ApiResult<Item> {
     let tenant = &ent.envelope.tenant_id;
     let id = &ent.envelope.id;
     let f = &ent.fields;
-    let mut item = super::searchable_item(ent, ent.search_text())?;
+    let mut item = super::searchable_item(ent)?;
     item.insert(
         keys::GSI1PK.into(),
         s(keys::entitlements_by_asset(tenant, &f.asset_id)),
@@ -360,46 +360,41 @@ pub async fn revoke(
     .await
 }
 
-/// Lists entitlements: by asset or by principal through their indexes, else the tenant's
+/// Entitlements by asset or by principal through their indexes, else the tenant's
 /// collection; every other filter is applied by DynamoDB.
-pub async fn list(
-    state: &Store,
-    caller: &Caller,
-    params: ListParams,
-) -> ApiResult<ListPage<Entitlement>> {
-    let tenant = &caller.tenant_id;
-    let f = &params.filters;
-    let (source, indexed) = if let Some(asset_id) = f.get("asset_id") {
-        (
-            Source::gsi1(keys::entitlements_by_asset(tenant, asset_id)),
-            "asset_id",
-        )
-    } else if let Some(principal_id) = f.get("principal_id") {
-        (
-            Source::gsi2(keys::entitlements_by_principal(tenant, principal_id)),
-            "principal_id",
-        )
-    } else {
-        (Source::table(keys::pk(tenant, Kind::Entitlement)), "")
-    };
-    let mut filter = Filter::default();
-    if let Some(app) = &caller.app_id {
-        filter.scope_eq("app_id", s(app));
-    }
-    for (name, value) in f {
-        match name.as_str() {
-            n if n == indexed => &mut filter,
-            "privileged" => filter.eq("privileged", AttributeValue::Bool(value == "true")),
-            "expires_before" => filter.lt("expires_at", s(value)),
-            other => filter.param(other, value),
+impl Collection for Entitlement {
+    const NAME: &'static str = "entitlements";
+
+    fn listing(caller: &Caller, params: &ListParams) -> (Source<'static>, Filter) {
+        let tenant = &caller.tenant_id;
+        let f = &params.filters;
+        let (source, indexed) = if let Some(asset_id) = f.get("asset_id") {
+            (
+                Source::gsi1(keys::entitlements_by_asset(tenant, asset_id)),
+                "asset_id",
+            )
+        } else if let Some(principal_id) = f.get("principal_id") {
+            (
+                Source::gsi2(keys::entitlements_by_principal(tenant, principal_id)),
+                "principal_id",
+            )
+        } else {
+            (Source::table(keys::pk(tenant, Kind::Entitlement)), "")
         };
+        let mut filter = Filter::default();
+        if let Some(app) = &caller.app_id {
+            filter.scope_eq("app_id", s(app));
+        }
+        for (name, value) in f {
+            match name.as_str() {
+                n if n == indexed => &mut filter,
+                "privileged" => filter.eq("privileged", AttributeValue::Bool(value == "true")),
+                "expires_before" => filter.lt("expires_at", s(value)),
+                other => filter.param(other, value),
+            };
+        }
+        (source, filter)
     }
-    let listing = Listing {
-        collection: "entitlements",
-        source,
-        filter,
-    };
-    list::records(state, caller, &params, listing).await
 }
 
 /// How many live grants of `app` hold the asset: a count query of the asset's grants on GSI1

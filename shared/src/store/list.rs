@@ -213,22 +213,24 @@ pub struct ListPage<T> {
     pub next_cursor: Option<String>,
 }
 
-/// What a collection's list reads: where, with which filter, in which order.
-pub struct Listing<'a> {
+/// A kind of record the list routes read: what its list reads for a caller, the rest of a
+/// page (cursor, budget, decoding) being `records`'.
+pub trait Collection: serde::de::DeserializeOwned {
     /// The collection's name in cursors (a cursor of one collection never works in another).
-    pub collection: &'static str,
-    pub source: Source<'a>,
-    pub filter: Filter,
+    const NAME: &'static str;
+
+    /// Where the caller's list reads, and the filter DynamoDB applies there.
+    fn listing(caller: &Caller, params: &ListParams) -> (Source<'static>, Filter);
 }
 
 /// A page of a collection for this caller: the cursor checked against the caller and the
 /// filters, the page read, the items decoded and the next cursor signed.
-pub async fn records<T: serde::de::DeserializeOwned>(
+pub async fn records<T: Collection>(
     state: &Store,
     caller: &Caller,
     params: &ListParams,
-    listing: Listing<'_>,
 ) -> ApiResult<ListPage<T>> {
+    let (source, filter) = T::listing(caller, params);
     let mut filters = params.filters.clone();
     if params.include_deleted {
         filters.insert("include_deleted".into(), "true".into());
@@ -236,7 +238,7 @@ pub async fn records<T: serde::de::DeserializeOwned>(
     let binding = Binding {
         tenant_id: caller.tenant_id.clone(),
         app_id: caller.app_id.clone(),
-        collection: listing.collection,
+        collection: T::NAME,
         filters,
     };
     let secret = state.cursor_secret();
@@ -247,8 +249,8 @@ pub async fn records<T: serde::de::DeserializeOwned>(
     let page = page(
         &state.db,
         state.table(),
-        &listing.source,
-        &listing.filter,
+        &source,
+        &filter,
         params.limit,
         start,
     )

@@ -497,9 +497,12 @@ pub(crate) fn build_err(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// A record's item: its public fields plus its lower-cased search text for `q`.
-pub fn searchable_item<T: serde::Serialize>(record: &T, search: String) -> Result<Item, ApiError> {
+pub fn searchable_item<F>(record: &crate::envelope::Record<F>) -> Result<Item, ApiError>
+where
+    F: serde::Serialize + crate::domain::Searchable,
+{
     let mut item = to_item(record)?;
-    item.insert(SEARCH.into(), s(search));
+    item.insert(SEARCH.into(), s(record.search_text()));
     Ok(item)
 }
 

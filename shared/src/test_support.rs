@@ -1,0 +1,27 @@
+//! What the crate's unit tests of bodies and their validation share.
+
+use crate::error::ApiError;
+use serde_json::{Map, Value};
+
+/// A `json!` object as the body map the parsers take.
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => panic!("expected a JSON object, got {other}"),
+    }
+}
+
+/// The fields a validation error names, in the order it names them.
+pub(crate) fn fields_of(err: ApiError) -> Vec<String> {
+    match err {
+        ApiError::Validation(errs) => errs.into_iter().map(|e| e.field).collect(),
+        other => panic!("expected validation, got {other:?}"),
+    }
+}
+
+/// The fields a validation error names, sorted: for bodies wrong in many places at once.
+pub(crate) fn sorted_fields_of(err: ApiError) -> Vec<String> {
+    let mut fields = fields_of(err);
+    fields.sort();
+    fields
+}
