@@ -34,7 +34,7 @@ token_args = $(if $(filter-out undefined,$(origin SUB)),--sub "$(SUB)") \
 	$(if $(filter-out undefined,$(origin SCOPES)),--scopes "$(SCOPES)") \
 	$(if $(filter-out undefined,$(origin TTL)),--ttl "$(TTL)")
 
-.PHONY: help dev token test fuzz bench sweep build fmt lint install-tools
+.PHONY: help dev token test fuzz bench sweep verify build fmt lint install-tools
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -56,6 +56,10 @@ bench:
 
 sweep:
 	@scripts/sweep.sh
+
+# TENANT=<id> (default dev-tenant): every history chain of the tenant's records recomputed.
+verify:
+	@TENANT="$(TENANT)" scripts/verify.sh
 
 build:
 	@scripts/install-tools.sh cargo-lambda aarch64

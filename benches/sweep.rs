@@ -13,6 +13,7 @@ use common::Api;
 use futures::stream::{self, StreamExt};
 use shared::auth::Caller;
 use shared::domain::entitlement::{self, Entitlement, Granter};
+use shared::domain::history::{Action, Writer};
 use shared::store::{self, entitlements, sweep};
 use shared::time::Timestamp;
 use std::collections::BTreeSet;
@@ -33,6 +34,7 @@ fn caller(tenant: &str) -> Caller {
         sub: "bench".into(),
         app_id: None,
         scopes: BTreeSet::new(),
+        request_id: "bench".into(),
     }
 }
 
@@ -94,6 +96,7 @@ async fn main() {
         &api.state,
         later,
         Instant::now() + Duration::from_secs(3600),
+        "bench-sweep",
     )
     .await
     .expect("sweep");
@@ -110,8 +113,18 @@ async fn main() {
         .map(|ent| {
             let api = &api;
             async move {
-                let next = entitlement::expired(&ent, later);
-                let tx = entitlements::end_grant(&ent, &next, api.state.table()).expect("items");
+                let mut next = entitlement::expired(&ent, later);
+                let writer = Writer::system(entitlement::SWEEP_ACTOR, "bench-bare");
+                let event = store::history::append(
+                    &api.state,
+                    &writer,
+                    Action::Expired,
+                    Some(&ent),
+                    &mut next,
+                )
+                .expect("event");
+                let tx =
+                    entitlements::end_grant(&ent, &next, &event, api.state.table()).expect("items");
                 usize::from(
                     store::transact(&api.state.db, tx.into_items())
                         .await

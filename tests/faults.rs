@@ -228,7 +228,7 @@ async fn expiring_grants(n: usize) -> (Api, String, Vec<String>) {
 async fn sweep_after_expiry(api: &Api) -> sweep::Report {
     let later = Timestamp::now().plus_seconds(2 * 86_400);
     let deadline = Instant::now() + Duration::from_secs(30);
-    sweep::run(&api.state, later, deadline)
+    sweep::run(&api.state, later, deadline, "test-sweep-run")
         .await
         .expect("sweep")
 }
@@ -378,7 +378,7 @@ async fn an_asset_whose_item_would_exceed_the_store_limit_is_a_400_and_nothing_i
 #[tokio::test]
 async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_once() {
     let (direct, faulty, proxy) = setup().await;
-    proxy.inject("PutItem", [Fault::DropAnswer]);
+    proxy.inject("TransactWriteItems", [Fault::DropAnswer]);
     let body = json!({"key": "tier", "name": "Tier", "type": "custom"});
     let r = faulty.post(ATTRS, body).await;
     assert_eq!(r.status, 201, "an attribute: {}", r.text);
@@ -388,7 +388,7 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
     assert_eq!((g.status, &g.body["id"]), (200, &r.body["id"]));
 
     direct.asset(json!({"name": "db"})).await;
-    proxy.inject("PutItem", [Fault::DropAnswer]);
+    proxy.inject("TransactWriteItems", [Fault::DropAnswer]);
     let body = json!({"system_id": "db", "justification": "on call", "access_type": "new", "entitlement_type": "user"});
     let r = faulty
         .post("/api/v1/operations/access-requests", body)
@@ -397,7 +397,11 @@ async fn a_dropped_answer_of_a_committed_single_item_create_is_201_and_creates_o
     let l = direct.get("/api/v1/operations/access-requests").await;
     let ids = item_ids(&l.body);
     assert_eq!(ids, [id_of(&r.body)]);
-    assert_eq!(proxy.seen("PutItem").len(), 4, "each put retried once");
+    assert_eq!(
+        proxy.seen("TransactWriteItems").len(),
+        4,
+        "each create (with its history event) retried once"
+    );
 }
 
 #[tokio::test]
@@ -406,7 +410,7 @@ async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
     let asset = direct.asset(json!({"name": "db"})).await;
     let aid = id_of(&asset);
     // With If-Match: the retry must not read its own write as someone else's (412).
-    proxy.inject("UpdateItem", [Fault::DropAnswer]);
+    proxy.inject("TransactWriteItems", [Fault::DropAnswer]);
     let mut headers = http::HeaderMap::new();
     headers.insert("content-type", "application/json".parse().unwrap());
     headers.insert("if-match", "\"1\"".parse().unwrap());
@@ -434,7 +438,7 @@ async fn a_dropped_answer_of_a_committed_update_is_200_and_writes_once() {
         .await;
     assert_eq!(req.status, 201, "{}", req.text);
     let rid = id_of(&req.body);
-    proxy.inject("UpdateItem", [Fault::DropAnswer]);
+    proxy.inject("TransactWriteItems", [Fault::DropAnswer]);
     let approver = faulty.token_for("approver-1", None, &common::all_scopes());
     let a = faulty
         .post_empty_as(

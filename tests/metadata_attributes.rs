@@ -38,7 +38,7 @@ async fn create_returns_201_location_and_defaults() {
     let api = Api::new().await;
     let r = api
         .expect_requests(
-            &[("PutItem", 1)],
+            &[("TransactWriteItems", 1)],
             api.post(
                 BASE,
                 json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"}),
@@ -371,7 +371,7 @@ async fn patch_merges_replaces_values_and_clears_description() {
                       "status": "inactive", "source_type": "frontend"});
     let p = api
         .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
             api.patch(&at("iscPrivacy"), edit),
         )
         .await;

@@ -231,9 +231,10 @@ async fn poisoned_items_in_every_shard_do_not_stop_the_sweep_for_anyone() {
     );
 
     // The scheduled function still fails its invocation, so the bad data is seen, after the run.
-    let err = functions::sweep::sweep_once(&poisoned.state, Duration::from_secs(30))
-        .await
-        .expect_err("a run with failures fails its invocation");
+    let err =
+        functions::sweep::sweep_once(&poisoned.state, Duration::from_secs(30), "test-sweep-run")
+            .await
+            .expect_err("a run with failures fails its invocation");
     assert!(err.to_string().contains("\"failed\":16"), "{err}");
 }
 

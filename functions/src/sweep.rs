@@ -35,11 +35,14 @@ pub fn budget(deadline_ms: u64, now: SystemTime) -> Duration {
 /// could: the error (with the report) reaches the failure queue and the function's error
 /// metric, so a bad item or a sick store is seen, while every other due entitlement has
 /// already been expired. Nothing is retried by Lambda; the next scheduled run is the retry.
+///
+/// `request_id` (the invocation's) is what its expiries' history events name.
 pub async fn sweep_once(
     state: &State,
     budget: Duration,
+    request_id: &str,
 ) -> Result<sweep::Report, lambda_runtime::Error> {
-    let run = sweep::run(state, Timestamp::now(), Instant::now() + budget);
+    let run = sweep::run(state, Timestamp::now(), Instant::now() + budget, request_id);
     let report = shared::store::counter::as_function(NAME, run).await?;
     println!("{}", report_line(&report, Timestamp::now()));
     if report.failed > 0 {
@@ -76,7 +79,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let state: &'static State = Box::leak(Box::new(State::from_env().await?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let budget = budget(event.context.deadline, SystemTime::now());
-        let report = sweep_once(state, budget).await?;
+        let report = sweep_once(state, budget, &event.context.request_id).await?;
         Ok::<Value, lambda_runtime::Error>(serde_json::to_value(report)?)
     }))
     .await

@@ -34,6 +34,8 @@ enum Subcommands {
     CreateTable,
     /// Run one expiry sweep (the expiry-sweep function's code) and print its report.
     Sweep,
+    /// Recompute every history chain of a tenant's records; exit 1 if any does not check.
+    Verify(VerifyArgs),
     /// Print the local environment (defaults applied) as shell exports.
     DevEnv,
 }
@@ -43,6 +45,13 @@ struct ServeArgs {
     /// The port to listen on (default: API_PORT, else 3000).
     #[arg(long)]
     port: Option<u16>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The tenant whose records are checked.
+    #[arg(long, default_value = DEFAULT_TENANT, value_parser = non_empty)]
+    tenant: String,
 }
 
 #[derive(Args)]
@@ -110,6 +119,7 @@ pub enum Command {
     Token(TokenOptions),
     CreateTable,
     Sweep,
+    Verify { tenant: String },
     DevEnv,
     Help,
 }
@@ -148,6 +158,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some(Subcommands::Token(token)) => Command::Token(token.into()),
         Some(Subcommands::CreateTable) => Command::CreateTable,
         Some(Subcommands::Sweep) => Command::Sweep,
+        Some(Subcommands::Verify(v)) => Command::Verify { tenant: v.tenant },
         Some(Subcommands::DevEnv) => Command::DevEnv,
     })
 }
@@ -166,6 +177,22 @@ mod tests {
 
     fn parse_args(args: &[&str]) -> Result<Command, String> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn verify_takes_a_tenant() {
+        assert_eq!(
+            parse_args(&["verify", "--tenant", "acme"]),
+            Ok(Command::Verify {
+                tenant: "acme".into()
+            })
+        );
+        assert_eq!(
+            parse_args(&["verify"]),
+            Ok(Command::Verify {
+                tenant: DEFAULT_TENANT.into()
+            })
+        );
     }
 
     #[test]

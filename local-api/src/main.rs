@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Token(options) => token::print_token(&options),
         Command::CreateTable => runtime().and_then(|rt| rt.block_on(create_table())),
         Command::Sweep => runtime().and_then(|rt| rt.block_on(sweep())),
+        Command::Verify { tenant } => runtime().and_then(|rt| rt.block_on(verify(&tenant))),
         Command::Serve { port } => runtime().and_then(|rt| rt.block_on(serve(port))),
     };
     match result {
@@ -105,12 +106,42 @@ async fn create_table() -> Result<(), String> {
 async fn sweep() -> Result<(), String> {
     shared::logging::init(functions::sweep::NAME);
     let state = connect().await?;
-    let report = functions::sweep::sweep_once(&state, functions::sweep::UNKNOWN_DEADLINE_CAP)
+    // A fresh id per run, as the Lambda runtime gives one per invocation.
+    let request_id = ulid::Ulid::generate().to_string();
+    let budget = functions::sweep::UNKNOWN_DEADLINE_CAP;
+    let report = functions::sweep::sweep_once(&state, budget, &request_id)
         .await
         .map_err(|e| e.to_string())?;
     let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
     println!("{json}");
     Ok(())
+}
+
+/// `make verify`: every history chain of `tenant`'s records recomputed (API.md §8). One line
+/// per record that does not check, then a summary; an error (exit 1) if any does not.
+async fn verify(tenant: &str) -> Result<(), String> {
+    let state = connect().await?;
+    let verdicts = shared::store::history::verify_tenant(&state, tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    let broken: Vec<_> = verdicts.iter().filter(|v| !v.verdict.valid).collect();
+    for v in &broken {
+        println!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
+    }
+    let events: i64 = verdicts.iter().map(|v| v.verdict.revisions).sum();
+    println!(
+        "tenant {tenant}: {} records, {events} events, {} broken chains",
+        verdicts.len(),
+        broken.len()
+    );
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} history chains of tenant {tenant} do not check",
+            broken.len()
+        ))
+    }
 }
 
 async fn serve(port: Option<u16>) -> Result<(), String> {

@@ -101,7 +101,7 @@ pub fn encode(
     Ok(URL_SAFE_NO_PAD.encode(out))
 }
 
-fn bad() -> ApiError {
+pub fn bad() -> ApiError {
     ApiError::field("cursor", "is not a valid cursor for this list")
 }
 

@@ -50,6 +50,11 @@ pub struct Envelope {
     pub deleted_by: Option<String>,
     pub schema_version: u32,
     pub revision: i64,
+    /// The hash of the record's last history event, kept on its item so a write chains its
+    /// event without reading the previous one. Never in a response: the item builder writes it
+    /// (`store::searchable_item`), and history is served by its own routes.
+    #[serde(rename = "history_head", default, skip_serializing)]
+    pub head: Option<String>,
 }
 
 /// A stored record of any kind: the envelope and the kind's own fields, side by side in its
@@ -119,12 +124,15 @@ impl Envelope {
             deleted_by: None,
             schema_version: SCHEMA_VERSION,
             revision: 1,
+            head: None,
         }
     }
 
-    /// Stamps a write: every write moves `updated_*` and the revision.
+    /// Stamps a write: every write moves `updated_*` and the revision. `updated_at` always
+    /// moves forward, also when two writes land in one millisecond or a clock lags: a record's
+    /// history is ordered by it (API.md §8, "as it was at T").
     pub fn touch(&mut self, actor_id: &str, provenance: Provenance, now: Timestamp) {
-        self.updated_at = now;
+        self.updated_at = now.max(self.updated_at.plus_millis(1));
         self.updated_by = Some(actor_id.to_string());
         if let Some(source) = provenance.source {
             self.source = source;

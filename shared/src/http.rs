@@ -12,8 +12,17 @@ use tracing::Instrument;
 
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The Lambda request id when running on Lambda, else API Gateway's, else a fresh ULID.
+/// The request id `serve` settled on, kept with the request so every later reader (the
+/// caller's history events) names the same one as the response and the logs.
+#[derive(Debug, Clone)]
+struct RequestId(String);
+
+/// The Lambda request id when running on Lambda, else API Gateway's, else a fresh ULID (made
+/// once per request by `serve`).
 pub fn request_id(req: &Request) -> String {
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        return id.clone();
+    }
     if let Some(ctx) = req.lambda_context_ref() {
         if !ctx.request_id.is_empty() {
             return ctx.request_id.clone();
@@ -29,12 +38,13 @@ pub fn request_id(req: &Request) -> String {
 
 /// Runs one handler: a span carrying function and request id, the error mapping, and the
 /// `x-request-id` header on every response.
-pub async fn serve<F, Fut>(function: &'static str, req: Request, handler: F) -> Response<Body>
+pub async fn serve<F, Fut>(function: &'static str, mut req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = ApiResult<Response<Body>>>,
 {
     let request_id = request_id(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
         function,

@@ -48,7 +48,8 @@ impl State {
         &self,
         req: &lambda_http::Request,
     ) -> Result<crate::auth::Caller, crate::error::ApiError> {
-        let caller = self.verifier.authenticate(req.headers()).await?;
+        let mut caller = self.verifier.authenticate(req.headers()).await?;
+        caller.request_id = crate::http::request_id(req);
         tracing::Span::current().record("tenant", caller.tenant_id.as_str());
         Ok(caller)
     }

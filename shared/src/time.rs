@@ -65,6 +65,11 @@ impl Timestamp {
         Self::clamped(self.0.saturating_add(Duration::seconds(secs)))
     }
 
+    /// `ms` milliseconds later (earlier when negative), clamped to `MIN..=MAX`.
+    pub fn plus_millis(&self, ms: i64) -> Self {
+        Self::clamped(self.0.saturating_add(Duration::milliseconds(ms)))
+    }
+
     pub fn as_string(&self) -> String {
         let fmt = format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"

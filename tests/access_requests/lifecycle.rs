@@ -286,7 +286,8 @@ async fn pending_requests_can_be_edited_within_their_rules() {
     assert_eq!(r.body["approved_at"], Value::Null);
     assert_eq!(r.body["decision_comment"], Value::Null);
     assert_eq!(r.body["status"], "pending");
-    assert_eq!(r.body["revision"], 4);
+    // Nothing the client may set changed, so nothing was written (API.md §8).
+    assert_eq!(r.body["revision"], 3);
     // An empty body is a 400.
     let after = snapshot(&api, &id).await;
     let r = api.call("PATCH", &url(&id), &api.token(), None).await;
@@ -486,17 +487,26 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let (aid, eid) = aws_with_read_grant(&api).await;
 
     let n = api
-        .expect_requests(&[("GetItem", 1), ("PutItem", 1)], new_request(&api, "aws"))
+        .expect_requests(
+            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            new_request(&api, "aws"),
+        )
         .await;
     let nid = id_of(&n);
 
     let direct = json!({"system_id": "aws", "asset_id": aid, "access_type": "new", "justification": "x", "entitlement_type": "y"});
-    api.expect_requests(&[("GetItem", 1), ("PutItem", 1)], create(&api, direct))
-        .await;
+    api.expect_requests(
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        create(&api, direct),
+    )
+    .await;
 
     let modify = modify_of("aws", &eid, json!({"entitlement_type": "write"}));
     let m = api
-        .expect_requests(&[("GetItem", 2), ("PutItem", 1)], create(&api, modify))
+        .expect_requests(
+            &[("GetItem", 2), ("TransactWriteItems", 1)],
+            create(&api, modify),
+        )
         .await;
 
     api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
@@ -504,13 +514,16 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         api.patch(&url(&nid), json!({"justification": "y"})),
     )
     .await;
 
-    api.expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], approve(&api, &nid))
-        .await;
+    api.expect_requests(
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        approve(&api, &nid),
+    )
+    .await;
 
     // A refused decision reads once and writes nothing.
     api.expect_answer(
@@ -528,7 +541,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         complete(&api, &api.token(), &nid),
     )
     .await;
@@ -536,7 +549,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let mid = id_of(&m);
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         act(&api, &approver(&api), &mid, "reject"),
     )
     .await;
@@ -552,7 +565,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let d = id_of(&new_request(&api, "aws").await);
     api.expect_answer(
         204,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         api.delete(&url(&d)),
     )
     .await;
@@ -674,7 +687,8 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     assert_eq!(ok.body["approver_id"], "approver-1");
     let counts = api.counter.snapshot();
     assert_eq!(counts.get("GetItem"), Some(&1));
-    assert_eq!(counts.get("UpdateItem"), Some(&1));
+    // The decision and its history event, in one transaction.
+    assert_eq!(counts.get("TransactWriteItems"), Some(&1));
     assert_eq!(api.counter.total(), 2);
 
     api.counter.reset();

@@ -371,6 +371,7 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
         &api.state,
         shared::time::Timestamp::now().plus_seconds(2 * 86_400),
         std::time::Instant::now() + std::time::Duration::from_secs(20),
+        "test-sweep-run",
     )
     .await
     .expect("sweep");

@@ -631,10 +631,13 @@ pub fn in_days(days: i64) -> String {
 }
 
 /// A sweep run as if it were `days` from now, with `budget` to finish.
+/// The request id of the test sweeps' runs (what their history events name).
+pub const SWEEP_REQUEST_ID: &str = "test-sweep-run";
+
 pub async fn sweep_at(api: &Api, days: i64, budget: Duration) -> sweep::Report {
     let now = Timestamp::now().plus_seconds(days * 86_400);
     // As the expiry-sweep function's: its DynamoDB actions are held to its IAM table.
-    let run = sweep::run(&api.state, now, Instant::now() + budget);
+    let run = sweep::run(&api.state, now, Instant::now() + budget, SWEEP_REQUEST_ID);
     shared::store::counter::as_function("expiry-sweep", run)
         .await
         .expect("sweep")

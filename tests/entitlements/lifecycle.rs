@@ -924,7 +924,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         api.patch(&url(&id_of(&expiring)), json!({"description": "d"})),
     )
     .await;

@@ -224,7 +224,9 @@ async fn null_clears_and_absent_keeps_on_patch() {
     for k in ASSET_KEYS {
         assert_eq!(r.body[*k], asset[*k], "{k} kept");
     }
-    assert_eq!(r.body["revision"], 2);
+    // A PATCH that changes no field writes nothing (API.md §8): same revision and updated_at.
+    assert_eq!(r.body["revision"], 1);
+    assert_eq!(r.body["updated_at"], asset["updated_at"]);
 
     let clearable: Vec<&str> = ASSET_KEYS
         .iter()
@@ -242,7 +244,7 @@ async fn null_clears_and_absent_keeps_on_patch() {
     }
     assert_eq!(r.body["name"], "clearable");
     assert_eq!(r.body["status"], "active");
-    assert_eq!(r.body["revision"], 3);
+    assert_eq!(r.body["revision"], 2);
     assert_eq!(current_asset(&api, &id).await, r.body);
 
     // name and status cannot be cleared.
@@ -302,12 +304,12 @@ async fn rename_to_a_taken_name_conflicts_and_renames_free_the_old_name() {
     // A rename to its own name is no rename.
     let r = api.patch(&url(&id_of(&b)), json!({"name": "beta"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["revision"], 2);
+    assert_eq!(r.body["revision"], 1, "and, changing nothing, no write");
 
     let r = api.patch(&url(&id_of(&b)), json!({"name": "gamma"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["name"], "gamma");
-    assert_eq!(r.body["revision"], 3);
+    assert_eq!(r.body["revision"], 2);
     // The old name is free, the new one taken.
     let r = api.post(BASE, json!({"name": "beta"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -504,7 +506,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         api.patch(&url(&id), json!({"vendor": "v"})),
     )
     .await;
@@ -512,7 +514,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     // Same name sent again is no rename.
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
         api.patch(&url(&id), json!({"name": "counted", "region": "r"})),
     )
     .await;

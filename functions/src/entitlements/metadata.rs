@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use shared::auth::Caller;
 use shared::domain::access_model;
 use shared::domain::entitlement::{self, Entitlement, MetadataRef};
+use shared::domain::history::Action;
 use shared::envelope::Provenance;
 use shared::error::ApiResult;
 use shared::state::State;
@@ -18,15 +19,23 @@ async fn add(state: &State, caller: &Caller, req: Request) -> ApiResult<Response
     let change = Change::parse(&req)?;
     let attr = store::attributes::get(state, &caller.tenant_id, &change.key).await?;
     change
-        .apply(state, caller, |current, key, value| {
-            access_model::add_value(current, attr.as_ref(), key, value)
-        })
+        .apply(
+            state,
+            caller,
+            Action::MetadataAdded,
+            |current, key, value| access_model::add_value(current, attr.as_ref(), key, value),
+        )
         .await
 }
 
 async fn remove(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     Change::parse(&req)?
-        .apply(state, caller, access_model::remove_value)
+        .apply(
+            state,
+            caller,
+            Action::MetadataRemoved,
+            access_model::remove_value,
+        )
         .await
 }
 
@@ -50,7 +59,13 @@ impl Change {
         })
     }
 
-    async fn apply<F>(self, state: &State, caller: &Caller, change: F) -> ApiResult<Response<Body>>
+    async fn apply<F>(
+        self,
+        state: &State,
+        caller: &Caller,
+        action: Action,
+        change: F,
+    ) -> ApiResult<Response<Body>>
     where
         F: Fn(&Entitlement, &str, &str) -> ApiResult<Option<Vec<MetadataRef>>>,
     {
@@ -59,6 +74,7 @@ impl Change {
             caller,
             &self.id,
             self.expected,
+            action,
             self.provenance,
             |current| change(current, &self.key, &self.value),
         )

@@ -44,10 +44,11 @@ pub enum Scope {
     AccessRequestsProvision,
     MetadataRead,
     MetadataWrite,
+    AuditRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 11] = [
         Scope::TechnologyRead,
         Scope::TechnologyWrite,
         Scope::EntitlementsRead,
@@ -58,6 +59,7 @@ impl Scope {
         Scope::AccessRequestsProvision,
         Scope::MetadataRead,
         Scope::MetadataWrite,
+        Scope::AuditRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +74,7 @@ impl Scope {
             Scope::AccessRequestsProvision => "access-requests:provision",
             Scope::MetadataRead => "metadata:read",
             Scope::MetadataWrite => "metadata:write",
+            Scope::AuditRead => "audit:read",
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct Caller {
     pub app_id: Option<String>,
     /// Granted scopes exactly as in the token (unknown ones kept, never matched by prefix).
     pub scopes: BTreeSet<String>,
+    /// The request's `x-request-id`: what its writes' history events name (API.md §8).
+    pub request_id: String,
 }
 
 impl Caller {
@@ -364,6 +369,7 @@ fn caller_from_claims(claims: &Map<String, Value>) -> Result<Caller, ApiError> {
         sub,
         app_id,
         scopes,
+        request_id: String::new(),
     })
 }
 

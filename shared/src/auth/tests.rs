@@ -294,6 +294,7 @@ fn scope_names_are_the_documented_ones() {
             "access-requests:provision",
             "metadata:read",
             "metadata:write",
+            "audit:read",
         ]
     );
     assert_eq!(Scope::MetadataWrite.to_string(), "metadata:write");
@@ -306,6 +307,7 @@ fn require_is_forbidden_for_a_missing_scope() {
         sub: "s".into(),
         app_id: None,
         scopes: ["technology:read".to_owned()].into(),
+        request_id: "r".into(),
     };
     assert!(caller.require(Scope::TechnologyRead).is_ok());
     match caller.require(Scope::TechnologyWrite) {

@@ -46,6 +46,22 @@ pub trait Tracked {
     const RESOURCE_TYPE: ResourceType;
 }
 
+impl Tracked for super::asset::AssetFields {
+    const RESOURCE_TYPE: ResourceType = ResourceType::TechnologyAsset;
+}
+
+impl Tracked for super::entitlement::EntitlementFields {
+    const RESOURCE_TYPE: ResourceType = ResourceType::Entitlement;
+}
+
+impl Tracked for super::access_request::AccessRequestFields {
+    const RESOURCE_TYPE: ResourceType = ResourceType::AccessRequest;
+}
+
+impl Tracked for super::attribute::AttributeFields {
+    const RESOURCE_TYPE: ResourceType = ResourceType::MetadataAttribute;
+}
+
 /// Who writes, and under which request: a caller, or `system:<name>` for scheduled work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Writer {
@@ -56,9 +72,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn system(name: &str, request_id: impl Into<String>) -> Writer {
+    /// Scheduled work, as `actor` (`system:<name>`).
+    pub fn system(actor: &str, request_id: impl Into<String>) -> Writer {
         Writer {
-            sub: format!("system:{name}"),
+            sub: actor.to_string(),
             app_id: None,
             request_id: request_id.into(),
         }

@@ -6,6 +6,7 @@
 //! with the start, change or end that `domain::provision` planned, built by `store::entitlements`.
 
 use super::entitlements::{self as ents};
+use super::history::{self, writer};
 use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
@@ -17,6 +18,7 @@ use crate::domain::access_request::{
 };
 use crate::domain::entitlement::{self as ent_domain, Entitlement, Status as EntStatus};
 use crate::domain::error::DomainError;
+use crate::domain::history::Action;
 use crate::domain::provision::{self, ProvisionPlan};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -127,17 +129,23 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
         entitlement_type: &e.fields.entitlement_type,
     });
     let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
-    let request = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
+    let mut request = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
+    let event = history::append(state, &writer(caller), Action::Created, None, &mut request)?;
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
-    // A fresh ULID: only our own earlier attempt can hold the key.
-    if !super::put_new(&state.db, state.table(), item).await? {
-        return Err(ApiError::Internal(format!(
-            "access request id {} already taken",
-            request.envelope.id
-        )));
+    let mut tx = Tx::new();
+    tx.change(
+        Role::Record,
+        super::put_new_action(item, state.table())?,
+        &event,
+        None,
+        state.table(),
+    )?;
+    // A fresh ULID: no other item can hold the key (the transaction's token covers our retries).
+    match tx.send(&state.db).await? {
+        Ok(()) => Ok(request),
+        Err(refusal) => Err(refusal.unexpected()),
     }
-    Ok(request)
 }
 
 /// The request, if the caller may see it.
@@ -217,29 +225,37 @@ where
             expected,
             current.envelope.revision,
         )?;
-        let next = match planned {
-            PatchPlan::Complete(provenance) => {
-                domain::completed(&current, &caller.sub, provenance, now)
-            }
+        let (action, mut next) = match planned {
+            PatchPlan::Complete(provenance) => (
+                Action::Completed,
+                domain::completed(&current, &caller.sub, provenance, now),
+            ),
             PatchPlan::Edit(fields, provenance) => {
                 if fields.access.clears_expiry() && !current.fields.access.clears_expiry() {
                     refuse_clearing_privileged(state, caller, &current).await?;
                 }
-                current.revised(*fields, &caller.sub, provenance, now)
+                let next = current.revised(*fields, &caller.sub, provenance, now);
+                if !history::is_change(&current, &next)? {
+                    return Ok(Some(current));
+                }
+                (Action::Updated, next)
             }
         };
-        rewrite(&current, &next)?.apply(state, next).await
+        let event = history::append(state, &writer(caller), action, Some(&current), &mut next)?;
+        rewrite(&current, &next)?.apply(state, &event, next).await
     })
     .await
 }
 
-/// A decision on the request as read: `If-Match` holds against it, `decide` makes the next
-/// request (or refuses), and the rewrite holds only if no other decision came in between.
+/// A decision (`action`) on the request as read: `If-Match` holds against it, `decide` makes
+/// the next request (or refuses), and the rewrite holds only if no other decision came in
+/// between.
 async fn decided<F>(
     state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
+    action: Action,
     decide: F,
 ) -> ApiResult<AccessRequest>
 where
@@ -249,8 +265,9 @@ where
     retrying("request", move || async move {
         let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
-        let next = decide(&current, Timestamp::now())?;
-        rewrite(&current, &next)?.apply(state, next).await
+        let mut next = decide(&current, Timestamp::now())?;
+        let event = history::append(state, &writer(caller), action, Some(&current), &mut next)?;
+        rewrite(&current, &next)?.apply(state, &event, next).await
     })
     .await
 }
@@ -262,12 +279,19 @@ pub async fn delete(
     id: &str,
     expected: Option<i64>,
 ) -> ApiResult<()> {
-    decided(state, caller, id, expected, |current, now| {
-        domain::ensure_deletable(current)?;
-        let mut next = current.clone();
-        next.envelope.soft_delete(&caller.sub, now);
-        Ok(next)
-    })
+    decided(
+        state,
+        caller,
+        id,
+        expected,
+        Action::Deleted,
+        |current, now| {
+            domain::ensure_deletable(current)?;
+            let mut next = current.clone();
+            next.envelope.soft_delete(&caller.sub, now);
+            Ok(next)
+        },
+    )
     .await
     .map(|_| ())
 }
@@ -282,7 +306,11 @@ pub async fn decide(
     decision: Decision,
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
-    decided(state, caller, id, expected, |current, now| {
+    let action = match decision {
+        Decision::Approve => Action::Approved,
+        Decision::Reject => Action::Rejected,
+    };
+    decided(state, caller, id, expected, action, |current, now| {
         domain::decide(current, decision, &caller.sub, body.clone(), now)
     })
     .await
@@ -335,18 +363,40 @@ pub async fn provision(
             body.clone(),
             now,
         )?;
-        let next = planned.request;
+        let mut next = planned.request;
+        let mut plan = planned.plan;
         let table = state.table();
         let app = current.envelope.app_id.as_deref();
+        // Two records change, so two events, under the one request id.
+        let writer = writer(caller);
+        let request_event = history::append(
+            state,
+            &writer,
+            Action::Provisioned,
+            Some(&current),
+            &mut next,
+        )?;
         let mut tx = Tx::new();
-        tx.add(
+        tx.change(
             Role::Request,
             rewrite(&current, &next)?.transact_item(table)?,
-        );
-        match &planned.plan {
-            ProvisionPlan::Start(ent) => tx.append(ents::start_grant(ent, app, table)?),
-            ProvisionPlan::Change { from, to } => tx.append(ents::change_grant(from, to, table)?),
-            ProvisionPlan::End { from, to } => tx.append(ents::end_grant(from, to, table)?),
+            &request_event,
+            None,
+            table,
+        )?;
+        match &mut plan {
+            ProvisionPlan::Start(ent) => {
+                let event = history::append(state, &writer, Action::Created, None, ent)?;
+                tx.append(ents::start_grant(ent, &event, app, table)?)
+            }
+            ProvisionPlan::Change { from, to } => {
+                let event = history::append(state, &writer, Action::Updated, Some(from), to)?;
+                tx.append(ents::change_grant(from, to, &event, table)?)
+            }
+            ProvisionPlan::End { from, to } => {
+                let event = history::append(state, &writer, Action::Revoked, Some(from), to)?;
+                tx.append(ents::end_grant(from, to, &event, table)?)
+            }
         };
         let refusal = match tx.send(&state.db).await? {
             Ok(()) => return Ok(Some(next)),
@@ -355,7 +405,7 @@ pub async fn provision(
         if refusal.failed(Role::Request) {
             return Ok(None);
         }
-        match &planned.plan {
+        match &plan {
             ProvisionPlan::Start(ent) => {
                 let err = ents::start_refusal(&refusal, ent, app)
                     .map_or_else(|| refusal.unexpected(), ApiError::from);

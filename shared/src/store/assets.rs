@@ -7,6 +7,7 @@
 //!   being 0, which also frees the name.
 
 use super::expr::Expr;
+use super::history;
 use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
@@ -17,6 +18,7 @@ use super::{
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
 use crate::domain::error::DomainError;
+use crate::domain::history::Action;
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -79,13 +81,26 @@ pub async fn create(
     fields: AssetFields,
     provenance: Provenance,
 ) -> ApiResult<Asset> {
-    let asset = state.new_record(asset::ID_PREFIX, caller, provenance, fields);
+    let mut asset = state.new_record(asset::ID_PREFIX, caller, provenance, fields);
+    let event = history::append(
+        state,
+        &history::writer(caller),
+        Action::Created,
+        None,
+        &mut asset,
+    )?;
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
     let mut tx = Tx::new();
-    tx.add(Role::Record, put_new_action(item, state.table())?)
-        .add(Role::Guard, put_name_guard(&asset, state.table())?);
+    tx.change(
+        Role::Record,
+        put_new_action(item, state.table())?,
+        &event,
+        None,
+        state.table(),
+    )?
+    .add(Role::Guard, put_name_guard(&asset, state.table())?);
     match tx.send(&state.db).await? {
         Ok(()) => Ok(asset),
         Err(refusal) if refusal.failed(Role::Guard) => Err(name_taken(&asset.fields.name)),
@@ -188,19 +203,35 @@ where
     retrying("asset", move || async move {
         let (current, _) = visible(state, caller, id, false).await?;
         let planned = patch(&current.fields);
-        let next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        let mut next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        if !history::is_change(&current, &next)? {
+            return Ok(Some(current));
+        }
+        let event = history::append(
+            state,
+            &history::writer(caller),
+            Action::Updated,
+            Some(&current),
+            &mut next,
+        )?;
         let write = rewrite(&next, current.envelope.revision, false)?;
         let renamed = next.fields.name != current.fields.name;
         if !renamed {
-            return write.apply(state, next).await;
+            return write.apply(state, &event, next).await;
         }
         let mut tx = Tx::new();
-        tx.add(Role::Record, write.transact_item(state.table())?)
-            .add(Role::Guard, put_name_guard(&next, state.table())?)
-            .add(
-                Role::GuardRelease,
-                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-            );
+        tx.change(
+            Role::Record,
+            write.transact_item(state.table())?,
+            &event,
+            None,
+            state.table(),
+        )?
+        .add(Role::Guard, put_name_guard(&next, state.table())?)
+        .add(
+            Role::GuardRelease,
+            delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+        );
         match tx.send(&state.db).await? {
             Ok(()) => Ok(Some(next)),
             // Someone wrote in between; read again (a stale If-Match then answers 412).
@@ -244,14 +275,27 @@ pub async fn delete(
         }
         let mut next = current.clone();
         next.envelope.soft_delete(&caller.sub, Timestamp::now());
+        let event = history::append(
+            state,
+            &history::writer(caller),
+            Action::Deleted,
+            Some(&current),
+            &mut next,
+        )?;
         // The count is checked by the write's own condition: a grant that lands first blocks it.
         let write = rewrite(&next, current.envelope.revision, true)?;
         let mut tx = Tx::new();
-        tx.add(Role::Record, write.transact_item(state.table())?)
-            .add(
-                Role::GuardRelease,
-                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-            );
+        tx.change(
+            Role::Record,
+            write.transact_item(state.table())?,
+            &event,
+            None,
+            state.table(),
+        )?
+        .add(
+            Role::GuardRelease,
+            delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+        );
         match tx.send(&state.db).await? {
             Ok(()) => return Ok(Some(())),
             Err(refusal) if refusal.failed(Role::Record) => {

@@ -9,13 +9,16 @@
 //!
 //! The catalog is the tenant's, shared by all its apps: no read or list filters by app.
 
+use super::history;
 use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
+use super::tx::{Role, Tx};
 use super::Store;
 use super::{backoff, fault, from_item, patched, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::domain::error::DomainError;
+use crate::domain::history::Action;
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -54,13 +57,28 @@ pub async fn create(
     fields: AttributeFields,
     provenance: Provenance,
 ) -> ApiResult<Attribute> {
-    let attr = state.new_record(attribute::ID_PREFIX, caller, provenance, fields);
+    let mut attr = state.new_record(attribute::ID_PREFIX, caller, provenance, fields);
+    let event = history::append(
+        state,
+        &history::writer(caller),
+        Action::Created,
+        None,
+        &mut attr,
+    )?;
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
-    if super::put_new(&state.db, state.table(), item).await? {
-        Ok(attr)
-    } else {
-        Err(key_taken(attr.key()))
+    let mut tx = Tx::new();
+    tx.change(
+        Role::Record,
+        super::put_new_action(item, state.table())?,
+        &event,
+        None,
+        state.table(),
+    )?;
+    match tx.send(&state.db).await? {
+        Ok(()) => Ok(attr),
+        Err(refusal) if refusal.failed(Role::Record) => Err(key_taken(attr.key())),
+        Err(refusal) => Err(refusal.unexpected()),
     }
 }
 
@@ -162,7 +180,17 @@ where
             .await?
             .ok_or(ApiError::NotFound)?;
         let planned = patch(&current.fields);
-        let next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        let mut next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        if !history::is_change(&current, &next)? {
+            return Ok(Some(current));
+        }
+        let event = history::append(
+            state,
+            &history::writer(caller),
+            Action::Updated,
+            Some(&current),
+            &mut next,
+        )?;
         let write = Rewrite {
             key: key(&caller.tenant_id, attribute_key),
             item: record_item(&next)?,
@@ -170,7 +198,7 @@ where
             keep: &[],
             expect: vec![("revision", super::n(current.envelope.revision))],
         };
-        write.apply(state, next).await
+        write.apply(state, &event, next).await
     })
     .await
 }

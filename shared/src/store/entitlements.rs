@@ -6,6 +6,7 @@
 //! build those transactions for create, revoke, expiry and provisioning alike.
 
 use super::assets::{self, AssetGuard};
+use super::history::{self, writer};
 use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
@@ -15,6 +16,7 @@ use crate::auth::Caller;
 use crate::domain::asset;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
 use crate::domain::error::DomainError;
+use crate::domain::history::{Action, Event};
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
@@ -107,27 +109,45 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
     })
 }
 
-/// The transaction that starts a live grant: the entitlement, its guard, the asset's count
-/// (+1, under the asset's conditions).
-pub fn start_grant(ent: &Entitlement, app_id: Option<&str>, table: &str) -> ApiResult<Tx> {
+/// The entitlement's change and its event, which carries the record it leaves (`state`, for
+/// point-in-time reads).
+fn change_with_event(
+    tx: &mut Tx,
+    item: TransactWriteItem,
+    next: &Entitlement,
+    event: &Event,
+    table: &str,
+) -> ApiResult<()> {
+    let state = history::record_json(next)?;
+    tx.change(Role::Record, item, event, Some(&state), table)?;
+    Ok(())
+}
+
+/// The transaction that starts a live grant: the entitlement and its event, its guard, the
+/// asset's count (+1, under the asset's conditions).
+pub fn start_grant(
+    ent: &Entitlement,
+    event: &Event,
+    app_id: Option<&str>,
+    table: &str,
+) -> ApiResult<Tx> {
     let mut item = record_item(ent)?;
     item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
     let mut tx = Tx::new();
-    tx.add(Role::Record, put_new_action(item, table)?)
-        .add(Role::Guard, put_guard(ent, table)?)
-        .add(
-            Role::AssetCount,
-            assets::live_count_update(
-                &ent.envelope.tenant_id,
-                &ent.fields.asset_id,
-                1,
-                AssetGuard::Grantable {
-                    app_id,
-                    refused: asset::refused_criticality(ent.fields.expires_at),
-                },
-                table,
-            )?,
-        );
+    change_with_event(&mut tx, put_new_action(item, table)?, ent, event, table)?;
+    tx.add(Role::Guard, put_guard(ent, table)?).add(
+        Role::AssetCount,
+        assets::live_count_update(
+            &ent.envelope.tenant_id,
+            &ent.fields.asset_id,
+            1,
+            AssetGuard::Grantable {
+                app_id,
+                refused: asset::refused_criticality(ent.fields.expires_at),
+            },
+            table,
+        )?,
+    );
     Ok(tx)
 }
 
@@ -151,10 +171,16 @@ pub fn start_refusal(
 
 /// The transaction that ends a live grant (revoke, expiry, a provisioned revoke): the
 /// entitlement rewritten as `next` if still as read, its guard freed, the asset's count −1.
-pub fn end_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Tx> {
+pub fn end_grant(
+    current: &Entitlement,
+    next: &Entitlement,
+    event: &Event,
+    table: &str,
+) -> ApiResult<Tx> {
     let mut tx = Tx::new();
-    tx.add(Role::Record, rewrite(current, next)?.transact_item(table)?)
-        .add(Role::GuardRelease, delete_guard(current, table)?)
+    let item = rewrite(current, next)?.transact_item(table)?;
+    change_with_event(&mut tx, item, next, event, table)?;
+    tx.add(Role::GuardRelease, delete_guard(current, table)?)
         .add(
             Role::AssetCount,
             assets::live_count_update(
@@ -171,9 +197,15 @@ pub fn end_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiR
 /// The transaction that changes a live grant in place (PATCH, a provisioned modify): the
 /// entitlement, the guard moved when the type changes, and a criticality check when the expiry
 /// is dropped.
-pub fn change_grant(current: &Entitlement, next: &Entitlement, table: &str) -> ApiResult<Tx> {
+pub fn change_grant(
+    current: &Entitlement,
+    next: &Entitlement,
+    event: &Event,
+    table: &str,
+) -> ApiResult<Tx> {
     let mut tx = Tx::new();
-    tx.add(Role::Record, rewrite(current, next)?.transact_item(table)?);
+    let item = rewrite(current, next)?.transact_item(table)?;
+    change_with_event(&mut tx, item, next, event, table)?;
     if next.fields.entitlement_type != current.fields.entitlement_type {
         tx.add(Role::Guard, put_guard(next, table)?)
             .add(Role::GuardRelease, delete_guard(current, table)?);
@@ -215,9 +247,10 @@ pub async fn create(
     fields: EntitlementFields,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    let ent = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
+    let mut ent = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
+    let event = history::append(state, &writer(caller), Action::Created, None, &mut ent)?;
     let app = caller.app_id.as_deref();
-    match start_grant(&ent, app, state.table())?
+    match start_grant(&ent, &event, app, state.table())?
         .send(&state.db)
         .await?
     {
@@ -250,17 +283,23 @@ pub async fn get(state: &Store, caller: &Caller, id: &str) -> ApiResult<Entitlem
     }
 }
 
-/// Writes `change_grant` as one UpdateItem when it is a single item, else a transaction.
-/// `Ok(false)` = lost a race (re-read and try again).
-async fn write_change(state: &Store, current: &Entitlement, next: &Entitlement) -> ApiResult<bool> {
-    let tx = change_grant(current, next, state.table())?;
-    if tx.len() == 1 {
-        return rewrite(current, next)?.send(&state.db, state.table()).await;
-    }
-    match tx.send(&state.db).await? {
-        Ok(()) => Ok(true),
-        Err(refusal) => match change_refusal(refusal, next) {
-            None => Ok(false),
+/// Writes `change_grant` by `caller` as `action`: `next` as written, or `None` when it lost a
+/// race (re-read and try again).
+async fn write_change(
+    state: &Store,
+    caller: &Caller,
+    action: Action,
+    current: &Entitlement,
+    mut next: Entitlement,
+) -> ApiResult<Option<Entitlement>> {
+    let event = history::append(state, &writer(caller), action, Some(current), &mut next)?;
+    match change_grant(current, &next, &event, state.table())?
+        .send(&state.db)
+        .await?
+    {
+        Ok(()) => Ok(Some(next)),
+        Err(refusal) => match change_refusal(refusal, &next) {
+            None => Ok(None),
             Some(err) => Err(err),
         },
     }
@@ -285,18 +324,22 @@ where
         let planned = patch(&current.fields, now);
         let next = patched(&current, planned, expected, caller, now)?;
         domain::ensure_changeable(&current)?;
-        Ok(write_change(state, &current, &next).await?.then_some(next))
+        if !history::is_change(&current, &next)? {
+            return Ok(Some(current));
+        }
+        write_change(state, caller, Action::Updated, &current, next).await
     })
     .await
 }
 
-/// Replaces the entitlement's metadata references (add/remove a value), conditional on the
-/// revision read. Returns the entitlement as written.
+/// Replaces the entitlement's metadata references (add/remove a value, the `action`),
+/// conditional on the revision read. Returns the entitlement as written.
 pub async fn set_metadata<F>(
     state: &Store,
     caller: &Caller,
     id: &str,
     expected: Option<i64>,
+    action: Action,
     provenance: Provenance,
     change: F,
 ) -> ApiResult<Entitlement>
@@ -316,7 +359,7 @@ where
         next.fields.access_model_metadata = refs;
         next.envelope
             .touch(&caller.sub, provenance.clone(), Timestamp::now());
-        Ok(write_change(state, &current, &next).await?.then_some(next))
+        write_change(state, caller, action, &current, next).await
     })
     .await
 }
@@ -341,14 +384,21 @@ pub async fn revoke(
             domain::RevokePlan::Revoke => {}
         }
         check_revision(expected, current.envelope.revision)?;
-        let next = domain::revoked(
+        let mut next = domain::revoked(
             &current,
             &caller.sub,
             reason.clone(),
             provenance.clone(),
             Timestamp::now(),
         );
-        match end_grant(&current, &next, state.table())?
+        let event = history::append(
+            state,
+            &writer(caller),
+            Action::Revoked,
+            Some(&current),
+            &mut next,
+        )?;
+        match end_grant(&current, &next, &event, state.table())?
             .send(&state.db)
             .await?
         {

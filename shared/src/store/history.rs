@@ -13,11 +13,16 @@
 //! - The record item holds the hash of its last event (`history_head`), so a write chains its
 //!   event without reading the previous one.
 
+use super::list::{self, Filter, ListPage, Source};
 use super::{fault, get_s, put_new_action, s, Item, Store};
 use crate::cursor::{self, Binding};
-use crate::domain::history::Event;
+use crate::domain::history::{
+    self, Action, Append, Event, KeptHead, ResourceType, Tracked, Verdict, Writer, GENESIS,
+};
+use crate::envelope::Record;
 use crate::error::{ApiError, ApiResult};
-use crate::keys;
+use crate::keys::{self, Kind};
+use crate::listing::ListParams;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde_json::{Map, Value};
@@ -251,4 +256,153 @@ pub async fn state_at(
             super::item_key(item)
         ))),
     }
+}
+
+pub use crate::domain::history::{is_change, record_json};
+
+/// The writer of a caller's request.
+pub fn writer(caller: &crate::auth::Caller) -> Writer {
+    Writer {
+        sub: caller.sub.clone(),
+        app_id: caller.app_id.clone(),
+        request_id: caller.request_id.clone(),
+    }
+}
+
+/// The event of a write that takes `before` (`None`: a create) to `next`, chained to the head
+/// `before` was read with; `next` then carries the event's hash as its new head.
+pub fn append<F: serde::Serialize + Tracked>(
+    store: &Store,
+    writer: &Writer,
+    action: Action,
+    before: Option<&Record<F>>,
+    next: &mut Record<F>,
+) -> ApiResult<Event> {
+    let prev_hash = before
+        .and_then(|b| b.envelope.head.as_deref())
+        .unwrap_or(GENESIS);
+    let event = Append {
+        id: store.ids.next(history::ID_PREFIX),
+        action,
+        writer,
+        prev_hash,
+    }
+    .event(before, next)?;
+    next.envelope.head = Some(event.hash.clone());
+    Ok(event)
+}
+
+/// What the audit feed is asked for: §5 paging and the exact filters, `since`/`until` on `at`.
+pub struct FeedQuery {
+    pub params: ListParams,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+/// A page of the tenant's audit feed, newest first (GSI1, so an event shows within the index's
+/// lag); an app token sees its app's records' events only.
+pub async fn feed(
+    store: &Store,
+    caller: &crate::auth::Caller,
+    query: FeedQuery,
+) -> ApiResult<ListPage<Map<String, Value>>> {
+    let params = &query.params;
+    let mut filter = Filter::default();
+    if let Some(app) = &caller.app_id {
+        filter.scope_eq("app_id", s(app));
+    }
+    for (name, value) in &params.filters {
+        if matches!(
+            name.as_str(),
+            "resource_type" | "resource_id" | "action" | "actor"
+        ) {
+            filter.eq(name, s(value));
+        }
+    }
+    // `since` inclusive; `until` exclusive: through the last key of the millisecond before it
+    // (`~` sorts after every character of an event id).
+    let from = query.since.map(|t| t.to_string());
+    let through = query.until.map(|t| format!("{}#~", t.plus_millis(-1)));
+    let source = Source::gsi1_range(keys::audit_feed(&caller.tenant_id), from, through);
+    let page = list::items(store, caller, params, "audit-events", source, filter).await?;
+    Ok(ListPage {
+        items: page
+            .items
+            .iter()
+            .map(event_of)
+            .collect::<ApiResult<Vec<_>>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// `GET …/history/verify` of one record at `revision` (the record's as read): its whole
+/// history read and checked (`domain::history::verify`).
+pub async fn verify_record(
+    store: &Store,
+    tenant: &str,
+    resource_id: &str,
+    revision: i64,
+    kept: Option<&KeptHead>,
+) -> ApiResult<Verdict> {
+    let events = all(store, tenant, resource_id).await?;
+    Ok(history::verify(&events, revision, kept))
+}
+
+/// One record's verdict in a tenant-wide check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordVerdict {
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// Every record of `tenant`, of every kind, with its chain checked: what `make verify` runs.
+/// Reads each kind's collection (ids and revisions only) and every record's history.
+pub async fn verify_tenant(store: &Store, tenant: &str) -> ApiResult<Vec<RecordVerdict>> {
+    let kinds = [
+        (Kind::Asset, ResourceType::TechnologyAsset),
+        (Kind::Entitlement, ResourceType::Entitlement),
+        (Kind::AccessRequest, ResourceType::AccessRequest),
+        (Kind::MetadataAttribute, ResourceType::MetadataAttribute),
+    ];
+    let mut out = Vec::new();
+    for (kind, resource_type) in kinds {
+        let mut start = None;
+        loop {
+            let page = store
+                .db
+                .query()
+                .table_name(store.table())
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#id", "id")
+                .expression_attribute_names("#rev", "revision")
+                .expression_attribute_values(":pk", s(keys::pk(tenant, kind)))
+                .projection_expression("#id, #rev")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| fault("Query", e))?;
+            for item in page.items() {
+                let (Some(id), Some(revision)) =
+                    (get_s(item, "id"), super::get_n(item, "revision"))
+                else {
+                    continue;
+                };
+                let verdict = verify_record(store, tenant, id, revision, None).await?;
+                out.push(RecordVerdict {
+                    resource_type,
+                    resource_id: id.to_string(),
+                    verdict,
+                });
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
 }

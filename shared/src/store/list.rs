@@ -99,6 +99,32 @@ pub struct Source<'a> {
     pub pk_value: String,
     /// Attributes that form a position (the index's keys plus the table's).
     pub key_attrs: &'a [&'a str],
+    /// Bounds on the sort key, if any.
+    pub range: SortRange,
+}
+
+/// Inclusive bounds on a source's sort key, read as its key condition; none by default.
+#[derive(Debug, Clone, Default)]
+pub struct SortRange {
+    pub sk_attr: &'static str,
+    pub from: Option<String>,
+    pub through: Option<String>,
+}
+
+impl SortRange {
+    /// The key condition and its values, with `pk` the partition's condition.
+    fn condition(&self, pk: &str) -> (String, Vec<(&'static str, String)>) {
+        let (range, values) = match (&self.from, &self.through) {
+            (Some(from), Some(through)) => (
+                " AND #sk BETWEEN :from AND :through",
+                vec![(":from", from.clone()), (":through", through.clone())],
+            ),
+            (Some(from), None) => (" AND #sk >= :from", vec![(":from", from.clone())]),
+            (None, Some(through)) => (" AND #sk <= :through", vec![(":through", through.clone())]),
+            (None, None) => ("", vec![]),
+        };
+        (format!("{pk}{range}"), values)
+    }
 }
 
 impl Source<'static> {
@@ -109,6 +135,7 @@ impl Source<'static> {
             pk_attr: keys::PK,
             pk_value,
             key_attrs: &[keys::PK, keys::SK],
+            range: SortRange::default(),
         }
     }
 
@@ -119,6 +146,19 @@ impl Source<'static> {
             pk_attr: keys::GSI1PK,
             pk_value,
             key_attrs: &[keys::GSI1PK, keys::GSI1SK, keys::PK, keys::SK],
+            range: SortRange::default(),
+        }
+    }
+
+    /// A partition of GSI1, within `range` of its sort key.
+    pub fn gsi1_range(pk_value: String, from: Option<String>, through: Option<String>) -> Self {
+        Source {
+            range: SortRange {
+                sk_attr: keys::GSI1SK,
+                from,
+                through,
+            },
+            ..Source::gsi1(pk_value)
         }
     }
 
@@ -129,6 +169,7 @@ impl Source<'static> {
             pk_attr: keys::GSI2PK,
             pk_value,
             key_attrs: &[keys::GSI2PK, keys::GSI2SK, keys::PK, keys::SK],
+            range: SortRange::default(),
         }
     }
 }
@@ -156,15 +197,22 @@ pub async fn page(
         (limit as i32 + 5).min(MAX_READ)
     };
     for _ in 0..MAX_QUERIES {
+        let (key_condition, bounds) = source.range.condition("#pk = :pk");
         let mut q = db
             .query()
             .table_name(table)
-            .key_condition_expression("#pk = :pk")
+            .key_condition_expression(key_condition)
             .expression_attribute_names("#pk", source.pk_attr)
             .expression_attribute_values(":pk", AttributeValue::S(source.pk_value.clone()))
             .scan_index_forward(false)
             .limit(read_size)
             .set_exclusive_start_key(start.take());
+        if !bounds.is_empty() {
+            q = q.expression_attribute_names("#sk", source.range.sk_attr);
+        }
+        for (placeholder, bound) in &bounds {
+            q = q.expression_attribute_values(*placeholder, AttributeValue::S(bound.clone()));
+        }
         match source.index {
             Some(index) => q = q.index_name(index),
             None => q = q.consistent_read(true),
@@ -231,6 +279,27 @@ pub async fn records<T: Collection>(
     params: &ListParams,
 ) -> ApiResult<ListPage<T>> {
     let (source, filter) = T::listing(caller, params);
+    let page = items(state, caller, params, T::NAME, source, filter).await?;
+    Ok(ListPage {
+        items: page
+            .items
+            .into_iter()
+            .map(from_item::<T>)
+            .collect::<ApiResult<Vec<_>>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A page of stored items of `collection` (its name in cursors) read from `source` through
+/// `filter`: what `records` decodes, and the audit feed serves as events.
+pub async fn items(
+    state: &Store,
+    caller: &Caller,
+    params: &ListParams,
+    collection: &'static str,
+    source: Source<'_>,
+    filter: Filter,
+) -> ApiResult<ListPage<Item>> {
     let mut filters = params.filters.clone();
     if params.include_deleted {
         filters.insert("include_deleted".into(), "true".into());
@@ -238,7 +307,7 @@ pub async fn records<T: Collection>(
     let binding = Binding {
         tenant_id: caller.tenant_id.clone(),
         app_id: caller.app_id.clone(),
-        collection: T::NAME,
+        collection,
         filters,
     };
     let secret = state.cursor_secret();
@@ -255,14 +324,12 @@ pub async fn records<T: Collection>(
         start,
     )
     .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(from_item::<T>)
-        .collect::<ApiResult<Vec<_>>>()?;
     let next_cursor = match page.next {
         Some(key) => Some(cursor::encode(secret, &binding, &key)?),
         None => None,
     };
-    Ok(ListPage { items, next_cursor })
+    Ok(ListPage {
+        items: page.items,
+        next_cursor,
+    })
 }

@@ -4,6 +4,7 @@
 //! Every transaction is built with `tx::Tx`, each action under its role, and its refusal is
 //! read by role; `transact` below is the wire underneath (retries, the request token).
 
+pub mod access_at;
 pub mod access_requests;
 pub mod assets;
 pub mod attributes;
@@ -24,12 +25,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -390,54 +387,6 @@ pub fn key(tenant: &str, kind: crate::keys::Kind, sk: &str) -> Item {
     ])
 }
 
-/// Puts an item whose key must be new. `Ok(false)`: another item holds the key.
-///
-/// A record carries a fresh id and its creation time, so no other write stores the same item:
-/// finding this very item under the key is the put having happened (`conditional_write`).
-pub async fn put_new(db: &Client, table: &str, item: Item) -> Result<bool, ApiError> {
-    let result = db
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item.clone()))
-        .condition_expression("attribute_not_exists(PK)")
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await;
-    conditional_write(
-        "PutItem",
-        result,
-        |e| match e {
-            PutItemError::ConditionalCheckFailedException(failed) => Some(failed),
-            _ => None,
-        },
-        |stored| stored == &item,
-    )
-}
-
-/// The answer of a single conditional write: `Ok(true)` it held, `Ok(false)` its condition
-/// failed against another item. `condition_failed` picks the failure out of the operation's
-/// errors; `written` tells the stored item that failure returns is this write's own result.
-/// Then the write happened: an attempt committed, its answer was lost and the SDK's retry
-/// failed the condition against it. That is the success it was, never a lost race (a 412 or a
-/// second write), a 409 or a 500.
-pub(crate) fn conditional_write<O, E>(
-    operation: &str,
-    result: Result<O, SdkError<E, aws_smithy_runtime_api::http::Response>>,
-    condition_failed: fn(&E) -> Option<&ConditionalCheckFailedException>,
-    written: impl FnOnce(&Item) -> bool,
-) -> Result<bool, ApiError>
-where
-    E: ProvideErrorMetadata + std::fmt::Debug,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) => match e.as_service_error().and_then(condition_failed) {
-            Some(failed) => Ok(failed.item().is_some_and(written)),
-            None => Err(fault(operation, e)),
-        },
-    }
-}
-
 /// One item by key, strongly consistent (a read right after a write sees it).
 pub async fn read(state: &Store, key: Item) -> Result<Option<Item>, ApiError> {
     let out = state
@@ -479,16 +428,20 @@ pub fn precondition_after_validation<T>(
 
 /// A PATCH of `current`'s fields as `planned` (400 before 412, as above): the record with the
 /// new fields, stamped as the caller's write.
-pub(crate) fn patched<F>(
+pub(crate) fn patched<F: serde::Serialize>(
     current: &crate::envelope::Record<F>,
     planned: Result<(F, crate::envelope::Provenance), ApiError>,
     expected: Option<i64>,
     caller: &crate::auth::Caller,
     now: crate::time::Timestamp,
 ) -> Result<crate::envelope::Record<F>, ApiError> {
-    let (fields, provenance) =
-        precondition_after_validation(planned, expected, current.envelope.revision)?;
-    Ok(current.revised(fields, &caller.sub, provenance, now))
+    // A record too large for its history event is bad input, decided before the revision.
+    let planned = planned.and_then(|(fields, provenance)| {
+        let next = current.revised(fields, &caller.sub, provenance, now);
+        crate::domain::history::ensure_fits(&crate::domain::history::record_json(&next)?)?;
+        Ok(next)
+    });
+    precondition_after_validation(planned, expected, current.envelope.revision)
 }
 
 /// A request that the SDK's builders refuse to build is a bug of ours, never the client's.
@@ -496,15 +449,22 @@ pub(crate) fn build_err(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(format!("build request: {e}"))
 }
 
-/// A record's item: its public fields plus its lower-cased search text for `q`.
+/// A record's item: its public fields, its lower-cased search text for `q`, and the hash of its
+/// last history event (which its JSON never shows).
 pub fn searchable_item<F>(record: &crate::envelope::Record<F>) -> Result<Item, ApiError>
 where
     F: serde::Serialize + crate::domain::Searchable,
 {
     let mut item = to_item(record)?;
     item.insert(SEARCH.into(), s(record.search_text()));
+    if let Some(head) = &record.envelope.head {
+        item.insert(HISTORY_HEAD.into(), s(head));
+    }
     Ok(item)
 }
+
+/// The item attribute of `Envelope::head`.
+pub const HISTORY_HEAD: &str = "history_head";
 
 /// Item attribute helpers.
 pub fn s(value: impl Into<String>) -> AttributeValue {

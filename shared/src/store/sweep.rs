@@ -8,9 +8,11 @@
 //! one entitlement twice or move a count twice.
 
 use super::entitlements::end_grant;
+use super::history;
 use super::Store;
 use super::{fault, from_item, Item};
 use crate::domain::entitlement::{self as domain, Entitlement};
+use crate::domain::history::{Action, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::time::Timestamp;
@@ -44,12 +46,18 @@ enum Outcome {
     Skipped,
 }
 
-async fn expire(state: &Store, current: Entitlement, now: Timestamp) -> ApiResult<Outcome> {
+async fn expire(
+    state: &Store,
+    writer: &Writer,
+    current: Entitlement,
+    now: Timestamp,
+) -> ApiResult<Outcome> {
     if !domain::is_due(&current, now) {
         return Ok(Outcome::Skipped);
     }
-    let next = domain::expired(&current, now);
-    match end_grant(&current, &next, state.table())?
+    let mut next = domain::expired(&current, now);
+    let event = history::append(state, writer, Action::Expired, Some(&current), &mut next)?;
+    match end_grant(&current, &next, &event, state.table())?
         .send(&state.db)
         .await?
     {
@@ -127,7 +135,15 @@ async fn due_page(
 /// transactions are in flight while the next page is read. No page is read after `stop_at`
 /// (except the first, so every run makes progress); the next run finds what is left. Nothing
 /// about one item or one page stops the run: failures are logged and counted in `failed`.
-pub async fn run(state: &Store, now: Timestamp, stop_at: Instant) -> ApiResult<Report> {
+///
+/// Its expiries' history events name `system:expiry-sweep` and `request_id` (the invocation's).
+pub async fn run(
+    state: &Store,
+    now: Timestamp,
+    stop_at: Instant,
+    request_id: &str,
+) -> ApiResult<Report> {
+    let writer = &Writer::system(domain::SWEEP_ACTOR, request_id);
     // `#` follows the expiry time in the sort key; `$` sorts right after it.
     let bound = format!("{now}$");
     let bound = &bound;
@@ -161,7 +177,7 @@ pub async fn run(state: &Store, now: Timestamp, stop_at: Instant) -> ApiResult<R
             match work {
                 Work::Expire(ent) => {
                     let key = format!("{}/{}", ent.envelope.tenant_id, ent.envelope.id);
-                    match expire(state, *ent, now).await {
+                    match expire(state, writer, *ent, now).await {
                         Ok(outcome) => Event::Done(outcome),
                         Err(error) => Event::NotExpired { key, error },
                     }

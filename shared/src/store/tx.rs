@@ -2,12 +2,16 @@
 //! is read by role, so the code that builds a transaction and the code that explains its
 //! refusal cannot disagree on the order of its items.
 //!
-//! The next kinds of parts (a history event, an idempotency key) are new roles here.
+//! A record's change is added together with its history event (`Tx::change`), and a
+//! transaction that changes a record without its event is refused before it is sent: no write
+//! path can forget the history (API.md §8).
 
 use super::{transact, CancelReason, Item, TxError};
+use crate::domain::history::Event;
 use crate::error::{ApiError, ApiResult};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
+use serde_json::{Map, Value};
 
 /// What an action of a transaction is there for; at most one action per role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +28,21 @@ pub enum Role {
     AssetCount,
     /// A condition on the asset that writes nothing.
     AssetCheck,
+    /// The history event of the `Record`'s change.
+    RecordEvent,
+    /// The history event of the `Request`'s change.
+    RequestEvent,
+}
+
+impl Role {
+    /// The role of the event that must ride with a change in this role, if it changes a record.
+    fn event_role(self) -> Option<Role> {
+        match self {
+            Role::Record => Some(Role::RecordEvent),
+            Role::Request => Some(Role::RequestEvent),
+            _ => None,
+        }
+    }
 }
 
 /// A transaction being built.
@@ -37,23 +56,38 @@ impl Tx {
         Tx::default()
     }
 
+    /// An action that changes no record (guards, counts, checks). A record's change goes
+    /// through `change`; one added here makes `send` refuse the transaction.
     pub fn add(&mut self, role: Role, item: TransactWriteItem) -> &mut Tx {
         self.parts.push((role, item));
         self
+    }
+
+    /// A record's change (`Record`, or the `Request` beside it) and, in the same transaction,
+    /// its history event (with the record it leaves, for entitlements: `state`).
+    pub fn change(
+        &mut self,
+        role: Role,
+        item: TransactWriteItem,
+        event: &Event,
+        state: Option<&Map<String, Value>>,
+        table: &str,
+    ) -> ApiResult<&mut Tx> {
+        let Some(event_role) = role.event_role() else {
+            return Err(ApiError::Internal(format!(
+                "{role:?} is not a record change"
+            )));
+        };
+        let put = super::history::put_event(event, state, table)?;
+        self.parts.push((role, item));
+        self.parts.push((event_role, put));
+        Ok(self)
     }
 
     /// Adds the actions of `other` after these.
     pub fn append(&mut self, other: Tx) -> &mut Tx {
         self.parts.extend(other.parts);
         self
-    }
-
-    pub fn len(&self) -> usize {
-        self.parts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
     }
 
     /// The actions in order, for callers that send them themselves (the sweep benchmark).
@@ -65,16 +99,7 @@ impl Tx {
     /// `Ok(Err(refusal))`: a condition failed, and the refusal says whose.
     pub async fn send(self, db: &Client) -> ApiResult<Result<(), Refusal>> {
         let roles: Vec<Role> = self.parts.iter().map(|(role, _)| *role).collect();
-        if let Some(twice) = roles
-            .iter()
-            .enumerate()
-            .find(|(i, r)| roles[..*i].contains(r))
-        {
-            return Err(ApiError::Internal(format!(
-                "transaction built with two {:?} actions",
-                twice.1
-            )));
-        }
+        check_roles(&roles)?;
         let items = self.parts.into_iter().map(|(_, item)| item).collect();
         match transact(db, items).await {
             Ok(()) => Ok(Ok(())),
@@ -84,6 +109,29 @@ impl Tx {
             Err(TxError::Fault(e)) => Err(e),
         }
     }
+}
+
+/// At most one action per role, and every record change with its event (and no event without
+/// its change): a transaction built otherwise is a bug of ours, never sent.
+fn check_roles(roles: &[Role]) -> ApiResult<()> {
+    if let Some((_, twice)) = roles
+        .iter()
+        .enumerate()
+        .find(|(i, r)| roles[..*i].contains(r))
+    {
+        return Err(ApiError::Internal(format!(
+            "transaction built with two {twice:?} actions"
+        )));
+    }
+    for change in [Role::Record, Role::Request] {
+        let event = change.event_role();
+        if roles.contains(&change) != event.is_some_and(|e| roles.contains(&e)) {
+            return Err(ApiError::Internal(format!(
+                "transaction built with a {change:?} action and no event for it, or the reverse"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Why a transaction was cancelled, by role.
@@ -119,5 +167,20 @@ impl Refusal {
     /// A refusal no rule explains: a bug of ours, 500.
     pub fn unexpected(self) -> ApiError {
         ApiError::Internal(format!("unexpected transaction cancellation: {self:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_without_its_event_is_never_sent() {
+        assert!(check_roles(&[Role::Record, Role::RecordEvent, Role::Guard]).is_ok());
+        assert!(check_roles(&[Role::Guard, Role::AssetCount]).is_ok());
+        assert!(check_roles(&[Role::Record, Role::Guard]).is_err());
+        assert!(check_roles(&[Role::RecordEvent]).is_err());
+        assert!(check_roles(&[Role::Request, Role::RequestEvent, Role::Record]).is_err());
+        assert!(check_roles(&[Role::Guard, Role::Guard]).is_err());
     }
 }
