@@ -12,14 +12,7 @@ async fn approving_a_pending_request_stamps_the_decision() {
     asset(&api, "github").await;
     let before = new_request(&api, "github").await;
     let id = id_of(&before);
-    let r = act_with(
-        &api,
-        &approver(&api),
-        &id,
-        "approve",
-        json!({"comment": "ok for Q1"}),
-    )
-    .await;
+    let r = decide(&api, &id, "approve", json!({"comment": "ok for Q1"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
     let b = &r.body;
@@ -64,16 +57,9 @@ async fn rejecting_a_pending_request_stamps_the_decision() {
     let id = pending_request(&api, "github").await;
     // An empty body is fine on an action route; an unknown field is not (and changes nothing).
     let before = snapshot(&api, &id).await;
-    let r = act_with(
-        &api,
-        &approver(&api),
-        &id,
-        "reject",
-        json!({"reason": "no"}),
-    )
-    .await;
+    let r = decide(&api, &id, "reject", json!({"reason": "no"})).await;
     assert_invalid(&r, &["reason"]);
-    let r = act_with(&api, &approver(&api), &id, "reject", json!({"comment": 5})).await;
+    let r = decide(&api, &id, "reject", json!({"comment": 5})).await;
     assert_invalid(&r, &["comment"]);
     assert_unchanged(&api, &before).await;
     let r = act(&api, &approver(&api), &id, "reject").await;
@@ -415,10 +401,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
         assert_problem(&r, 403, "forbidden");
     }
     // The stored item is a soft delete, stamped.
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .expect("item kept");
+    let item = stored_request(&api, &id).await;
     assert_eq!(
         item.get("is_deleted"),
         Some(&aws_sdk_dynamodb::types::AttributeValue::Bool(true))
@@ -438,14 +421,13 @@ async fn decisions_record_the_clients_provenance() {
         json!({"source": ""}),
         json!({"status": "approved"}),
     ] {
-        let r = act_with(&api, &approver(&api), &id, "approve", body.clone()).await;
+        let r = decide(&api, &id, "approve", body.clone()).await;
         assert_problem(&r, 400, "validation-error");
         assert_eq!(bad_fields(&r).len(), 1, "{body}: {}", r.text);
     }
     assert_unchanged(&api, &before).await;
-    let r = act_with(
+    let r = decide(
         &api,
-        &approver(&api),
         &id,
         "approve",
         json!({"comment": "ok", "source": "itsm", "source_type": "backend"}),
@@ -463,14 +445,7 @@ async fn decisions_record_the_clients_provenance() {
     let r = complete(&api, &api.token(), &id).await;
     assert_eq!(r.body["source"], "itsm");
     let id2 = id_of(&new_request(&api, "aws").await);
-    let r = act_with(
-        &api,
-        &approver(&api),
-        &id2,
-        "reject",
-        json!({"source_type": "frontend"}),
-    )
-    .await;
+    let r = decide(&api, &id2, "reject", json!({"source_type": "frontend"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["source"], "edm");
     assert_eq!(r.body["source_type"], "frontend");

@@ -90,6 +90,16 @@ async fn act_with(api: &Api, token: &str, id: &str, action: &str, body: Value) -
         .await
 }
 
+/// An action with a body (a comment, provenance) by approver-1, who decides.
+async fn decide(api: &Api, id: &str, action: &str, body: Value) -> Response {
+    act_with(api, &approver(api), id, action, body).await
+}
+
+/// Provisioning with a body by provisioner-1.
+async fn provision_with(api: &Api, id: &str, body: Value) -> Response {
+    act_with(api, &provisioner(api), id, "provision", body).await
+}
+
 async fn complete(api: &Api, token: &str, id: &str) -> Response {
     api.patch_as(&url(id), token, json!({"status": "completed"}))
         .await
@@ -186,19 +196,81 @@ async fn grant_privileged_root(api: &Api, asset_id: &str) -> Value {
     .await
 }
 
-/// The asset `aws` with an active `read` grant of `p9` on it: (asset id, entitlement id).
-async fn aws_with_read_grant(api: &Api) -> (String, String) {
+/// The asset `aws` with an active `read` grant of `p9` on it: (asset id, the grant).
+async fn aws_read_grant(api: &Api) -> (String, Value) {
     let aid = asset(api, "aws").await;
-    let eid = id_of(&grant_read(api, &aid, "p9").await);
-    (aid, eid)
+    let ent = grant_read(api, &aid, "p9").await;
+    (aid, ent)
+}
+
+/// `aws_read_grant`: (asset id, entitlement id).
+async fn aws_with_read_grant(api: &Api) -> (String, String) {
+    let (aid, ent) = aws_read_grant(api).await;
+    (aid, id_of(&ent))
+}
+
+/// Files `body` as user-1 and approves it as approver-1: the request's id.
+async fn approved(api: &Api, body: Value) -> String {
+    let id = id_of(&create(api, body).await);
+    approve(api, &id).await;
+    id
+}
+
+/// The asset named `system` and an approved `new_request` for it: (asset id, request id).
+async fn approved_request(api: &Api, system: &str) -> (String, String) {
+    let aid = asset(api, system).await;
+    let id = id_of(&new_request(api, system).await);
+    approve(api, &id).await;
+    (aid, id)
+}
+
+/// Provisions a modify or revoke as provisioner-1: a 200 that read the request and the
+/// entitlement and wrote one transaction. The provisioned request.
+async fn provision_counted(api: &Api, id: &str) -> Value {
+    let expected = [("GetItem", 2), ("TransactWriteItems", 1)];
+    let token = provisioner(api);
+    let p = api
+        .expect_answer(200, &expected, act(api, &token, id, "provision"))
+        .await;
+    assert_eq!(p.body["status"], "provisioned");
+    p.body
+}
+
+/// Provisioning the approved request `id` is refused with a 409 and changes nothing: the
+/// answer, and the snapshot it left alone.
+async fn assert_provision_refused(api: &Api, id: &str) -> (Response, Snapshot) {
+    let before = snapshot(api, id).await;
+    let r = act(api, &provisioner(api), id, "provision").await;
+    assert_problem(&r, 409, "conflict");
+    assert_unchanged(api, &before).await;
+    (r, before)
+}
+
+/// The request's item as stored (soft-deleted ones too), read straight from the table.
+async fn stored_request(api: &Api, id: &str) -> shared::store::Item {
+    api.stored(&format!("T#{}#ARQ", api.tenant), id)
+        .await
+        .unwrap_or_else(|| panic!("no stored item for {id}"))
+}
+
+/// The request's stored `revision`.
+async fn stored_revision(api: &Api, id: &str) -> Option<i64> {
+    shared::store::get_n(&stored_request(api, id).await, "revision")
+}
+
+/// Runs `n` copies of `f` at once against the request `id`, each with its own handle on `api`:
+/// their statuses.
+async fn race_on<F, Fut>(api: &Api, id: &str, n: usize, f: F) -> Vec<u16>
+where
+    F: Fn(usize, Api, String) -> Fut,
+    Fut: std::future::Future<Output = u16> + Send + 'static,
+{
+    race(n, |i| f(i, api.clone(), id.to_string())).await
 }
 
 /// Asserts the request's status index entry (GSI1PK) is for `status`.
 async fn assert_indexed_as(api: &Api, id: &str, status: &str) {
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), id)
-        .await
-        .unwrap();
+    let item = stored_request(api, id).await;
     assert_eq!(
         shared::store::get_s(&item, "GSI1PK"),
         Some(format!("T#{}#ARQ#{status}", api.tenant).as_str()),
