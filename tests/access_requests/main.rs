@@ -203,6 +203,13 @@ async fn aws_read_grant(api: &Api) -> (String, Value) {
     (aid, ent)
 }
 
+/// A fresh caller and `aws_read_grant`: (the caller, asset id, the grant).
+async fn api_with_aws_read_grant() -> (Api, String, Value) {
+    let api = Api::new().await;
+    let (aid, ent) = aws_read_grant(&api).await;
+    (api, aid, ent)
+}
+
 /// `aws_read_grant`: (asset id, entitlement id).
 async fn aws_with_read_grant(api: &Api) -> (String, String) {
     let (aid, ent) = aws_read_grant(api).await;

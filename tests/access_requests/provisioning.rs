@@ -10,13 +10,8 @@ use super::*;
 async fn provisioning_new_creates_the_entitlement() {
     let api = Api::new().await;
     let aid = asset(&api, "aws").await;
-    let r = create(
-        &api,
-        new_of("aws", "deployer", json!({"justification": "deploys", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE})),
-    )
-    .await;
-    let id = id_of(&r);
-    approve(&api, &id).await;
+    let body = json!({"justification": "deploys", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE});
+    let id = approved(&api, new_of("aws", "deployer", body)).await;
     let approved = read_request(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 0);
     let p = api
@@ -39,8 +34,7 @@ async fn provisioning_new_creates_the_entitlement() {
         .expect("entitlement_id")
         .to_string();
     assert!(eid.starts_with("ent_"), "{eid}");
-    let mut expected = approved.clone();
-    for f in [
+    let stamped = [
         "status",
         "provisioned_at",
         "updated_at",
@@ -50,10 +44,8 @@ async fn provisioning_new_creates_the_entitlement() {
         "granted_at",
         "entitlement_id",
         "revision",
-    ] {
-        expected[f] = b[f].clone();
-    }
-    assert_eq!(*b, expected);
+    ];
+    assert_only_changed(&approved, b, &stamped);
     assert_eq!(read_request(&api, &id).await, *b);
 
     let e = read_entitlement(&api, &eid).await;
@@ -95,8 +87,7 @@ async fn provisioning_new_creates_the_entitlement() {
 
 #[tokio::test]
 async fn provisioning_modify_changes_type_and_expiry() {
-    let api = Api::new().await;
-    let (aid, ent) = aws_read_grant(&api).await;
+    let (api, aid, ent) = api_with_aws_read_grant().await;
     let eid = id_of(&ent);
     assert_eq!(live_count(&api, &aid).await, 1);
 
@@ -157,8 +148,7 @@ async fn provisioning_modify_changes_type_and_expiry() {
 
 #[tokio::test]
 async fn provisioning_revoke_revokes_the_entitlement() {
-    let api = Api::new().await;
-    let (aid, ent) = aws_read_grant(&api).await;
+    let (api, aid, ent) = api_with_aws_read_grant().await;
     let eid = id_of(&ent);
     let id = approved(
         &api,

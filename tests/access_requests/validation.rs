@@ -21,19 +21,13 @@ async fn create_fills_defaults_and_returns_every_field() {
     assert_members(b, &[&ENVELOPE_KEYS, &REQUEST_KEYS]);
     assert_fresh_envelope(&api, b);
     assert_eq!(b["created_at"], b["updated_at"]);
-    assert_eq!(b["source"], "edm");
-    assert_eq!(b["source_type"], "api");
-    assert_eq!(b["requester_id"], "user-1");
-    assert_eq!(b["principal_id"], "user-1");
-    assert_eq!(b["principal_type"], "person");
-    assert_eq!(b["status"], "pending");
-    assert_eq!(b["system_id"], "github");
-    assert_eq!(b["asset_id"], aid.as_str());
-    assert_eq!(b["access_type"], "new");
-    assert_eq!(b["justification"], "on-call");
-    assert_eq!(b["entitlement_type"], "maintainer");
-    assert_eq!(b["expires_at"], Value::Null);
-    assert_eq!(b["tags"], Value::Null);
+    let defaults = json!({
+        "source": "edm", "source_type": "api", "requester_id": "user-1",
+        "principal_id": "user-1", "principal_type": "person", "status": "pending",
+        "system_id": "github", "asset_id": aid, "access_type": "new", "justification": "on-call",
+        "entitlement_type": "maintainer", "expires_at": null, "tags": null
+    });
+    assert_fields(b, defaults);
     for f in SERVER_SET {
         assert_eq!(b[*f], Value::Null, "{f} must be null on a new request");
     }

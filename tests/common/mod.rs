@@ -839,3 +839,21 @@ impl Api {
         r
     }
 }
+
+/// Asserts each member of `expected` (an object) is the record's member of that name, naming
+/// the field that differs.
+pub fn assert_fields(record: &Value, expected: Value) {
+    for (field, value) in expected.as_object().expect("expected fields as an object") {
+        assert_eq!(&record[field], value, "{field} in {record}");
+    }
+}
+
+/// Asserts `after` is `before` but for the members `changed` (whatever `after` says they are
+/// now): everything else as it was.
+pub fn assert_only_changed(before: &Value, after: &Value, changed: &[&str]) {
+    let mut expected = before.clone();
+    for field in changed {
+        expected[*field] = after[*field].clone();
+    }
+    assert_eq!(after, &expected, "more than {changed:?} changed");
+}

@@ -24,36 +24,18 @@ async fn create_applies_defaults_and_returns_every_field() {
 
     assert_members(&e, &[&ENVELOPE_KEYS, &ENTITLEMENT_KEYS]);
 
-    assert_eq!(e["tenant_id"], api.tenant);
-    assert_eq!(e["app_id"], Value::Null);
-    assert_eq!(e["created_by"], "user-1");
-    assert_eq!(e["updated_by"], "user-1");
-    assert_eq!(e["revision"], 1);
-    assert_eq!(e["source"], "edm");
-    assert_eq!(e["source_type"], "api");
-    assert_eq!(e["is_deleted"], false);
     assert_eq!(e["created_at"], e["updated_at"]);
-    assert_eq!(e["asset_id"], aid);
-    assert_eq!(e["principal_id"], "alice");
-    assert_eq!(e["principal_type"], "person");
-    assert_eq!(e["entitlement_type"], "admin");
-    assert_eq!(e["granted_by_id"], "user-1");
-    assert_eq!(e["grant_source"], "direct");
-    assert_eq!(e["status"], "active");
-    assert_eq!(e["privileged"], false);
-    assert_eq!(e["requestable"], true);
-    for null in [
-        "expires_at",
-        "description",
-        "attributes",
-        "access_model_metadata",
-        "revoked_at",
-        "revoked_by",
-        "revoke_reason",
-        "expired_at",
-    ] {
-        assert_eq!(e[null], Value::Null, "{null}");
-    }
+    let defaults = json!({
+        "tenant_id": api.tenant, "app_id": null, "created_by": "user-1", "updated_by": "user-1",
+        "revision": 1, "source": "edm", "source_type": "api", "is_deleted": false,
+        "asset_id": aid, "principal_id": "alice", "principal_type": "person",
+        "entitlement_type": "admin", "granted_by_id": "user-1", "grant_source": "direct",
+        "status": "active", "privileged": false, "requestable": true,
+        "expires_at": null, "description": null, "attributes": null,
+        "access_model_metadata": null, "revoked_at": null, "revoked_by": null,
+        "revoke_reason": null, "expired_at": null
+    });
+    assert_fields(&e, defaults);
     let granted_at = e["granted_at"].as_str().unwrap();
     assert!(
         before.as_str() <= granted_at && granted_at <= after.as_str(),
@@ -91,24 +73,16 @@ async fn create_applies_defaults_and_returns_every_field() {
     );
     let f = create(&api, full).await;
     assert_ne!(f["id"], "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V");
-    assert_eq!(f["tenant_id"], api.tenant);
-    assert_eq!(f["revision"], 1);
-    assert_eq!(f["created_by"], "user-1");
-    assert_eq!(f["principal_type"], "group");
-    assert_eq!(f["granted_at"], "2026-01-01T00:00:00.000Z");
-    assert_eq!(f["granted_by_id"], "manager-7");
-    assert_eq!(f["expires_at"], "2099-06-30T21:30:00.000Z");
-    assert_eq!(f["grant_source"], "provisioned");
-    assert_eq!(f["status"], "pending_approval");
-    assert_eq!(f["privileged"], true);
-    assert_eq!(f["requestable"], false);
-    assert_eq!(f["description"], "Deploys to production");
-    assert_eq!(
-        f["attributes"],
-        json!({"sourceId": "x-1", "nested": {"a": [1, 2]}})
-    );
-    assert_eq!(f["source"], "okta");
-    assert_eq!(f["source_type"], "backend");
+    let given = json!({
+        "tenant_id": api.tenant, "revision": 1, "created_by": "user-1", "principal_type": "group",
+        "granted_at": "2026-01-01T00:00:00.000Z", "granted_by_id": "manager-7",
+        "expires_at": "2099-06-30T21:30:00.000Z", "grant_source": "provisioned",
+        "status": "pending_approval", "privileged": true, "requestable": false,
+        "description": "Deploys to production",
+        "attributes": {"sourceId": "x-1", "nested": {"a": [1, 2]}},
+        "source": "okta", "source_type": "backend"
+    });
+    assert_fields(&f, given);
     assert_eq!(current(&api, &id_of(&f)).await, f);
     // pending_approval holds a unit of the live count too.
     assert_live(&api, &aid, 2).await;
