@@ -106,22 +106,14 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     assert_eq!(e["granted_by_id"], Value::Null);
     assert_eq!(e["created_by"], "svc-a");
     assert_eq!(e["app_id"], "app-a");
-    let e = create_as(
-        &api,
-        &app,
-        with(
-            grant_body(&aid, "p3", "x"),
-            json!({"granted_by_id": "hr-system"}),
-        ),
-    )
-    .await;
+    let given = with(
+        grant_body(&aid, "p3", "x"),
+        json!({"granted_by_id": "hr-system"}),
+    );
+    let e = create_as(&api, &app, given).await;
     assert_eq!(e["granted_by_id"], "hr-system");
-    let e = create_as(
-        &api,
-        &person,
-        with(grant_body(&aid, "p4", "x"), json!({"granted_by_id": null})),
-    )
-    .await;
+    let cleared = with(grant_body(&aid, "p4", "x"), json!({"granted_by_id": null}));
+    let e = create_as(&api, &person, cleared).await;
     assert_eq!(e["granted_by_id"], Value::Null);
     assert_live(&api, &aid, 4).await;
 }
@@ -160,14 +152,11 @@ async fn one_live_grant_per_asset_principal_and_type() {
     create(&api, grant_body(&aid, "p1", "read")).await;
     create(&api, grant_body(&aid, "P1", "admin")).await;
     create(&api, grant_body(&aid, "p1", "Admin")).await;
-    let group = create_with(
-        &api,
-        &aid,
-        "p1",
-        "admin",
+    let group_body = with(
+        grant_body(&aid, "p1", "admin"),
         json!({"principal_type": "group"}),
-    )
-    .await;
+    );
+    let group = create(&api, group_body).await;
     assert_eq!(group["principal_type"], "group");
     assert_live(&api, &aid, 6).await;
     assert_live(&api, &bid, 1).await;
@@ -201,8 +190,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
 
 #[tokio::test]
 async fn status_cannot_be_patched_to_revoked_or_expired() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     for (body, field) in [
         (json!({"status": "revoked"}), "status"),
         (json!({"status": "expired"}), "status"),
@@ -311,15 +299,8 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
 
 #[tokio::test]
 async fn governance_fields_merge_on_patch() {
-    let (api, aid) = api_with_crm().await;
-    let e = create_with(
-        &api,
-        &aid,
-        "p1",
-        "x",
-        json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
-    )
-    .await;
+    let (api, aid, e) =
+        crm_grant(json!({"description": "d", "attributes": {"a": 1, "b": 2}})).await;
     let id = id_of(&e);
     let edit = json!({"requestable": false, "attributes": {"c": 3}});
     let r = api.patch(&url(&id), edit).await;
@@ -407,8 +388,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
 
 #[tokio::test]
 async fn patching_status_between_active_and_pending_keeps_the_count() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     let id = id_of(&e);
     let r = api
         .patch(&url(&id), json!({"status": "pending_approval"}))
@@ -487,15 +467,7 @@ async fn ended_entitlements_cannot_change() {
 
 #[tokio::test]
 async fn revoke_stamps_and_is_idempotent() {
-    let (api, aid) = api_with_crm().await;
-    let e = create_with(
-        &api,
-        &aid,
-        "p1",
-        "x",
-        json!({"expires_at": in_days(10), "description": "d"}),
-    )
-    .await;
+    let (api, aid, e) = crm_grant(json!({"expires_at": in_days(10), "description": "d"})).await;
     let id = id_of(&e);
 
     // A bad body is refused before anything is written.
@@ -582,8 +554,7 @@ async fn revoking_a_pending_entitlement_revokes_it() {
     assert_eq!(r.body["revoke_reason"], "denied");
     assert_eq!(r.body["revision"], 2);
     assert_live(&api, &aid, 0).await;
-    create(&api, grant_body(&aid, "p1", "x")).await;
-    assert_live(&api, &aid, 1).await;
+    assert_regrant(&api, &aid, "p1", "x", 1).await;
 }
 
 #[tokio::test]
@@ -626,8 +597,7 @@ async fn revoking_an_expired_entitlement_is_409() {
     }
     assert_live(&api, &aid, 1).await;
     // The expired grant freed its tuple.
-    create(&api, grant_body(&aid, "p1", "x")).await;
-    assert_live(&api, &aid, 2).await;
+    assert_regrant(&api, &aid, "p1", "x", 2).await;
 }
 
 #[tokio::test]
@@ -638,13 +608,11 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     let token = api.token();
 
     for stale in ["\"2\"", "\"0\"", "2", "W/\"5\"", "\"99\""] {
-        let r = send(
+        let r = patch_if_match(
             &api,
-            &token,
-            "PATCH",
-            &url(&id),
-            Some(stale),
-            Some(json!({"description": "x", "entitlement_type": "y"})),
+            &id,
+            stale,
+            json!({"description": "x", "entitlement_type": "y"}),
         )
         .await;
         assert_problem(&r, 412, "precondition-failed");
@@ -661,26 +629,10 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     create(&api, grant_body(&aid, "p1", "y")).await;
     assert_live(&api, &aid, 2).await;
 
-    let r = send(
-        &api,
-        &token,
-        "PATCH",
-        &url(&id),
-        Some("\"1\""),
-        Some(json!({"description": "one"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "\"1\"", json!({"description": "one"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
-    let r = send(
-        &api,
-        &token,
-        "PATCH",
-        &url(&id),
-        Some("*"),
-        Some(json!({"description": "two"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "*", json!({"description": "two"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 3);
     let r = post_if_match(&api, &token, &meta_url(&id, "iscPrivacy", "public"), "3").await;
@@ -707,15 +659,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
         assert_eq!(r.body, revoked);
     }
     // PATCH on it with the right revision is still 409 (ended).
-    let r = send(
-        &api,
-        &token,
-        "PATCH",
-        &url(&id),
-        Some("\"5\""),
-        Some(json!({"description": "x"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "\"5\"", json!({"description": "x"})).await;
     assert_problem(&r, 409, "conflict");
     assert_unchanged(&api, &revoked).await;
 }
@@ -736,15 +680,11 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     let asset = r.body;
     let aid = id_of(&asset);
     let mine = create_as(&api, &app, grant_body(&aid, "p1", "x")).await;
-    let pending = create_as(
-        &api,
-        &app,
-        with(
-            grant_body(&aid, "p2", "x"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    let pending_body = with(
+        grant_body(&aid, "p2", "x"),
+        json!({"status": "pending_approval"}),
+    );
+    let pending = create_as(&api, &app, pending_body).await;
     let persons = create(&api, grant_body(&aid, "p3", "x")).await;
     assert_eq!(persons["app_id"], Value::Null);
     assert_eq!(live_count(&api, &aid).await, 3);
@@ -951,8 +891,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
 #[tokio::test]
 async fn unknown_methods_and_ids_name_nothing() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     let id = id_of(&e);
     // No DELETE: entitlements are revoked, never erased.
     for (method, path) in [
@@ -998,14 +937,11 @@ async fn unknown_methods_and_ids_name_nothing() {
 #[tokio::test]
 async fn q_follows_every_write() {
     let (api, aid) = api_with_crm().await;
-    let e = create_with(
-        &api,
-        &aid,
-        "Jane.Doe",
-        "Reader",
+    let body = with(
+        grant_body(&aid, "Jane.Doe", "Reader"),
         json!({"description": "Quarterly Audit"}),
-    )
-    .await;
+    );
+    let e = create(&api, body).await;
     let id = id_of(&e);
     for q in ["jane.doe", "JANE", "reader", "quarterly audit", "AUDIT"] {
         assert_eq!(

@@ -253,8 +253,7 @@ async fn bad_list_parameters_are_400() {
 /// deleted, so it changes nothing), and `true` needs `entitlements:write` (403 without).
 #[tokio::test]
 async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     let revoked = create(&api, grant_body(&aid, "p2", "x")).await;
     let revoked = revoke(&api, &id_of(&revoked), None).await.body;
     let all = walk(&api, "", 10).await;
