@@ -370,10 +370,7 @@ async fn patch_merges_replaces_values_and_clears_description() {
     let edit = json!({"description": null, "values": [{"value": "internal", "name": "Internal", "status": "inactive"}],
                       "status": "inactive", "source_type": "frontend"});
     let p = api
-        .expect_requests(
-            &[("GetItem", 1), ("UpdateItem", 1)],
-            api.patch(&at("iscPrivacy"), edit),
-        )
+        .expect_requests(READ_UPDATE, api.patch(&at("iscPrivacy"), edit))
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     let b = &p.body;

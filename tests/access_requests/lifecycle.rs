@@ -472,15 +472,10 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
         .await;
 
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
-        api.patch(&url(&nid), json!({"justification": "y"})),
-    )
-    .await;
-
-    api.expect_requests(&[("GetItem", 1), ("UpdateItem", 1)], approve(&api, &nid))
+    api.expect_patch(READ_UPDATE, &url(&nid), json!({"justification": "y"}))
         .await;
+
+    api.expect_requests(READ_UPDATE, approve(&api, &nid)).await;
 
     // A refused decision reads once and writes nothing.
     api.expect_answer(
@@ -490,26 +485,15 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     )
     .await;
 
-    api.expect_requests(
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        provision(&api, &nid),
-    )
-    .await;
+    api.expect_requests(READ_TRANSACT, provision(&api, &nid))
+        .await;
 
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
-        complete(&api, &api.token(), &nid),
-    )
-    .await;
+    api.expect_answer(200, READ_UPDATE, complete(&api, &api.token(), &nid))
+        .await;
 
     let mid = id_of(&m);
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("UpdateItem", 1)],
-        act(&api, &approver(&api), &mid, "reject"),
-    )
-    .await;
+    api.expect_answer(200, READ_UPDATE, act(&api, &approver(&api), &mid, "reject"))
+        .await;
 
     let m2 = create(&api, modify_of("aws", &eid, json!({"expires_at": FUTURE}))).await;
     approve(&api, &id_of(&m2)).await;
@@ -520,12 +504,8 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
 
     let d = id_of(&new_request(&api, "aws").await);
-    api.expect_answer(
-        204,
-        &[("GetItem", 1), ("UpdateItem", 1)],
-        api.delete(&url(&d)),
-    )
-    .await;
+    api.expect_answer(204, READ_UPDATE, api.delete(&url(&d)))
+        .await;
     for uri in [BASE.to_string(), format!("{BASE}?status=pending")] {
         let listed = api.expect_requests(&[("Query", 1)], api.get(&uri)).await;
         assert_eq!(listed.status, 200, "{uri}");

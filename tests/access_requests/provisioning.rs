@@ -16,7 +16,7 @@ async fn provisioning_new_creates_the_entitlement() {
     assert_eq!(live_count(&api, &aid).await, 0);
     let p = api
         .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            READ_TRANSACT,
             provision_with(&api, &id, json!({"comment": "done in IAM"})),
         )
         .await;

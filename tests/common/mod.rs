@@ -501,6 +501,13 @@ pub fn id_of(record: &Value) -> String {
         .to_string()
 }
 
+/// The DynamoDB requests of a write that reads its item and then updates it in place.
+pub const READ_UPDATE: &[(&str, u64)] = &[("GetItem", 1), ("UpdateItem", 1)];
+
+/// The DynamoDB requests of a write that reads its item and then writes one transaction (it
+/// moves a uniqueness guard or a count, or re-checks another item).
+pub const READ_TRANSACT: &[(&str, u64)] = &[("GetItem", 1), ("TransactWriteItems", 1)];
+
 /// Expected DynamoDB request counts, as `RequestCounter::snapshot` reports them.
 pub fn counts(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -799,6 +806,14 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A PATCH of `body` that must answer 200 and make exactly the DynamoDB requests `expected`.
+    pub async fn expect_patch(&self, expected: &[(&str, u64)], uri: &str, body: Value) -> Response {
+        self.expect_answer(200, expected, self.patch(uri, body))
+            .await
+    }
+}
+
 /// Asserts how many of `statuses` are each status: `&[(201, 1), (409, 19)]`.
 pub fn assert_tally(statuses: &[u16], tally: &[(u16, usize)]) {
     for (status, n) in tally {
@@ -856,4 +871,23 @@ pub fn assert_only_changed(before: &Value, after: &Value, changed: &[&str]) {
         expected[*field] = after[*field].clone();
     }
     assert_eq!(after, &expected, "more than {changed:?} changed");
+}
+
+/// Every server-owned envelope field, set to what a client must never get to set: the record
+/// id `id`, another tenant and app, old stamps, a deleted flag, a schema version and revision.
+pub fn foreign_envelope(id: &str) -> Value {
+    json!({
+        "id": id,
+        "tenant_id": "someone-else",
+        "app_id": "app-x",
+        "created_at": "2001-01-01T00:00:00Z",
+        "updated_at": "2001-01-01T00:00:00Z",
+        "created_by": "mallory",
+        "updated_by": "mallory",
+        "is_deleted": true,
+        "deleted_at": "2001-01-01T00:00:00Z",
+        "deleted_by": "mallory",
+        "schema_version": 99,
+        "revision": 42,
+    })
 }
