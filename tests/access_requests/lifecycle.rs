@@ -331,15 +331,10 @@ async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
     let api = Api::new().await;
     let aid = asset(&api, "vault").await;
     let privileged = grant_privileged_root(&api, &aid).await;
-    let m = create(
-        &api,
-        modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER})),
-    )
-    .await;
-    let before = snapshot(&api, &id_of(&m)).await;
-    let r = api
-        .patch(&url(&id_of(&m)), json!({"expires_at": null}))
-        .await;
+    let body = modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER}));
+    let mid = id_of(&create(&api, body).await);
+    let before = snapshot(&api, &mid).await;
+    let r = api.patch(&url(&mid), json!({"expires_at": null})).await;
     assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &before).await;
 }
@@ -347,9 +342,7 @@ async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
 #[tokio::test]
 async fn deleting_a_pending_request_withdraws_it_for_good() {
     let api = Api::new().await;
-    let aid = asset(&api, "github").await;
-    let keep = id_of(&new_request(&api, "github").await);
-    let id = id_of(&new_request(&api, "github").await);
+    let (aid, [keep, id]) = asset_with_requests(&api, "github").await;
     let r = api.delete(&url(&id)).await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(r.text, "");
@@ -592,8 +585,7 @@ async fn a_stale_if_match_changes_nothing() {
 #[tokio::test]
 async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "github"})).await;
-    let aid = asset["id"].as_str().unwrap();
+    let aid = asset(&api, "github").await;
     let r = api
         .post(
             BASE,
@@ -640,7 +632,7 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     assert_eq!(e.body["entitlement_type"], "maintainer");
     assert_eq!(e.body["access_request_id"], id.as_str());
     assert_eq!(p.body["granted_at"], e.body["granted_at"]);
-    assert_eq!(live_count(&api, aid).await, 1);
+    assert_eq!(live_count(&api, &aid).await, 1);
 
     let again = act(&api, &approver(&api), &id, "provision").await;
     assert_problem(&again, 409, "conflict");
@@ -661,8 +653,7 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
 #[tokio::test]
 async fn modify_and_revoke_requests_change_the_entitlement() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "aws"})).await;
-    let aid = asset["id"].as_str().unwrap();
+    let aid = asset(&api, "aws").await;
     let e = api
         .post(ENTS, json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
         .await;
@@ -684,7 +675,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     assert_eq!(after.body["entitlement_type"], "write");
     assert_eq!(after.body["expires_at"], "2099-01-01T00:00:00.000Z");
     assert_eq!(after.body["status"], "active");
-    assert_eq!(live_count(&api, aid).await, 1);
+    assert_eq!(live_count(&api, &aid).await, 1);
 
     let r = api
         .post(
@@ -710,5 +701,5 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     assert_problem(&p, 409, "conflict");
     let unchanged = api.get(&format!("{BASE}/{rid}")).await;
     assert_eq!(unchanged.body, before.body);
-    assert_eq!(live_count(&api, aid).await, 0);
+    assert_eq!(live_count(&api, &aid).await, 0);
 }

@@ -160,6 +160,16 @@ async fn new_request(api: &Api, system: &str) -> Value {
     .await
 }
 
+/// The asset named `system` and `N` pending `new_request`s for it: (asset id, request ids).
+async fn asset_with_requests<const N: usize>(api: &Api, system: &str) -> (String, [String; N]) {
+    let aid = asset(api, system).await;
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        ids.push(id_of(&new_request(api, system).await));
+    }
+    (aid, ids.try_into().expect("N ids"))
+}
+
 /// The asset named `system` and a pending `new_request` for it: the request's id.
 async fn pending_request(api: &Api, system: &str) -> String {
     asset(api, system).await;
