@@ -34,16 +34,7 @@ async fn approving_a_pending_request_stamps_the_decision() {
         assert_eq!(b[f], Value::Null, "{f}");
     }
     // Everything else is as it was.
-    let stamped = [
-        "status",
-        "approver_id",
-        "decision_comment",
-        "approved_at",
-        "updated_at",
-        "updated_by",
-        "revision",
-    ];
-    assert_only_changed(&before, b, &stamped);
+    assert_only_changed(&before, b, APPROVAL_STAMPS);
     assert_eq!(read_request(&api, &id).await, *b);
     assert_indexed_as(&api, &id, "approved").await;
 }
@@ -189,15 +180,7 @@ async fn completing_is_only_from_provisioned_and_status_takes_no_other_value() {
     assert_eq!(after.entitlement, before.entitlement);
     assert_eq!(after.live, before.live);
     assert_eq!(&after.request, b);
-    let stamped = [
-        "status",
-        "completed_at",
-        "updated_at",
-        "updated_by",
-        "source",
-        "revision",
-    ];
-    assert_only_changed(&before.request, b, &stamped);
+    assert_only_changed(&before.request, b, COMPLETION_STAMPS);
 }
 
 #[tokio::test]

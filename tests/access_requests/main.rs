@@ -58,6 +58,40 @@ const SERVER_SET: &[&str] = &[
     "granted_by_id",
 ];
 
+/// What approving (with a comment) sets on a request; all else stays as it was.
+const APPROVAL_STAMPS: &[&str] = &[
+    "status",
+    "approver_id",
+    "decision_comment",
+    "approved_at",
+    "updated_at",
+    "updated_by",
+    "revision",
+];
+
+/// What provisioning (with a comment) sets on an approved request.
+const PROVISIONING_STAMPS: &[&str] = &[
+    "status",
+    "provisioned_at",
+    "updated_at",
+    "updated_by",
+    "decision_comment",
+    "granted_by_id",
+    "granted_at",
+    "entitlement_id",
+    "revision",
+];
+
+/// What completing (with a `source`) sets on a provisioned request.
+const COMPLETION_STAMPS: &[&str] = &[
+    "status",
+    "completed_at",
+    "updated_at",
+    "updated_by",
+    "source",
+    "revision",
+];
+
 fn url(id: &str) -> String {
     format!("{BASE}/{id}")
 }

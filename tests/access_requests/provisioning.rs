@@ -34,18 +34,7 @@ async fn provisioning_new_creates_the_entitlement() {
         .expect("entitlement_id")
         .to_string();
     assert!(eid.starts_with("ent_"), "{eid}");
-    let stamped = [
-        "status",
-        "provisioned_at",
-        "updated_at",
-        "updated_by",
-        "decision_comment",
-        "granted_by_id",
-        "granted_at",
-        "entitlement_id",
-        "revision",
-    ];
-    assert_only_changed(&approved, b, &stamped);
+    assert_only_changed(&approved, b, PROVISIONING_STAMPS);
     assert_eq!(read_request(&api, &id).await, *b);
 
     let e = read_entitlement(&api, &eid).await;

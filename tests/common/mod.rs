@@ -891,3 +891,12 @@ pub fn foreign_envelope(id: &str) -> Value {
         "revision": 42,
     })
 }
+
+/// Asserts each `(query, field)` of `cases`, sent as `GET {uri}?{query}`, is a validation error
+/// naming exactly `field`.
+pub async fn assert_bad_queries(api: &Api, uri: &str, cases: &[(&str, &str)]) {
+    for (query, field) in cases {
+        let r = api.get(&format!("{uri}?{query}")).await;
+        assert_invalid_for(&r, &[field], query);
+    }
+}

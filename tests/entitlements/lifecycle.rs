@@ -99,13 +99,14 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     let aid = id_of(&r.body);
 
     let e = create_as(&api, &person, grant_body(&aid, "p1", "x")).await;
-    assert_eq!(e["granted_by_id"], "alice-admin");
-    assert_eq!(e["created_by"], "alice-admin");
-    assert_eq!(e["app_id"], Value::Null);
+    let by_person =
+        json!({"granted_by_id": "alice-admin", "created_by": "alice-admin", "app_id": null});
+    assert_fields(&e, by_person);
     let e = create_as(&api, &app, grant_body(&aid, "p2", "x")).await;
-    assert_eq!(e["granted_by_id"], Value::Null);
-    assert_eq!(e["created_by"], "svc-a");
-    assert_eq!(e["app_id"], "app-a");
+    assert_fields(
+        &e,
+        json!({"granted_by_id": null, "created_by": "svc-a", "app_id": "app-a"}),
+    );
     let given = with(
         grant_body(&aid, "p3", "x"),
         json!({"granted_by_id": "hr-system"}),
