@@ -27,23 +27,24 @@ const LATER: &str = "2099-06-30T12:00:00Z";
 
 const LATER_OUT: &str = "2099-06-30T12:00:00.000Z";
 
-/// Every field of a request: what the client sets, and `SERVER_SET`.
-static REQUEST_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let client = [
-        "requester_id",
-        "system_id",
-        "access_type",
-        "status",
-        "justification",
-        "asset_id",
-        "principal_id",
-        "principal_type",
-        "entitlement_type",
-        "expires_at",
-        "tags",
-    ];
-    [&client, SERVER_SET].concat()
-});
+/// The fields of a request that the client sets.
+const CLIENT_SET: &[&str] = &[
+    "requester_id",
+    "system_id",
+    "access_type",
+    "status",
+    "justification",
+    "asset_id",
+    "principal_id",
+    "principal_type",
+    "entitlement_type",
+    "expires_at",
+    "tags",
+];
+
+/// Every field of a request: `CLIENT_SET` and `SERVER_SET`.
+static REQUEST_KEYS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| [CLIENT_SET, SERVER_SET].concat());
 
 /// Fields only the server sets: `null` on a fresh request.
 const SERVER_SET: &[&str] = &[
