@@ -370,10 +370,7 @@ async fn patch_merges_replaces_values_and_clears_description() {
     let edit = json!({"description": null, "values": [{"value": "internal", "name": "Internal", "status": "inactive"}],
                       "status": "inactive", "source_type": "frontend"});
     let p = api
-        .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
-            api.patch(&at("iscPrivacy"), edit),
-        )
+        .expect_requests(READ_TRANSACT, api.patch(&at("iscPrivacy"), edit))
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     let b = &p.body;
@@ -556,17 +553,15 @@ async fn list_filters_by_type_status_and_q() {
         assert_eq!(r.status, 200, "{query}: {}", r.text);
         assert_eq!(keys_of(&r), want, "{query}");
     }
-    for (query, field) in [
+    let cases = [
         ("type=other", "type"),
         ("status=deleted", "status"),
         ("include_deleted=yes", "include_deleted"),
         ("app_id=x", "app_id"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
-    ] {
-        let r = api.get(&format!("{BASE}?{query}")).await;
-        assert_invalid_for(&r, &[field], query);
-    }
+    ];
+    assert_bad_queries(&api, BASE, &cases).await;
     // Another tenant's catalog is empty.
     let other = Api::new().await;
     assert_eq!(keys_of(&other.get(BASE).await), Vec::<String>::new());
@@ -614,22 +609,25 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
         assert_invalid(&r, &["cursor"]);
     }
     // Bound to the filter, the caller (tenant, app) and the collection.
-    let r = api
-        .get(&format!("{BASE}?limit=2&type=custom&cursor={c}"))
-        .await;
-    assert_eq!(bad_fields(&r), vec!["cursor"]);
     let app = api.token_for("svc", Some("app-a"), &all_scopes());
-    let r = api
-        .get_as(&format!("{BASE}?limit=2&cursor={c}"), &app)
-        .await;
-    assert_eq!(bad_fields(&r), vec!["cursor"]);
     let other = Api::new().await;
-    let r = other.get(&format!("{BASE}?limit=2&cursor={c}")).await;
-    assert_eq!(bad_fields(&r), vec!["cursor"]);
-    let r = api
-        .get(&format!("/api/v1/technology?limit=2&cursor={c}"))
-        .await;
-    assert_eq!(bad_fields(&r), vec!["cursor"]);
+    for (caller, token, uri) in [
+        (
+            &api,
+            api.token(),
+            format!("{BASE}?limit=2&type=custom&cursor={c}"),
+        ),
+        (&api, app, format!("{BASE}?limit=2&cursor={c}")),
+        (&other, other.token(), format!("{BASE}?limit=2&cursor={c}")),
+        (
+            &api,
+            api.token(),
+            format!("/api/v1/technology?limit=2&cursor={c}"),
+        ),
+    ] {
+        let r = caller.get_as(&uri, &token).await;
+        assert_eq!(bad_fields(&r), vec!["cursor"], "{uri}");
+    }
 }
 
 #[tokio::test]

@@ -209,6 +209,20 @@ fn caller(scopes: &[Scope]) -> Caller {
     }
 }
 
+/// A valid asset for the PATCH properties to start from.
+fn current_asset() -> asset::AssetFields {
+    let body = serde_json::json!({"name": "crm", "owner": {"person_id": "p"}, "hosting": "cloud",
+        "cloud_provider": "aws"});
+    asset::parse_create(obj(body)).unwrap().0
+}
+
+/// A valid attribute (one value) for the PATCH properties to start from.
+fn current_attribute() -> attribute::AttributeFields {
+    let body = serde_json::json!({"key": "tier", "name": "Tier", "type": "governance",
+        "values": [{"value": "gold", "name": "Gold"}]});
+    attribute::parse_create(obj(body)).unwrap().0
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(CASES))]
 
@@ -240,26 +254,14 @@ proptest! {
 
     #[test]
     fn asset_bodies(create in body(ASSET_FIELDS), patch in body(ASSET_FIELDS)) {
-        let r = asset::parse_create(create);
-        assert_parsed(&r)?;
-        let current = asset::parse_create(obj(serde_json::json!({"name": "crm",
-            "owner": {"person_id": "p"}, "hosting": "cloud", "cloud_provider": "aws"})))
-            .unwrap()
-            .0;
-        let r = asset::apply_patch(&current, patch);
-        assert_parsed(&r)?;
+        assert_parsed(&asset::parse_create(create))?;
+        assert_parsed(&asset::apply_patch(&current_asset(), patch))?;
     }
 
     #[test]
     fn attribute_bodies(create in body(ATTRIBUTE_FIELDS), patch in body(ATTRIBUTE_FIELDS)) {
-        let r = attribute::parse_create(create);
-        assert_parsed(&r)?;
-        let current = attribute::parse_create(obj(serde_json::json!({"key": "tier",
-            "name": "Tier", "type": "governance", "values": [{"value": "gold", "name": "Gold"}]})))
-            .unwrap()
-            .0;
-        let r = attribute::apply_patch(&current, patch);
-        assert_parsed(&r)?;
+        assert_parsed(&attribute::parse_create(create))?;
+        assert_parsed(&attribute::apply_patch(&current_attribute(), patch))?;
     }
 
     #[test]

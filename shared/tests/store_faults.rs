@@ -180,17 +180,37 @@ fn always_failing_get(error: fn() -> GetItemError) -> Rule {
         .build()
 }
 
-/// `assets::get` through a client retrying like production, with `rule` answering GetItem: the
-/// error it must end in.
-async fn get_with_production_retries(rule: &Rule, why: &str) -> ApiError {
+/// `assets::get` through a client retrying like production, with `rule` answering GetItem,
+/// asserting the SDK made `attempts` calls (`why`): the error it must end in.
+async fn get_with_production_retries(rule: &Rule, attempts: usize, why: &str) -> ApiError {
     let state = state(mocked(
         Retries::LikeProduction,
         RuleMode::Sequential,
         &[rule],
     ));
-    store::assets::get(&state, &caller(), ASSET_ID, false)
+    let err = store::assets::get(&state, &caller(), ASSET_ID, false)
         .await
-        .expect_err(why)
+        .expect_err(why);
+    assert_eq!(rule.num_calls(), attempts, "{why}");
+    err
+}
+
+/// `get_with_production_retries` against a GetItem that fails with `error` on every call.
+async fn get_always_failing(error: fn() -> GetItemError, attempts: usize, why: &str) -> ApiError {
+    get_with_production_retries(&always_failing_get(error), attempts, why).await
+}
+
+/// One transaction against `rule`, retrying like production, asserting a single call that ends
+/// in a cancellation whose reasons carry `codes`: the reasons.
+async fn cancelled_once(rule: &Rule, codes: &[Option<&str>]) -> Vec<store::CancelReason> {
+    let result = transact_once_rule(rule, Retries::LikeProduction).await;
+    assert_eq!(rule.num_calls(), 1);
+    let Err(TxError::Cancelled(reasons)) = result else {
+        panic!("expected Cancelled, got {result:?}");
+    };
+    let got: Vec<Option<&str>> = reasons.iter().map(|r| r.code.as_deref()).collect();
+    assert_eq!(got, codes);
+    reasons
 }
 
 /// The technology handler's GET with `rule` answering GetItem once, no retries.
@@ -260,22 +280,25 @@ fn meta(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
 }
 
+/// The GetItem error `$kind` (variant and type share the name) with `$message`, coded as the
+/// SDK's deserializer codes it.
+macro_rules! get_item_error {
+    ($kind:ident, $message:expr) => {
+        GetItemError::$kind(
+            $kind::builder()
+                .message($message)
+                .meta(meta(stringify!($kind), $message))
+                .build(),
+        )
+    };
+}
+
 fn throughput_exceeded() -> GetItemError {
-    GetItemError::ProvisionedThroughputExceededException(
-        ProvisionedThroughputExceededException::builder()
-            .message(SDK_MESSAGE)
-            .meta(meta("ProvisionedThroughputExceededException", SDK_MESSAGE))
-            .build(),
-    )
+    get_item_error!(ProvisionedThroughputExceededException, SDK_MESSAGE)
 }
 
 fn resource_not_found() -> GetItemError {
-    GetItemError::ResourceNotFoundException(
-        ResourceNotFoundException::builder()
-            .message(NOT_FOUND_MESSAGE)
-            .meta(meta("ResourceNotFoundException", NOT_FOUND_MESSAGE))
-            .build(),
-    )
+    get_item_error!(ResourceNotFoundException, NOT_FOUND_MESSAGE)
 }
 
 fn reason(code: &str) -> CancellationReason {
@@ -495,9 +518,8 @@ async fn only_the_item_size_validation_exception_is_a_400_record_too_large() {
 
 #[tokio::test]
 async fn throttled_get_is_retried_by_the_sdk_then_answers_503_with_retry_after() {
-    let rule = always_failing_get(throughput_exceeded);
-    let err = get_with_production_retries(&rule, "throttled").await;
-    assert_eq!(rule.num_calls(), 3, "the SDK retries throttling 3 times");
+    let err =
+        get_always_failing(throughput_exceeded, 3, "the SDK retries throttling 3 times").await;
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 
     let resp = err.into_response("req-retried");
@@ -516,9 +538,7 @@ async fn throttled_get_through_the_handler_answers_503_with_retry_after() {
 #[tokio::test]
 async fn unexpected_get_error_answers_500_saying_nothing_internal() {
     // Production retries: a non-transient code is not retried.
-    let rule = always_failing_get(resource_not_found);
-    let err = get_with_production_retries(&rule, "missing table").await;
-    assert_eq!(rule.num_calls(), 1, "ResourceNotFound is not retried");
+    let err = get_always_failing(resource_not_found, 1, "ResourceNotFound is not retried").await;
     assert!(matches!(err, ApiError::Internal(_)), "{err:?}");
 
     let resp = err.into_response("req-500");
@@ -561,13 +581,7 @@ async fn a_failed_condition_returns_the_reasons_in_order_without_retrying() {
         })
         .repeatedly()
         .build();
-    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
-    assert_eq!(rule.num_calls(), 1);
-    let Err(TxError::Cancelled(reasons)) = result else {
-        panic!("expected Cancelled, got {result:?}");
-    };
-    let codes: Vec<Option<&str>> = reasons.iter().map(|r| r.code.as_deref()).collect();
-    assert_eq!(codes, [Some("ConditionalCheckFailed"), Some("None")]);
+    let reasons = cancelled_once(&rule, &[Some("ConditionalCheckFailed"), Some("None")]).await;
     assert!(reasons[0].condition_failed());
     assert!(!reasons[1].condition_failed());
     assert_eq!(
@@ -731,13 +745,7 @@ async fn cancellation_reasons_on_the_wire_are_decoded_in_order() {
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]","CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed","Item":{"revision":{"N":"7"}}},{"Code":"None"}]}"#,
             )
     });
-    let result = transact_once_rule(&rule, Retries::LikeProduction).await;
-    assert_eq!(rule.num_calls(), 1);
-    let Err(TxError::Cancelled(reasons)) = result else {
-        panic!("expected Cancelled, got {result:?}");
-    };
-    let codes: Vec<Option<&str>> = reasons.iter().map(|r| r.code.as_deref()).collect();
-    assert_eq!(codes, [Some("ConditionalCheckFailed"), Some("None")]);
+    let reasons = cancelled_once(&rule, &[Some("ConditionalCheckFailed"), Some("None")]).await;
     assert_eq!(
         reasons[0].item.as_ref().and_then(|i| i.get("revision")),
         Some(&AttributeValue::N("7".into()))
@@ -756,7 +764,6 @@ async fn a_5xx_without_an_error_code_is_unavailable_after_sdk_retries() {
         .http_status(503, Some("Service Unavailable".into()))
         .repeatedly()
         .build();
-    let err = get_with_production_retries(&rule, "503").await;
-    assert_eq!(rule.num_calls(), 3, "the SDK retried it as transient");
+    let err = get_with_production_retries(&rule, 3, "the SDK retried it as transient").await;
     assert!(matches!(err, ApiError::Unavailable(_)), "{err:?}");
 }

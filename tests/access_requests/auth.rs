@@ -292,9 +292,7 @@ async fn each_route_needs_exactly_its_scope() {
 #[tokio::test]
 async fn another_tenants_request_does_not_exist() {
     let api = Api::new().await;
-    let aid = asset(&api, "github").await;
-    let pending = id_of(&new_request(&api, "github").await);
-    let approved = id_of(&new_request(&api, "github").await);
+    let (aid, [pending, approved]) = asset_with_requests(&api, "github").await;
     approve(&api, &approved).await;
     let other = api.other_tenant();
     let stranger = other.token_for("approver-9", None, &all_scopes());

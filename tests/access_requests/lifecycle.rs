@@ -12,14 +12,7 @@ async fn approving_a_pending_request_stamps_the_decision() {
     asset(&api, "github").await;
     let before = new_request(&api, "github").await;
     let id = id_of(&before);
-    let r = act_with(
-        &api,
-        &approver(&api),
-        &id,
-        "approve",
-        json!({"comment": "ok for Q1"}),
-    )
-    .await;
+    let r = decide(&api, &id, "approve", json!({"comment": "ok for Q1"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
     let b = &r.body;
@@ -41,19 +34,7 @@ async fn approving_a_pending_request_stamps_the_decision() {
         assert_eq!(b[f], Value::Null, "{f}");
     }
     // Everything else is as it was.
-    let mut expected = before.clone();
-    for f in [
-        "status",
-        "approver_id",
-        "decision_comment",
-        "approved_at",
-        "updated_at",
-        "updated_by",
-        "revision",
-    ] {
-        expected[f] = b[f].clone();
-    }
-    assert_eq!(*b, expected);
+    assert_only_changed(&before, b, APPROVAL_STAMPS);
     assert_eq!(read_request(&api, &id).await, *b);
     assert_indexed_as(&api, &id, "approved").await;
 }
@@ -64,16 +45,9 @@ async fn rejecting_a_pending_request_stamps_the_decision() {
     let id = pending_request(&api, "github").await;
     // An empty body is fine on an action route; an unknown field is not (and changes nothing).
     let before = snapshot(&api, &id).await;
-    let r = act_with(
-        &api,
-        &approver(&api),
-        &id,
-        "reject",
-        json!({"reason": "no"}),
-    )
-    .await;
+    let r = decide(&api, &id, "reject", json!({"reason": "no"})).await;
     assert_invalid(&r, &["reason"]);
-    let r = act_with(&api, &approver(&api), &id, "reject", json!({"comment": 5})).await;
+    let r = decide(&api, &id, "reject", json!({"comment": 5})).await;
     assert_invalid(&r, &["comment"]);
     assert_unchanged(&api, &before).await;
     let r = act(&api, &approver(&api), &id, "reject").await;
@@ -205,18 +179,8 @@ async fn completing_is_only_from_provisioned_and_status_takes_no_other_value() {
     let after = snapshot(&api, &id).await;
     assert_eq!(after.entitlement, before.entitlement);
     assert_eq!(after.live, before.live);
-    let mut expected = before.request.clone();
-    for f in [
-        "status",
-        "completed_at",
-        "updated_at",
-        "updated_by",
-        "source",
-        "revision",
-    ] {
-        expected[f] = b[f].clone();
-    }
-    assert_eq!(after.request, expected);
+    assert_eq!(&after.request, b);
+    assert_only_changed(&before.request, b, COMPLETION_STAMPS);
 }
 
 #[tokio::test]
@@ -351,15 +315,10 @@ async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
     let api = Api::new().await;
     let aid = asset(&api, "vault").await;
     let privileged = grant_privileged_root(&api, &aid).await;
-    let m = create(
-        &api,
-        modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER})),
-    )
-    .await;
-    let before = snapshot(&api, &id_of(&m)).await;
-    let r = api
-        .patch(&url(&id_of(&m)), json!({"expires_at": null}))
-        .await;
+    let body = modify_of("vault", &id_of(&privileged), json!({"expires_at": LATER}));
+    let mid = id_of(&create(&api, body).await);
+    let before = snapshot(&api, &mid).await;
+    let r = api.patch(&url(&mid), json!({"expires_at": null})).await;
     assert_invalid(&r, &["expires_at"]);
     assert_unchanged(&api, &before).await;
 }
@@ -367,9 +326,7 @@ async fn patch_cannot_clear_the_expiry_of_a_privileged_entitlement() {
 #[tokio::test]
 async fn deleting_a_pending_request_withdraws_it_for_good() {
     let api = Api::new().await;
-    let aid = asset(&api, "github").await;
-    let keep = id_of(&new_request(&api, "github").await);
-    let id = id_of(&new_request(&api, "github").await);
+    let (aid, [keep, id]) = asset_with_requests(&api, "github").await;
     let r = api.delete(&url(&id)).await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(r.text, "");
@@ -416,10 +373,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
         assert_problem(&r, 403, "forbidden");
     }
     // The stored item is a soft delete, stamped.
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .expect("item kept");
+    let item = stored_request(&api, &id).await;
     assert_eq!(
         item.get("is_deleted"),
         Some(&aws_sdk_dynamodb::types::AttributeValue::Bool(true))
@@ -439,14 +393,13 @@ async fn decisions_record_the_clients_provenance() {
         json!({"source": ""}),
         json!({"status": "approved"}),
     ] {
-        let r = act_with(&api, &approver(&api), &id, "approve", body.clone()).await;
+        let r = decide(&api, &id, "approve", body.clone()).await;
         assert_problem(&r, 400, "validation-error");
         assert_eq!(bad_fields(&r).len(), 1, "{body}: {}", r.text);
     }
     assert_unchanged(&api, &before).await;
-    let r = act_with(
+    let r = decide(
         &api,
-        &approver(&api),
         &id,
         "approve",
         json!({"comment": "ok", "source": "itsm", "source_type": "backend"}),
@@ -464,14 +417,7 @@ async fn decisions_record_the_clients_provenance() {
     let r = complete(&api, &api.token(), &id).await;
     assert_eq!(r.body["source"], "itsm");
     let id2 = id_of(&new_request(&api, "aws").await);
-    let r = act_with(
-        &api,
-        &approver(&api),
-        &id2,
-        "reject",
-        json!({"source_type": "frontend"}),
-    )
-    .await;
+    let r = decide(&api, &id2, "reject", json!({"source_type": "frontend"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["source"], "edm");
     assert_eq!(r.body["source_type"], "frontend");
@@ -512,18 +458,11 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
         .await;
 
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        api.patch(&url(&nid), json!({"justification": "y"})),
-    )
-    .await;
+    api.expect_patch(READ_TRANSACT, &url(&nid), json!({"justification": "y"}))
+        .await;
 
-    api.expect_requests(
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        approve(&api, &nid),
-    )
-    .await;
+    api.expect_requests(READ_TRANSACT, approve(&api, &nid))
+        .await;
 
     // A refused decision reads once and writes nothing.
     api.expect_answer(
@@ -533,23 +472,16 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     )
     .await;
 
-    api.expect_requests(
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        provision(&api, &nid),
-    )
-    .await;
+    api.expect_requests(READ_TRANSACT, provision(&api, &nid))
+        .await;
 
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        complete(&api, &api.token(), &nid),
-    )
-    .await;
+    api.expect_answer(200, READ_TRANSACT, complete(&api, &api.token(), &nid))
+        .await;
 
     let mid = id_of(&m);
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        READ_TRANSACT,
         act(&api, &approver(&api), &mid, "reject"),
     )
     .await;
@@ -563,12 +495,8 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
 
     let d = id_of(&new_request(&api, "aws").await);
-    api.expect_answer(
-        204,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        api.delete(&url(&d)),
-    )
-    .await;
+    api.expect_answer(204, READ_TRANSACT, api.delete(&url(&d)))
+        .await;
     for uri in [BASE.to_string(), format!("{BASE}?status=pending")] {
         let listed = api.expect_requests(&[("Query", 1)], api.get(&uri)).await;
         assert_eq!(listed.status, 200, "{uri}");
@@ -655,8 +583,7 @@ async fn a_stale_if_match_changes_nothing() {
 #[tokio::test]
 async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "github"})).await;
-    let aid = asset["id"].as_str().unwrap();
+    let aid = asset(&api, "github").await;
     let r = api
         .post(
             BASE,
@@ -704,7 +631,7 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     assert_eq!(e.body["entitlement_type"], "maintainer");
     assert_eq!(e.body["access_request_id"], id.as_str());
     assert_eq!(p.body["granted_at"], e.body["granted_at"]);
-    assert_eq!(live_count(&api, aid).await, 1);
+    assert_eq!(live_count(&api, &aid).await, 1);
 
     let again = act(&api, &approver(&api), &id, "provision").await;
     assert_problem(&again, 409, "conflict");
@@ -725,8 +652,7 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
 #[tokio::test]
 async fn modify_and_revoke_requests_change_the_entitlement() {
     let api = Api::new().await;
-    let asset = api.asset(json!({"name": "aws"})).await;
-    let aid = asset["id"].as_str().unwrap();
+    let aid = asset(&api, "aws").await;
     let e = api
         .post(ENTS, json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
         .await;
@@ -748,7 +674,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     assert_eq!(after.body["entitlement_type"], "write");
     assert_eq!(after.body["expires_at"], "2099-01-01T00:00:00.000Z");
     assert_eq!(after.body["status"], "active");
-    assert_eq!(live_count(&api, aid).await, 1);
+    assert_eq!(live_count(&api, &aid).await, 1);
 
     let r = api
         .post(
@@ -774,5 +700,5 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     assert_problem(&p, 409, "conflict");
     let unchanged = api.get(&format!("{BASE}/{rid}")).await;
     assert_eq!(unchanged.body, before.body);
-    assert_eq!(live_count(&api, aid).await, 0);
+    assert_eq!(live_count(&api, &aid).await, 0);
 }

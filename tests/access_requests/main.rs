@@ -27,23 +27,24 @@ const LATER: &str = "2099-06-30T12:00:00Z";
 
 const LATER_OUT: &str = "2099-06-30T12:00:00.000Z";
 
-/// Every field of a request: what the client sets, and `SERVER_SET`.
-static REQUEST_KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let client = [
-        "requester_id",
-        "system_id",
-        "access_type",
-        "status",
-        "justification",
-        "asset_id",
-        "principal_id",
-        "principal_type",
-        "entitlement_type",
-        "expires_at",
-        "tags",
-    ];
-    [&client, SERVER_SET].concat()
-});
+/// The fields of a request that the client sets.
+const CLIENT_SET: &[&str] = &[
+    "requester_id",
+    "system_id",
+    "access_type",
+    "status",
+    "justification",
+    "asset_id",
+    "principal_id",
+    "principal_type",
+    "entitlement_type",
+    "expires_at",
+    "tags",
+];
+
+/// Every field of a request: `CLIENT_SET` and `SERVER_SET`.
+static REQUEST_KEYS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| [CLIENT_SET, SERVER_SET].concat());
 
 /// Fields only the server sets: `null` on a fresh request.
 const SERVER_SET: &[&str] = &[
@@ -56,6 +57,40 @@ const SERVER_SET: &[&str] = &[
     "entitlement_id",
     "granted_at",
     "granted_by_id",
+];
+
+/// What approving (with a comment) sets on a request; all else stays as it was.
+const APPROVAL_STAMPS: &[&str] = &[
+    "status",
+    "approver_id",
+    "decision_comment",
+    "approved_at",
+    "updated_at",
+    "updated_by",
+    "revision",
+];
+
+/// What provisioning (with a comment) sets on an approved request.
+const PROVISIONING_STAMPS: &[&str] = &[
+    "status",
+    "provisioned_at",
+    "updated_at",
+    "updated_by",
+    "decision_comment",
+    "granted_by_id",
+    "granted_at",
+    "entitlement_id",
+    "revision",
+];
+
+/// What completing (with a `source`) sets on a provisioned request.
+const COMPLETION_STAMPS: &[&str] = &[
+    "status",
+    "completed_at",
+    "updated_at",
+    "updated_by",
+    "source",
+    "revision",
 ];
 
 fn url(id: &str) -> String {
@@ -88,6 +123,16 @@ async fn act(api: &Api, token: &str, id: &str, action: &str) -> Response {
 async fn act_with(api: &Api, token: &str, id: &str, action: &str, body: Value) -> Response {
     api.post_as(&format!("{}/{action}", url(id)), token, body)
         .await
+}
+
+/// An action with a body (a comment, provenance) by approver-1, who decides.
+async fn decide(api: &Api, id: &str, action: &str, body: Value) -> Response {
+    act_with(api, &approver(api), id, action, body).await
+}
+
+/// Provisioning with a body by provisioner-1.
+async fn provision_with(api: &Api, id: &str, body: Value) -> Response {
+    act_with(api, &provisioner(api), id, "provision", body).await
 }
 
 async fn complete(api: &Api, token: &str, id: &str) -> Response {
@@ -150,6 +195,16 @@ async fn new_request(api: &Api, system: &str) -> Value {
     .await
 }
 
+/// The asset named `system` and `N` pending `new_request`s for it: (asset id, request ids).
+async fn asset_with_requests<const N: usize>(api: &Api, system: &str) -> (String, [String; N]) {
+    let aid = asset(api, system).await;
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        ids.push(id_of(&new_request(api, system).await));
+    }
+    (aid, ids.try_into().expect("N ids"))
+}
+
 /// The asset named `system` and a pending `new_request` for it: the request's id.
 async fn pending_request(api: &Api, system: &str) -> String {
     asset(api, system).await;
@@ -186,19 +241,88 @@ async fn grant_privileged_root(api: &Api, asset_id: &str) -> Value {
     .await
 }
 
-/// The asset `aws` with an active `read` grant of `p9` on it: (asset id, entitlement id).
-async fn aws_with_read_grant(api: &Api) -> (String, String) {
+/// The asset `aws` with an active `read` grant of `p9` on it: (asset id, the grant).
+async fn aws_read_grant(api: &Api) -> (String, Value) {
     let aid = asset(api, "aws").await;
-    let eid = id_of(&grant_read(api, &aid, "p9").await);
-    (aid, eid)
+    let ent = grant_read(api, &aid, "p9").await;
+    (aid, ent)
+}
+
+/// A fresh caller and `aws_read_grant`: (the caller, asset id, the grant).
+async fn api_with_aws_read_grant() -> (Api, String, Value) {
+    let api = Api::new().await;
+    let (aid, ent) = aws_read_grant(&api).await;
+    (api, aid, ent)
+}
+
+/// `aws_read_grant`: (asset id, entitlement id).
+async fn aws_with_read_grant(api: &Api) -> (String, String) {
+    let (aid, ent) = aws_read_grant(api).await;
+    (aid, id_of(&ent))
+}
+
+/// Files `body` as user-1 and approves it as approver-1: the request's id.
+async fn approved(api: &Api, body: Value) -> String {
+    let id = id_of(&create(api, body).await);
+    approve(api, &id).await;
+    id
+}
+
+/// The asset named `system` and an approved `new_request` for it: (asset id, request id).
+async fn approved_request(api: &Api, system: &str) -> (String, String) {
+    let aid = asset(api, system).await;
+    let id = id_of(&new_request(api, system).await);
+    approve(api, &id).await;
+    (aid, id)
+}
+
+/// Provisions a modify or revoke as provisioner-1: a 200 that read the request and the
+/// entitlement and wrote one transaction. The provisioned request.
+async fn provision_counted(api: &Api, id: &str) -> Value {
+    let expected = [("GetItem", 2), ("TransactWriteItems", 1)];
+    let token = provisioner(api);
+    let p = api
+        .expect_answer(200, &expected, act(api, &token, id, "provision"))
+        .await;
+    assert_eq!(p.body["status"], "provisioned");
+    p.body
+}
+
+/// Provisioning the approved request `id` is refused with a 409 and changes nothing: the
+/// answer, and the snapshot it left alone.
+async fn assert_provision_refused(api: &Api, id: &str) -> (Response, Snapshot) {
+    let before = snapshot(api, id).await;
+    let r = act(api, &provisioner(api), id, "provision").await;
+    assert_problem(&r, 409, "conflict");
+    assert_unchanged(api, &before).await;
+    (r, before)
+}
+
+/// The request's item as stored (soft-deleted ones too), read straight from the table.
+async fn stored_request(api: &Api, id: &str) -> shared::store::Item {
+    api.stored(&format!("T#{}#ARQ", api.tenant), id)
+        .await
+        .unwrap_or_else(|| panic!("no stored item for {id}"))
+}
+
+/// The request's stored `revision`.
+async fn stored_revision(api: &Api, id: &str) -> Option<i64> {
+    shared::store::get_n(&stored_request(api, id).await, "revision")
+}
+
+/// Runs `n` copies of `f` at once against the request `id`, each with its own handle on `api`:
+/// their statuses.
+async fn race_on<F, Fut>(api: &Api, id: &str, n: usize, f: F) -> Vec<u16>
+where
+    F: Fn(usize, Api, String) -> Fut,
+    Fut: std::future::Future<Output = u16> + Send + 'static,
+{
+    race(n, |i| f(i, api.clone(), id.to_string())).await
 }
 
 /// Asserts the request's status index entry (GSI1PK) is for `status`.
 async fn assert_indexed_as(api: &Api, id: &str, status: &str) {
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), id)
-        .await
-        .unwrap();
+    let item = stored_request(api, id).await;
     assert_eq!(
         shared::store::get_s(&item, "GSI1PK"),
         Some(format!("T#{}#ARQ#{status}", api.tenant).as_str()),

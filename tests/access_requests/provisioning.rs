@@ -10,25 +10,14 @@ use super::*;
 async fn provisioning_new_creates_the_entitlement() {
     let api = Api::new().await;
     let aid = asset(&api, "aws").await;
-    let r = create(
-        &api,
-        new_of("aws", "deployer", json!({"justification": "deploys", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE})),
-    )
-    .await;
-    let id = id_of(&r);
-    approve(&api, &id).await;
+    let body = json!({"justification": "deploys", "principal_id": "grp-ops", "principal_type": "group", "expires_at": FUTURE});
+    let id = approved(&api, new_of("aws", "deployer", body)).await;
     let approved = read_request(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 0);
     let p = api
         .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
-            act_with(
-                &api,
-                &provisioner(&api),
-                &id,
-                "provision",
-                json!({"comment": "done in IAM"}),
-            ),
+            READ_TRANSACT,
+            provision_with(&api, &id, json!({"comment": "done in IAM"})),
         )
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
@@ -45,21 +34,7 @@ async fn provisioning_new_creates_the_entitlement() {
         .expect("entitlement_id")
         .to_string();
     assert!(eid.starts_with("ent_"), "{eid}");
-    let mut expected = approved.clone();
-    for f in [
-        "status",
-        "provisioned_at",
-        "updated_at",
-        "updated_by",
-        "decision_comment",
-        "granted_by_id",
-        "granted_at",
-        "entitlement_id",
-        "revision",
-    ] {
-        expected[f] = b[f].clone();
-    }
-    assert_eq!(*b, expected);
+    assert_only_changed(&approved, b, PROVISIONING_STAMPS);
     assert_eq!(read_request(&api, &id).await, *b);
 
     let e = read_entitlement(&api, &eid).await;
@@ -89,14 +64,7 @@ async fn provisioning_new_creates_the_entitlement() {
     // Without a comment, provisioning keeps the approver's.
     let r2 = new_request(&api, "aws").await;
     let id2 = id_of(&r2);
-    act_with(
-        &api,
-        &approver(&api),
-        &id2,
-        "approve",
-        json!({"comment": "fine"}),
-    )
-    .await;
+    decide(&api, &id2, "approve", json!({"comment": "fine"})).await;
     let p2 = provision(&api, &id2).await;
     assert_eq!(p2["decision_comment"], "fine");
     let e2 = read_entitlement(&api, p2["entitlement_id"].as_str().unwrap()).await;
@@ -108,36 +76,19 @@ async fn provisioning_new_creates_the_entitlement() {
 
 #[tokio::test]
 async fn provisioning_modify_changes_type_and_expiry() {
-    let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
+    let (api, aid, ent) = api_with_aws_read_grant().await;
     let eid = id_of(&ent);
     assert_eq!(live_count(&api, &aid).await, 1);
 
     // Both.
-    let m = create(
-        &api,
-        modify_of(
-            "aws",
-            &eid,
-            json!({"justification": "more", "entitlement_type": "write", "expires_at": FUTURE}),
-        ),
-    )
-    .await;
-    let mid = id_of(&m);
-    approve(&api, &mid).await;
-    let p = api
-        .expect_requests(
-            &[("GetItem", 2), ("TransactWriteItems", 1)],
-            act(&api, &provisioner(&api), &mid, "provision"),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(p.body["status"], "provisioned");
-    assert_eq!(p.body["entitlement_id"], eid.as_str());
+    let changes =
+        json!({"justification": "more", "entitlement_type": "write", "expires_at": FUTURE});
+    let mid = approved(&api, modify_of("aws", &eid, changes)).await;
+    let p = provision_counted(&api, &mid).await;
+    assert_eq!(p["entitlement_id"], eid.as_str());
     // The grant stamps are the entitlement's, not the provisioning's.
-    assert_eq!(p.body["granted_at"], ent["granted_at"]);
-    assert_eq!(p.body["granted_by_id"], "user-1");
+    assert_eq!(p["granted_at"], ent["granted_at"]);
+    assert_eq!(p["granted_by_id"], "user-1");
     let e = read_entitlement(&api, &eid).await;
     let mut expected = ent.clone();
     expected["entitlement_type"] = json!("write");
@@ -167,9 +118,8 @@ async fn provisioning_modify_changes_type_and_expiry() {
             Value::Null,
         ),
     ] {
-        let m = create(&api, modify_of("aws", &eid, changes)).await;
-        approve(&api, &id_of(&m)).await;
-        provision(&api, &id_of(&m)).await;
+        let mid = approved(&api, modify_of("aws", &eid, changes)).await;
+        provision(&api, &mid).await;
         let e = read_entitlement(&api, &eid).await;
         assert_eq!(e["entitlement_type"], entitlement_type);
         assert_eq!(e["expires_at"], expires_at);
@@ -179,44 +129,27 @@ async fn provisioning_modify_changes_type_and_expiry() {
     assert_eq!(e["revision"], 5);
     assert_eq!(live_count(&api, &aid).await, 1);
     // The grant guard moved with the type: a new `read` grant clashes, a `write` one does not.
-    let r = api
-        .post(ENTS, json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "read"}))
-        .await;
+    let r = api.post(ENTS, grant_body(&aid, "p9", "read")).await;
     assert_problem(&r, 409, "conflict");
-    grant(
-        &api,
-        json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "write"}),
-    )
-    .await;
+    grant(&api, grant_body(&aid, "p9", "write")).await;
     assert_eq!(live_count(&api, &aid).await, 2);
 }
 
 #[tokio::test]
 async fn provisioning_revoke_revokes_the_entitlement() {
-    let api = Api::new().await;
-    let aid = asset(&api, "aws").await;
-    let ent = grant_read(&api, &aid, "p9").await;
+    let (api, aid, ent) = api_with_aws_read_grant().await;
     let eid = id_of(&ent);
-    let r = create(
+    let id = approved(
         &api,
         revoke_of("aws", &eid, json!({"justification": "left"})),
     )
     .await;
-    let id = id_of(&r);
-    approve(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 1);
-    let p = api
-        .expect_requests(
-            &[("GetItem", 2), ("TransactWriteItems", 1)],
-            act(&api, &provisioner(&api), &id, "provision"),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(p.body["status"], "provisioned");
-    assert_eq!(p.body["entitlement_id"], eid.as_str());
-    assert_eq!(p.body["entitlement_type"], "read");
-    assert_eq!(p.body["granted_at"], ent["granted_at"]);
-    assert_eq!(p.body["granted_by_id"], "user-1");
+    let p = provision_counted(&api, &id).await;
+    assert_eq!(p["entitlement_id"], eid.as_str());
+    assert_eq!(p["entitlement_type"], "read");
+    assert_eq!(p["granted_at"], ent["granted_at"]);
+    assert_eq!(p["granted_by_id"], "user-1");
     let e = read_entitlement(&api, &eid).await;
     assert_eq!(e["status"], "revoked");
     assert_eq!(e["revoked_by"], "provisioner-1");
@@ -232,16 +165,11 @@ async fn provisioning_revoke_revokes_the_entitlement() {
 #[tokio::test]
 async fn provisioning_new_after_the_asset_was_deleted_changes_nothing() {
     let api = Api::new().await;
-    let aid = asset(&api, "legacy").await;
-    let id = id_of(&new_request(&api, "legacy").await);
-    approve(&api, &id).await;
+    let (aid, id) = approved_request(&api, "legacy").await;
     // No live grants, so the asset can be deleted under the approved request.
     assert_eq!(api.delete(&format!("{TECH}/{aid}")).await.status, 204);
-    let before = snapshot(&api, &id).await;
-    let r = act(&api, &provisioner(&api), &id, "provision").await;
-    assert_problem(&r, 409, "conflict");
+    let (r, before) = assert_provision_refused(&api, &id).await;
     assert!(r.body.get("current_status").is_none(), "{}", r.text);
-    assert_unchanged(&api, &before).await;
     assert_eq!(before.live, 0);
     assert_eq!(before.request["status"], "approved");
     // A new asset of the same name does not revive the old request.
@@ -257,22 +185,13 @@ async fn provisioning_new_after_the_asset_was_deleted_changes_nothing() {
 #[tokio::test]
 async fn provisioning_new_over_a_live_grant_of_the_same_tuple_changes_nothing() {
     let api = Api::new().await;
-    let aid = asset(&api, "github").await;
-    let id = id_of(&new_request(&api, "github").await);
-    approve(&api, &id).await;
-    let direct = grant(
-        &api,
-        json!({"asset_id": aid, "principal_id": "user-1", "principal_type": "person", "entitlement_type": "member"}),
-    )
-    .await;
-    let before = snapshot(&api, &id).await;
+    let (aid, id) = approved_request(&api, "github").await;
+    let direct = grant(&api, grant_body(&aid, "user-1", "member")).await;
+    let (r, before) = assert_provision_refused(&api, &id).await;
     assert_eq!(before.live, 1);
-    let r = act(&api, &provisioner(&api), &id, "provision").await;
-    assert_problem(&r, 409, "conflict");
     assert_eq!(r.body["asset_id"], aid.as_str(), "{}", r.text);
     assert_eq!(r.body["principal_id"], "user-1");
     assert_eq!(r.body["entitlement_type"], "member");
-    assert_unchanged(&api, &before).await;
     assert_eq!(read_entitlement(&api, &id_of(&direct)).await, direct);
     let list = api.get(&format!("{ENTS}?asset_id={aid}")).await;
     assert_eq!(listed_ids(&list), vec![id_of(&direct)]);
@@ -295,19 +214,15 @@ async fn provisioning_new_without_expiry_on_a_critical_asset_changes_nothing() {
     );
     let id = id_of(&new_request(&api, "core-banking").await);
     approve(&api, &id).await;
-    let before = snapshot(&api, &id).await;
-    let r = act(&api, &provisioner(&api), &id, "provision").await;
-    assert_problem(&r, 409, "conflict");
-    assert_unchanged(&api, &before).await;
+    assert_provision_refused(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 0);
     // With an expiry it is fine.
-    let ok = create(
+    let ok = approved(
         &api,
         new_of("core-banking", "teller", json!({"expires_at": FUTURE})),
     )
     .await;
-    approve(&api, &id_of(&ok)).await;
-    provision(&api, &id_of(&ok)).await;
+    provision(&api, &ok).await;
     assert_eq!(live_count(&api, &aid).await, 1);
 }
 
@@ -315,25 +230,19 @@ async fn provisioning_new_without_expiry_on_a_critical_asset_changes_nothing() {
 async fn provisioning_modify_or_revoke_of_an_entitlement_revoked_meanwhile_changes_nothing() {
     let api = Api::new().await;
     let (_, eid) = aws_with_read_grant(&api).await;
-    let modify = create(
+    let modify = approved(
         &api,
         modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
-    let revoke = create(&api, revoke_of("aws", &eid, json!({}))).await;
-    approve(&api, &id_of(&modify)).await;
-    approve(&api, &id_of(&revoke)).await;
+    let revoke = approved(&api, revoke_of("aws", &eid, json!({}))).await;
     let body = json!({"reason": "incident"});
     let r = api.post(&format!("{ENTS}/{eid}/revoke"), body).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    for req in [&modify, &revoke] {
-        let id = id_of(req);
-        let before = snapshot(&api, &id).await;
+    for id in [&modify, &revoke] {
+        let (_, before) = assert_provision_refused(&api, id).await;
         assert_eq!(before.entitlement.as_ref().unwrap()["status"], "revoked");
         assert_eq!(before.live, 0);
-        let r = act(&api, &provisioner(&api), &id, "provision").await;
-        assert_problem(&r, 409, "conflict");
-        assert_unchanged(&api, &before).await;
     }
     let e = read_entitlement(&api, &eid).await;
     assert_eq!(e["revoke_reason"], "incident");
@@ -360,9 +269,7 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
             json!({"system_id": "aws", "access_type": "modify", "justification": "x", "entitlement_id": id_of(ent), "expires_at": FUTURE}),
             json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(ent)}),
         ] {
-            let id = id_of(&create(&api, body).await);
-            approve(&api, &id).await;
-            requests.push(id);
+            requests.push(approved(&api, body).await);
         }
     }
     // One expires (the sweep, run as if two days from now), the other is parked back in
@@ -385,10 +292,7 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
     );
     assert_eq!(live_count(&api, &aid).await, 1);
     for id in &requests {
-        let before = snapshot(&api, id).await;
-        let r = act(&api, &provisioner(&api), id, "provision").await;
-        assert_problem(&r, 409, "conflict");
-        assert_unchanged(&api, &before).await;
+        assert_provision_refused(&api, id).await;
     }
     // And none can be filed any more.
     for ent in [&expiring, &parked] {
@@ -408,8 +312,7 @@ async fn provisioning_is_not_refused_by_an_unrelated_concurrent_entitlement_edit
             if access_type == "modify" {
                 body["entitlement_type"] = json!("write");
             }
-            let id = id_of(&create(&api, body).await);
-            approve(&api, &id).await;
+            let id = approved(&api, body).await;
             let token = provisioner(&api);
             let ent_url = format!("{ENTS}/{eid}");
             let (p, e) = tokio::join!(
@@ -444,37 +347,25 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
     let api = Api::new().await;
     let (aid, eid) = aws_with_read_grant(&api).await;
     // The new type clashes with a live grant of the principal.
-    let write = grant(
-        &api,
-        json!({"asset_id": aid, "principal_id": "p9", "principal_type": "person", "entitlement_type": "write"}),
-    )
-    .await;
-    let m = create(
+    let write = grant(&api, grant_body(&aid, "p9", "write")).await;
+    let m = approved(
         &api,
         modify_of("aws", &eid, json!({"entitlement_type": "write"})),
     )
     .await;
-    approve(&api, &id_of(&m)).await;
-    let before = snapshot(&api, &id_of(&m)).await;
-    let r = act(&api, &provisioner(&api), &id_of(&m), "provision").await;
-    assert_problem(&r, 409, "conflict");
+    let (r, _) = assert_provision_refused(&api, &m).await;
     assert_eq!(r.body["entitlement_type"], "write", "{}", r.text);
     assert_eq!(r.body["principal_id"], "p9");
-    assert_unchanged(&api, &before).await;
     assert_eq!(read_entitlement(&api, &id_of(&write)).await, write);
     assert_eq!(live_count(&api, &aid).await, 2);
 
     // The entitlement became privileged meanwhile: its expiry cannot be cleared.
-    let clear = create(&api, modify_of("aws", &eid, json!({"expires_at": null}))).await;
-    approve(&api, &id_of(&clear)).await;
+    let clear = approved(&api, modify_of("aws", &eid, json!({"expires_at": null}))).await;
     let r = api
         .patch(&format!("{ENTS}/{eid}"), json!({"privileged": true}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let before = snapshot(&api, &id_of(&clear)).await;
-    let r = act(&api, &provisioner(&api), &id_of(&clear), "provision").await;
-    assert_problem(&r, 409, "conflict");
-    assert_unchanged(&api, &before).await;
+    assert_provision_refused(&api, &clear).await;
 
     // Clearing the expiry of a grant on a critical asset.
     let crit = id_of(
@@ -482,16 +373,9 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
             .await,
     );
     let cent = grant_read(&api, &crit, "p9").await;
-    let clear = create(
-        &api,
-        modify_of("ledger", &id_of(&cent), json!({"expires_at": null})),
-    )
-    .await;
-    approve(&api, &id_of(&clear)).await;
-    let before = snapshot(&api, &id_of(&clear)).await;
-    let r = act(&api, &provisioner(&api), &id_of(&clear), "provision").await;
-    assert_problem(&r, 409, "conflict");
-    assert_unchanged(&api, &before).await;
+    let body = modify_of("ledger", &id_of(&cent), json!({"expires_at": null}));
+    let clear = approved(&api, body).await;
+    let (_, before) = assert_provision_refused(&api, &clear).await;
     assert_eq!(before.live, 1);
 }
 

@@ -12,13 +12,11 @@ async fn ten_racing_completions_have_one_winner() {
     let p = at_status(&api, "provisioned").await;
     let id = id_of(&p);
     let rev = p["revision"].as_i64().unwrap();
-    let statuses = race(10, |_| {
-        let (api, id) = (api.clone(), id.clone());
-        async move { complete(&api, &api.token(), &id).await.status }
+    let statuses = race_on(&api, &id, 10, |_, api, id| async move {
+        complete(&api, &api.token(), &id).await.status
     })
     .await;
-    assert_eq!(count_of(&statuses, 200), 1, "{statuses:?}");
-    assert_eq!(count_of(&statuses, 409), 9, "{statuses:?}");
+    assert_tally(&statuses, &[(200, 1), (409, 9)]);
     let now = read_request(&api, &id).await;
     assert_eq!(now["status"], "completed");
     assert_eq!(now["revision"], rev + 1);
@@ -28,42 +26,29 @@ async fn ten_racing_completions_have_one_winner() {
 async fn ten_racing_deletes_have_one_winner() {
     let api = Api::new().await;
     let id = pending_request(&api, "github").await;
-    let statuses = race(10, |_| {
-        let (api, id) = (api.clone(), id.clone());
-        async move { api.delete(&url(&id)).await.status }
+    let statuses = race_on(&api, &id, 10, |_, api, id| async move {
+        api.delete(&url(&id)).await.status
     })
     .await;
-    assert_eq!(count_of(&statuses, 204), 1, "{statuses:?}");
-    assert_eq!(count_of(&statuses, 404), 9, "{statuses:?}");
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .unwrap();
-    assert_eq!(shared::store::get_n(&item, "revision"), Some(2));
+    assert_tally(&statuses, &[(204, 1), (404, 9)]);
+    assert_eq!(stored_revision(&api, &id).await, Some(2));
 }
 
 #[tokio::test]
 async fn racing_approvals_and_withdrawals_have_one_winner() {
     let api = Api::new().await;
     let id = pending_request(&api, "github").await;
-    let statuses = race(20, |i| {
-        let (api, id) = (api.clone(), id.clone());
-        async move {
-            if i % 2 == 0 {
-                act(&api, &approver(&api), &id, "approve").await.status
-            } else {
-                api.delete(&url(&id)).await.status
-            }
+    let statuses = race_on(&api, &id, 20, |i, api, id| async move {
+        if i % 2 == 0 {
+            act(&api, &approver(&api), &id, "approve").await.status
+        } else {
+            api.delete(&url(&id)).await.status
         }
     })
     .await;
     let wins = count_of(&statuses, 200) + count_of(&statuses, 204);
     assert_eq!(wins, 1, "{statuses:?}");
-    let item = api
-        .stored(&format!("T#{}#ARQ", api.tenant), &id)
-        .await
-        .unwrap();
-    assert_eq!(shared::store::get_n(&item, "revision"), Some(2));
+    assert_eq!(stored_revision(&api, &id).await, Some(2));
     if count_of(&statuses, 200) == 1 {
         // Approved: every delete and every other approve is a 409.
         assert_eq!(count_of(&statuses, 409), 19, "{statuses:?}");
@@ -96,8 +81,7 @@ async fn racing_provisions_of_two_requests_for_one_grant_make_one_entitlement() 
         async move { act(&api, &provisioner(&api), &id, "provision").await.status }
     })
     .await;
-    assert_eq!(count_of(&statuses, 200), 1, "{statuses:?}");
-    assert_eq!(count_of(&statuses, 409), 4, "{statuses:?}");
+    assert_tally(&statuses, &[(200, 1), (409, 4)]);
     assert_eq!(live_count(&api, &aid).await, 1);
     let list = api.get(&format!("{ENTS}?asset_id={aid}")).await;
     assert_eq!(listed_ids(&list).len(), 1);
@@ -124,13 +108,11 @@ async fn ten_racing_revoke_provisions_end_the_grant_once() {
     let id = id_of(&create(&api, revoke_of("aws", &eid, json!({}))).await);
     approve(&api, &id).await;
     assert_eq!(live_count(&api, &aid).await, 2);
-    let statuses = race(10, |_| {
-        let (api, id) = (api.clone(), id.clone());
-        async move { act(&api, &provisioner(&api), &id, "provision").await.status }
+    let statuses = race_on(&api, &id, 10, |_, api, id| async move {
+        act(&api, &provisioner(&api), &id, "provision").await.status
     })
     .await;
-    assert_eq!(count_of(&statuses, 200), 1, "{statuses:?}");
-    assert_eq!(count_of(&statuses, 409), 9, "{statuses:?}");
+    assert_tally(&statuses, &[(200, 1), (409, 9)]);
     assert_eq!(live_count(&api, &aid).await, 1);
     let e = read_entitlement(&api, &eid).await;
     assert_eq!(e["status"], "revoked");

@@ -21,19 +21,13 @@ async fn create_fills_defaults_and_returns_every_field() {
     assert_members(b, &[&ENVELOPE_KEYS, &REQUEST_KEYS]);
     assert_fresh_envelope(&api, b);
     assert_eq!(b["created_at"], b["updated_at"]);
-    assert_eq!(b["source"], "edm");
-    assert_eq!(b["source_type"], "api");
-    assert_eq!(b["requester_id"], "user-1");
-    assert_eq!(b["principal_id"], "user-1");
-    assert_eq!(b["principal_type"], "person");
-    assert_eq!(b["status"], "pending");
-    assert_eq!(b["system_id"], "github");
-    assert_eq!(b["asset_id"], aid.as_str());
-    assert_eq!(b["access_type"], "new");
-    assert_eq!(b["justification"], "on-call");
-    assert_eq!(b["entitlement_type"], "maintainer");
-    assert_eq!(b["expires_at"], Value::Null);
-    assert_eq!(b["tags"], Value::Null);
+    let defaults = json!({
+        "source": "edm", "source_type": "api", "requester_id": "user-1",
+        "principal_id": "user-1", "principal_type": "person", "status": "pending",
+        "system_id": "github", "asset_id": aid, "access_type": "new", "justification": "on-call",
+        "entitlement_type": "maintainer", "expires_at": null, "tags": null
+    });
+    assert_fields(b, defaults);
     for f in SERVER_SET {
         assert_eq!(b[*f], Value::Null, "{f} must be null on a new request");
     }
@@ -396,22 +390,15 @@ async fn create_checks_the_entitlement_of_modify_and_revoke() {
 async fn create_ignores_server_set_fields() {
     let api = Api::new().await;
     let aid = asset(&api, "okta").await;
-    let b = create(
-        &api,
-        json!({
-            "system_id": "okta", "access_type": "new", "justification": "x", "entitlement_type": "admin",
-            "status": "approved", "approver_id": "me", "approved_at": "2020-01-01T00:00:00Z",
-            "rejected_at": "2020-01-01T00:00:00Z", "provisioned_at": "2020-01-01T00:00:00Z",
-            "completed_at": "2020-01-01T00:00:00Z", "decision_comment": "self-approved",
-            "granted_at": "2020-01-01T00:00:00Z", "granted_by_id": "me",
-            "id": "arq_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "tenant_id": "someone-else", "app_id": "app-x",
-            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
-            "created_by": "mallory", "updated_by": "mallory", "is_deleted": true,
-            "deleted_at": "2020-01-01T00:00:00Z", "deleted_by": "mallory", "schema_version": 99,
-            "revision": 42
-        }),
-    )
-    .await;
+    let server_set = json!({
+        "status": "approved", "approver_id": "me", "approved_at": "2020-01-01T00:00:00Z",
+        "rejected_at": "2020-01-01T00:00:00Z", "provisioned_at": "2020-01-01T00:00:00Z",
+        "completed_at": "2020-01-01T00:00:00Z", "decision_comment": "self-approved",
+        "granted_at": "2020-01-01T00:00:00Z", "granted_by_id": "me"
+    });
+    let envelope = foreign_envelope("arq_01JD3Q9Z8X4K2M7N5P6R8S0T1V");
+    let body = with(new_of("okta", "admin", server_set), envelope);
+    let b = create(&api, body).await;
     assert_eq!(b["status"], "pending");
     for f in SERVER_SET {
         assert_eq!(b[*f], Value::Null, "{f} must be ignored");

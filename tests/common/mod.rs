@@ -501,6 +501,10 @@ pub fn id_of(record: &Value) -> String {
         .to_string()
 }
 
+/// The DynamoDB requests of a write that reads its item and then writes one transaction: the
+/// change, its history event, and any guard or count it moves.
+pub const READ_TRANSACT: &[(&str, u64)] = &[("GetItem", 1), ("TransactWriteItems", 1)];
+
 /// Expected DynamoDB request counts, as `RequestCounter::snapshot` reports them.
 pub fn counts(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -802,6 +806,14 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A PATCH of `body` that must answer 200 and make exactly the DynamoDB requests `expected`.
+    pub async fn expect_patch(&self, expected: &[(&str, u64)], uri: &str, body: Value) -> Response {
+        self.expect_answer(200, expected, self.patch(uri, body))
+            .await
+    }
+}
+
 /// Asserts how many of `statuses` are each status: `&[(201, 1), (409, 19)]`.
 pub fn assert_tally(statuses: &[u16], tally: &[(u16, usize)]) {
     for (status, n) in tally {
@@ -840,5 +852,51 @@ impl Api {
         let r = self.expect_requests(expected, request).await;
         assert_eq!(r.status, status, "{}", r.text);
         r
+    }
+}
+
+/// Asserts each member of `expected` (an object) is the record's member of that name, naming
+/// the field that differs.
+pub fn assert_fields(record: &Value, expected: Value) {
+    for (field, value) in expected.as_object().expect("expected fields as an object") {
+        assert_eq!(&record[field], value, "{field} in {record}");
+    }
+}
+
+/// Asserts `after` is `before` but for the members `changed` (whatever `after` says they are
+/// now): everything else as it was.
+pub fn assert_only_changed(before: &Value, after: &Value, changed: &[&str]) {
+    let mut expected = before.clone();
+    for field in changed {
+        expected[*field] = after[*field].clone();
+    }
+    assert_eq!(after, &expected, "more than {changed:?} changed");
+}
+
+/// Every server-owned envelope field, set to what a client must never get to set: the record
+/// id `id`, another tenant and app, old stamps, a deleted flag, a schema version and revision.
+pub fn foreign_envelope(id: &str) -> Value {
+    json!({
+        "id": id,
+        "tenant_id": "someone-else",
+        "app_id": "app-x",
+        "created_at": "2001-01-01T00:00:00Z",
+        "updated_at": "2001-01-01T00:00:00Z",
+        "created_by": "mallory",
+        "updated_by": "mallory",
+        "is_deleted": true,
+        "deleted_at": "2001-01-01T00:00:00Z",
+        "deleted_by": "mallory",
+        "schema_version": 99,
+        "revision": 42,
+    })
+}
+
+/// Asserts each `(query, field)` of `cases`, sent as `GET {uri}?{query}`, is a validation error
+/// naming exactly `field`.
+pub async fn assert_bad_queries(api: &Api, uri: &str, cases: &[(&str, &str)]) {
+    for (query, field) in cases {
+        let r = api.get(&format!("{uri}?{query}")).await;
+        assert_invalid_for(&r, &[field], query);
     }
 }

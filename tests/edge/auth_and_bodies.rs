@@ -279,6 +279,22 @@ async fn empty_bodies_are_400() {
     assert_asset_unchanged(&api, &asset).await;
 }
 
+/// POSTs `body` as JSON to the collection and PATCHes it onto the asset `id`: both must answer
+/// the problem `status` `slug`. The POST's answer.
+async fn assert_json_refused(
+    api: &Api,
+    id: &str,
+    body: &[u8],
+    status: u16,
+    slug: &str,
+) -> Response {
+    let r = api.post_bytes(BASE, "application/json", body).await;
+    assert_problem(&r, status, slug);
+    let patched = send_bytes(api, "PATCH", &url(id), Some("application/json"), body).await;
+    assert_problem(&patched, status, slug);
+    r
+}
+
 #[tokio::test]
 async fn malformed_json_is_400() {
     let api = Api::new().await;
@@ -302,11 +318,8 @@ async fn malformed_json_is_400() {
         deep.into_bytes(),
     ];
     for body in &bodies {
-        let r = api.post_bytes(BASE, "application/json", body).await;
-        assert_problem(&r, 400, "bad-request");
+        let r = assert_json_refused(&api, &id, body, 400, "bad-request").await;
         assert!(r.body.get("errors").is_none(), "{}", r.text);
-        let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), body).await;
-        assert_problem(&r, 400, "bad-request");
     }
     assert_only_asset(&api, &asset).await;
 }
@@ -323,10 +336,7 @@ async fn bodies_over_256_kib_are_413() {
     big.extend(std::iter::repeat_n(b'x', fill));
     big.extend_from_slice(suffix);
     assert_eq!(big.len(), 256 * 1024 + 1);
-    let r = api.post_bytes(BASE, "application/json", &big).await;
-    assert_problem(&r, 413, "payload-too-large");
-    let r = send_bytes(&api, "PATCH", &url(&id), Some("application/json"), &big).await;
-    assert_problem(&r, 413, "payload-too-large");
+    assert_json_refused(&api, &id, &big, 413, "payload-too-large").await;
     assert_only_asset(&api, &asset).await;
 
     // Exactly 256 KiB is read (and then refused field by field, not by size).

@@ -104,9 +104,10 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
 
     // Its own asset: fine, stamped with its app.
     let ea = create_as(&api, &app_a, grant_body(&asset_a, "p1", "x")).await;
-    assert_eq!(ea["app_id"], "app-a");
-    assert_eq!(ea["created_by"], "svc-a");
-    assert_eq!(ea["granted_by_id"], Value::Null);
+    assert_fields(
+        &ea,
+        json!({"app_id": "app-a", "created_by": "svc-a", "granted_by_id": null}),
+    );
     // A person may grant on any app's asset (their record has no app).
     let ep = create_as(&api, &person, grant_body(&asset_a, "p2", "x")).await;
     assert_eq!(ep["app_id"], Value::Null);

@@ -24,36 +24,18 @@ async fn create_applies_defaults_and_returns_every_field() {
 
     assert_members(&e, &[&ENVELOPE_KEYS, &ENTITLEMENT_KEYS]);
 
-    assert_eq!(e["tenant_id"], api.tenant);
-    assert_eq!(e["app_id"], Value::Null);
-    assert_eq!(e["created_by"], "user-1");
-    assert_eq!(e["updated_by"], "user-1");
-    assert_eq!(e["revision"], 1);
-    assert_eq!(e["source"], "edm");
-    assert_eq!(e["source_type"], "api");
-    assert_eq!(e["is_deleted"], false);
     assert_eq!(e["created_at"], e["updated_at"]);
-    assert_eq!(e["asset_id"], aid);
-    assert_eq!(e["principal_id"], "alice");
-    assert_eq!(e["principal_type"], "person");
-    assert_eq!(e["entitlement_type"], "admin");
-    assert_eq!(e["granted_by_id"], "user-1");
-    assert_eq!(e["grant_source"], "direct");
-    assert_eq!(e["status"], "active");
-    assert_eq!(e["privileged"], false);
-    assert_eq!(e["requestable"], true);
-    for null in [
-        "expires_at",
-        "description",
-        "attributes",
-        "access_model_metadata",
-        "revoked_at",
-        "revoked_by",
-        "revoke_reason",
-        "expired_at",
-    ] {
-        assert_eq!(e[null], Value::Null, "{null}");
-    }
+    let defaults = json!({
+        "tenant_id": api.tenant, "app_id": null, "created_by": "user-1", "updated_by": "user-1",
+        "revision": 1, "source": "edm", "source_type": "api", "is_deleted": false,
+        "asset_id": aid, "principal_id": "alice", "principal_type": "person",
+        "entitlement_type": "admin", "granted_by_id": "user-1", "grant_source": "direct",
+        "status": "active", "privileged": false, "requestable": true,
+        "expires_at": null, "description": null, "attributes": null,
+        "access_model_metadata": null, "revoked_at": null, "revoked_by": null,
+        "revoke_reason": null, "expired_at": null
+    });
+    assert_fields(&e, defaults);
     let granted_at = e["granted_at"].as_str().unwrap();
     assert!(
         before.as_str() <= granted_at && granted_at <= after.as_str(),
@@ -91,24 +73,16 @@ async fn create_applies_defaults_and_returns_every_field() {
     );
     let f = create(&api, full).await;
     assert_ne!(f["id"], "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V");
-    assert_eq!(f["tenant_id"], api.tenant);
-    assert_eq!(f["revision"], 1);
-    assert_eq!(f["created_by"], "user-1");
-    assert_eq!(f["principal_type"], "group");
-    assert_eq!(f["granted_at"], "2026-01-01T00:00:00.000Z");
-    assert_eq!(f["granted_by_id"], "manager-7");
-    assert_eq!(f["expires_at"], "2099-06-30T21:30:00.000Z");
-    assert_eq!(f["grant_source"], "provisioned");
-    assert_eq!(f["status"], "pending_approval");
-    assert_eq!(f["privileged"], true);
-    assert_eq!(f["requestable"], false);
-    assert_eq!(f["description"], "Deploys to production");
-    assert_eq!(
-        f["attributes"],
-        json!({"sourceId": "x-1", "nested": {"a": [1, 2]}})
-    );
-    assert_eq!(f["source"], "okta");
-    assert_eq!(f["source_type"], "backend");
+    let given = json!({
+        "tenant_id": api.tenant, "revision": 1, "created_by": "user-1", "principal_type": "group",
+        "granted_at": "2026-01-01T00:00:00.000Z", "granted_by_id": "manager-7",
+        "expires_at": "2099-06-30T21:30:00.000Z", "grant_source": "provisioned",
+        "status": "pending_approval", "privileged": true, "requestable": false,
+        "description": "Deploys to production",
+        "attributes": {"sourceId": "x-1", "nested": {"a": [1, 2]}},
+        "source": "okta", "source_type": "backend"
+    });
+    assert_fields(&f, given);
     assert_eq!(current(&api, &id_of(&f)).await, f);
     // pending_approval holds a unit of the live count too.
     assert_live(&api, &aid, 2).await;
@@ -125,29 +99,22 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     let aid = id_of(&r.body);
 
     let e = create_as(&api, &person, grant_body(&aid, "p1", "x")).await;
-    assert_eq!(e["granted_by_id"], "alice-admin");
-    assert_eq!(e["created_by"], "alice-admin");
-    assert_eq!(e["app_id"], Value::Null);
+    let by_person =
+        json!({"granted_by_id": "alice-admin", "created_by": "alice-admin", "app_id": null});
+    assert_fields(&e, by_person);
     let e = create_as(&api, &app, grant_body(&aid, "p2", "x")).await;
-    assert_eq!(e["granted_by_id"], Value::Null);
-    assert_eq!(e["created_by"], "svc-a");
-    assert_eq!(e["app_id"], "app-a");
-    let e = create_as(
-        &api,
-        &app,
-        with(
-            grant_body(&aid, "p3", "x"),
-            json!({"granted_by_id": "hr-system"}),
-        ),
-    )
-    .await;
+    assert_fields(
+        &e,
+        json!({"granted_by_id": null, "created_by": "svc-a", "app_id": "app-a"}),
+    );
+    let given = with(
+        grant_body(&aid, "p3", "x"),
+        json!({"granted_by_id": "hr-system"}),
+    );
+    let e = create_as(&api, &app, given).await;
     assert_eq!(e["granted_by_id"], "hr-system");
-    let e = create_as(
-        &api,
-        &person,
-        with(grant_body(&aid, "p4", "x"), json!({"granted_by_id": null})),
-    )
-    .await;
+    let cleared = with(grant_body(&aid, "p4", "x"), json!({"granted_by_id": null}));
+    let e = create_as(&api, &person, cleared).await;
     assert_eq!(e["granted_by_id"], Value::Null);
     assert_live(&api, &aid, 4).await;
 }
@@ -186,14 +153,11 @@ async fn one_live_grant_per_asset_principal_and_type() {
     create(&api, grant_body(&aid, "p1", "read")).await;
     create(&api, grant_body(&aid, "P1", "admin")).await;
     create(&api, grant_body(&aid, "p1", "Admin")).await;
-    let group = create_with(
-        &api,
-        &aid,
-        "p1",
-        "admin",
+    let group_body = with(
+        grant_body(&aid, "p1", "admin"),
         json!({"principal_type": "group"}),
-    )
-    .await;
+    );
+    let group = create(&api, group_body).await;
     assert_eq!(group["principal_type"], "group");
     assert_live(&api, &aid, 6).await;
     assert_live(&api, &bid, 1).await;
@@ -227,8 +191,7 @@ async fn one_live_grant_per_asset_principal_and_type() {
 
 #[tokio::test]
 async fn status_cannot_be_patched_to_revoked_or_expired() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     for (body, field) in [
         (json!({"status": "revoked"}), "status"),
         (json!({"status": "expired"}), "status"),
@@ -337,15 +300,8 @@ async fn identity_fields_are_immutable_but_may_be_sent_unchanged() {
 
 #[tokio::test]
 async fn governance_fields_merge_on_patch() {
-    let (api, aid) = api_with_crm().await;
-    let e = create_with(
-        &api,
-        &aid,
-        "p1",
-        "x",
-        json!({"description": "d", "attributes": {"a": 1, "b": 2}}),
-    )
-    .await;
+    let (api, aid, e) =
+        crm_grant(json!({"description": "d", "attributes": {"a": 1, "b": 2}})).await;
     let id = id_of(&e);
     let edit = json!({"requestable": false, "attributes": {"c": 3}});
     let r = api.patch(&url(&id), edit).await;
@@ -401,7 +357,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
     let r = api
         .expect_answer(
             200,
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            READ_TRANSACT,
             api.patch(&url(&id_of(&read)), json!({"entitlement_type": "admin"})),
         )
         .await;
@@ -433,8 +389,7 @@ async fn patching_entitlement_type_moves_the_grant_guard() {
 
 #[tokio::test]
 async fn patching_status_between_active_and_pending_keeps_the_count() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     let id = id_of(&e);
     let r = api
         .patch(&url(&id), json!({"status": "pending_approval"}))
@@ -513,15 +468,7 @@ async fn ended_entitlements_cannot_change() {
 
 #[tokio::test]
 async fn revoke_stamps_and_is_idempotent() {
-    let (api, aid) = api_with_crm().await;
-    let e = create_with(
-        &api,
-        &aid,
-        "p1",
-        "x",
-        json!({"expires_at": in_days(10), "description": "d"}),
-    )
-    .await;
+    let (api, aid, e) = crm_grant(json!({"expires_at": in_days(10), "description": "d"})).await;
     let id = id_of(&e);
 
     // A bad body is refused before anything is written.
@@ -543,7 +490,7 @@ async fn revoke_stamps_and_is_idempotent() {
     let r = api
         .expect_answer(
             200,
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            READ_TRANSACT,
             api.post_as(
                 &revoke_url(&id),
                 &revoker,
@@ -608,8 +555,7 @@ async fn revoking_a_pending_entitlement_revokes_it() {
     assert_eq!(r.body["revoke_reason"], "denied");
     assert_eq!(r.body["revision"], 2);
     assert_live(&api, &aid, 0).await;
-    create(&api, grant_body(&aid, "p1", "x")).await;
-    assert_live(&api, &aid, 1).await;
+    assert_regrant(&api, &aid, "p1", "x", 1).await;
 }
 
 #[tokio::test]
@@ -652,8 +598,7 @@ async fn revoking_an_expired_entitlement_is_409() {
     }
     assert_live(&api, &aid, 1).await;
     // The expired grant freed its tuple.
-    create(&api, grant_body(&aid, "p1", "x")).await;
-    assert_live(&api, &aid, 2).await;
+    assert_regrant(&api, &aid, "p1", "x", 2).await;
 }
 
 #[tokio::test]
@@ -664,13 +609,11 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     let token = api.token();
 
     for stale in ["\"2\"", "\"0\"", "2", "W/\"5\"", "\"99\""] {
-        let r = send(
+        let r = patch_if_match(
             &api,
-            &token,
-            "PATCH",
-            &url(&id),
-            Some(stale),
-            Some(json!({"description": "x", "entitlement_type": "y"})),
+            &id,
+            stale,
+            json!({"description": "x", "entitlement_type": "y"}),
         )
         .await;
         assert_problem(&r, 412, "precondition-failed");
@@ -687,26 +630,10 @@ async fn if_match_guards_patch_revoke_and_metadata() {
     create(&api, grant_body(&aid, "p1", "y")).await;
     assert_live(&api, &aid, 2).await;
 
-    let r = send(
-        &api,
-        &token,
-        "PATCH",
-        &url(&id),
-        Some("\"1\""),
-        Some(json!({"description": "one"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "\"1\"", json!({"description": "one"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("etag"), Some("\"2\""));
-    let r = send(
-        &api,
-        &token,
-        "PATCH",
-        &url(&id),
-        Some("*"),
-        Some(json!({"description": "two"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "*", json!({"description": "two"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["revision"], 3);
     let r = post_if_match(&api, &token, &meta_url(&id, "iscPrivacy", "public"), "3").await;
@@ -733,15 +660,7 @@ async fn if_match_guards_patch_revoke_and_metadata() {
         assert_eq!(r.body, revoked);
     }
     // PATCH on it with the right revision is still 409 (ended).
-    let r = send(
-        &api,
-        &token,
-        "PATCH",
-        &url(&id),
-        Some("\"5\""),
-        Some(json!({"description": "x"})),
-    )
-    .await;
+    let r = patch_if_match(&api, &id, "\"5\"", json!({"description": "x"})).await;
     assert_problem(&r, 409, "conflict");
     assert_unchanged(&api, &revoked).await;
 }
@@ -762,15 +681,11 @@ async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     let asset = r.body;
     let aid = id_of(&asset);
     let mine = create_as(&api, &app, grant_body(&aid, "p1", "x")).await;
-    let pending = create_as(
-        &api,
-        &app,
-        with(
-            grant_body(&aid, "p2", "x"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    let pending_body = with(
+        grant_body(&aid, "p2", "x"),
+        json!({"status": "pending_approval"}),
+    );
+    let pending = create_as(&api, &app, pending_body).await;
     let persons = create(&api, grant_body(&aid, "p3", "x")).await;
     assert_eq!(persons["app_id"], Value::Null);
     assert_eq!(live_count(&api, &aid).await, 3);
@@ -897,12 +812,8 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
     // A grant without expiry: every write re-checks (in the same transaction) that its asset
     // is not critical, since the asset may have become critical after the grant.
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        api.patch(&url(&id), json!({"description": "d"})),
-    )
-    .await;
+    api.expect_patch(READ_TRANSACT, &url(&id), json!({"description": "d"}))
+        .await;
 
     api.expect_answer(
         200,
@@ -924,7 +835,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
     api.expect_answer(
         200,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
+        READ_TRANSACT,
         api.patch(&url(&id_of(&expiring)), json!({"description": "d"})),
     )
     .await;
@@ -944,12 +855,8 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     .await;
 
     let plain = create(&api, grant_body(&aid, "p2", "x")).await;
-    api.expect_answer(
-        200,
-        &[("GetItem", 1), ("TransactWriteItems", 1)],
-        revoke(&api, &id_of(&plain), None),
-    )
-    .await;
+    api.expect_answer(200, READ_TRANSACT, revoke(&api, &id_of(&plain), None))
+        .await;
 
     api.expect_answer(
         200,
@@ -977,8 +884,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
 
 #[tokio::test]
 async fn unknown_methods_and_ids_name_nothing() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     let id = id_of(&e);
     // No DELETE: entitlements are revoked, never erased.
     for (method, path) in [
@@ -1024,14 +930,11 @@ async fn unknown_methods_and_ids_name_nothing() {
 #[tokio::test]
 async fn q_follows_every_write() {
     let (api, aid) = api_with_crm().await;
-    let e = create_with(
-        &api,
-        &aid,
-        "Jane.Doe",
-        "Reader",
+    let body = with(
+        grant_body(&aid, "Jane.Doe", "Reader"),
         json!({"description": "Quarterly Audit"}),
-    )
-    .await;
+    );
+    let e = create(&api, body).await;
     let id = id_of(&e);
     for q in ["jane.doe", "JANE", "reader", "quarterly audit", "AUDIT"] {
         assert_eq!(

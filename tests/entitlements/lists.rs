@@ -210,7 +210,7 @@ async fn every_filter_alone_and_combined() {
 async fn bad_list_parameters_are_400() {
     let (api, aid) = api_with_crm().await;
     create(&api, grant_body(&aid, "p1", "x")).await;
-    for (query, field) in [
+    let cases = [
         ("principal_type=robot", "principal_type"),
         ("status=deleted", "status"),
         ("status=Active", "status"),
@@ -230,31 +230,26 @@ async fn bad_list_parameters_are_400() {
         ("q=", "q"),
         ("asset_id=a&asset_id=b", "asset_id"),
         ("cursor=garbage", "cursor"),
-    ] {
-        let r = api.get(&format!("{BASE}?{query}")).await;
-        assert_invalid_for(&r, &[field], query);
-    }
+    ];
+    assert_bad_queries(&api, BASE, &cases).await;
     let r = api
         .get(&format!("{BASE}?status=bogus&principal_type=robot&limit=0"))
         .await;
     assert_invalid(&r, &["limit", "principal_type", "status"]);
     // A single entitlement takes `include_deleted` only, and only as true/false.
     let e = walk(&api, "", 10).await;
-    for (query, field) in [
+    let cases = [
         ("include_deleted=yes", "include_deleted"),
         ("deleted=true", "deleted"),
-    ] {
-        let r = api.get(&format!("{}?{query}", url(&e[0]))).await;
-        assert_invalid_for(&r, &[field], query);
-    }
+    ];
+    assert_bad_queries(&api, &url(&e[0]), &cases).await;
 }
 
 /// API.md §2: `include_deleted` is accepted on every list and get, also of entitlements (never
 /// deleted, so it changes nothing), and `true` needs `entitlements:write` (403 without).
 #[tokio::test]
 async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     let revoked = create(&api, grant_body(&aid, "p2", "x")).await;
     let revoked = revoke(&api, &id_of(&revoked), None).await.body;
     let all = walk(&api, "", 10).await;

@@ -109,6 +109,14 @@ async fn api_with_crm() -> (Api, String) {
     (api, aid)
 }
 
+/// A fresh caller, the asset `crm` and a grant of `p1` (type `x`) on it with the fields of
+/// `extra`: the caller, the asset's id and the grant.
+async fn crm_grant(extra: Value) -> (Api, String, Value) {
+    let (api, aid) = api_with_crm().await;
+    let e = create_with(&api, &aid, "p1", "x", extra).await;
+    (api, aid, e)
+}
+
 /// Every id a list query returns, walking the cursor with `limit`.
 async fn walk_as(api: &Api, token: &str, query: &str, limit: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -190,6 +198,24 @@ async fn assert_unchanged(api: &Api, before: &Value) {
 
 async fn revoke(api: &Api, id: &str, body: Option<Value>) -> Response {
     api.call("POST", &revoke_url(id), &api.token(), body).await
+}
+
+/// `PATCH` of the entitlement `id` with `If-Match: tag`, as user-1.
+async fn patch_if_match(api: &Api, id: &str, tag: &str, body: Value) -> Response {
+    send(api, &api.token(), "PATCH", &url(id), Some(tag), Some(body)).await
+}
+
+/// Asserts the tuple (`asset`, `principal`, `entitlement_type`) is free: a new grant of it is
+/// created, and the asset's live count is then `live`.
+async fn assert_regrant(
+    api: &Api,
+    asset: &str,
+    principal: &str,
+    entitlement_type: &str,
+    live: i64,
+) {
+    create(api, grant_body(asset, principal, entitlement_type)).await;
+    assert_live(api, asset, live).await;
 }
 
 /// Asserts creating `body` is refused as a conflict (its tuple is taken).

@@ -361,8 +361,7 @@ async fn unstorable_attributes_on_create_are_a_400() {
 
 #[tokio::test]
 async fn unstorable_attributes_on_patch_are_a_400() {
-    let (api, aid) = api_with_crm().await;
-    let e = create(&api, grant_body(&aid, "p1", "x")).await;
+    let (api, aid, e) = crm_grant(json!({})).await;
     for (what, attrs, field) in unstorable_attributes() {
         let before = current(&api, &id_of(&e)).await;
         let r = api

@@ -40,16 +40,19 @@ async fn reads_need_technology_read_and_writes_need_technology_write() {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
 
     // Write alone is enough for writes.
-    let r = api
-        .post_as(BASE, &write, json!({"name": "by-writer"}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let r = api
-        .patch_as(&url(&id), &write, json!({"vendor": "x"}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let r = api.delete_as(&url(&id), &write).await;
-    assert_eq!(r.status, 204, "{}", r.text);
+    for (method, uri, body, status) in [
+        (
+            "POST",
+            BASE.to_string(),
+            Some(json!({"name": "by-writer"})),
+            201,
+        ),
+        ("PATCH", url(&id), Some(json!({"vendor": "x"})), 200),
+        ("DELETE", url(&id), None, 204),
+    ] {
+        let r = api.call(method, &uri, &write, body).await;
+        assert_eq!(r.status, status, "{method} {uri}: {}", r.text);
+    }
 }
 
 #[tokio::test]

@@ -18,26 +18,22 @@ const ISS: &str = "https://issuer.test/";
 const AUD: &str = "technology-api";
 const SECRET: &str = "test-only-secret-0123456789abcdef0123";
 
-const RSA_PRIVATE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/rsa_private.pem"
-));
-const RSA_PUBLIC_PEM: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/rsa_public.pem"
-));
-const RSA_JWK: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/rsa_public.jwk.json"
-));
-const EC_PRIVATE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ec_private.pem"
-));
-const EC_JWK: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ec_public.jwk.json"
-));
+/// A file of `shared/tests/fixtures/`, compiled in.
+macro_rules! fixture {
+    ($file:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/",
+            $file
+        ))
+    };
+}
+
+const RSA_PRIVATE: &str = fixture!("rsa_private.pem");
+const RSA_PUBLIC_PEM: &str = fixture!("rsa_public.pem");
+const RSA_JWK: &str = fixture!("rsa_public.jwk.json");
+const EC_PRIVATE: &str = fixture!("ec_private.pem");
+const EC_JWK: &str = fixture!("ec_public.jwk.json");
 
 // ---------------------------------------------------------------- helpers
 
@@ -90,31 +86,44 @@ fn ec_key() -> EncodingKey {
     EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).unwrap()
 }
 
+/// Signs `claims` with this suite's key for `alg`, under a JWT header naming `alg` and, if
+/// given, `kid`.
+fn signed(alg: Algorithm, kid: Option<&str>, claims: &Value) -> String {
+    let (name, key) = match alg {
+        Algorithm::HS256 => ("HS256", hs_key()),
+        Algorithm::RS256 => ("RS256", rsa_key()),
+        Algorithm::ES256 => ("ES256", ec_key()),
+        other => panic!("no test key for {other:?}"),
+    };
+    let mut header = json!({"alg": name, "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    sign(header, claims, alg, &key)
+}
+
 fn hs(claims: &Value) -> String {
-    sign(
-        json!({"alg": "HS256", "typ": "JWT"}),
-        claims,
-        Algorithm::HS256,
-        &hs_key(),
-    )
+    signed(Algorithm::HS256, None, claims)
 }
 
 fn rs(kid: &str, claims: &Value) -> String {
-    sign(
-        json!({"alg": "RS256", "typ": "JWT", "kid": kid}),
-        claims,
-        Algorithm::RS256,
-        &rsa_key(),
-    )
+    signed(Algorithm::RS256, Some(kid), claims)
 }
 
 fn es(kid: &str, claims: &Value) -> String {
-    sign(
-        json!({"alg": "ES256", "typ": "JWT", "kid": kid}),
-        claims,
-        Algorithm::ES256,
-        &ec_key(),
-    )
+    signed(Algorithm::ES256, Some(kid), claims)
+}
+
+/// The standard claims under the header `{"alg": alg, "kid": kid}`, whatever it claims, signed
+/// by `signer` with `key`.
+fn signed_under(alg: &str, kid: &str, signer: Algorithm, key: &EncodingKey) -> String {
+    sign(json!({"alg": alg, "kid": kid}), &claims(), signer, key)
+}
+
+/// The standard claims under `header`, with a signature that is no signature (`c2ln`): what
+/// an algorithm check must refuse before any key is tried.
+fn forge(header: Value) -> String {
+    format!("{}.{}.c2ln", b64(&header), b64(&claims()))
 }
 
 fn jwk(fixture: &str, extra: Value) -> Value {
@@ -514,15 +523,11 @@ async fn alg_none_is_refused() {
     assert_401(v.verify(&format!("{message}.")).await, MALFORMED_TOKEN);
     assert_401(v.verify(&format!("{message}.c2ln")).await, ALG_NOT_ALLOWED);
     for alg in ["None", "NONE", "HS384", "HS512", "RS256"] {
-        let forged = format!(
-            "{}.{}.c2ln",
-            b64(&json!({"alg": alg, "typ": "JWT"})),
-            b64(&claims())
-        );
+        let forged = forge(json!({"alg": alg, "typ": "JWT"}));
         assert_401(v.verify(&forged).await, ALG_NOT_ALLOWED);
     }
     // A header without `alg` is not a JWS at all.
-    let forged = format!("{}.{}.c2ln", b64(&json!({"typ": "JWT"})), b64(&claims()));
+    let forged = forge(json!({"typ": "JWT"}));
     assert_401(v.verify(&forged).await, MALFORMED_TOKEN);
 }
 
@@ -781,10 +786,8 @@ async fn es256_valid_via_jwks() {
         EC_JWK,
         json!({"kid": "ec-2", "alg": "ES256"}),
     )])));
-    assert!(jwks_verifier(&server)
-        .verify(&es("ec-2", &claims()))
-        .await
-        .is_ok());
+    let verified = jwks_verifier(&server).verify(&es("ec-2", &claims())).await;
+    assert!(verified.is_ok(), "{verified:?}");
 }
 
 #[tokio::test]
@@ -807,12 +810,7 @@ async fn jwks_tokens_get_the_same_claim_checks() {
         "missing claim tenant_id",
     );
     // Signed by the EC key but claiming the RSA key's kid.
-    let forged = sign(
-        json!({"alg": "RS256", "kid": "rsa-1"}),
-        &claims(),
-        Algorithm::ES256,
-        &ec_key(),
-    );
+    let forged = signed_under("RS256", "rsa-1", Algorithm::ES256, &ec_key());
     assert_401(v.verify(&forged).await, "invalid signature");
     assert_eq!(server.hits(), 1);
 }
@@ -839,11 +837,7 @@ async fn hs256_with_the_rsa_public_key_as_secret_is_refused() {
     );
     // Nor may an RSA key be used with another RSA algorithm, nor the EC one.
     for alg in ["RS384", "PS256", "ES256", "none"] {
-        let forged = format!(
-            "{}.{}.c2ln",
-            b64(&json!({"alg": alg, "kid": "rsa-1"})),
-            b64(&claims())
-        );
+        let forged = forge(json!({"alg": alg, "kid": "rsa-1"}));
         assert_401(v.verify(&forged).await, ALG_NOT_ALLOWED);
     }
     assert_eq!(server.hits(), 1);
@@ -851,23 +845,14 @@ async fn hs256_with_the_rsa_public_key_as_secret_is_refused() {
     let server = JwksServer::start(Canned::ok(jwks(&[rsa_jwk("rsa-1")])));
     let v = jwks_verifier(&server);
     for alg in ["none", "RS512", "PS256", "EdDSA", "HS512"] {
-        let forged = format!(
-            "{}.{}.c2ln",
-            b64(&json!({"alg": alg, "kid": "rsa-1"})),
-            b64(&claims())
-        );
+        let forged = forge(json!({"alg": alg, "kid": "rsa-1"}));
         assert_401(v.verify(&forged).await, ALG_NOT_ALLOWED);
     }
     assert_eq!(server.hits(), 0);
     // An RS256 token presented to an EC key.
     let server = JwksServer::start(Canned::ok(jwks(&[ec_jwk("ec-1")])));
     let v = jwks_verifier(&server);
-    let forged = sign(
-        json!({"alg": "RS256", "kid": "ec-1"}),
-        &claims(),
-        Algorithm::RS256,
-        &rsa_key(),
-    );
+    let forged = signed_under("RS256", "ec-1", Algorithm::RS256, &rsa_key());
     assert_401(v.verify(&forged).await, ALG_NOT_ALLOWED);
 }
 
@@ -1064,10 +1049,8 @@ async fn oversized_jwks_is_refused_without_trusting_content_length() {
         content_length: false,
         ..Canned::ok(fits)
     });
-    assert!(jwks_verifier(&server)
-        .verify(&rs("rsa-1", &claims()))
-        .await
-        .is_ok());
+    let verified = jwks_verifier(&server).verify(&rs("rsa-1", &claims())).await;
+    assert!(verified.is_ok(), "{verified:?}");
 }
 
 #[tokio::test]
@@ -1174,19 +1157,9 @@ async fn both_sources_route_by_kid() {
     assert_eq!(server.hits(), 1);
 
     // HS256 with a kid goes to the JWKS, where the secret is no use.
-    let with_kid = sign(
-        json!({"alg": "HS256", "kid": "rsa-1"}),
-        &claims(),
-        Algorithm::HS256,
-        &hs_key(),
-    );
+    let with_kid = signed_under("HS256", "rsa-1", Algorithm::HS256, &hs_key());
     assert_401(v.verify(&with_kid).await, ALG_NOT_ALLOWED);
-    let unknown_kid = sign(
-        json!({"alg": "HS256", "kid": "dev"}),
-        &claims(),
-        Algorithm::HS256,
-        &hs_key(),
-    );
+    let unknown_kid = signed_under("HS256", "dev", Algorithm::HS256, &hs_key());
     assert_401(v.verify(&unknown_kid).await, "unknown signing key");
     // RS256 without a kid goes to the secret, which only speaks HS256.
     let rs_no_kid = sign(
@@ -1200,11 +1173,6 @@ async fn both_sources_route_by_kid() {
 
 #[tokio::test]
 async fn secret_only_ignores_kid() {
-    let token = sign(
-        json!({"alg": "HS256", "kid": "anything"}),
-        &claims(),
-        Algorithm::HS256,
-        &hs_key(),
-    );
+    let token = signed_under("HS256", "anything", Algorithm::HS256, &hs_key());
     assert!(secret_verifier().verify(&token).await.is_ok());
 }
