@@ -7,7 +7,7 @@
 //! Entries stay literal pairs of a function's name const and an array of actions:
 //! check-template.sh reads this file as text (and the const's string in its module).
 
-use crate::{access_requests, entitlements, metadata_attributes, sweep, technology};
+use crate::{access_requests, entitlements, history, metadata_attributes, sweep, technology};
 
 // One row a function (rustfmt would spread each over lines), so a policy reads as one line.
 #[rustfmt::skip]
@@ -36,6 +36,16 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     (metadata_attributes::create::ROUTE.function, &["dynamodb:PutItem"]),
     (metadata_attributes::get::ROUTE.function, &["dynamodb:GetItem"]),
     (metadata_attributes::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"]),
+    (history::TECHNOLOGY.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::TECHNOLOGY_VERIFY.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::TECHNOLOGY_ACCESS.function, &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]),
+    (history::ENTITLEMENTS.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::ENTITLEMENTS_VERIFY.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::ACCESS_REQUESTS.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::ACCESS_REQUESTS_VERIFY.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::METADATA_ATTRIBUTES.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::METADATA_ATTRIBUTES_VERIFY.function, &["dynamodb:GetItem", "dynamodb:Query"]),
+    (history::AUDIT_EVENTS.function, &["dynamodb:Query"]),
     (sweep::NAME, &["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]),
 ];
 

@@ -8,6 +8,7 @@
 pub mod access_requests;
 pub mod apigw;
 pub mod entitlements;
+pub mod history;
 pub mod iam;
 pub mod metadata_attributes;
 pub mod routes;

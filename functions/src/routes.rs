@@ -4,7 +4,7 @@
 //! API Gateway routes each path to its function in production; [`dispatch`] does the same for
 //! the local server and the end-to-end tests.
 
-use crate::{access_requests, entitlements, metadata_attributes, technology};
+use crate::{access_requests, entitlements, history, metadata_attributes, technology};
 use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::auth::{Caller, Scope};
@@ -140,6 +140,16 @@ pub fn routes() -> Vec<Route> {
         metadata_attributes::create::ROUTE,
         metadata_attributes::get::ROUTE,
         metadata_attributes::update::ROUTE,
+        history::TECHNOLOGY,
+        history::TECHNOLOGY_VERIFY,
+        history::TECHNOLOGY_ACCESS,
+        history::ENTITLEMENTS,
+        history::ENTITLEMENTS_VERIFY,
+        history::ACCESS_REQUESTS,
+        history::ACCESS_REQUESTS_VERIFY,
+        history::METADATA_ATTRIBUTES,
+        history::METADATA_ATTRIBUTES_VERIFY,
+        history::AUDIT_EVENTS,
     ]
 }
 

@@ -11,9 +11,10 @@ pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 100;
 const COMMON: &[&str] = &["limit", "cursor", "include_deleted", "q"];
 
-/// What a collection accepts: its exact-match filters.
+/// What a collection accepts: its exact-match filters, and whether `q` searches it.
 pub struct Spec<'a> {
     pub filters: &'a [Filter<'a>],
+    pub search: bool,
 }
 
 /// One exact-match filter: its name, and for an enum the values it may take (each filter is
@@ -68,7 +69,11 @@ pub fn include_deleted(req: &Request, caller: &Caller, write: Scope) -> Result<b
     Ok(include_deleted)
 }
 
-fn authorize_deleted(caller: &Caller, include_deleted: bool, write: Scope) -> Result<(), ApiError> {
+pub fn authorize_deleted(
+    caller: &Caller,
+    include_deleted: bool,
+    write: Scope,
+) -> Result<(), ApiError> {
     if include_deleted && !caller.has(write) {
         return Err(ApiError::Forbidden(format!(
             "include_deleted=true needs scope {write}"
@@ -81,6 +86,7 @@ fn parse_query(req: &Request, spec: &Spec<'_>) -> Result<ListParams, ApiError> {
     let allowed: Vec<&str> = COMMON
         .iter()
         .copied()
+        .filter(|name| spec.search || *name != "q")
         .chain(spec.filters.iter().map(|f| f.name))
         .collect();
     let query = Query::parse(req, &allowed)?;

@@ -816,6 +816,7 @@ pub const LIST: Spec<'static> = Spec {
         Filter::any("principal_id"),
         Filter::one_of("access_type", AccessKind::NAMES),
     ],
+    search: true,
 };
 
 #[cfg(test)]

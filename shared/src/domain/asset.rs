@@ -365,6 +365,7 @@ pub const LIST: Spec<'static> = Spec {
         Filter::any("owner_id"),
         Filter::any("tag"),
     ],
+    search: true,
 };
 
 #[cfg(test)]

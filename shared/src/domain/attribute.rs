@@ -326,6 +326,7 @@ pub const LIST: Spec<'static> = Spec {
         Filter::one_of("type", AttributeType::NAMES),
         Filter::one_of("status", Status::NAMES),
     ],
+    search: true,
 };
 
 #[cfg(test)]

@@ -488,6 +488,7 @@ pub const LIST: Spec<'static> = Spec {
         Filter::one_of("privileged", &["true", "false"]),
         Filter::any("expires_before"),
     ],
+    search: true,
 };
 
 /// `expires_before` is a timestamp: any RFC 3339 offset, compared in stored (UTC) form.

@@ -7,9 +7,12 @@
 //! A chain check works on events as JSON objects, exactly as a client receives them, so what the
 //! server verifies is what anyone holding the events can verify.
 
+use crate::domain::entitlement::PrincipalType;
 use crate::envelope::{Record, SourceType};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
+use crate::listing::{Filter, ListParams, Spec};
 use crate::time::Timestamp;
+use crate::vocab::Closed;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -39,6 +42,86 @@ crate::closed_set! {
         Provisioned = "provisioned", Completed = "completed",
         MetadataAdded = "metadata_added", MetadataRemoved = "metadata_removed",
     }
+}
+
+/// A record's history: §5 paging only.
+pub const HISTORY: Spec<'static> = Spec {
+    filters: &[],
+    search: false,
+};
+
+/// The tenant audit feed's filters (exact; `since`/`until` on `at`).
+pub const FEED: Spec<'static> = Spec {
+    filters: &[
+        Filter::one_of("resource_type", ResourceType::NAMES),
+        Filter::any("resource_id"),
+        Filter::one_of("action", Action::NAMES),
+        Filter::any("actor"),
+        Filter::any("since"),
+        Filter::any("until"),
+    ],
+    search: false,
+};
+
+/// Who had access when: `at`, and filters on the grants as they were.
+pub const ACCESS_AT: Spec<'static> = Spec {
+    filters: &[
+        Filter::any("principal_id"),
+        Filter::one_of("principal_type", PrincipalType::NAMES),
+        Filter::any("entitlement_type"),
+        Filter::any("at"),
+    ],
+    search: false,
+};
+
+/// A timestamp parameter of a list (`since`, `until`, `at`), taken out of its filters: any
+/// RFC 3339 offset, or 400 naming it.
+pub fn timestamp_param(params: &mut ListParams, name: &str) -> Result<Option<Timestamp>, ApiError> {
+    match params.filters.remove(name) {
+        None => Ok(None),
+        Some(text) => Timestamp::parse(&text)
+            .map(Some)
+            .map_err(|why| ApiError::field(name, why.to_string())),
+    }
+}
+
+/// `?revision=&hash=` of a verify: both or neither, a positive revision and a SHA-256 hex.
+pub fn kept_head(revision: Option<&str>, hash: Option<&str>) -> Result<Option<KeptHead>, ApiError> {
+    let mut errors = Vec::new();
+    let revision = revision.map(|r| match r.parse::<i64>() {
+        Ok(n) if n >= 1 => n,
+        _ => {
+            errors.push(FieldError::new(
+                "revision",
+                "must be an integer of at least 1",
+            ));
+            0
+        }
+    });
+    let hash = hash.map(|h| {
+        if h.len() != 64
+            || !h
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            errors.push(FieldError::new(
+                "hash",
+                "must be 64 lowercase hexadecimal digits",
+            ));
+        }
+        h.to_string()
+    });
+    match (&revision, &hash) {
+        (Some(_), None) => errors.push(FieldError::new("hash", "is required with revision")),
+        (None, Some(_)) => errors.push(FieldError::new("revision", "is required with hash")),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(revision
+        .zip(hash)
+        .map(|(revision, hash)| KeptHead { revision, hash }))
 }
 
 /// A record kind that has a history.
@@ -484,6 +567,31 @@ mod tests {
             hash: kept.hash.clone(),
         };
         assert_eq!(verify(&events, 3, Some(&far)).broken_at, Some(4));
+    }
+
+    #[test]
+    fn a_kept_head_is_both_parameters_or_neither() {
+        let h = "a".repeat(64);
+        assert_eq!(kept_head(None, None).unwrap(), None);
+        assert_eq!(
+            kept_head(Some("2"), Some(&h)).unwrap(),
+            Some(KeptHead {
+                revision: 2,
+                hash: h.clone()
+            })
+        );
+        for (r, hash, field) in [
+            (Some("2"), None, "hash"),
+            (None, Some(h.as_str()), "revision"),
+            (Some("0"), Some(h.as_str()), "revision"),
+            (Some("x"), Some(h.as_str()), "revision"),
+            (Some("1"), Some("ABC"), "hash"),
+        ] {
+            match kept_head(r, hash) {
+                Err(ApiError::Validation(errors)) => assert_eq!(errors[0].field, field),
+                other => panic!("{r:?} {hash:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
