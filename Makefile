@@ -9,6 +9,7 @@
 #                fixed seed, bounded examples; FUZZ_SEED, FUZZ_MAX_EXAMPLES)
 #   make bench   cargo bench against a private DynamoDB Local
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
+#   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme
 #   make build   cargo lambda build --release --arm64 (installs the aarch64 target; ~7 min)
 #   make fmt     cargo fmt
 #   make lint    clippy -D warnings + cfn-lint
@@ -55,11 +56,10 @@ bench:
 	@scripts/test.sh bench
 
 sweep:
-	@scripts/sweep.sh
+	@scripts/on-dev-stack.sh sweep
 
-# TENANT=<id> (default dev-tenant): every history chain of the tenant's records recomputed.
 verify:
-	@TENANT="$(TENANT)" scripts/verify.sh
+	@scripts/on-dev-stack.sh verify --tenant "$(or $(TENANT),dev-tenant)"
 
 build:
 	@scripts/install-tools.sh cargo-lambda aarch64

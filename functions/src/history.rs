@@ -19,14 +19,15 @@ use shared::store::{self, history as events};
 use shared::time::Timestamp;
 
 pub const TECHNOLOGY: Route =
-    route!("technology-history", GET "/api/v1/technology/{id}/history", TechnologyRead, technology);
-pub const TECHNOLOGY_VERIFY: Route = route!("technology-history-verify", GET "/api/v1/technology/{id}/history/verify", TechnologyRead, technology_verify);
-pub const ENTITLEMENTS: Route = route!("entitlements-history", GET "/api/v1/entitlements/{id}/history", EntitlementsRead, entitlement);
-pub const ENTITLEMENTS_VERIFY: Route = route!("entitlements-history-verify", GET "/api/v1/entitlements/{id}/history/verify", EntitlementsRead, entitlement_verify);
-pub const ACCESS_REQUESTS: Route = route!("access-requests-history", GET "/api/v1/operations/access-requests/{id}/history", AccessRequestsRead, access_request);
-pub const ACCESS_REQUESTS_VERIFY: Route = route!("access-requests-history-verify", GET "/api/v1/operations/access-requests/{id}/history/verify", AccessRequestsRead, access_request_verify);
-pub const METADATA_ATTRIBUTES: Route = route!("metadata-attributes-history", GET "/api/v1/access-model-metadata/attributes/{key}/history", MetadataRead, attribute);
-pub const METADATA_ATTRIBUTES_VERIFY: Route = route!("metadata-attributes-history-verify", GET "/api/v1/access-model-metadata/attributes/{key}/history/verify", MetadataRead, attribute_verify);
+    route!("technology-history", GET "/api/v1/technology/{id}/history", TechnologyRead, list);
+pub const TECHNOLOGY_VERIFY: Route = route!("technology-history-verify", GET "/api/v1/technology/{id}/history/verify", TechnologyRead, verify);
+pub const ENTITLEMENTS: Route =
+    route!("entitlements-history", GET "/api/v1/entitlements/{id}/history", EntitlementsRead, list);
+pub const ENTITLEMENTS_VERIFY: Route = route!("entitlements-history-verify", GET "/api/v1/entitlements/{id}/history/verify", EntitlementsRead, verify);
+pub const ACCESS_REQUESTS: Route = route!("access-requests-history", GET "/api/v1/operations/access-requests/{id}/history", AccessRequestsRead, list);
+pub const ACCESS_REQUESTS_VERIFY: Route = route!("access-requests-history-verify", GET "/api/v1/operations/access-requests/{id}/history/verify", AccessRequestsRead, verify);
+pub const METADATA_ATTRIBUTES: Route = route!("metadata-attributes-history", GET "/api/v1/access-model-metadata/attributes/{key}/history", MetadataRead, list);
+pub const METADATA_ATTRIBUTES_VERIFY: Route = route!("metadata-attributes-history-verify", GET "/api/v1/access-model-metadata/attributes/{key}/history/verify", MetadataRead, verify);
 pub const AUDIT_EVENTS: Route =
     route!("audit-events-list", GET "/api/v1/audit-events", AuditRead, audit_events);
 pub const TECHNOLOGY_ACCESS: Route = route!("technology-access", GET "/api/v1/technology/{id}/access", EntitlementsRead, technology_access);
@@ -41,6 +42,22 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind a history route's path names (its collection, right after `/api/v1/`): the
+    /// routes above are the only ones that reach these handlers.
+    fn of(req: &Request) -> ApiResult<Kind> {
+        let path = req.uri().path();
+        let collection = path
+            .strip_prefix("/api/v1/")
+            .and_then(|rest| rest.split('/').next());
+        match collection {
+            Some("technology") => Ok(Kind::Technology),
+            Some("entitlements") => Ok(Kind::Entitlement),
+            Some("operations") => Ok(Kind::AccessRequest),
+            Some("access-model-metadata") => Ok(Kind::Attribute),
+            _ => Err(ApiError::Internal(format!("no history route at {path}"))),
+        }
+    }
+
     /// The write scope `include_deleted=true` needs, as on the record's get.
     fn write_scope(self) -> Scope {
         match self {
@@ -87,61 +104,9 @@ impl Kind {
     }
 }
 
-async fn technology(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    list(state, caller, req, Kind::Technology).await
-}
-
-async fn entitlement(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    list(state, caller, req, Kind::Entitlement).await
-}
-
-async fn access_request(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    list(state, caller, req, Kind::AccessRequest).await
-}
-
-async fn attribute(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    list(state, caller, req, Kind::Attribute).await
-}
-
-async fn technology_verify(
-    state: &State,
-    caller: &Caller,
-    req: Request,
-) -> ApiResult<Response<Body>> {
-    verify(state, caller, req, Kind::Technology).await
-}
-
-async fn entitlement_verify(
-    state: &State,
-    caller: &Caller,
-    req: Request,
-) -> ApiResult<Response<Body>> {
-    verify(state, caller, req, Kind::Entitlement).await
-}
-
-async fn access_request_verify(
-    state: &State,
-    caller: &Caller,
-    req: Request,
-) -> ApiResult<Response<Body>> {
-    verify(state, caller, req, Kind::AccessRequest).await
-}
-
-async fn attribute_verify(
-    state: &State,
-    caller: &Caller,
-    req: Request,
-) -> ApiResult<Response<Body>> {
-    verify(state, caller, req, Kind::Attribute).await
-}
-
 /// A page of the record's events, oldest first.
-async fn list(
-    state: &State,
-    caller: &Caller,
-    req: Request,
-    kind: Kind,
-) -> ApiResult<Response<Body>> {
+async fn list(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let kind = Kind::of(&req)?;
     let params = listing::parse(&req, &HISTORY, caller, kind.write_scope())?;
     let record = kind
         .subject(state, caller, &req, params.include_deleted)
@@ -159,12 +124,8 @@ async fn list(
 }
 
 /// The record's chain checked, and a kept head when given.
-async fn verify(
-    state: &State,
-    caller: &Caller,
-    req: Request,
-    kind: Kind,
-) -> ApiResult<Response<Body>> {
+async fn verify(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
+    let kind = Kind::of(&req)?;
     let query = Query::parse(&req, &["include_deleted", "revision", "hash"])?;
     let include_deleted = query.flag("include_deleted")?;
     let kept = history::kept_head(query.get("revision"), query.get("hash"))?;

@@ -129,18 +129,11 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
         entitlement_type: &e.fields.entitlement_type,
     });
     let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
-    let mut request = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
-    let event = history::append(state, &writer(caller), Action::Created, None, &mut request)?;
+    let (request, event) = state.new_record(domain::ID_PREFIX, caller, provenance, fields)?;
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
     let mut tx = Tx::new();
-    tx.change(
-        Role::Record,
-        super::put_new_action(item, state.table())?,
-        &event,
-        None,
-        state.table(),
-    )?;
+    tx.put_record(item, &event, None, state.table())?;
     // A fresh ULID: no other item can hold the key (the transaction's token covers our retries).
     match tx.send(&state.db).await? {
         Ok(()) => Ok(request),
@@ -205,6 +198,19 @@ async fn refuse_clearing_privileged(
     }
 }
 
+/// `next` written over `current` (still as read) by `caller` as `action`, with its event;
+/// `None`: it lost a race (read again).
+async fn write(
+    state: &Store,
+    caller: &Caller,
+    action: Action,
+    current: &AccessRequest,
+    mut next: AccessRequest,
+) -> ApiResult<Option<AccessRequest>> {
+    let event = history::by(state, caller, action, Some(current), &mut next)?;
+    rewrite(current, &next)?.apply(state, &event, next).await
+}
+
 /// PATCH: edits while pending, or `{"status":"completed"}` once provisioned.
 pub async fn update<F>(
     state: &Store,
@@ -225,7 +231,7 @@ where
             expected,
             current.envelope.revision,
         )?;
-        let (action, mut next) = match planned {
+        let (action, next) = match planned {
             PatchPlan::Complete(provenance) => (
                 Action::Completed,
                 domain::completed(&current, &caller.sub, provenance, now),
@@ -241,8 +247,7 @@ where
                 (Action::Updated, next)
             }
         };
-        let event = history::append(state, &writer(caller), action, Some(&current), &mut next)?;
-        rewrite(&current, &next)?.apply(state, &event, next).await
+        write(state, caller, action, &current, next).await
     })
     .await
 }
@@ -265,9 +270,8 @@ where
     retrying("request", move || async move {
         let current = visible(state, caller, id).await?;
         check_revision(expected, current.envelope.revision)?;
-        let mut next = decide(&current, Timestamp::now())?;
-        let event = history::append(state, &writer(caller), action, Some(&current), &mut next)?;
-        rewrite(&current, &next)?.apply(state, &event, next).await
+        let next = decide(&current, Timestamp::now())?;
+        write(state, caller, action, &current, next).await
     })
     .await
 }

@@ -81,26 +81,13 @@ pub async fn create(
     fields: AssetFields,
     provenance: Provenance,
 ) -> ApiResult<Asset> {
-    let mut asset = state.new_record(asset::ID_PREFIX, caller, provenance, fields);
-    let event = history::append(
-        state,
-        &history::writer(caller),
-        Action::Created,
-        None,
-        &mut asset,
-    )?;
+    let (asset, event) = state.new_record(asset::ID_PREFIX, caller, provenance, fields)?;
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
     let mut tx = Tx::new();
-    tx.change(
-        Role::Record,
-        put_new_action(item, state.table())?,
-        &event,
-        None,
-        state.table(),
-    )?
-    .add(Role::Guard, put_name_guard(&asset, state.table())?);
+    tx.put_record(item, &event, None, state.table())?
+        .add(Role::Guard, put_name_guard(&asset, state.table())?);
     match tx.send(&state.db).await? {
         Ok(()) => Ok(asset),
         Err(refusal) if refusal.failed(Role::Guard) => Err(name_taken(&asset.fields.name)),
@@ -207,31 +194,18 @@ where
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }
-        let event = history::append(
-            state,
-            &history::writer(caller),
-            Action::Updated,
-            Some(&current),
-            &mut next,
-        )?;
+        let event = history::by(state, caller, Action::Updated, Some(&current), &mut next)?;
         let write = rewrite(&next, current.envelope.revision, false)?;
         let renamed = next.fields.name != current.fields.name;
         if !renamed {
             return write.apply(state, &event, next).await;
         }
-        let mut tx = Tx::new();
-        tx.change(
-            Role::Record,
-            write.transact_item(state.table())?,
-            &event,
-            None,
-            state.table(),
-        )?
-        .add(Role::Guard, put_name_guard(&next, state.table())?)
-        .add(
-            Role::GuardRelease,
-            delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-        );
+        let mut tx = write.tx(&event, None, state.table())?;
+        tx.add(Role::Guard, put_name_guard(&next, state.table())?)
+            .add(
+                Role::GuardRelease,
+                delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
+            );
         match tx.send(&state.db).await? {
             Ok(()) => Ok(Some(next)),
             // Someone wrote in between; read again (a stale If-Match then answers 412).
@@ -275,24 +249,11 @@ pub async fn delete(
         }
         let mut next = current.clone();
         next.envelope.soft_delete(&caller.sub, Timestamp::now());
-        let event = history::append(
-            state,
-            &history::writer(caller),
-            Action::Deleted,
-            Some(&current),
-            &mut next,
-        )?;
+        let event = history::by(state, caller, Action::Deleted, Some(&current), &mut next)?;
         // The count is checked by the write's own condition: a grant that lands first blocks it.
         let write = rewrite(&next, current.envelope.revision, true)?;
-        let mut tx = Tx::new();
-        tx.change(
-            Role::Record,
-            write.transact_item(state.table())?,
-            &event,
-            None,
-            state.table(),
-        )?
-        .add(
+        let mut tx = write.tx(&event, None, state.table())?;
+        tx.add(
             Role::GuardRelease,
             delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
         );

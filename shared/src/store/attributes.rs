@@ -57,24 +57,11 @@ pub async fn create(
     fields: AttributeFields,
     provenance: Provenance,
 ) -> ApiResult<Attribute> {
-    let mut attr = state.new_record(attribute::ID_PREFIX, caller, provenance, fields);
-    let event = history::append(
-        state,
-        &history::writer(caller),
-        Action::Created,
-        None,
-        &mut attr,
-    )?;
+    let (attr, event) = state.new_record(attribute::ID_PREFIX, caller, provenance, fields)?;
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
     let mut tx = Tx::new();
-    tx.change(
-        Role::Record,
-        super::put_new_action(item, state.table())?,
-        &event,
-        None,
-        state.table(),
-    )?;
+    tx.put_record(item, &event, None, state.table())?;
     match tx.send(&state.db).await? {
         Ok(()) => Ok(attr),
         Err(refusal) if refusal.failed(Role::Record) => Err(key_taken(attr.key())),
@@ -184,13 +171,7 @@ where
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }
-        let event = history::append(
-            state,
-            &history::writer(caller),
-            Action::Updated,
-            Some(&current),
-            &mut next,
-        )?;
+        let event = history::by(state, caller, Action::Updated, Some(&current), &mut next)?;
         let write = Rewrite {
             key: key(&caller.tenant_id, attribute_key),
             item: record_item(&next)?,

@@ -6,7 +6,7 @@
 //! build those transactions for create, revoke, expiry and provisioning alike.
 
 use super::assets::{self, AssetGuard};
-use super::history::{self, writer};
+use super::history;
 use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
@@ -109,18 +109,15 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
     })
 }
 
-/// The entitlement's change and its event, which carries the record it leaves (`state`, for
-/// point-in-time reads).
-fn change_with_event(
-    tx: &mut Tx,
-    item: TransactWriteItem,
+/// A transaction that opens with the entitlement rewritten from `current` to `next` (if still
+/// as read) and its event, which carries `next` as its `state` (for point-in-time reads).
+fn rewritten(
+    current: &Entitlement,
     next: &Entitlement,
     event: &Event,
     table: &str,
-) -> ApiResult<()> {
-    let state = history::record_json(next)?;
-    tx.change(Role::Record, item, event, Some(&state), table)?;
-    Ok(())
+) -> ApiResult<Tx> {
+    rewrite(current, next)?.tx(event, Some(&history::record_json(next)?), table)
 }
 
 /// The transaction that starts a live grant: the entitlement and its event, its guard, the
@@ -134,20 +131,21 @@ pub fn start_grant(
     let mut item = record_item(ent)?;
     item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
     let mut tx = Tx::new();
-    change_with_event(&mut tx, put_new_action(item, table)?, ent, event, table)?;
-    tx.add(Role::Guard, put_guard(ent, table)?).add(
-        Role::AssetCount,
-        assets::live_count_update(
-            &ent.envelope.tenant_id,
-            &ent.fields.asset_id,
-            1,
-            AssetGuard::Grantable {
-                app_id,
-                refused: asset::refused_criticality(ent.fields.expires_at),
-            },
-            table,
-        )?,
-    );
+    tx.put_record(item, event, Some(&history::record_json(ent)?), table)?
+        .add(Role::Guard, put_guard(ent, table)?)
+        .add(
+            Role::AssetCount,
+            assets::live_count_update(
+                &ent.envelope.tenant_id,
+                &ent.fields.asset_id,
+                1,
+                AssetGuard::Grantable {
+                    app_id,
+                    refused: asset::refused_criticality(ent.fields.expires_at),
+                },
+                table,
+            )?,
+        );
     Ok(tx)
 }
 
@@ -177,9 +175,7 @@ pub fn end_grant(
     event: &Event,
     table: &str,
 ) -> ApiResult<Tx> {
-    let mut tx = Tx::new();
-    let item = rewrite(current, next)?.transact_item(table)?;
-    change_with_event(&mut tx, item, next, event, table)?;
+    let mut tx = rewritten(current, next, event, table)?;
     tx.add(Role::GuardRelease, delete_guard(current, table)?)
         .add(
             Role::AssetCount,
@@ -203,9 +199,7 @@ pub fn change_grant(
     event: &Event,
     table: &str,
 ) -> ApiResult<Tx> {
-    let mut tx = Tx::new();
-    let item = rewrite(current, next)?.transact_item(table)?;
-    change_with_event(&mut tx, item, next, event, table)?;
+    let mut tx = rewritten(current, next, event, table)?;
     if next.fields.entitlement_type != current.fields.entitlement_type {
         tx.add(Role::Guard, put_guard(next, table)?)
             .add(Role::GuardRelease, delete_guard(current, table)?);
@@ -247,8 +241,7 @@ pub async fn create(
     fields: EntitlementFields,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
-    let mut ent = state.new_record(domain::ID_PREFIX, caller, provenance, fields);
-    let event = history::append(state, &writer(caller), Action::Created, None, &mut ent)?;
+    let (ent, event) = state.new_record(domain::ID_PREFIX, caller, provenance, fields)?;
     let app = caller.app_id.as_deref();
     match start_grant(&ent, &event, app, state.table())?
         .send(&state.db)
@@ -292,7 +285,7 @@ async fn write_change(
     current: &Entitlement,
     mut next: Entitlement,
 ) -> ApiResult<Option<Entitlement>> {
-    let event = history::append(state, &writer(caller), action, Some(current), &mut next)?;
+    let event = history::by(state, caller, action, Some(current), &mut next)?;
     match change_grant(current, &next, &event, state.table())?
         .send(&state.db)
         .await?
@@ -391,13 +384,7 @@ pub async fn revoke(
             provenance.clone(),
             Timestamp::now(),
         );
-        let event = history::append(
-            state,
-            &writer(caller),
-            Action::Revoked,
-            Some(&current),
-            &mut next,
-        )?;
+        let event = history::by(state, caller, Action::Revoked, Some(&current), &mut next)?;
         match end_grant(&current, &next, &event, state.table())?
             .send(&state.db)
             .await?

@@ -292,6 +292,17 @@ pub fn append<F: serde::Serialize + Tracked>(
     Ok(event)
 }
 
+/// `append` for a write of `caller`'s request.
+pub fn by<F: serde::Serialize + Tracked>(
+    store: &Store,
+    caller: &crate::auth::Caller,
+    action: Action,
+    before: Option<&Record<F>>,
+    next: &mut Record<F>,
+) -> ApiResult<Event> {
+    append(store, &writer(caller), action, before, next)
+}
+
 /// What the audit feed is asked for: §5 paging and the exact filters, `since`/`until` on `at`.
 pub struct FeedQuery {
     pub params: ListParams,

@@ -20,7 +20,7 @@ pub mod tx;
 
 use crate::config::Config;
 use crate::envelope::IdGenerator;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -70,21 +70,30 @@ impl Store {
         &self.cursor_secret
     }
 
-    /// A record of `fields` the caller creates now, with a fresh id of `prefix`.
-    pub(crate) fn new_record<F>(
+    /// A record of `fields` the caller creates now, with a fresh id of `prefix`, and the
+    /// `created` event its transaction appends.
+    pub(crate) fn new_record<F: serde::Serialize + crate::domain::history::Tracked>(
         &self,
         prefix: &str,
         caller: &crate::auth::Caller,
         provenance: crate::envelope::Provenance,
         fields: F,
-    ) -> crate::envelope::Record<F> {
+    ) -> ApiResult<(crate::envelope::Record<F>, crate::domain::history::Event)> {
         let id = self.ids.next(prefix);
         let actor = crate::envelope::Actor::from(caller);
         let now = crate::time::Timestamp::now();
-        crate::envelope::Record {
+        let mut record = crate::envelope::Record {
             envelope: crate::envelope::Envelope::new(id, &actor, provenance, now),
             fields,
-        }
+        };
+        let event = history::by(
+            self,
+            caller,
+            crate::domain::history::Action::Created,
+            None,
+            &mut record,
+        )?;
+        Ok((record, event))
     }
 }
 

@@ -64,6 +64,25 @@ impl Rewrite {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// A transaction that opens with this rewrite (the `Record`) and its history `event`
+    /// (carrying `state`, the record after, for the kinds that keep it).
+    pub fn tx(
+        &self,
+        event: &crate::domain::history::Event,
+        state: Option<&serde_json::Map<String, serde_json::Value>>,
+        table: &str,
+    ) -> ApiResult<super::tx::Tx> {
+        let mut tx = super::tx::Tx::new();
+        tx.change(
+            super::tx::Role::Record,
+            self.transact_item(table)?,
+            event,
+            state,
+            table,
+        )?;
+        Ok(tx)
+    }
+
     /// The rewrite and its history `event` as one transaction: `next`, the record written,
     /// once it holds; `None`: the item changed since it was read (read again).
     pub async fn apply<T>(
@@ -72,15 +91,7 @@ impl Rewrite {
         event: &crate::domain::history::Event,
         next: T,
     ) -> ApiResult<Option<T>> {
-        let mut tx = super::tx::Tx::new();
-        tx.change(
-            super::tx::Role::Record,
-            self.transact_item(store.table())?,
-            event,
-            None,
-            store.table(),
-        )?;
-        match tx.send(&store.db).await? {
+        match self.tx(event, None, store.table())?.send(&store.db).await? {
             Ok(()) => Ok(Some(next)),
             Err(refusal) if refusal.failed(super::tx::Role::Record) => Ok(None),
             Err(refusal) => Err(refusal.unexpected()),

@@ -84,6 +84,18 @@ impl Tx {
         Ok(self)
     }
 
+    /// A new record's item (its key must be free) and its `created` event.
+    pub fn put_record(
+        &mut self,
+        item: Item,
+        event: &Event,
+        state: Option<&Map<String, Value>>,
+        table: &str,
+    ) -> ApiResult<&mut Tx> {
+        let put = super::put_new_action(item, table)?;
+        self.change(Role::Record, put, event, state, table)
+    }
+
     /// Adds the actions of `other` after these.
     pub fn append(&mut self, other: Tx) -> &mut Tx {
         self.parts.extend(other.parts);
