@@ -355,7 +355,10 @@ pub async fn verify_record(
     revision: i64,
     kept: Option<&KeptHead>,
 ) -> ApiResult<Verdict> {
-    let events = all(store, tenant, resource_id).await?;
+    let mut events = all(store, tenant, resource_id).await?;
+    // Events past the revision read were written since (the record was read first): they are
+    // not this verdict's to judge, and would otherwise read as a chain longer than its record.
+    events.truncate(usize::try_from(revision).unwrap_or(0));
     Ok(history::verify(&events, revision, kept))
 }
 
