@@ -4,7 +4,7 @@
 #   make dev     DynamoDB Local + every route at http://127.0.0.1:${API_PORT:-3000}; prints a token
 #                (DYNAMODB_PORT, default 8000; the real handlers; Ctrl-C stops both)
 #   make token   a development token: make token SUB=alice TENANT=acme APP=crm SCOPES="technology:read" TTL=600
-#   make test    fmt check, clippy, cargo test --workspace, cfn-lint, make fuzz (own DynamoDB Local)
+#   make test    fmt check, clippy, cargo test --workspace, cfn-lint, make fuzz, a make dev Ctrl-C check
 #   make fuzz    schemathesis checks the running API against openapi.yaml (own stack, free ports;
 #                fixed seed, bounded examples; FUZZ_SEED, FUZZ_MAX_EXAMPLES)
 #   make bench   cargo bench against a private DynamoDB Local

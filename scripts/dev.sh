@@ -51,8 +51,8 @@ cleanup() {
 _dev_env_writer() {
     sed -n 's/^# written by make dev, pid \([0-9][0-9]*\)$/\1/p' "$1" 2>/dev/null | head -n1
 }
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM
+# Ctrl-C (and a plain kill) is how a developer ends `make dev`: a clean stop, not a failure.
+trap 'cleanup; exit 0' INT TERM
 trap 'cleanup' EXIT
 
 export API_PORT DYNAMODB_PORT

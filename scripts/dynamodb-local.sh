@@ -236,7 +236,7 @@ ddbl_stop() {
             done
             kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
         fi
-        wait "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null || true
     fi
     [ -n "$DDBL_STATE" ] && rm -rf "$DDBL_STATE"
     DDBL_PID=

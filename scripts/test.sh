@@ -59,6 +59,8 @@ else
     step "scripts/check-template.sh" "$TECH_ROOT/scripts/check-template.sh"
     # Its own DynamoDB Local and API on free ports: nothing the tests above left can answer.
     step "make fuzz" "$TECH_ROOT/scripts/fuzz.sh"
+    # A newcomer's Ctrl-C on `make dev`: everything stops, nothing is left behind.
+    step "make dev stops on Ctrl-C" "$TECH_ROOT/scripts/test-dev-stop.sh"
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
