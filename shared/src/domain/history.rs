@@ -326,7 +326,7 @@ impl Append<'_> {
 pub struct Verdict {
     pub valid: bool,
     pub revisions: i64,
-    /// The hash of the last event (`GENESIS` when there is none).
+    /// The hash the last event carries (`GENESIS` when there is none).
     pub head: String,
     /// The first revision whose hash or `prev_hash` does not check, or that is missing.
     pub broken_at: Option<i64>,
@@ -383,10 +383,17 @@ pub fn verify(
             broken_at = Some(k.revision.min(revisions + 1));
         }
     }
+    // The hash the last event carries (API.md §8), also when the chain breaks before it.
+    let head = events
+        .last()
+        .and_then(|e| e.get("hash"))
+        .and_then(Value::as_str)
+        .unwrap_or(GENESIS)
+        .to_string();
     Verdict {
         valid: broken_at.is_none(),
         revisions,
-        head: prev,
+        head,
         broken_at,
     }
 }
@@ -536,7 +543,9 @@ mod tests {
     fn a_swapped_order_is_caught() {
         let mut events = chain(4);
         events.swap(1, 2);
-        assert_eq!(verify(&events, 4, None).broken_at, Some(2));
+        let v = verify(&events, 4, None);
+        assert_eq!(v.broken_at, Some(2));
+        assert_eq!(v.head, events[3]["hash"].as_str().unwrap(), "the last event's, as stored");
     }
 
     #[test]
