@@ -44,6 +44,8 @@ SCOPES = {
     "technology:read", "technology:write", "entitlements:read", "entitlements:write",
     "access-requests:read", "access-requests:write", "access-requests:approve",
     "access-requests:provision", "metadata:read", "metadata:write",
+    # API.md §8: the tenant audit feed (audit-events-list).
+    "audit:read",
 }
 # Item and query actions a function of this API may need. Transactions are authorised per item.
 DYNAMO_ACTIONS = {

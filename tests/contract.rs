@@ -1,12 +1,17 @@
 //! The route table, the OpenAPI document, the binaries and the sample events describe the same
 //! API: a route added in one place and forgotten in another fails here.
 
-use functions::routes::routes;
-use std::collections::BTreeSet;
+use functions::routes::{routes, Auth};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn openapi() -> serde_norway::Value {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).expect("openapi.yaml");
+    serde_norway::from_str(&text).expect("openapi.yaml parses")
 }
 
 fn route_table() -> BTreeSet<(String, String)> {
@@ -18,8 +23,7 @@ fn route_table() -> BTreeSet<(String, String)> {
 
 #[test]
 fn openapi_lists_exactly_the_routes() {
-    let text = std::fs::read_to_string(root().join("openapi.yaml")).expect("openapi.yaml");
-    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("openapi.yaml parses");
+    let doc = openapi();
     let paths = doc["paths"].as_mapping().expect("paths");
     let mut documented = BTreeSet::new();
     for (path, ops) in paths {
@@ -32,6 +36,46 @@ fn openapi_lists_exactly_the_routes() {
         }
     }
     assert_eq!(documented, route_table());
+}
+
+/// Each operation names the function that serves it (`x-lambda-function`) and the one scope it
+/// needs (`security`), as the route table does: a client reading the document is told what the
+/// code enforces.
+#[test]
+fn openapi_names_each_routes_function_and_scope() {
+    let doc = openapi();
+    let mut documented = BTreeMap::new();
+    for (path, ops) in doc["paths"].as_mapping().expect("paths") {
+        for (method, op) in ops.as_mapping().expect("operations") {
+            let Some(method) = method.as_str() else {
+                continue;
+            };
+            if !["get", "post", "put", "patch", "delete"].contains(&method) {
+                continue;
+            }
+            let function = op["x-lambda-function"].as_str().map(String::from);
+            let scopes: Option<Vec<String>> = op["security"].as_sequence().map(|reqs| {
+                reqs.iter()
+                    .flat_map(|r| r["bearerAuth"].as_sequence().cloned().unwrap_or_default())
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            });
+            let key = (method.to_string(), path.as_str().expect("path").to_string());
+            documented.insert(key, (function, scopes));
+        }
+    }
+    let expected: BTreeMap<_, _> = routes()
+        .iter()
+        .map(|r| {
+            let scopes = match r.auth {
+                Auth::Token(scope) => Some(vec![scope.as_str().to_string()]),
+                Auth::Public => Some(vec![]),
+            };
+            let key = (r.method.as_str().to_lowercase(), r.path.to_string());
+            (key, (Some(r.function.to_string()), scopes))
+        })
+        .collect();
+    assert_eq!(documented, expected);
 }
 
 #[test]
