@@ -330,6 +330,19 @@ pub async fn feed(
             filter.eq(name, s(value));
         }
     }
+    // An empty window (`until` ≤ `since`) holds no event; as a key range its bounds would be
+    // reversed, which DynamoDB refuses. Its one page has no next, so no cursor is one of its.
+    if let (Some(since), Some(until)) = (query.since, query.until) {
+        if until <= since {
+            if params.cursor.is_some() {
+                return Err(cursor::bad());
+            }
+            return Ok(ListPage {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
+    }
     // `since` inclusive; `until` exclusive: through the last key of the millisecond before it
     // (`~` sorts after every character of an event id).
     let from = query.since.map(|t| t.to_string());
