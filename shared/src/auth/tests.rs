@@ -324,7 +324,7 @@ fn groups_claim_is_an_optional_bounded_array_of_group_ids() {
         ["grp-a", "grp-b"]
     );
     let longest = "g".repeat(MAX_GROUP_CHARS);
-    assert_eq!(caller(json!([longest])).unwrap().groups, [longest.clone()]);
+    assert_eq!(caller(json!([&longest])).unwrap().groups, vec![longest]);
     let most: Vec<String> = (0..MAX_GROUPS).map(|i| format!("g{i}")).collect();
     assert_eq!(caller(json!(most)).unwrap().groups.len(), MAX_GROUPS);
 }
