@@ -34,6 +34,7 @@ fn caller(tenant: &str) -> Caller {
         sub: "bench".into(),
         app_id: None,
         scopes: BTreeSet::new(),
+        groups: Vec::new(),
         request_id: "bench".into(),
     }
 }

@@ -263,6 +263,10 @@ impl From<DomainError> for ApiError {
             D::EntitlementGone | D::PrivilegedKeepsExpiry | D::Contended(_) => {
                 ApiError::conflict(detail)
             }
+            D::NotTheOwner => ApiError::Forbidden(detail),
+            D::AlreadyApproved(approver) => {
+                ApiError::conflict_with(detail, [("approver_id", Value::String(approver))])
+            }
             D::Transition(r) => transition_refused(r),
         }
     }

@@ -205,6 +205,7 @@ fn caller(scopes: &[Scope]) -> Caller {
         sub: "alice".into(),
         app_id: None,
         scopes: scopes.iter().map(|s| s.as_str().to_string()).collect(),
+        groups: Vec::new(),
         request_id: "req-props".into(),
     }
 }

@@ -119,6 +119,7 @@ fn caller() -> Caller {
         sub: "user-1".into(),
         app_id: None,
         scopes: BTreeSet::from([Scope::TechnologyRead.as_str().to_string()]),
+        groups: Vec::new(),
         request_id: "req-faults".into(),
     }
 }

@@ -432,9 +432,10 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let api = Api::new().await;
     let (aid, eid) = aws_with_read_grant(&api).await;
 
+    // By name: the name guard, then the asset (its criticality fixes `approvals_required`).
     let n = api
         .expect_requests(
-            &[("GetItem", 1), ("TransactWriteItems", 1)],
+            &[("GetItem", 2), ("TransactWriteItems", 1)],
             new_request(&api, "aws"),
         )
         .await;
@@ -450,7 +451,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let modify = modify_of("aws", &eid, json!({"entitlement_type": "write"}));
     let m = api
         .expect_requests(
-            &[("GetItem", 2), ("TransactWriteItems", 1)],
+            &[("GetItem", 3), ("TransactWriteItems", 1)],
             create(&api, modify),
         )
         .await;
@@ -458,16 +459,27 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     api.expect_requests(&[("GetItem", 1)], read_request(&api, &nid))
         .await;
 
-    api.expect_patch(READ_TRANSACT, &url(&nid), json!({"justification": "y"}))
+    // An edit reads the request, then its asset (the approvals start over, as many as its
+    // criticality asks for now).
+    api.expect_patch(
+        READ_ASSET_TRANSACT,
+        &url(&nid),
+        json!({"justification": "y"}),
+    )
+    .await;
+    // One that changes nothing writes nothing, and so reads no asset either.
+    api.expect_patch(&[("GetItem", 1)], &url(&nid), json!({"justification": "y"}))
         .await;
 
-    api.expect_requests(READ_TRANSACT, approve(&api, &nid))
+    // A decision reads the request and its asset (its owner, now), then writes one
+    // transaction: the request, its event and the asset's revision check.
+    api.expect_requests(READ_ASSET_TRANSACT, approve(&api, &nid))
         .await;
 
-    // A refused decision reads once and writes nothing.
+    // A refused decision reads both and writes nothing.
     api.expect_answer(
         409,
-        &[("GetItem", 1)],
+        &[("GetItem", 2)],
         act(&api, &approver(&api), &nid, "reject"),
     )
     .await;
@@ -481,7 +493,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let mid = id_of(&m);
     api.expect_answer(
         200,
-        READ_TRANSACT,
+        READ_ASSET_TRANSACT,
         act(&api, &approver(&api), &mid, "reject"),
     )
     .await;
@@ -613,10 +625,11 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     assert_eq!(ok.body["status"], "approved");
     assert_eq!(ok.body["approver_id"], "approver-1");
     let counts = api.counter.snapshot();
-    assert_eq!(counts.get("GetItem"), Some(&1));
-    // The decision and its history event, in one transaction.
+    // The request, then its asset (who owns it now).
+    assert_eq!(counts.get("GetItem"), Some(&2));
+    // The decision, its history event and the asset's revision check, in one transaction.
     assert_eq!(counts.get("TransactWriteItems"), Some(&1));
-    assert_eq!(api.counter.total(), 2);
+    assert_eq!(api.counter.total(), 3);
 
     api.counter.reset();
     let p = act(&api, &approver(&api), &id, "provision").await;

@@ -3,6 +3,7 @@
 //! Every refused action is followed by a re-read of the request, of the entitlement it names and
 //! of the asset's live count, proving that nothing changed.
 
+mod approvals;
 mod auth;
 #[path = "../common/mod.rs"]
 mod common;
@@ -42,9 +43,12 @@ const CLIENT_SET: &[&str] = &[
     "tags",
 ];
 
-/// Every field of a request: `CLIENT_SET` and `SERVER_SET`.
+/// Every field of a request: `CLIENT_SET`, `SERVER_SET` and `APPROVAL_FIELDS`.
 static REQUEST_KEYS: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| [CLIENT_SET, SERVER_SET].concat());
+    LazyLock::new(|| [CLIENT_SET, SERVER_SET, APPROVAL_FIELDS].concat());
+
+/// The server's record of the two-person rule (API.md §10): `[]` and 1 or 2 on a fresh request.
+const APPROVAL_FIELDS: &[&str] = &["approvals", "approvals_required"];
 
 /// Fields only the server sets: `null` on a fresh request.
 const SERVER_SET: &[&str] = &[
@@ -62,6 +66,7 @@ const SERVER_SET: &[&str] = &[
 /// What approving (with a comment) sets on a request; all else stays as it was.
 const APPROVAL_STAMPS: &[&str] = &[
     "status",
+    "approvals",
     "approver_id",
     "decision_comment",
     "approved_at",
@@ -211,10 +216,17 @@ async fn pending_request(api: &Api, system: &str) -> String {
     id_of(&new_request(api, system).await)
 }
 
-/// Approves as approver-1, asserting 200.
+/// Approves as approver-1 (and, when the two-person rule leaves it pending, as approver-2
+/// too), asserting 200s: the approved request.
 async fn approve(api: &Api, id: &str) -> Value {
     let r = act(api, &approver(api), id, "approve").await;
     assert_eq!(r.status, 200, "approve: {}", r.text);
+    if r.body["status"] != "pending" {
+        return r.body;
+    }
+    let r = act(api, &token_of(api, "approver-2"), id, "approve").await;
+    assert_eq!(r.status, 200, "second approval: {}", r.text);
+    assert_eq!(r.body["status"], "approved", "{}", r.text);
     r.body
 }
 

@@ -31,6 +31,8 @@ async fn create_fills_defaults_and_returns_every_field() {
     for f in SERVER_SET {
         assert_eq!(b[*f], Value::Null, "{f} must be null on a new request");
     }
+    assert_eq!(b["approvals"], json!([]));
+    assert_eq!(b["approvals_required"], 1);
     assert_eq!(read_request(&api, &id).await, *b);
     // Nothing is granted by asking.
     assert_eq!(live_count(&api, &aid).await, 0);
@@ -394,7 +396,9 @@ async fn create_ignores_server_set_fields() {
         "status": "approved", "approver_id": "me", "approved_at": "2020-01-01T00:00:00Z",
         "rejected_at": "2020-01-01T00:00:00Z", "provisioned_at": "2020-01-01T00:00:00Z",
         "completed_at": "2020-01-01T00:00:00Z", "decision_comment": "self-approved",
-        "granted_at": "2020-01-01T00:00:00Z", "granted_by_id": "me"
+        "granted_at": "2020-01-01T00:00:00Z", "granted_by_id": "me",
+        "approvals": [{"approver_id": "me", "approved_at": "2020-01-01T00:00:00Z", "comment": null}],
+        "approvals_required": 0
     });
     let envelope = foreign_envelope("arq_01JD3Q9Z8X4K2M7N5P6R8S0T1V");
     let body = with(new_of("okta", "admin", server_set), envelope);
@@ -403,6 +407,8 @@ async fn create_ignores_server_set_fields() {
     for f in SERVER_SET {
         assert_eq!(b[*f], Value::Null, "{f} must be ignored");
     }
+    assert_eq!(b["approvals"], json!([]));
+    assert_eq!(b["approvals_required"], 1);
     assert_ne!(b["id"], "arq_01JD3Q9Z8X4K2M7N5P6R8S0T1V");
     assert_eq!(b["tenant_id"], api.tenant.as_str());
     assert_eq!(b["app_id"], Value::Null);

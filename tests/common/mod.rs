@@ -505,6 +505,10 @@ pub fn id_of(record: &Value) -> String {
 /// change, its history event, and any guard or count it moves.
 pub const READ_TRANSACT: &[(&str, u64)] = &[("GetItem", 1), ("TransactWriteItems", 1)];
 
+/// The DynamoDB requests of a write that reads its record and then the asset it is about before
+/// one transaction (an access request's decision or edit, API.md §10).
+pub const READ_ASSET_TRANSACT: &[(&str, u64)] = &[("GetItem", 2), ("TransactWriteItems", 1)];
+
 /// Expected DynamoDB request counts, as `RequestCounter::snapshot` reports them.
 pub fn counts(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()

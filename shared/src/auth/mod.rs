@@ -31,6 +31,11 @@ const LEEWAY_SECONDS: u64 = 60;
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 const MAX_SUB_CHARS: usize = 256;
 const MAX_ID_LEN: usize = 128;
+/// Bounds of the `groups` claim (API.md §10): far above what identity providers put in a token
+/// (they switch to an overage claim long before), small enough that a token cannot make us
+/// hold and compare megabytes of group ids.
+pub const MAX_GROUPS: usize = 256;
+pub const MAX_GROUP_CHARS: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
@@ -45,10 +50,11 @@ pub enum Scope {
     MetadataRead,
     MetadataWrite,
     AuditRead,
+    AccessRequestsApproveAny,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::TechnologyRead,
         Scope::TechnologyWrite,
         Scope::EntitlementsRead,
@@ -60,6 +66,7 @@ impl Scope {
         Scope::MetadataRead,
         Scope::MetadataWrite,
         Scope::AuditRead,
+        Scope::AccessRequestsApproveAny,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +82,7 @@ impl Scope {
             Scope::MetadataRead => "metadata:read",
             Scope::MetadataWrite => "metadata:write",
             Scope::AuditRead => "audit:read",
+            Scope::AccessRequestsApproveAny => "access-requests:approve-any",
         }
     }
 }
@@ -94,6 +102,9 @@ pub struct Caller {
     pub app_id: Option<String>,
     /// Granted scopes exactly as in the token (unknown ones kept, never matched by prefix).
     pub scopes: BTreeSet<String>,
+    /// The token's `groups` claim (group ids, as the identity provider issued them; empty when
+    /// absent): used only to tell an asset's owner group (API.md §10).
+    pub groups: Vec<String>,
     /// The request's `x-request-id`: what its writes' history events name (API.md §8).
     pub request_id: String,
 }
@@ -364,13 +375,36 @@ fn caller_from_claims(claims: &Map<String, Value>) -> Result<Caller, ApiError> {
             .collect(),
         Some(_) => return Err(unauthorized("invalid claim scope")),
     };
+    let groups = groups_claim(claims.get("groups"))?;
     Ok(Caller {
         tenant_id,
         sub,
         app_id,
         scopes,
+        groups,
         request_id: String::new(),
     })
+}
+
+/// `groups`: absent or `null` is no groups; else an array of non-empty strings within
+/// `MAX_GROUPS`/`MAX_GROUP_CHARS`. Anything else is refused rather than read as "no groups",
+/// so a token that means something we cannot read never decides anything (401).
+fn groups_claim(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
+    let invalid = || unauthorized("invalid claim groups");
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() <= MAX_GROUPS => items,
+        Some(_) => return Err(invalid()),
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(g) if !g.is_empty() && g.chars().count() <= MAX_GROUP_CHARS => {
+                Ok(g.clone())
+            }
+            _ => Err(invalid()),
+        })
+        .collect()
 }
 
 /// `^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$`: tenant and app ids become parts of DynamoDB keys, whose

@@ -304,9 +304,68 @@ fn scope_names_are_the_documented_ones() {
             "metadata:read",
             "metadata:write",
             "audit:read",
+            "access-requests:approve-any",
         ]
     );
     assert_eq!(Scope::MetadataWrite.to_string(), "metadata:write");
+}
+
+#[test]
+fn groups_claim_is_an_optional_bounded_array_of_group_ids() {
+    let caller =
+        |groups: Value| caller_from_claims(with(claims(), "groups", groups).as_object().unwrap());
+    // Absent and null: no groups (most tokens carry none).
+    let none = caller_from_claims(claims().as_object().unwrap()).unwrap();
+    assert!(none.groups.is_empty());
+    assert!(caller(Value::Null).unwrap().groups.is_empty());
+    assert!(caller(json!([])).unwrap().groups.is_empty());
+    assert_eq!(
+        caller(json!(["grp-a", "grp-b"])).unwrap().groups,
+        ["grp-a", "grp-b"]
+    );
+    let longest = "g".repeat(MAX_GROUP_CHARS);
+    assert_eq!(caller(json!([&longest])).unwrap().groups, vec![longest]);
+    let most: Vec<String> = (0..MAX_GROUPS).map(|i| format!("g{i}")).collect();
+    assert_eq!(caller(json!(most)).unwrap().groups.len(), MAX_GROUPS);
+}
+
+#[test]
+fn a_malformed_groups_claim_is_401() {
+    let caller =
+        |groups: Value| caller_from_claims(with(claims(), "groups", groups).as_object().unwrap());
+    let too_many: Vec<String> = (0..=MAX_GROUPS).map(|i| format!("g{i}")).collect();
+    for bad in [
+        json!("grp-a"),
+        json!("grp-a grp-b"),
+        json!(42),
+        json!(true),
+        json!({"grp-a": true}),
+        json!([42]),
+        json!(["grp-a", null]),
+        json!([["grp-a"]]),
+        json!([{"id": "grp-a"}]),
+        json!([""]),
+        json!(["g".repeat(MAX_GROUP_CHARS + 1)]),
+        json!(too_many),
+    ] {
+        assert_401(caller(bad.clone()), "invalid claim groups");
+    }
+}
+
+#[tokio::test]
+async fn a_verified_token_carries_its_groups() {
+    let v = secret_verifier();
+    let caller = v
+        .verify(&hs(&with(claims(), "groups", json!(["grp-ops"]))))
+        .await
+        .unwrap();
+    assert_eq!(caller.groups, ["grp-ops"]);
+    assert_hs_refused(
+        &v,
+        with(claims(), "groups", json!("grp-ops")),
+        "invalid claim groups",
+    )
+    .await;
 }
 
 #[test]
@@ -316,6 +375,7 @@ fn require_is_forbidden_for_a_missing_scope() {
         sub: "s".into(),
         app_id: None,
         scopes: ["technology:read".to_owned()].into(),
+        groups: Vec::new(),
         request_id: "r".into(),
     };
     assert!(caller.require(Scope::TechnologyRead).is_ok());

@@ -3,6 +3,7 @@
 //! `pending → approved | rejected`, `approved → provisioned`, `provisioned → completed`.
 //! Provisioning's effect on the entitlement is `domain::provision`.
 
+use crate::domain::asset::{AssetFields, Criticality};
 use crate::domain::entitlement::{privileged_needs_expiry, PrincipalType};
 use crate::domain::error::DomainError;
 use crate::envelope::{Provenance, Record};
@@ -210,7 +211,26 @@ const SERVER_SET: &[&str] = &[
     "decision_comment",
     "granted_at",
     "granted_by_id",
+    "approvals",
+    "approvals_required",
 ];
+
+/// One approval of a request (API.md §10): who, when, and the comment they gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub approver_id: String,
+    pub approved_at: Timestamp,
+    pub comment: Option<String>,
+}
+
+/// How many distinct approvals a request on an asset of this criticality needs: two for a
+/// `critical` asset (the two-person rule), else one.
+pub fn approvals_required_for(criticality: Option<Criticality>) -> u8 {
+    match criticality {
+        Some(Criticality::Critical) => 2,
+        _ => 1,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "FieldsWire", try_from = "FieldsWire")]
@@ -226,6 +246,10 @@ pub struct AccessRequestFields {
     pub provisioned_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
     pub decision_comment: Option<String>,
+    /// The approvals given so far, oldest first (`[]` before any).
+    pub approvals: Vec<Approval>,
+    /// 1 or 2: set from the asset's criticality when the request is filed or edited.
+    pub approvals_required: u8,
     pub asset_id: String,
     pub principal_id: String,
     pub principal_type: PrincipalType,
@@ -253,6 +277,12 @@ struct FieldsWire {
     provisioned_at: Option<Timestamp>,
     completed_at: Option<Timestamp>,
     decision_comment: Option<String>,
+    // Requests stored before the two-person rule have neither: none given, one needed (what
+    // deciding them meant then).
+    #[serde(default)]
+    approvals: Vec<Approval>,
+    #[serde(default = "one")]
+    approvals_required: u8,
     asset_id: String,
     principal_id: String,
     principal_type: PrincipalType,
@@ -264,6 +294,10 @@ struct FieldsWire {
     tags: Option<Vec<String>>,
     #[serde(default, skip_serializing)]
     clears_expiry: bool,
+}
+
+fn one() -> u8 {
+    1
 }
 
 impl From<AccessRequestFields> for FieldsWire {
@@ -284,6 +318,8 @@ impl From<AccessRequestFields> for FieldsWire {
             provisioned_at: f.provisioned_at,
             completed_at: f.completed_at,
             decision_comment: f.decision_comment,
+            approvals: f.approvals,
+            approvals_required: f.approvals_required,
             asset_id: f.asset_id,
             principal_id: f.principal_id,
             principal_type: f.principal_type,
@@ -302,6 +338,12 @@ impl TryFrom<FieldsWire> for AccessRequestFields {
     type Error = String;
 
     fn try_from(w: FieldsWire) -> Result<AccessRequestFields, String> {
+        if !(1..=2).contains(&w.approvals_required) {
+            return Err(format!(
+                "approvals_required {} is neither 1 nor 2",
+                w.approvals_required
+            ));
+        }
         let missing = |field: &str| format!("a {} request without {field}", w.access_type);
         let access = match w.access_type {
             AccessKind::New => AccessType::New {
@@ -339,6 +381,8 @@ impl TryFrom<FieldsWire> for AccessRequestFields {
             provisioned_at: w.provisioned_at,
             completed_at: w.completed_at,
             decision_comment: w.decision_comment,
+            approvals: w.approvals,
+            approvals_required: w.approvals_required,
             asset_id: w.asset_id,
             principal_id: w.principal_id,
             principal_type: w.principal_type,
@@ -490,10 +534,12 @@ pub struct Target<'a> {
     pub entitlement_type: &'a str,
 }
 
-/// The request's fields once its asset (and, for modify/revoke, its entitlement) resolved.
+/// The request's fields once its asset (and, for modify/revoke, its entitlement) resolved;
+/// `criticality` is the asset's now, which fixes how many approvals the request needs.
 pub fn resolve(
     draft: Draft,
     asset_id: String,
+    criticality: Option<Criticality>,
     target: Option<Target<'_>>,
 ) -> ApiResult<(AccessRequestFields, Provenance)> {
     let mut errors = Vec::new();
@@ -560,6 +606,8 @@ pub fn resolve(
         provisioned_at: None,
         completed_at: None,
         decision_comment: None,
+        approvals: Vec::new(),
+        approvals_required: approvals_required_for(criticality),
         asset_id,
         principal_id,
         principal_type,
@@ -727,15 +775,97 @@ pub enum Decision {
     Reject,
 }
 
-/// Approve or reject a pending request; neither the requester nor the person who would hold
-/// the access may decide it (403, API.md §3 and §10).
+/// Who is deciding, as the rules of API.md §10 see them.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    pub sub: &'a str,
+    /// The token's `groups` claim.
+    pub groups: &'a [String],
+    /// Holds `access-requests:approve-any`: may decide whoever owns the asset.
+    pub approve_any: bool,
+}
+
+/// Who governs access to a request's asset (seed 000's owner), as the asset is when the
+/// decision is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Governance<'a> {
+    pub person_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub owner_id: Option<&'a str>,
+}
+
+impl<'a> Governance<'a> {
+    pub fn of(asset: &'a AssetFields) -> Governance<'a> {
+        Governance {
+            person_id: asset.owner.as_ref().map(|o| o.person_id.as_str()),
+            group_id: asset.owner.as_ref().and_then(|o| o.group_id.as_deref()),
+            owner_id: asset.owner_id.as_deref(),
+        }
+    }
+
+    /// Whether anyone owns the asset; an owner-less asset keeps the §3 rule.
+    pub fn is_owned(&self) -> bool {
+        self.person_id.is_some() || self.group_id.is_some() || self.owner_id.is_some()
+    }
+}
+
+/// The owner rule (API.md §10): on an owned asset only its owner person (`owner.person_id` or
+/// `owner_id`, matched against `sub`), a member of its owner group (matched against the
+/// `groups` claim only: a `sub` that happens to equal the group id is not a member), or a
+/// holder of `access-requests:approve-any` may decide.
+pub fn check_owner_rule(owner: Governance<'_>, who: &Decider<'_>) -> Result<(), DomainError> {
+    if !owner.is_owned() || who.approve_any {
+        return Ok(());
+    }
+    let is_person = [owner.person_id, owner.owner_id].contains(&Some(who.sub));
+    let in_group = owner
+        .group_id
+        .is_some_and(|g| who.groups.iter().any(|mine| mine == g));
+    if is_person || in_group {
+        Ok(())
+    } else {
+        Err(DomainError::NotTheOwner)
+    }
+}
+
+/// Where an approval leaves a pending request: the approvals with this one added, and the
+/// status they make (still `pending` until `required` distinct approvers have approved).
+/// The same approver twice is refused (409): the two-person rule needs two people.
+pub fn approval_step(
+    approvals: &[Approval],
+    required: u8,
+    approval: Approval,
+) -> Result<(Vec<Approval>, Status), DomainError> {
+    if approvals
+        .iter()
+        .any(|a| a.approver_id == approval.approver_id)
+    {
+        return Err(DomainError::AlreadyApproved(approval.approver_id));
+    }
+    let mut next = approvals.to_vec();
+    next.push(approval);
+    let status = if next.len() >= usize::from(required) {
+        Status::Approved
+    } else {
+        Status::Pending
+    };
+    Ok((next, status))
+}
+
+/// Approve or reject a pending request (API.md §3 and §10): neither the requester nor the
+/// person who would hold the access may decide it, and on an owned asset only its owner (or
+/// an approve-any holder) may (403, checked before the state: who may act is not a secret of
+/// the request's status). An approval is one step of `approval_step`; a reject ends the
+/// request whatever approvals it has, and leaves them as they were.
 pub fn decide(
     current: &AccessRequest,
     decision: Decision,
-    approver: &str,
+    who: &Decider<'_>,
+    owner: Governance<'_>,
     body: DecisionBody,
     now: Timestamp,
 ) -> ApiResult<AccessRequest> {
+    let approver = who.sub;
     let event = match decision {
         Decision::Approve => Event::Approve,
         Decision::Reject => Event::Reject,
@@ -757,17 +887,47 @@ pub fn decide(
             "the beneficiary cannot approve or reject a request for their own access".into(),
         ));
     }
-    let to = current.fields.status.transition(event)?;
+    check_owner_rule(owner, who)?;
+    let decided = current.fields.status.transition(event)?;
     let mut next = current.clone();
-    next.fields.status = to;
-    next.fields.approver_id = Some(approver.to_string());
-    next.fields.decision_comment = body.comment;
     match decision {
-        Decision::Approve => next.fields.approved_at = Some(now),
-        Decision::Reject => next.fields.rejected_at = Some(now),
+        Decision::Approve => {
+            let approval = Approval {
+                approver_id: approver.to_string(),
+                approved_at: now,
+                comment: body.comment.clone(),
+            };
+            let (approvals, status) = approval_step(
+                &current.fields.approvals,
+                current.fields.approvals_required,
+                approval,
+            )?;
+            next.fields.approvals = approvals;
+            next.fields.status = status;
+            // Only the approval that decides stamps the request; a first of two is in
+            // `approvals` alone.
+            if status == decided {
+                next.fields.approver_id = Some(approver.to_string());
+                next.fields.approved_at = Some(now);
+                next.fields.decision_comment = body.comment;
+            }
+        }
+        Decision::Reject => {
+            next.fields.status = decided;
+            next.fields.approver_id = Some(approver.to_string());
+            next.fields.rejected_at = Some(now);
+            next.fields.decision_comment = body.comment;
+        }
     }
     next.envelope.touch(approver, body.provenance, now);
     Ok(next)
+}
+
+/// An edited request starts its approvals over (API.md §10): none carried over, and as many
+/// needed as its asset's criticality asks for now.
+pub fn restart_approvals(fields: &mut AccessRequestFields, criticality: Option<Criticality>) {
+    fields.approvals.clear();
+    fields.approvals_required = approvals_required_for(criticality);
 }
 
 /// Provisioning may start only from `approved`, and never grants access that has already
@@ -856,5 +1016,369 @@ mod tests {
             event: E::Approve,
         });
         assert_eq!(err.status(), 409);
+    }
+
+    use crate::envelope::{Actor, Envelope};
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    /// A pending `new` request filed by `user-1` for themselves, needing `required` approvals.
+    fn pending(required: u8) -> AccessRequest {
+        let actor = Actor {
+            id: "user-1".into(),
+            tenant_id: "t".into(),
+            app_id: None,
+        };
+        let fields = AccessRequestFields {
+            requester_id: "user-1".into(),
+            system_id: "aws".into(),
+            access: AccessType::New {
+                entitlement_type: "read".into(),
+                expires_at: None,
+                entitlement_id: None,
+            },
+            status: Status::Pending,
+            justification: "x".into(),
+            approver_id: None,
+            approved_at: None,
+            rejected_at: None,
+            provisioned_at: None,
+            completed_at: None,
+            decision_comment: None,
+            approvals: Vec::new(),
+            approvals_required: required,
+            asset_id: "ast_1".into(),
+            principal_id: "user-1".into(),
+            principal_type: PrincipalType::Person,
+            granted_at: None,
+            granted_by_id: None,
+            tags: None,
+        };
+        Record {
+            envelope: Envelope::new(
+                "arq_1".into(),
+                &actor,
+                Provenance::default(),
+                at("2026-01-01T00:00:00Z"),
+            ),
+            fields,
+        }
+    }
+
+    fn decider<'a>(sub: &'a str, groups: &'a [String], approve_any: bool) -> Decider<'a> {
+        Decider {
+            sub,
+            groups,
+            approve_any,
+        }
+    }
+
+    fn body(comment: &str) -> DecisionBody {
+        DecisionBody {
+            comment: Some(comment.into()),
+            provenance: Provenance::default(),
+        }
+    }
+
+    const OWNED: Governance<'static> = Governance {
+        person_id: Some("alice"),
+        group_id: Some("grp-ops"),
+        owner_id: Some("olga"),
+    };
+
+    fn status_of(result: ApiResult<AccessRequest>) -> u16 {
+        match result {
+            Ok(_) => 200,
+            Err(e) => e.status(),
+        }
+    }
+
+    #[test]
+    fn the_owner_rule_admits_the_owner_person_owner_id_group_members_and_approve_any() {
+        let ops = vec!["grp-x".to_string(), "grp-ops".to_string()];
+        let others = vec!["grp-x".to_string()];
+        let none: Vec<String> = Vec::new();
+        let empty_name = vec![String::new()];
+        let cases: [(Governance<'_>, Decider<'_>, bool); 12] = [
+            (OWNED, decider("alice", &none, false), true),
+            (OWNED, decider("olga", &none, false), true),
+            (OWNED, decider("bob", &ops, false), true),
+            (OWNED, decider("bob", &none, true), true),
+            (OWNED, decider("bob", &none, false), false),
+            (OWNED, decider("bob", &others, false), false),
+            (OWNED, decider("bob", &empty_name, false), false),
+            // A sub equal to the group's id is not membership: only the claim tells that.
+            (OWNED, decider("grp-ops", &none, false), false),
+            // owner_id alone, person alone, group alone each make the asset owned.
+            (
+                Governance {
+                    owner_id: Some("olga"),
+                    ..Governance::default()
+                },
+                decider("alice", &ops, false),
+                false,
+            ),
+            (
+                Governance {
+                    person_id: Some("alice"),
+                    ..Governance::default()
+                },
+                decider("alice", &none, false),
+                true,
+            ),
+            (
+                Governance {
+                    group_id: Some("grp-ops"),
+                    ..Governance::default()
+                },
+                decider("grp-ops", &others, false),
+                false,
+            ),
+            // No owner: anyone the §3 rule lets decide.
+            (Governance::default(), decider("bob", &none, false), true),
+        ];
+        for (i, (owner, who, admitted)) in cases.iter().enumerate() {
+            let got = check_owner_rule(*owner, who);
+            assert_eq!(got.is_ok(), *admitted, "case {i}: {owner:?} {who:?}");
+            if !admitted {
+                assert_eq!(got, Err(DomainError::NotTheOwner));
+                assert_eq!(ApiError::from(DomainError::NotTheOwner).status(), 403);
+            }
+        }
+    }
+
+    #[test]
+    fn governance_reads_the_assets_owner_fields() {
+        let asset: AssetFields = serde_json::from_value(serde_json::json!({
+            "name": "aws", "display_name": null, "description": null, "type": null,
+            "category": null, "vendor": null, "version": null, "status": "active",
+            "owner": {"person_id": "alice", "group_id": "grp-ops"}, "environment": null,
+            "hosting": null, "cloud_provider": null, "region": null, "url": null, "tags": null,
+            "criticality": "critical", "data_classification": null, "owner_id": "olga"
+        }))
+        .unwrap();
+        assert_eq!(Governance::of(&asset), OWNED);
+        let mut bare = asset.clone();
+        bare.owner = None;
+        bare.owner_id = None;
+        assert!(!Governance::of(&bare).is_owned());
+    }
+
+    #[test]
+    fn approvals_required_is_two_only_for_critical_assets() {
+        assert_eq!(approvals_required_for(Some(Criticality::Critical)), 2);
+        for c in [Criticality::High, Criticality::Medium, Criticality::Low] {
+            assert_eq!(approvals_required_for(Some(c)), 1);
+        }
+        assert_eq!(approvals_required_for(None), 1);
+    }
+
+    #[test]
+    fn approval_steps_need_distinct_approvers() {
+        let t = at("2026-02-01T00:00:00Z");
+        let a = |who: &str| Approval {
+            approver_id: who.into(),
+            approved_at: t,
+            comment: None,
+        };
+        let (one, status) = approval_step(&[], 2, a("alice")).unwrap();
+        assert_eq!((one.len(), status), (1, Status::Pending));
+        assert_eq!(
+            approval_step(&one, 2, a("alice")),
+            Err(DomainError::AlreadyApproved("alice".into()))
+        );
+        let (two, status) = approval_step(&one, 2, a("bob")).unwrap();
+        assert_eq!(two, vec![a("alice"), a("bob")]);
+        assert_eq!(status, Status::Approved);
+        let (single, status) = approval_step(&[], 1, a("bob")).unwrap();
+        assert_eq!((single.len(), status), (1, Status::Approved));
+    }
+
+    #[test]
+    fn a_first_of_two_approvals_leaves_the_request_pending_and_unstamped() {
+        let none: Vec<String> = Vec::new();
+        let t1 = at("2026-02-01T00:00:00Z");
+        let first = decide(
+            &pending(2),
+            Decision::Approve,
+            &decider("alice", &none, false),
+            OWNED,
+            body("ok by me"),
+            t1,
+        )
+        .unwrap();
+        assert_eq!(first.fields.status, Status::Pending);
+        assert_eq!(
+            first.fields.approvals,
+            vec![Approval {
+                approver_id: "alice".into(),
+                approved_at: t1,
+                comment: Some("ok by me".into())
+            }]
+        );
+        assert_eq!(first.fields.approver_id, None);
+        assert_eq!(first.fields.approved_at, None);
+        assert_eq!(first.fields.decision_comment, None);
+        assert_eq!(first.envelope.revision, 2);
+        // The same person again: 409, whatever their eligibility.
+        let again = decide(
+            &first,
+            Decision::Approve,
+            &decider("alice", &none, true),
+            OWNED,
+            body("again"),
+            t1,
+        );
+        assert_eq!(status_of(again), 409);
+        let t2 = at("2026-02-02T00:00:00Z");
+        let second = decide(
+            &first,
+            Decision::Approve,
+            &decider("olga", &none, false),
+            OWNED,
+            body("second"),
+            t2,
+        )
+        .unwrap();
+        assert_eq!(second.fields.status, Status::Approved);
+        assert_eq!(second.fields.approvals.len(), 2);
+        assert_eq!(second.fields.approver_id.as_deref(), Some("olga"));
+        assert_eq!(second.fields.approved_at, Some(t2));
+        assert_eq!(second.fields.decision_comment.as_deref(), Some("second"));
+        // Approved: a third approval meets the state machine.
+        let third = decide(
+            &second,
+            Decision::Approve,
+            &decider("bob", &none, true),
+            OWNED,
+            body("third"),
+            t2,
+        );
+        assert_eq!(status_of(third), 409);
+    }
+
+    #[test]
+    fn a_reject_ends_the_request_and_leaves_its_approvals() {
+        let none: Vec<String> = Vec::new();
+        let ops = vec!["grp-ops".to_string()];
+        let t = at("2026-02-01T00:00:00Z");
+        let first = decide(
+            &pending(2),
+            Decision::Approve,
+            &decider("alice", &none, false),
+            OWNED,
+            body("yes"),
+            t,
+        )
+        .unwrap();
+        // Even the one who approved first may reject it later.
+        for rejecter in ["alice", "bob"] {
+            let rejected = decide(
+                &first,
+                Decision::Reject,
+                &decider(rejecter, &ops, false),
+                OWNED,
+                body("no"),
+                t,
+            )
+            .unwrap();
+            assert_eq!(rejected.fields.status, Status::Rejected);
+            assert_eq!(rejected.fields.approvals, first.fields.approvals);
+            assert_eq!(rejected.fields.approver_id.as_deref(), Some(rejecter));
+            assert_eq!(rejected.fields.rejected_at, Some(t));
+            assert_eq!(rejected.fields.approved_at, None);
+        }
+    }
+
+    #[test]
+    fn who_may_decide_is_judged_before_the_state() {
+        let none: Vec<String> = Vec::new();
+        let t = at("2026-02-01T00:00:00Z");
+        let mut approved = pending(1);
+        approved.fields.status = Status::Approved;
+        for decision in [Decision::Approve, Decision::Reject] {
+            // The requester, the beneficiary and a stranger: 403 even on a decided request.
+            for (who, request) in [("user-1", pending(1)), ("stranger", approved.clone())] {
+                let r = decide(
+                    &request,
+                    decision,
+                    &decider(who, &none, false),
+                    OWNED,
+                    body("x"),
+                    t,
+                );
+                assert_eq!(status_of(r), 403, "{who} {decision:?}");
+            }
+            // approve-any does not lift separation of duties: the requester-owner is refused.
+            let r = decide(
+                &pending(1),
+                decision,
+                &decider("user-1", &none, true),
+                Governance {
+                    person_id: Some("user-1"),
+                    ..Governance::default()
+                },
+                body("x"),
+                t,
+            );
+            assert_eq!(status_of(r), 403);
+            let r = decide(
+                &approved,
+                decision,
+                &decider("alice", &none, false),
+                OWNED,
+                body("x"),
+                t,
+            );
+            assert_eq!(status_of(r), 409);
+        }
+    }
+
+    #[test]
+    fn an_edit_restarts_the_approvals() {
+        let mut fields = pending(1).fields;
+        fields.approvals.push(Approval {
+            approver_id: "alice".into(),
+            approved_at: at("2026-02-01T00:00:00Z"),
+            comment: None,
+        });
+        restart_approvals(&mut fields, Some(Criticality::Critical));
+        assert!(fields.approvals.is_empty());
+        assert_eq!(fields.approvals_required, 2);
+        restart_approvals(&mut fields, None);
+        assert_eq!(fields.approvals_required, 1);
+    }
+
+    #[test]
+    fn stored_requests_read_back_their_approvals() {
+        let mut request = pending(2);
+        request.fields.approvals.push(Approval {
+            approver_id: "alice".into(),
+            approved_at: at("2026-02-01T00:00:00Z"),
+            comment: None,
+        });
+        let json = serde_json::to_value(&request.fields).unwrap();
+        assert_eq!(
+            json["approvals"],
+            serde_json::json!([{"approver_id": "alice", "approved_at": "2026-02-01T00:00:00.000Z", "comment": null}])
+        );
+        assert_eq!(json["approvals_required"], 2);
+        let back: AccessRequestFields = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, request.fields);
+        // Stored before the two-person rule: no approvals, one needed.
+        let mut old = json.clone();
+        let o = old.as_object_mut().unwrap();
+        o.remove("approvals");
+        o.remove("approvals_required");
+        let back: AccessRequestFields = serde_json::from_value(old).unwrap();
+        assert!(back.approvals.is_empty());
+        assert_eq!(back.approvals_required, 1);
+        for bad in [0, 3] {
+            let mut wrong = json.clone();
+            wrong["approvals_required"] = bad.into();
+            assert!(serde_json::from_value::<AccessRequestFields>(wrong).is_err());
+        }
     }
 }

@@ -44,6 +44,12 @@ pub enum DomainError {
     /// Racing writers kept winning: the `what` ("asset", "request", …) is being changed.
     #[error("the {0} is being changed concurrently; retry the request")]
     Contended(&'static str),
+    /// The owner rule of API.md §10 refuses the caller (403).
+    #[error("only the asset's owner (owner.person_id or owner_id), a member of its owner.group_id (by the token's groups claim) or a holder of access-requests:approve-any may approve or reject requests for it")]
+    NotTheOwner,
+    /// The two-person rule needs a second, distinct approver (409).
+    #[error("{0} has already approved this request; its second approval must come from another eligible person")]
+    AlreadyApproved(String),
     #[error("the request is {}; it cannot {:?}", .0.from, .0.event)]
     Transition(Refusal),
 }

@@ -203,7 +203,7 @@ mod tests {
             principal_type: e.fields.principal_type,
             entitlement_type: &e.fields.entitlement_type,
         });
-        let (mut fields, provenance) = resolve(draft, "ast_1".into(), t).unwrap();
+        let (mut fields, provenance) = resolve(draft, "ast_1".into(), None, t).unwrap();
         fields.status = RequestStatus::Approved;
         fields.approver_id = Some("approver".into());
         let envelope = Envelope::new("arq_1".into(), &actor(), provenance, now());

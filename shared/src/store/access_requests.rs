@@ -12,10 +12,12 @@ use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
 use super::{check_revision, from_item, precondition_after_validation, retrying, s, Item};
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::domain::access_request::{
-    self as domain, AccessRequest, Decision, DecisionBody, Draft, PatchPlan, Target, CLEARS_EXPIRY,
+    self as domain, AccessRequest, Decider, Decision, DecisionBody, Draft, Governance, PatchPlan,
+    Target, CLEARS_EXPIRY,
 };
+use crate::domain::asset::Asset;
 use crate::domain::entitlement::{self as ent_domain, Entitlement, Status as EntStatus};
 use crate::domain::error::DomainError;
 use crate::domain::history::Action;
@@ -66,8 +68,9 @@ fn rewrite(current: &AccessRequest, next: &AccessRequest) -> ApiResult<Rewrite> 
 
 /// Which asset the request is for: `asset_id` when given, else the asset named `system_id`.
 /// With both, `system_id` may be a free-form system identifier that names no asset, but not the
-/// name of another asset (API.md §3); only a name that differs costs the read that tells.
-async fn resolve_asset(state: &Store, caller: &Caller, draft: &Draft) -> ApiResult<String> {
+/// name of another asset (API.md §3); only a name that differs costs the read that tells. The
+/// asset itself is read either way: its criticality fixes how many approvals the request needs.
+async fn resolve_asset(state: &Store, caller: &Caller, draft: &Draft) -> ApiResult<Asset> {
     match &draft.asset_id {
         Some(id) => {
             let asset = match super::assets::get(state, caller, id, false).await {
@@ -86,11 +89,19 @@ async fn resolve_asset(state: &Store, caller: &Caller, draft: &Draft) -> ApiResu
                 }
                 .into());
             }
-            Ok(asset.envelope.id)
+            Ok(asset)
         }
-        None => super::assets::id_by_name(state, caller, &draft.system_id)
-            .await?
-            .ok_or_else(|| DomainError::NoAssetNamed.into()),
+        None => {
+            let Some(id) = super::assets::id_by_name(state, caller, &draft.system_id).await? else {
+                return Err(DomainError::NoAssetNamed.into());
+            };
+            // Deleted since its name guard was read: the name names nothing now.
+            match super::assets::get(state, caller, &id, false).await {
+                Ok(asset) => Ok(asset),
+                Err(ApiError::NotFound) => Err(DomainError::NoAssetNamed.into()),
+                Err(e) => Err(e),
+            }
+        }
     }
 }
 
@@ -114,7 +125,8 @@ async fn target(
 }
 
 pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<AccessRequest> {
-    let asset_id = resolve_asset(state, caller, &draft).await?;
+    let asset = resolve_asset(state, caller, &draft).await?;
+    let asset_id = asset.envelope.id;
     let entitlement = match &draft.entitlement_id {
         Some(id) => Some(target(state, caller, id, &asset_id).await?),
         None => None,
@@ -128,7 +140,7 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
         principal_type: e.fields.principal_type,
         entitlement_type: &e.fields.entitlement_type,
     });
-    let (fields, provenance) = domain::resolve(draft, asset_id, t)?;
+    let (fields, provenance) = domain::resolve(draft, asset_id, asset.fields.criticality, t)?;
     let (request, event) = state.new_record(domain::ID_PREFIX, caller, provenance, fields)?;
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
@@ -240,10 +252,17 @@ where
                 if fields.access.clears_expiry() && !current.fields.access.clears_expiry() {
                     refuse_clearing_privileged(state, caller, &current).await?;
                 }
-                let next = current.revised(*fields, &caller.sub, provenance, now);
+                let mut next = current.revised(*fields, &caller.sub, provenance, now);
                 if !history::is_change(&current, &next)? {
                     return Ok(Some(current));
                 }
+                // A changed request is judged anew (API.md §10): its approvals start over, as
+                // many as its asset's criticality asks for now.
+                let asset =
+                    super::assets::stored(state, &caller.tenant_id, &current.fields.asset_id)
+                        .await?;
+                let criticality = asset.and_then(|a| a.fields.criticality);
+                domain::restart_approvals(&mut next.fields, criticality);
                 (Action::Updated, next)
             }
         };
@@ -300,8 +319,12 @@ pub async fn delete(
     .map(|_| ())
 }
 
-/// Approve or reject: of racing decisions exactly one write holds; the others re-read and
-/// find the request no longer pending (409).
+/// Approve or reject (API.md §3, §10). The request is read, then its asset (whose id it holds),
+/// and the decision is judged against both as read; the write is one transaction of the
+/// request's rewrite (conditional on its revision and status), its history event, and a check
+/// that the asset is still at the revision read. So of racing decisions exactly one holds (the
+/// others re-read and meet the state machine or the two-person rule: 409), and an owner change
+/// racing a decision makes it read the asset again and judge the new owner.
 pub async fn decide(
     state: &Store,
     caller: &Caller,
@@ -314,8 +337,49 @@ pub async fn decide(
         Decision::Approve => Action::Approved,
         Decision::Reject => Action::Rejected,
     };
-    decided(state, caller, id, expected, action, |current, now| {
-        domain::decide(current, decision, &caller.sub, body.clone(), now)
+    let who = Decider {
+        sub: &caller.sub,
+        groups: &caller.groups,
+        approve_any: caller.has(Scope::AccessRequestsApproveAny),
+    };
+    let (who, body) = (&who, &body);
+    retrying("request", move || async move {
+        let current = visible(state, caller, id).await?;
+        check_revision(expected, current.envelope.revision)?;
+        let asset_id = &current.fields.asset_id;
+        let asset = super::assets::stored(state, &caller.tenant_id, asset_id).await?;
+        let owner = asset
+            .as_ref()
+            .map(|a| Governance::of(&a.fields))
+            .unwrap_or_default();
+        let mut next = domain::decide(
+            &current,
+            decision,
+            who,
+            owner,
+            body.clone(),
+            Timestamp::now(),
+        )?;
+        let event = history::by(state, caller, action, Some(&current), &mut next)?;
+        let table = state.table();
+        let mut tx = rewrite(&current, &next)?.tx(&event, None, table)?;
+        tx.add(
+            Role::AssetCheck,
+            super::assets::revision_check(
+                &caller.tenant_id,
+                asset_id,
+                asset.as_ref().map(|a| a.envelope.revision),
+                table,
+            )?,
+        );
+        match tx.send(&state.db).await? {
+            Ok(()) => Ok(Some(next)),
+            // The request or its asset changed since they were read: read both again.
+            Err(refusal) if refusal.failed(Role::Record) || refusal.failed(Role::AssetCheck) => {
+                Ok(None)
+            }
+            Err(refusal) => Err(refusal.unexpected()),
+        }
     })
     .await
 }

@@ -107,6 +107,36 @@ async fn read(state: &Store, tenant: &str, id: &str) -> ApiResult<Option<(Asset,
     }
 }
 
+/// The asset item as stored, deleted or not and whichever app holds it: a request's own asset,
+/// read to judge a decision on the request (its owner and criticality as they are now).
+pub async fn stored(state: &Store, tenant: &str, id: &str) -> ApiResult<Option<Asset>> {
+    Ok(read(state, tenant, id).await?.map(|(asset, _)| asset))
+}
+
+/// A check (no write) that the asset item is still at the revision read (`None`: that it
+/// still does not exist), so a decision judged against it cannot hold once it changed: an
+/// owner change racing an approval makes the approval read the asset again.
+pub fn revision_check(
+    tenant: &str,
+    asset_id: &str,
+    revision: Option<i64>,
+    table: &str,
+) -> ApiResult<TransactWriteItem> {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(tenant, asset_id)));
+    let check = match revision {
+        Some(revision) => check
+            .condition_expression("#r = :read")
+            .expression_attribute_names("#r", "revision")
+            .expression_attribute_values(":read", super::n(revision)),
+        None => check.condition_expression("attribute_not_exists(PK)"),
+    };
+    Ok(TransactWriteItem::builder()
+        .condition_check(check.build().map_err(build_err)?)
+        .build())
+}
+
 /// An asset the caller may see: its tenant, its app (for app tokens), not deleted unless asked.
 async fn visible(
     state: &Store,
