@@ -45,10 +45,11 @@ pub enum Scope {
     MetadataRead,
     MetadataWrite,
     AuditRead,
+    AccessEvaluate,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::TechnologyRead,
         Scope::TechnologyWrite,
         Scope::EntitlementsRead,
@@ -60,6 +61,7 @@ impl Scope {
         Scope::MetadataRead,
         Scope::MetadataWrite,
         Scope::AuditRead,
+        Scope::AccessEvaluate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +77,7 @@ impl Scope {
             Scope::MetadataRead => "metadata:read",
             Scope::MetadataWrite => "metadata:write",
             Scope::AuditRead => "audit:read",
+            Scope::AccessEvaluate => "access:evaluate",
         }
     }
 }

@@ -304,6 +304,7 @@ fn scope_names_are_the_documented_ones() {
             "metadata:read",
             "metadata:write",
             "audit:read",
+            "access:evaluate",
         ]
     );
     assert_eq!(Scope::MetadataWrite.to_string(), "metadata:write");
