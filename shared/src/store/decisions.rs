@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Only what decisions read of the asset items, guards and name guards in a batch (an asset
 /// item may be large; a decision needs five of its attributes).
-const PROJECTION: Projection = Projection {
+pub const PROJECTION: Projection = Projection {
     expression:
         "#pk, #sk, #id, #tenant, #app, #deleted, #status, #eid, #asset, #ptype, #pid, #etype, #exp",
     names: &[
