@@ -44,8 +44,8 @@ SCOPES = {
     "technology:read", "technology:write", "entitlements:read", "entitlements:write",
     "access-requests:read", "access-requests:write", "access-requests:approve",
     "access-requests:provision", "metadata:read", "metadata:write",
-    # API.md §8: the tenant audit feed (audit-events-list).
-    "audit:read",
+    # API.md §8: the tenant audit feed (audit-events-list); §9 decisions; §10 approve-any.
+    "audit:read", "access:evaluate", "access-requests:approve-any",
 }
 # Item and query actions a function of this API may need. Transactions are authorised per item.
 DYNAMO_ACTIONS = {
@@ -150,7 +150,7 @@ def function_name(path, const_name):
     base = "functions/src/" + path.replace("::", "/")
     for candidate in (base + ".rs", base + "/mod.rs"):
         if os.path.exists(candidate):
-            m = re.search(r'pub const %s: (?:&str = |Route =\s*route!\(\s*(?:public\s+)?)"([a-z0-9-]+)"'
+            m = re.search(r'pub const %s: (?:&str = |Route =\s*route!\(\s*(?:(?:public|authzen)\s+)*)"([a-z0-9-]+)"'
                           % const_name, open(candidate).read())
             if m:
                 return m.group(1)
@@ -199,7 +199,8 @@ for lid, res in resources.items():
         except Exception as e:
             err(f"events/{binary}.json: {e}")
     policies = props.get("Policies") or []
-    if not policies: err(f"{lid}: no IAM statements")
+    # A function whose code issues no DynamoDB action (the AuthZEN metadata) needs no statement.
+    if not policies and CODE_ACTIONS.get(binary): err(f"{lid}: no IAM statements")
     granted = set()
     for pol in policies:
         if not isinstance(pol, dict) or "Statement" not in pol:

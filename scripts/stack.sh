@@ -50,6 +50,8 @@ stack_start() {
     export AWS_EC2_METADATA_DISABLED=true
     unset AWS_SESSION_TOKEN AWS_PROFILE
 
+    # The AuthZEN metadata names its endpoints under this origin (API.md §7, §9).
+    export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$api_port}
     # The development defaults (one source: the Rust constants), applied to whatever is unset.
     STACK_ENV=$("$LOCAL_API" dev-env) || die "local-api dev-env failed"
     eval "$STACK_ENV"

@@ -7,7 +7,9 @@
 //! Entries stay literal pairs of a function's name const and an array of actions:
 //! check-template.sh reads this file as text (and the const's string in its module).
 
-use crate::{access_requests, entitlements, history, metadata_attributes, sweep, technology};
+use crate::{
+    access, access_requests, entitlements, history, metadata_attributes, sweep, technology,
+};
 
 // One row a function (rustfmt would spread each over lines), so a policy reads as one line.
 #[rustfmt::skip]
@@ -47,6 +49,12 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     (history::METADATA_ATTRIBUTES_VERIFY.function, &["dynamodb:GetItem", "dynamodb:Query"]),
     (history::AUDIT_EVENTS.function, &["dynamodb:Query"]),
     (sweep::NAME, &["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]),
+    (access::EVALUATION.function, &["dynamodb:BatchGetItem"]),
+    (access::EVALUATIONS.function, &["dynamodb:BatchGetItem"]),
+    (access::SEARCH_SUBJECT.function, &["dynamodb:Query", "dynamodb:BatchGetItem"]),
+    (access::SEARCH_RESOURCE.function, &["dynamodb:Query", "dynamodb:BatchGetItem"]),
+    (access::SEARCH_ACTION.function, &["dynamodb:Query", "dynamodb:BatchGetItem"]),
+    (access::CONFIGURATION.function, &[]),
 ];
 
 /// The actions `function` may issue (none for a name this table does not know).

@@ -5,6 +5,7 @@
 //! function's name, method, path, scope); the edge around it (log span, request id, the token and
 //! its scope, error mapping) is `routes::route!`'s, once for all.
 
+pub mod access;
 pub mod access_requests;
 pub mod apigw;
 pub mod entitlements;

@@ -4,7 +4,7 @@
 //! API Gateway routes each path to its function in production; [`dispatch`] does the same for
 //! the local server and the end-to-end tests.
 
-use crate::{access_requests, entitlements, history, metadata_attributes, technology};
+use crate::{access, access_requests, entitlements, history, metadata_attributes, technology};
 use http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::auth::{Caller, Scope};
@@ -65,8 +65,10 @@ pub async fn authenticate(state: &State, req: &Request, scope: Scope) -> ApiResu
 /// [`Route`] of function `technology-get`, whose handler runs behind `shared::http::serve` once
 /// [`authenticate`] has found a caller with `Scope::TechnologyRead`.
 /// `route!(public "name", GET "/path", handle)`: one whose handler runs with no authentication.
+/// `route!(authzen …)` and `route!(public authzen …)`: the same, answering with a client's
+/// `X-Request-ID` when it sent a valid one (the AuthZEN routes, API.md §9).
 macro_rules! route {
-    ($function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+    (@token $ids:ident, $function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
         $crate::routes::Route {
             function: $function,
             method: &::http::Method::$method,
@@ -77,8 +79,9 @@ macro_rules! route {
                     state: &::shared::state::State,
                     req: ::lambda_http::Request,
                 ) -> $crate::routes::HandlerFuture<'_> {
-                    Box::pin(::shared::http::serve(
+                    Box::pin(::shared::http::serve_with(
                         $function,
+                        ::shared::http::RequestIds::$ids,
                         req,
                         move |req| async move {
                             let scope = ::shared::auth::Scope::$scope;
@@ -91,7 +94,7 @@ macro_rules! route {
             },
         }
     };
-    (public $function:literal, $method:ident $path:literal, $handle:path) => {
+    (@public $ids:ident, $function:literal, $method:ident $path:literal, $handle:path) => {
         $crate::routes::Route {
             function: $function,
             method: &::http::Method::$method,
@@ -102,13 +105,28 @@ macro_rules! route {
                     state: &::shared::state::State,
                     req: ::lambda_http::Request,
                 ) -> $crate::routes::HandlerFuture<'_> {
-                    Box::pin(::shared::http::serve($function, req, move |req| {
-                        $handle(state, req)
-                    }))
+                    Box::pin(::shared::http::serve_with(
+                        $function,
+                        ::shared::http::RequestIds::$ids,
+                        req,
+                        move |req| $handle(state, req),
+                    ))
                 }
                 edge
             },
         }
+    };
+    (public authzen $function:literal, $method:ident $path:literal, $handle:path) => {
+        $crate::routes::route!(@public EchoClient, $function, $method $path, $handle)
+    };
+    (public $function:literal, $method:ident $path:literal, $handle:path) => {
+        $crate::routes::route!(@public Own, $function, $method $path, $handle)
+    };
+    (authzen $function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+        $crate::routes::route!(@token EchoClient, $function, $method $path, $scope, $handle)
+    };
+    ($function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+        $crate::routes::route!(@token Own, $function, $method $path, $scope, $handle)
     };
 }
 pub(crate) use route;
@@ -150,6 +168,12 @@ pub fn routes() -> Vec<Route> {
         history::METADATA_ATTRIBUTES,
         history::METADATA_ATTRIBUTES_VERIFY,
         history::AUDIT_EVENTS,
+        access::EVALUATION,
+        access::EVALUATIONS,
+        access::SEARCH_SUBJECT,
+        access::SEARCH_RESOURCE,
+        access::SEARCH_ACTION,
+        access::CONFIGURATION,
     ]
 }
 
@@ -250,6 +274,7 @@ mod tests {
                 audience: shared::config::DEV_AUDIENCE.into(),
             },
             cursor_secret: vec![7; 32],
+            public_base_url: None,
         };
         let db = shared::store::client(&config, None).await;
         State::with_client(config, db).unwrap()

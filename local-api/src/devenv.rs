@@ -20,7 +20,8 @@ pub const DEFAULTS: [(&str, &str); 5] = [
 ];
 
 /// Variables `dev-env` passes through when they are set (no default).
-const PASSED_THROUGH: [&str; 7] = [
+const PASSED_THROUGH: [&str; 8] = [
+    "PUBLIC_BASE_URL",
     "JWT_JWKS_URL",
     "DYNAMODB_ENDPOINT",
     "AWS_REGION",

@@ -115,6 +115,7 @@ async fn serves_the_route_table_over_http() {
             audience: AUDIENCE.into(),
         },
         cursor_secret: vec![7; 32],
+        public_base_url: None,
     };
     let state = State::new(config).await.unwrap();
     shared::store::table::ensure_table(&state.db, &state.config.table_name)

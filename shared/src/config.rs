@@ -26,6 +26,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Signs list cursors, so a client cannot forge or retarget one.
     pub cursor_secret: Vec<u8>,
+    /// The API's public origin (`PUBLIC_BASE_URL`, no trailing `/`): what the AuthZEN metadata
+    /// document names its endpoints under (API.md §9). Never taken from a request's `Host`.
+    pub public_base_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +63,61 @@ impl Config {
                 "CURSOR_SECRET must be at least 32 bytes".into(),
             ));
         }
+        let public_base_url = var("PUBLIC_BASE_URL")
+            .map(|url| public_base_url(&url))
+            .transpose()?;
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE_NAME.into()),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
             auth,
             cursor_secret: cursor_secret.into_bytes(),
+            public_base_url,
         })
+    }
+}
+
+/// `PUBLIC_BASE_URL` as an origin: http(s), a host, no query or fragment; a trailing `/` is
+/// dropped so endpoint paths join it with exactly one.
+pub fn public_base_url(raw: &str) -> Result<String, ConfigError> {
+    let invalid =
+        || ConfigError::Invalid(format!("PUBLIC_BASE_URL {raw:?} is not an http(s) origin"));
+    let url = url::Url::parse(raw.trim()).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(invalid());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_base_url;
+
+    #[test]
+    fn public_base_url_is_an_origin_without_trailing_slash() {
+        assert_eq!(
+            public_base_url("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            public_base_url("https://api.example.com/").unwrap(),
+            "https://api.example.com"
+        );
+        assert_eq!(
+            public_base_url("https://example.com/tech/").unwrap(),
+            "https://example.com/tech"
+        );
+        for bad in [
+            "ftp://x",
+            "not a url",
+            "https://x/?q=1",
+            "https://x/#f",
+            "/relative",
+        ] {
+            assert!(public_base_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -36,19 +36,58 @@ pub fn request_id(req: &Request) -> String {
     ulid::Ulid::generate().to_string()
 }
 
+/// Whose request id a route answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestIds {
+    /// Ours (the Lambda's, API Gateway's, or a fresh ULID), whatever the client sent (§1).
+    Own,
+    /// A client's valid `X-Request-ID` when it sent one, as AuthZEN requires of a PDP (API.md
+    /// §9); ours otherwise. The log line carries both.
+    EchoClient,
+}
+
+/// A client's `X-Request-ID` fit to echo: 1–128 visible ASCII characters; anything else is
+/// ignored (never an error: the id is the client's correlation aid, not input).
+pub fn client_request_id(req: &Request) -> Option<String> {
+    let value = req.headers().get("x-request-id")?.as_bytes();
+    let fits = (1..=128).contains(&value.len()) && value.iter().all(|b| (0x21..=0x7e).contains(b));
+    fits.then(|| String::from_utf8_lossy(value).into_owned())
+}
+
 /// Runs one handler: a span carrying function and request id, the error mapping, and the
 /// `x-request-id` header on every response.
-pub async fn serve<F, Fut>(function: &'static str, mut req: Request, handler: F) -> Response<Body>
+pub async fn serve<F, Fut>(function: &'static str, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = ApiResult<Response<Body>>>,
 {
-    let request_id = request_id(&req);
+    serve_with(function, RequestIds::Own, req, handler).await
+}
+
+/// `serve`, answering with the request id `ids` picks.
+pub async fn serve_with<F, Fut>(
+    function: &'static str,
+    ids: RequestIds,
+    mut req: Request,
+    handler: F,
+) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = ApiResult<Response<Body>>>,
+{
+    let own_id = request_id(&req);
+    let client_id = match ids {
+        RequestIds::Own => None,
+        RequestIds::EchoClient => client_request_id(&req),
+    };
+    let request_id = client_id.clone().unwrap_or_else(|| own_id.clone());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
         function,
         request_id = %request_id,
+        // Ours, when the response carries the client's id instead: both are in the log.
+        own_request_id = client_id.as_ref().map(|_| own_id.as_str()),
         tenant = tracing::field::Empty,
         method = %req.method(),
         path = %req.uri().path(),

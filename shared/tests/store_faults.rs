@@ -106,6 +106,7 @@ fn config() -> Config {
             audience: DEV_AUDIENCE.into(),
         },
         cursor_secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+        public_base_url: None,
     }
 }
 

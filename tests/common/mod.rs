@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 pub const CURSOR_SECRET: &str = "test-cursor-secret-0123456789abcdef";
+/// The public origin the tests' API answers under (the AuthZEN metadata names it).
+pub const PUBLIC_BASE_URL: &str = "https://pdp.example.test";
 
 static TABLE: OnceCell<String> = OnceCell::const_new();
 
@@ -50,6 +52,7 @@ pub fn config(table: &str, endpoint: &str) -> Config {
             audience: DEV_AUDIENCE.into(),
         },
         cursor_secret: CURSOR_SECRET.as_bytes().to_vec(),
+        public_base_url: Some(PUBLIC_BASE_URL.into()),
     }
 }
 

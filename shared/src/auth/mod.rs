@@ -51,10 +51,11 @@ pub enum Scope {
     MetadataWrite,
     AuditRead,
     AccessRequestsApproveAny,
+    AccessEvaluate,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::TechnologyRead,
         Scope::TechnologyWrite,
         Scope::EntitlementsRead,
@@ -67,6 +68,7 @@ impl Scope {
         Scope::MetadataWrite,
         Scope::AuditRead,
         Scope::AccessRequestsApproveAny,
+        Scope::AccessEvaluate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +85,7 @@ impl Scope {
             Scope::MetadataWrite => "metadata:write",
             Scope::AuditRead => "audit:read",
             Scope::AccessRequestsApproveAny => "access-requests:approve-any",
+            Scope::AccessEvaluate => "access:evaluate",
         }
     }
 }

@@ -305,6 +305,7 @@ fn scope_names_are_the_documented_ones() {
             "metadata:write",
             "audit:read",
             "access-requests:approve-any",
+            "access:evaluate",
         ]
     );
     assert_eq!(Scope::MetadataWrite.to_string(), "metadata:write");

@@ -52,6 +52,11 @@ static NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-z0-9][a-z0-9-]{0,62}$").unwrap_or_else(|_| unreachable!("constant regex"))
 });
 
+/// Whether `name` could be an asset's name (a name that cannot costs no read to resolve).
+pub fn is_valid_name(name: &str) -> bool {
+    NAME.is_match(name)
+}
+
 /// The fields a client may set on an asset.
 pub const FIELDS: &[&str] = &[
     "name",

@@ -5,6 +5,8 @@ pub mod access_model;
 pub mod access_request;
 pub mod asset;
 pub mod attribute;
+pub mod authzen;
+pub mod decision;
 pub mod entitlement;
 pub mod error;
 pub mod history;

@@ -32,11 +32,11 @@ use aws_sdk_dynamodb::types::{
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
 pub const LIVE_ENTITLEMENTS: &str = "live_entitlements";
 
-fn key(tenant: &str, id: &str) -> Item {
+pub(crate) fn key(tenant: &str, id: &str) -> Item {
     super::key(tenant, Kind::Asset, id)
 }
 
-fn name_guard_key(tenant: &str, name: &str) -> Item {
+pub(crate) fn name_guard_key(tenant: &str, name: &str) -> Item {
     super::key(tenant, Kind::AssetName, name)
 }
 

@@ -14,7 +14,7 @@ use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
-use super::{backoff, fault, from_item, patched, retrying, s, Item};
+use super::{from_item, patched, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::domain::error::DomainError;
@@ -24,13 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::{BTreeSet, HashMap};
-
-/// `BatchGetItem` takes at most 100 keys per request.
-const BATCH_KEYS: usize = 100;
-/// Rounds of re-asking for `UnprocessedKeys` (throttling) before answering 503.
-const BATCH_ATTEMPTS: u32 = 5;
 
 fn key(tenant: &str, attribute_key: &str) -> Item {
     super::key(tenant, Kind::MetadataAttribute, attribute_key)
@@ -89,8 +83,7 @@ pub async fn get(state: &Store, tenant: &str, attribute_key: &str) -> ApiResult<
 /// entitlement's `access_model_metadata` is rendered from (join on read). Keys that name no
 /// attribute are simply absent from the map; duplicates are read once.
 ///
-/// One consistent `BatchGetItem` per 100 distinct keys (none for an empty list); keys DynamoDB
-/// leaves unprocessed (throttling) are asked for again with backoff, and 503 if they stay so.
+/// One consistent `BatchGetItem` per 100 distinct keys (none for an empty list), `batch::get`.
 pub async fn get_many(
     state: &Store,
     tenant: &str,
@@ -101,48 +94,13 @@ pub async fn get_many(
         .map(String::as_str)
         .filter(|k| attribute::is_valid_key(k))
         .collect();
-    let wanted: Vec<&str> = wanted.into_iter().collect();
-    let mut found = HashMap::with_capacity(wanted.len());
-    for chunk in wanted.chunks(BATCH_KEYS) {
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(chunk.iter().map(|k| key(tenant, k)).collect()))
-            .consistent_read(true)
-            .build()
-            .map_err(super::build_err)?;
-        let mut pending = HashMap::from([(state.table().to_string(), request)]);
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let out = state
-                .db
-                .batch_get_item()
-                .set_request_items(Some(pending))
-                .send()
-                .await
-                .map_err(|e| fault("BatchGetItem", e))?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(state.table()))
-                .into_iter()
-                .flatten()
-            {
-                let attr: Attribute = from_item(item.clone())?;
-                if attr.envelope.tenant_id == tenant {
-                    found.insert(attr.fields.key.clone(), attr);
-                }
-            }
-            match out.unprocessed_keys {
-                Some(left) if left.values().any(|k| !k.keys().is_empty()) => {
-                    if attempt >= BATCH_ATTEMPTS {
-                        return Err(ApiError::Unavailable(
-                            "BatchGetItem: keys left unprocessed".into(),
-                        ));
-                    }
-                    backoff(attempt).await;
-                    pending = left;
-                }
-                _ => break,
-            }
+    let items =
+        super::batch::get(state, wanted.iter().map(|k| key(tenant, k)).collect(), None).await?;
+    let mut found = HashMap::with_capacity(items.len());
+    for item in items {
+        let attr: Attribute = from_item(item)?;
+        if attr.envelope.tenant_id == tenant {
+            found.insert(attr.fields.key.clone(), attr);
         }
     }
     Ok(found)

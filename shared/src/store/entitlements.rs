@@ -14,6 +14,7 @@ use super::Store;
 use super::{build_err, check_revision, from_item, patched, put_new_action, retrying, s, Item};
 use crate::auth::Caller;
 use crate::domain::asset;
+use crate::domain::decision::LiveGrant;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
 use crate::domain::error::DomainError;
 use crate::domain::history::{Action, Event};
@@ -23,7 +24,7 @@ use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
 use crate::vocab::Closed;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde_json::Value;
 
 /// Index attributes that exist only while the entitlement is live and expires.
@@ -34,12 +35,25 @@ pub fn key(tenant: &str, id: &str) -> Item {
 }
 
 fn grant_key(tenant: &str, f: &EntitlementFields) -> Item {
-    let sk = keys::grant_sk(
+    live_grant_key(
+        tenant,
         &f.asset_id,
         f.principal_type.as_str(),
         &f.principal_id,
         &f.entitlement_type,
-    );
+    )
+}
+
+/// The key of the live-grant guard of (asset, principal, entitlement type): what a decision
+/// reads (`store::decisions`).
+pub fn live_grant_key(
+    tenant: &str,
+    asset_id: &str,
+    principal_type: &str,
+    principal_id: &str,
+    entitlement_type: &str,
+) -> Item {
+    let sk = keys::grant_sk(asset_id, principal_type, principal_id, entitlement_type);
     super::key(tenant, Kind::Grant, &sk)
 }
 
@@ -78,10 +92,29 @@ fn live_grant_taken(f: &EntitlementFields) -> DomainError {
     }
 }
 
+/// The guard item: its key and what a decision needs of the grant (`LiveGrant`), so that
+/// deciding never reads the entitlement nor an index.
+fn guard_item(ent: &Entitlement) -> ApiResult<Item> {
+    let mut item = super::to_item(&LiveGrant::of(ent))?;
+    item.extend(grant_key(&ent.envelope.tenant_id, &ent.fields));
+    Ok(item)
+}
+
 fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
-    let mut item = grant_key(&ent.envelope.tenant_id, &ent.fields);
-    item.insert("entitlement_id".into(), s(&ent.envelope.id));
-    put_new_action(item, table)
+    put_new_action(guard_item(ent)?, table)
+}
+
+/// The guard of a grant that stays live under the same key, rewritten to carry its new
+/// status or expiry; conditional on still being this entitlement's.
+fn update_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(guard_item(ent)?))
+        .condition_expression("entitlement_id = :id")
+        .expression_attribute_values(":id", s(&ent.envelope.id))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 fn delete_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
@@ -191,8 +224,8 @@ pub fn end_grant(
 }
 
 /// The transaction that changes a live grant in place (PATCH, a provisioned modify): the
-/// entitlement, the guard moved when the type changes, and a criticality check when the expiry
-/// is dropped.
+/// entitlement, the guard moved when the type changes (else rewritten when what it carries
+/// changes), and a criticality check when the expiry is dropped.
 pub fn change_grant(
     current: &Entitlement,
     next: &Entitlement,
@@ -203,6 +236,9 @@ pub fn change_grant(
     if next.fields.entitlement_type != current.fields.entitlement_type {
         tx.add(Role::Guard, put_guard(next, table)?)
             .add(Role::GuardRelease, delete_guard(current, table)?);
+    } else if LiveGrant::of(next) != LiveGrant::of(current) {
+        // Status (active ↔ pending_approval) or expiry moved: the next decision must see it.
+        tx.add(Role::GuardUpdate, update_guard(next, table)?);
     }
     // Checked on every write that leaves a grant so (the asset may have become critical
     // since the grant).

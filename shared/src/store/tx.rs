@@ -24,6 +24,8 @@ pub enum Role {
     Guard,
     /// A guard given up (the old name, the grant that ends or changes type).
     GuardRelease,
+    /// A guard kept but rewritten with what it carries (a live grant's status or expiry).
+    GuardUpdate,
     /// The asset's live-entitlement count, moved under the asset's conditions.
     AssetCount,
     /// A condition on the asset that writes nothing.

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::run(functions::access::EVALUATIONS).await
+}
