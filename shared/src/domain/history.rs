@@ -545,7 +545,11 @@ mod tests {
         events.swap(1, 2);
         let v = verify(&events, 4, None);
         assert_eq!(v.broken_at, Some(2));
-        assert_eq!(v.head, events[3]["hash"].as_str().unwrap(), "the last event's, as stored");
+        assert_eq!(
+            v.head,
+            events[3]["hash"].as_str().unwrap(),
+            "the last event's, as stored"
+        );
     }
 
     #[test]
