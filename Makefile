@@ -4,9 +4,11 @@
 #   make dev     DynamoDB Local + every route at http://127.0.0.1:${API_PORT:-3000}; prints a token
 #                (DYNAMODB_PORT, default 8000; the real handlers; Ctrl-C stops both)
 #   make token   a development token: make token SUB=alice TENANT=acme APP=crm SCOPES="technology:read" TTL=600
-#   make test    fmt check, clippy, cargo test --workspace, cfn-lint, make fuzz, a make dev Ctrl-C check
+#   make test    fmt check, clippy, cargo test --workspace, cfn-lint, make fuzz, a make dev Ctrl-C check,
+#                the SDK's tests and the explorer's browser test (each against its own stack)
 #   make fuzz    schemathesis checks the running API against openapi.yaml (own stack, free ports;
 #                fixed seed, bounded examples; FUZZ_SEED, FUZZ_MAX_EXAMPLES)
+#   make sdk     regenerate the TypeScript SDK's types from openapi.yaml and build it (clients/typescript)
 #   make bench   cargo bench against a private DynamoDB Local
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
 #   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme
@@ -35,7 +37,7 @@ token_args = $(if $(filter-out undefined,$(origin SUB)),--sub "$(SUB)") \
 	$(if $(filter-out undefined,$(origin SCOPES)),--scopes "$(SCOPES)") \
 	$(if $(filter-out undefined,$(origin TTL)),--ttl "$(TTL)")
 
-.PHONY: help dev token test fuzz bench sweep verify build fmt lint install-tools
+.PHONY: help dev token test fuzz sdk bench sweep verify build fmt lint install-tools
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -51,6 +53,10 @@ test:
 
 fuzz:
 	@scripts/fuzz.sh
+
+sdk:
+	@scripts/install-tools.sh sdk-node
+	cd clients/typescript && npm run --silent generate && npm run --silent build
 
 bench:
 	@scripts/test.sh bench

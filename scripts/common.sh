@@ -64,3 +64,19 @@ SCHEMATHESIS_VERSION=4.32.5
 schemathesis_bin() {
     printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/technology-api/schemathesis-$SCHEMATHESIS_VERSION/bin/st"
 }
+
+# Node packages of the TypeScript SDK (clients/typescript, `npm ci` from its package-lock.json)
+# and Swagger UI for the explorer at /docs (`make dev`), both from the npm registry through this
+# download cache; Swagger UI is installed, pinned, into a folder of its own that local-api serves.
+TECH_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/technology-api
+NPM_CACHE=$TECH_CACHE/npm
+SWAGGER_UI_VERSION=5.35.0
+swagger_ui_dir() {
+    printf '%s\n' "$TECH_CACHE/swagger-ui-dist-$SWAGGER_UI_VERSION/node_modules/swagger-ui-dist"
+}
+
+# selenium (the explorer's browser test), pinned, in a private virtualenv like schemathesis.
+SELENIUM_VERSION=4.41.0
+selenium_python() {
+    printf '%s\n' "$TECH_CACHE/selenium-$SELENIUM_VERSION/bin/python"
+}

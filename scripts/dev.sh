@@ -25,7 +25,7 @@ for port_var in API_PORT DYNAMODB_PORT; do
         die "$port_var must be a port number, not '${!port_var}'"
 done
 
-"$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cargo-lambda
+"$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cargo-lambda swagger-ui
 
 if ddbl_port_open "$API_PORT"; then
     die "port $API_PORT is already in use (another 'make dev'?); choose another with API_PORT=..."
@@ -80,6 +80,7 @@ fi
 cat >&2 <<EOF
 
 Technology API: $base   (DynamoDB Local: $DYNAMODB_ENDPOINT, table: $TABLE_NAME)
+Explorer (try every route in the browser, token prefilled): http://127.0.0.1:$API_PORT/docs
 
 Development token (tenant dev-tenant, user dev-user, every scope, 12 h):
   $token_text

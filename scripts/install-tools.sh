@@ -4,8 +4,10 @@
 #   scripts/install-tools.sh [TOOL...]
 #
 # TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy,
-# aarch64 (the aarch64-unknown-linux-gnu target for `make build`). Without arguments: all but
-# aarch64.
+# node (node + npm, apt), sdk-node (the TypeScript SDK's node_modules, `npm ci`), swagger-ui (the
+# explorer's assets, npm), chromium (chromium + chromium-driver, apt), selenium (pip, its own
+# virtualenv), aarch64 (the aarch64-unknown-linux-gnu target for `make build`). Without
+# arguments: all but aarch64, chromium and selenium (the browser test's).
 #
 # schemathesis (`make fuzz`) goes into a private virtualenv of its own, pinned, so its many
 # dependencies never meet the user's Python packages:
@@ -59,6 +61,57 @@ install_schemathesis() {
     touch "$venv/.installed"
 }
 
+# The explorer's browser test drives selenium; same layout as schemathesis.
+install_selenium() {
+    local py venv
+    py=$(selenium_python)
+    venv=$(dirname "$(dirname "$py")")
+    [ -f "$venv/.installed" ] && "$py" -c 'import selenium' >/dev/null 2>&1 && return 0
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+    note "installing selenium $SELENIUM_VERSION (pip, into $venv)"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")" || die "cannot create $(dirname "$venv")"
+    quietly "python3 -m venv $venv" python3 -m venv "$venv" || exit 1
+    quietly "pip install selenium==$SELENIUM_VERSION" "$venv/bin/python" -m pip install \
+        -q --disable-pip-version-check "selenium==$SELENIUM_VERSION" || exit 1
+    touch "$venv/.installed"
+}
+
+ensure_node() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+    apt_install nodejs npm
+}
+
+# `npm ci` of clients/typescript, again only when its package-lock.json changed since the last one.
+install_sdk_node() {
+    local dir=$TECH_ROOT/clients/typescript stamp want
+    ensure_node
+    stamp=$dir/node_modules/.installed-lock
+    want=$(cksum <"$dir/package-lock.json")
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+    note "installing the TypeScript SDK's node packages (npm ci, cache $NPM_CACHE)"
+    quietly "npm ci (clients/typescript)" npm ci --prefix "$dir" --cache "$NPM_CACHE" \
+        --prefer-offline --no-audit --no-fund || exit 1
+    printf '%s\n' "$want" >"$stamp"
+}
+
+install_swagger_ui() {
+    local dist prefix
+    dist=$(swagger_ui_dir)
+    prefix=${dist%/node_modules/swagger-ui-dist}
+    [ -f "$prefix/.installed" ] && [ -f "$dist/swagger-ui-bundle.js" ] && return 0
+    ensure_node
+    note "installing swagger-ui-dist $SWAGGER_UI_VERSION (npm, into $prefix)"
+    rm -rf "$prefix"
+    mkdir -p "$prefix" || die "cannot create $prefix"
+    quietly "npm install swagger-ui-dist@$SWAGGER_UI_VERSION" npm install --prefix "$prefix" \
+        --cache "$NPM_CACHE" --prefer-offline --no-audit --no-fund --no-save --no-package-lock \
+        "swagger-ui-dist@$SWAGGER_UI_VERSION" || exit 1
+    [ -f "$dist/swagger-ui-bundle.js" ] || die "swagger-ui-dist was installed but $dist has no swagger-ui-bundle.js"
+    touch "$prefix/.installed"
+}
+
 need_rustup() {
     command -v rustup >/dev/null 2>&1 || die "rustup not found: install Rust with rustup (https://rustup.rs)"
 }
@@ -80,6 +133,14 @@ ensure() {
             die "cfn-lint was installed but does not run (is its bin folder on PATH?)"
         ;;
     schemathesis) install_schemathesis ;;
+    node) ensure_node ;;
+    sdk-node) install_sdk_node ;;
+    swagger-ui) install_swagger_ui ;;
+    chromium)
+        command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+        apt_install chromium chromium-driver
+        ;;
+    selenium) install_selenium ;;
     rustfmt)
         cargo fmt --version >/dev/null 2>&1 && return 0
         need_rustup
@@ -99,12 +160,12 @@ ensure() {
         quietly "rustup target add aarch64-unknown-linux-gnu" \
             rustup target add aarch64-unknown-linux-gnu || exit 1
         ;;
-    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, aarch64)" ;;
+    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, node, sdk-node, swagger-ui, chromium, selenium, aarch64)" ;;
     esac
 }
 
 if [ "$#" -eq 0 ]; then
-    set -- java dynamodb-local cargo-lambda cfn-lint schemathesis rustfmt clippy
+    set -- java dynamodb-local cargo-lambda cfn-lint schemathesis rustfmt clippy sdk-node swagger-ui
 fi
 for tool in "$@"; do
     ensure "$tool"

@@ -56,6 +56,9 @@ stack_start() {
     STACK_ENV=$("$LOCAL_API" dev-env) || die "local-api dev-env failed"
     eval "$STACK_ENV"
 
+    # The explorer's files (/docs; scripts/install-tools.sh swagger-ui installs them).
+    export SWAGGER_UI_DIR=${SWAGGER_UI_DIR:-$(swagger_ui_dir)}
+
     "$LOCAL_API" serve --port "$api_port" &
     STACK_API_PID=$!
     until ddbl_port_open "$api_port"; do

@@ -4,7 +4,8 @@
 #
 #   scripts/test.sh test    cargo fmt --check, clippy -D warnings, cargo test --workspace,
 #                           cfn-lint and the template consistency checks, and `make fuzz`
-#                           (schemathesis against its own stack)
+#                           (schemathesis against its own stack), the SDK's tests and the
+#                           explorer's browser test (each against a stack of its own)
 #   scripts/test.sh bench   cargo bench (the root package's benches/)
 #
 # Every step of `test` runs even when an earlier one failed (so one run shows every problem); the
@@ -61,6 +62,10 @@ else
     step "make fuzz" "$TECH_ROOT/scripts/fuzz.sh"
     # A newcomer's Ctrl-C on `make dev`: everything stops, nothing is left behind.
     step "make dev stops on Ctrl-C" "$TECH_ROOT/scripts/test-dev-stop.sh"
+    # The TypeScript SDK (clients/typescript) against its own stack; its types against openapi.yaml.
+    step "SDK tests" "$TECH_ROOT/scripts/sdk-test.sh"
+    # /docs in headless chromium: "try it" on list technology assets answers 200 with an asset.
+    step "explorer browser test" "$TECH_ROOT/scripts/explorer-test.sh"
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

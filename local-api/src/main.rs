@@ -14,6 +14,7 @@
 mod cli;
 mod convert;
 mod devenv;
+mod docs;
 #[cfg(test)]
 mod e2e_tests;
 mod server;

@@ -152,6 +152,19 @@ where
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
 
+    // The explorer (`/docs`, no token needed); every other path goes to the API's route table.
+    if let Some(response) = crate::docs::route(&method, &path, &parts.headers) {
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            request_id = %request_id,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        return Ok(response);
+    }
+
     let response = match read_bounded(body, MAX_BODY_BYTES + 1, DRAIN_LIMIT, DRAIN_TIME).await {
         Err(error) => {
             tracing::warn!(request_id = %request_id, error = %error, "could not read the request body");
