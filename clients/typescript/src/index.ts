@@ -36,6 +36,17 @@ export type MetadataAttributeCreate = Schemas["MetadataAttributeCreate"];
 export type MetadataAttributePatch = Schemas["MetadataAttributePatch"];
 export type HistoryEvent = Schemas["HistoryEvent"];
 export type HistoryVerdict = Schemas["HistoryVerdict"];
+export type AccessEvaluationRequest = Schemas["AccessEvaluationRequest"];
+export type AccessEvaluationsRequest = Schemas["AccessEvaluationsRequest"];
+export type AccessDecision = Schemas["AccessDecision"];
+export type AccessDecisions = Schemas["AccessDecisions"];
+export type SubjectSearchRequest = Schemas["SubjectSearchRequest"];
+export type SubjectSearchResponse = Schemas["SubjectSearchResponse"];
+export type ResourceSearchRequest = Schemas["ResourceSearchRequest"];
+export type ResourceSearchResponse = Schemas["ResourceSearchResponse"];
+export type ActionSearchRequest = Schemas["ActionSearchRequest"];
+export type ActionSearchResponse = Schemas["ActionSearchResponse"];
+export type AuthzenConfiguration = Schemas["AuthzenConfiguration"];
 
 /** The query parameters of an operation (filters, `limit`, `cursor`, …). */
 export type QueryOf<Op extends keyof operations> = NonNullable<
@@ -98,6 +109,8 @@ export class TechnologyApi {
   readonly operations: { readonly accessRequests: AccessRequests };
   readonly accessModelMetadata: { readonly attributes: MetadataAttributes };
   readonly audit: { readonly events: AuditEvents };
+  /** Access decisions (OpenID AuthZEN 1.0 over the tenant's grants). */
+  readonly access: Access;
 
   constructor(options: ClientOptions = {}) {
     const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
@@ -119,6 +132,7 @@ export class TechnologyApi {
     this.operations = { accessRequests: new AccessRequests(this.raw) };
     this.accessModelMetadata = { attributes: new MetadataAttributes(this.raw) };
     this.audit = { events: new AuditEvents(this.raw) };
+    this.access = new Access(this.raw);
   }
 }
 
@@ -646,6 +660,83 @@ export class AuditEvents {
     return paginate(query, (q) =>
       this.api.GET("/api/v1/audit-events", {
         params: { query: q as Loose },
+        headers: readHeaders(options),
+        signal: options?.signal,
+      }),
+    );
+  }
+}
+
+// ---- /api/v1/access (AuthZEN) ------------------------------------------------------------------
+
+/**
+ * Read-only decisions: no idempotency key (AuthZEN routes ignore it), retried like reads.
+ * `client.access.evaluate({subject, resource, action})` → `{decision, context}`.
+ */
+export class Access {
+  constructor(private readonly api: Raw) {}
+
+  evaluate(body: AccessEvaluationRequest, options?: CallOptions): Promise<AccessDecision> {
+    return unwrap(
+      this.api.POST("/api/v1/access/evaluation", {
+        body,
+        headers: readHeaders(options),
+        signal: options?.signal,
+      }),
+    );
+  }
+
+  /** A batch: `{"evaluations": [...]}` in request order (or one decision for an empty batch). */
+  evaluations(
+    body: AccessEvaluationsRequest,
+    options?: CallOptions,
+  ): Promise<AccessDecisions | AccessDecision> {
+    return unwrap(
+      this.api.POST("/api/v1/access/evaluations", {
+        body,
+        headers: readHeaders(options),
+        signal: options?.signal,
+      }),
+    );
+  }
+
+  searchSubject(body: SubjectSearchRequest, options?: CallOptions): Promise<SubjectSearchResponse> {
+    return unwrap(
+      this.api.POST("/api/v1/access/search/subject", {
+        body,
+        headers: readHeaders(options),
+        signal: options?.signal,
+      }),
+    );
+  }
+
+  searchResource(
+    body: ResourceSearchRequest,
+    options?: CallOptions,
+  ): Promise<ResourceSearchResponse> {
+    return unwrap(
+      this.api.POST("/api/v1/access/search/resource", {
+        body,
+        headers: readHeaders(options),
+        signal: options?.signal,
+      }),
+    );
+  }
+
+  searchAction(body: ActionSearchRequest, options?: CallOptions): Promise<ActionSearchResponse> {
+    return unwrap(
+      this.api.POST("/api/v1/access/search/action", {
+        body,
+        headers: readHeaders(options),
+        signal: options?.signal,
+      }),
+    );
+  }
+
+  /** The PDP metadata document (no token needed). */
+  configuration(options?: CallOptions): Promise<AuthzenConfiguration> {
+    return unwrap(
+      this.api.GET("/.well-known/authzen-configuration", {
         headers: readHeaders(options),
         signal: options?.signal,
       }),

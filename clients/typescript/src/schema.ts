@@ -574,16 +574,31 @@ export interface paths {
          * Approve a pending access request
          * @description **Required scope:** `access-requests:approve`.
          *
-         *     `pending` → `approved`: stamps `approver_id` (the caller's `sub`), `approved_at` and
-         *     `decision_comment` (the body's `comment`, or `null`); `revision` + 1. Nothing is granted yet:
-         *     that is `POST …/{id}/provision`.
+         *     Adds `{"approver_id", "approved_at", "comment"}` to `approvals`. Once `approvals_required`
+         *     distinct approvers have approved, `pending` → `approved`: stamps `approver_id` (the caller's
+         *     `sub`), `approved_at` and `decision_comment` (the body's `comment`, or `null`). Each
+         *     approval is a write: `revision` + 1 and one `approved` history event. Nothing is granted
+         *     yet: that is `POST …/{id}/provision`.
          *
+         *     * **Two-person rule:** a request on a `critical` asset has `approvals_required` 2. The first
+         *       approval leaves it `pending` (`approver_id`/`approved_at` stay `null`); the second, by
+         *       another eligible caller, approves it. The same caller approving twice → `409` (with the
+         *       problem member `approver_id`).
          *     * **Separation of duties:** the requester (`requester_id` = the caller's `sub`, or whoever
          *       filed it) cannot approve their own request, nor can the beneficiary (`principal_type`
          *       `person` with `principal_id` = the caller's `sub`), whoever filed it → `403` (whatever its
          *       status).
+         *     * **Who may decide (API.md §10):** when the request's asset has an owner (`owner.person_id`,
+         *       `owner.group_id` or `owner_id`), only the caller whose `sub` is `owner.person_id` or
+         *       `owner_id`, a member of `owner.group_id` by the token's `groups` claim (a `sub` equal to
+         *       the group id is not membership), or a holder of `access-requests:approve-any` → else
+         *       `403` naming the owner rule, and nothing changes. An asset without an owner: anyone with
+         *       `access-requests:approve`. The owner is read as the asset is at the decision (an owner
+         *       change racing a decision makes it judge the new owner). `access-requests:approve-any`
+         *       does not lift separation of duties.
          *     * Any status other than `pending` → `409` with the problem member `current_status`. Of racing
-         *       decisions on one request (approve or reject) exactly one wins; the others get `409`.
+         *       decisions on one request (approve or reject) exactly one wins each step; the others get
+         *       `409`.
          *
          *     The body is optional: empty, or `{"comment": "…"}` sent as `application/json`. With
          *     `If-Match: "<revision>"` (or bare digits) the decision happens only if the stored revision
@@ -618,10 +633,20 @@ export interface paths {
          *
          *     `pending` → `rejected` (final): stamps `approver_id` (the caller's `sub`, who decided),
          *     `rejected_at` and `decision_comment` (the body's `comment`, or `null`); `revision` + 1.
+         *     Also a request that has the first of its two approvals: any eligible caller (the first
+         *     approver too) may reject it, and `approvals` stays as it was.
          *
          *     * **Separation of duties:** the requester cannot reject their own request → `403` (withdraw it
          *       with `DELETE` instead while it is `pending`); nor can the beneficiary (`principal_type`
          *       `person` with `principal_id` = the caller's `sub`), whoever filed it.
+         *     * **Who may decide (API.md §10):** when the request's asset has an owner (`owner.person_id`,
+         *       `owner.group_id` or `owner_id`), only the caller whose `sub` is `owner.person_id` or
+         *       `owner_id`, a member of `owner.group_id` by the token's `groups` claim (a `sub` equal to
+         *       the group id is not membership), or a holder of `access-requests:approve-any` → else
+         *       `403` naming the owner rule, and nothing changes. An asset without an owner: anyone with
+         *       `access-requests:approve`. The owner is read as the asset is at the decision (an owner
+         *       change racing a decision makes it judge the new owner). `access-requests:approve-any`
+         *       does not lift separation of duties.
          *     * Any status other than `pending` → `409` with the problem member `current_status`. Of racing
          *       decisions on one request exactly one wins; the others get `409`.
          *
@@ -836,6 +861,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * May this subject use this asset this way, now?
+         * @description **Required scope:** `access:evaluate`. The AuthZEN Access Evaluation API.
+         *
+         *     `decision` is `true` exactly when an `active` entitlement of the tenant (of the app, for app
+         *     tokens) on that non-deleted, not `decommissioned` asset, with `entitlement_type` =
+         *     `action.name`, is held by the subject or one of its `properties.groups` (as
+         *     `principal_type: group`), and its `expires_at` is null or after now — whether or not the
+         *     expiry sweep has run. `pending_approval` never counts. Strongly consistent: it reads the
+         *     live-grant items with consistent reads (one `BatchGetItem` round trip; an asset named by
+         *     `name` costs one more), never an index.
+         *
+         *     Unknown members are ignored (AuthZEN); a malformed known member → `400` naming it. An asset
+         *     of another tenant or app is `asset_not_found`, exactly like a missing one. A client's
+         *     `X-Request-ID` (1–128 visible ASCII characters) is echoed.
+         */
+        post: operations["accessEvaluation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/technology/{id}/history/verify": {
         parameters: {
             query?: never;
@@ -883,6 +940,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Many decisions in one request
+         * @description **Required scope:** `access:evaluate`. The AuthZEN Access Evaluations API.
+         *
+         *     Top-level `subject`/`resource`/`action`/`context` are defaults for each item of
+         *     `evaluations` (at most 100); an item's own member replaces the default whole.
+         *     `options.evaluations_semantic`: `execute_all` (default) answers every item;
+         *     `deny_on_first_deny` / `permit_on_first_permit` stop at, and include, the first deny /
+         *     permit. Answers are in request order, each exactly what `/evaluation` answers for it. No (or
+         *     an empty) `evaluations`: one evaluation of the top-level members, answered as `/evaluation`
+         *     answers (a bare decision). All items are read in one wave of `BatchGetItem` calls of ≤ 100
+         *     keys each. A malformed item makes the whole request a `400` naming it
+         *     (`evaluations[2].subject.type`).
+         */
+        post: operations["accessEvaluations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/entitlements/{id}/history": {
         parameters: {
             query?: never;
@@ -914,6 +1001,31 @@ export interface paths {
         get: operations["getEntitlementHistory"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access/search/subject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Who may do this action on this asset?
+         * @description **Required scope:** `access:evaluate`. The AuthZEN Subject Search API: the principals of
+         *     `subject.type` (`subject.id` is ignored) for which `/evaluation` would answer `true` now,
+         *     through their own grants (group membership is not known here). Candidates come from the
+         *     by-asset index; each is re-checked against the live-grant items with consistent reads.
+         *     Paged (`page.limit` 1–100, default 50; `page.token` = the previous `page.next_token`, which
+         *     is `""` on the last page); walking the tokens returns every result once.
+         */
+        post: operations["accessSearchSubject"];
         delete?: never;
         options?: never;
         head?: never;
@@ -966,6 +1078,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access/search/resource": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * On which assets may this subject do this action?
+         * @description **Required scope:** `access:evaluate`. The AuthZEN Resource Search API: the assets (by `ast_`
+         *     id; `resource.id` is ignored) on which the subject's own grants make `/evaluation` answer
+         *     `true` now (`properties.groups` is not searched). Candidates come from the by-principal index,
+         *     each re-checked live. Paged as the subject search.
+         */
+        post: operations["accessSearchResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operations/access-requests/{id}/history": {
         parameters: {
             query?: never;
@@ -997,6 +1132,28 @@ export interface paths {
         get: operations["getAccessRequestHistory"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access/search/action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What may this subject do on this asset?
+         * @description **Required scope:** `access:evaluate`. The AuthZEN Action Search API: the entitlement types
+         *     the subject's own grants hold on the asset now (`action` is ignored). Candidates come from
+         *     the by-asset index, each re-checked live. Paged as the subject search.
+         */
+        post: operations["accessSearchAction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1204,6 +1361,28 @@ export interface paths {
          *     `audit:read`).
          */
         get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/authzen-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The PDP metadata document
+         * @description **No token.** The AuthZEN PDP metadata: `policy_decision_point` and every endpoint URL,
+         *     built from `PUBLIC_BASE_URL` (on AWS without it, API Gateway's own domain) — never from the
+         *     request's `Host` or `X-Forwarded-*` headers, which a client controls.
+         */
+        get: operations["authzenConfiguration"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1818,6 +1997,14 @@ export interface components {
          *     record); any other value — or `null` — → `400` `cannot be changed; create a new request`.
          */
         ImmutableAccessRequestField: unknown;
+        /** @description One approval of an access request. */
+        AccessRequestApproval: {
+            /** @description JWT `sub` of who approved. */
+            approver_id: string;
+            approved_at: components["schemas"]["Timestamp"];
+            /** @description The `comment` of that approve body (`null` when none was sent). */
+            comment: string | null;
+        };
         /**
          * @description An access request as returned by the API (seed 002): a request to grant (`new`), change
          *     (`modify`) or end (`revoke`) a principal's entitlement on an asset, and its decision and
@@ -1861,7 +2048,7 @@ export interface components {
             access_type: components["schemas"]["AccessType"];
             status: components["schemas"]["AccessRequestStatus"];
             justification: components["schemas"]["Justification"];
-            /** @description JWT `sub` of who approved — or rejected — the request; `null` while `pending`. */
+            /** @description JWT `sub` of who approved (the approval that made it `approved`, the second under the two-person rule) — or rejected — the request; `null` while `pending`. */
             approver_id: string | null;
             /** @description When it was approved; `null` unless approved. */
             approved_at: components["schemas"]["Timestamp"] | null;
@@ -1873,6 +2060,20 @@ export interface components {
             completed_at: components["schemas"]["Timestamp"] | null;
             /** @description The `comment` of the approve/reject body (`null` when none was sent); replaced by the provision body's `comment` when one is sent. */
             decision_comment: string | null;
+            /**
+             * @description Server-set. The approvals given so far, oldest first (`[]` before any): each approve
+             *     that the owner rule admits adds one. On a request that needs two (`approvals_required`
+             *     2) the first leaves it `pending`, with `approver_id`/`approved_at` still `null`; the
+             *     second, by another person, makes it `approved`. A reject leaves them as they were; a
+             *     `PATCH` that changes the request clears them (a first approval is never carried over
+             *     to a changed request).
+             */
+            readonly approvals: components["schemas"]["AccessRequestApproval"][];
+            /**
+             * @description Server-set. How many distinct approvers the request needs: `2` when its asset was
+             *     `critical` (the two-person rule) when the request was filed or last edited, else `1`.
+             */
+            readonly approvals_required: number;
             asset_id: components["schemas"]["AssetId"];
             /** @description The person or group that gets, changes or loses the access (default the requester; for `modify`/`revoke`, the entitlement's principal). Fixed after create. */
             principal_id: string;
@@ -1952,6 +2153,8 @@ export interface components {
             provisioned_at?: components["schemas"]["IgnoredServerSetField"];
             completed_at?: components["schemas"]["IgnoredServerSetField"];
             decision_comment?: components["schemas"]["IgnoredServerSetField"];
+            approvals?: components["schemas"]["IgnoredServerSetField"];
+            approvals_required?: components["schemas"]["IgnoredServerSetField"];
             granted_at?: components["schemas"]["IgnoredServerSetField"];
             granted_by_id?: components["schemas"]["IgnoredServerSetField"];
             id?: components["schemas"]["IgnoredEnvelopeField"];
@@ -2005,6 +2208,8 @@ export interface components {
             provisioned_at?: components["schemas"]["IgnoredServerSetField"];
             completed_at?: components["schemas"]["IgnoredServerSetField"];
             decision_comment?: components["schemas"]["IgnoredServerSetField"];
+            approvals?: components["schemas"]["IgnoredServerSetField"];
+            approvals_required?: components["schemas"]["IgnoredServerSetField"];
             granted_at?: components["schemas"]["IgnoredServerSetField"];
             granted_by_id?: components["schemas"]["IgnoredServerSetField"];
             id?: components["schemas"]["IgnoredEnvelopeField"];
@@ -2361,6 +2566,146 @@ export interface components {
              */
             broken_at: number | null;
         };
+        /** @description A person or a group. Unknown members are ignored. */
+        AccessSubject: {
+            /** @enum {string} */
+            type: "person" | "group";
+            id: string;
+            properties?: {
+                /** @description Groups whose grants count for the subject (`via: group`). */
+                groups?: string[];
+            };
+        };
+        AccessResource: {
+            /** @enum {string} */
+            type: "technology_asset";
+            /** @description The asset's `ast_` id or its `name`. */
+            id: string;
+        };
+        AccessAction: {
+            /** @description The `entitlement_type`. */
+            name: string;
+        };
+        AccessEvaluationRequest: {
+            subject: components["schemas"]["AccessSubject"];
+            resource: components["schemas"]["AccessResource"];
+            action: components["schemas"]["AccessAction"];
+            context?: Record<string, never>;
+        };
+        AccessEvaluationsRequest: {
+            subject?: components["schemas"]["AccessSubject"];
+            resource?: components["schemas"]["AccessResource"];
+            action?: components["schemas"]["AccessAction"];
+            context?: Record<string, never>;
+            evaluations?: {
+                subject?: components["schemas"]["AccessSubject"];
+                resource?: components["schemas"]["AccessResource"];
+                action?: components["schemas"]["AccessAction"];
+                context?: Record<string, never>;
+            }[];
+            options?: {
+                /**
+                 * @default execute_all
+                 * @enum {string}
+                 */
+                evaluations_semantic: "execute_all" | "deny_on_first_deny" | "permit_on_first_permit";
+            };
+        };
+        AccessGrant: {
+            entitlement_id: string;
+            /** @enum {string} */
+            principal_type: "person" | "group";
+            principal_id: string;
+            entitlement_type: string;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @enum {string} */
+            via: "direct" | "group";
+        };
+        AccessDecision: {
+            decision: boolean;
+            context: {
+                /** @enum {string} */
+                reason: "granted" | "no_grant" | "expired" | "asset_not_found" | "asset_decommissioned";
+                /** @description Every entitlement that makes the decision true (empty when false). */
+                grants: components["schemas"]["AccessGrant"][];
+            };
+        };
+        AccessDecisions: {
+            evaluations: components["schemas"]["AccessDecision"][];
+        };
+        SearchPageRequest: {
+            /** @description The previous page's `next_token`; none or `""` for the first page. */
+            token?: string;
+            /** @default 50 */
+            limit: number;
+        };
+        SearchPageResponse: {
+            /** @description The next page's token; `""` on the last page. */
+            next_token: string;
+        };
+        SubjectSearchRequest: {
+            subject: {
+                /** @enum {string} */
+                type: "person" | "group";
+            };
+            resource: components["schemas"]["AccessResource"];
+            action: components["schemas"]["AccessAction"];
+            context?: Record<string, never>;
+            page?: components["schemas"]["SearchPageRequest"];
+        };
+        ResourceSearchRequest: {
+            subject: components["schemas"]["AccessSubject"];
+            resource: {
+                /** @enum {string} */
+                type: "technology_asset";
+            };
+            action: components["schemas"]["AccessAction"];
+            context?: Record<string, never>;
+            page?: components["schemas"]["SearchPageRequest"];
+        };
+        ActionSearchRequest: {
+            subject: components["schemas"]["AccessSubject"];
+            resource: components["schemas"]["AccessResource"];
+            context?: Record<string, never>;
+            page?: components["schemas"]["SearchPageRequest"];
+        };
+        SubjectSearchResponse: {
+            results: {
+                /** @enum {string} */
+                type: "person" | "group";
+                id: string;
+            }[];
+            page: components["schemas"]["SearchPageResponse"];
+        };
+        ResourceSearchResponse: {
+            results: {
+                /** @enum {string} */
+                type: "technology_asset";
+                id: string;
+            }[];
+            page: components["schemas"]["SearchPageResponse"];
+        };
+        ActionSearchResponse: {
+            results: {
+                name: string;
+            }[];
+            page: components["schemas"]["SearchPageResponse"];
+        };
+        AuthzenConfiguration: {
+            /** Format: uri */
+            policy_decision_point: string;
+            /** Format: uri */
+            access_evaluation_endpoint: string;
+            /** Format: uri */
+            access_evaluations_endpoint: string;
+            /** Format: uri */
+            search_subject_endpoint: string;
+            /** Format: uri */
+            search_resource_endpoint: string;
+            /** Format: uri */
+            search_action_endpoint: string;
+        };
     };
     responses: {
         /**
@@ -2539,7 +2884,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token lacks `access-requests:approve`, or the caller is the request's requester (no self-approval or self-rejection). */
+        /** @description The token lacks `access-requests:approve`; the caller is the request's requester or beneficiary (no self-approval or self-rejection); or the request's asset has an owner and the caller is not it, not in its owner group (`groups` claim) and does not hold `access-requests:approve-any` (the owner rule, API.md §10). */
         DecisionForbidden: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
@@ -2549,10 +2894,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request is no longer `pending` (the problem member `current_status` says what it is), or it kept changing concurrently (retry). The loser of racing decisions gets this. */
+        /** @description The request is no longer `pending` (the problem member `current_status` says what it is), the caller has already given its first approval (two-person rule; the problem member `approver_id`), or it kept changing concurrently (retry). The loser of racing decisions gets this. */
         DecisionConflict: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description A malformed known member, named by its path (`subject.type`, `evaluations[3].action.name`,
+         *     `page.token`), an unknown subject or resource type, a missing member, over 100 evaluations
+         *     or groups (`validation-error`); or invalid JSON, an empty body (`bad-request`). Unknown
+         *     members are ignored, never a 400 (AuthZEN).
+         */
+        AccessBadRequest: {
+            headers: {
+                "x-request-id": components["headers"]["EchoedRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -2781,6 +3141,8 @@ export interface components {
          * @example 2026-12-01T00:00:00Z
          */
         FeedUntil: string;
+        /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+        ClientRequestId: string;
     };
     requestBodies: never;
     headers: {
@@ -2811,6 +3173,11 @@ export interface components {
          * @example Bearer
          */
         WWWAuthenticate: string;
+        /**
+         * @description The client's `X-Request-ID` when it sent a valid one (1–128 visible ASCII characters), as
+         *     AuthZEN requires; else the request id as everywhere. Equal to a problem document's `request_id`.
+         */
+        EchoedRequestId: string;
     };
     pathItems: never;
 }
@@ -4425,9 +4792,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    accessEvaluation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                "X-Request-ID"?: components["parameters"]["ClientRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessEvaluationRequest"];
+            };
+        };
+        responses: {
+            /** @description The decision. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["EchoedRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessDecision"];
+                };
+            };
+            400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4492,9 +4890,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    accessEvaluations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                "X-Request-ID"?: components["parameters"]["ClientRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessEvaluationsRequest"];
+            };
+        };
+        responses: {
+            /** @description The decisions in request order (or one decision, for a request without items). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["EchoedRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessDecisions"] | components["schemas"]["AccessDecision"];
+                };
+            };
+            400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4556,9 +4985,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    accessSearchSubject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                "X-Request-ID"?: components["parameters"]["ClientRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubjectSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description A page of subjects. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["EchoedRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectSearchResponse"];
+                };
+            };
+            400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4622,9 +5082,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    accessSearchResource: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                "X-Request-ID"?: components["parameters"]["ClientRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResourceSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description A page of assets. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["EchoedRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceSearchResponse"];
+                };
+            };
+            400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4686,9 +5177,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    accessSearchAction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                "X-Request-ID"?: components["parameters"]["ClientRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActionSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description A page of actions. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["EchoedRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionSearchResponse"];
+                };
+            };
+            400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -5053,6 +5575,31 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    authzenConfiguration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                "X-Request-ID"?: components["parameters"]["ClientRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metadata document. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["EchoedRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthzenConfiguration"];
+                };
+            };
+            500: components["responses"]["InternalError"];
         };
     };
 }

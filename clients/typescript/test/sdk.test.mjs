@@ -283,6 +283,31 @@ describe("operations.accessRequests", () => {
     assert.ok(events.items.every((e) => e.resource_type === "access_request"));
   });
 
+  test("access: an AuthZEN evaluation reflects a grant at once, and its revoke", async () => {
+    const asset = await client.technology.technology.create({ name: uniqueName("pdp") });
+    const grant = await client.technology.entitlements.create({
+      asset_id: asset.id,
+      principal_id: "carol",
+      principal_type: "person",
+      entitlement_type: "read",
+    });
+    const ask = {
+      subject: { type: "person", id: "carol" },
+      resource: { type: "technology_asset", id: asset.name },
+      action: { name: "read" },
+    };
+    const yes = await client.access.evaluate(ask);
+    assert.equal(yes.decision, true);
+    assert.equal(yes.context.grants[0].entitlement_id, grant.id);
+    await client.technology.entitlements.revoke(grant.id, {});
+    const no = await client.access.evaluate(ask);
+    assert.deepEqual([no.decision, no.context.reason], [false, "no_grant"]);
+    const batch = await client.access.evaluations({ ...ask, evaluations: [{}, { action: { name: "admin" } }] });
+    assert.deepEqual(batch.evaluations.map((d) => d.decision), [false, false]);
+    const config = await client.access.configuration();
+    assert.ok(config.access_evaluation_endpoint.endsWith("/api/v1/access/evaluation"));
+  });
+
   test("raw: the typed openapi-fetch client underneath", async () => {
     const { data, response } = await client.raw.GET("/api/v1/technology", { params: { query: { limit: 1 } } });
     assert.equal(response.status, 200);
