@@ -142,7 +142,7 @@ mod tests {
         );
         // The EMF members: the counts as metrics of the expiry-sweep function.
         let aws = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(aws["Namespace"], metrics::NAMESPACE);
+        assert_eq!(aws["Namespace"], metrics::namespace());
         assert_eq!(aws["Dimensions"], json!([["function"]]));
         let names: Vec<&str> = aws["Metrics"]
             .as_array()

@@ -1,5 +1,5 @@
 //! CloudWatch metrics as Embedded Metric Format (EMF): each request's one log line (`serve`'s
-//! "response" line) carries its latency, status class and DynamoDB usage under [`NAMESPACE`],
+//! "response" line) carries its latency, status class and DynamoDB usage under [`namespace`],
 //! dimensioned by `function`, and CloudWatch Logs extracts them as metrics; no API call, no
 //! extra line. The expiry sweep's report line does the same for its counts
 //! (`functions/src/sweep.rs`).
@@ -38,8 +38,22 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The CloudWatch namespace of every metric the functions emit.
+/// The CloudWatch namespace of every metric the functions emit, unless `METRICS_NAMESPACE` names
+/// another: the template sets `TechnologyApi/<stack name>`, so two stacks in one account (and
+/// their alarms) never share metrics.
 pub const NAMESPACE: &str = "TechnologyApi";
+
+/// `METRICS_NAMESPACE`, else [`NAMESPACE`]; read once per process.
+pub fn namespace() -> &'static str {
+    static NS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NS.get_or_init(|| {
+        std::env::var("METRICS_NAMESPACE")
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| NAMESPACE.to_string())
+    })
+}
 /// The one dimension: the function (binary) name, e.g. `technology-get`.
 pub const DIMENSION: &str = "function";
 /// The `tracing` target of events whose `line` field is a whole log line, written as it is by
@@ -240,7 +254,7 @@ fn number(v: f64) -> serde_json::Number {
     }
 }
 
-/// The `_aws` member: `metrics` (their names and units) in [`NAMESPACE`], by [`DIMENSION`].
+/// The `_aws` member: `metrics` (their names and units) in [`namespace`], by [`DIMENSION`].
 pub struct Directive<'a> {
     pub at: Timestamp,
     pub metrics: &'a [Metric],
@@ -265,7 +279,7 @@ impl Serialize for Directive<'_> {
         impl Serialize for Set<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut map = s.serialize_map(Some(3))?;
-                map.serialize_entry("Namespace", NAMESPACE)?;
+                map.serialize_entry("Namespace", namespace())?;
                 map.serialize_entry("Dimensions", &[[DIMENSION]])?;
                 map.serialize_entry("Metrics", &Names(self.0))?;
                 map.end()
@@ -422,7 +436,7 @@ mod tests {
         let directives = aws["CloudWatchMetrics"].as_array().unwrap();
         assert_eq!(directives.len(), 1);
         let d = &directives[0];
-        assert_eq!(d["Namespace"], NAMESPACE);
+        assert_eq!(d["Namespace"], namespace());
         assert_eq!(d["Dimensions"], json!([["function"]]));
         assert!(line["function"].is_string());
         d["Metrics"]

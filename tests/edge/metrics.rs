@@ -38,7 +38,7 @@ fn emf_lines(lines: &[Value]) -> Vec<&Value> {
     let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
     for line in &emf {
         let d = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(d["Namespace"], shared::metrics::NAMESPACE);
+        assert_eq!(d["Namespace"], shared::metrics::namespace());
         assert_eq!(d["Dimensions"], json!([["function"]]));
         assert!(line["function"].is_string(), "{line}");
         for m in d["Metrics"].as_array().unwrap() {
