@@ -2,8 +2,9 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
+use shared::metrics::{self, Metric, Usage};
 use shared::state::State;
-use shared::store::sweep;
+use shared::store::{counter, sweep};
 use shared::time::Timestamp;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -43,8 +44,9 @@ pub async fn sweep_once(
     request_id: &str,
 ) -> Result<sweep::Report, lambda_runtime::Error> {
     let run = sweep::run(state, Timestamp::now(), Instant::now() + budget, request_id);
-    let report = shared::store::counter::as_function(NAME, run).await?;
-    println!("{}", report_line(&report, Timestamp::now()));
+    let (report, measured) = metrics::measure(counter::as_function(NAME, run)).await;
+    let report = report?;
+    println!("{}", report_line(&report, measured.usage, Timestamp::now()));
     if report.failed > 0 {
         return Err(format!(
             "expiry sweep: {} item(s) or page(s) failed, logged with their keys: {}",
@@ -58,9 +60,11 @@ pub async fn sweep_once(
 
 /// The run's log line, shaped as the JSON subscriber's lines are. Written here rather than
 /// through `tracing`, whose fields hold only scalars: `tenants` stays a JSON object that log
-/// queries can read, not a string of JSON.
-pub fn report_line(report: &sweep::Report, at: Timestamp) -> Value {
-    json!({
+/// queries can read, not a string of JSON. Its EMF members make the counts metrics
+/// (`SweepExpired`, `SweepSkipped`, `SweepFailed`, with the run's DynamoDB usage) of
+/// `function` `expiry-sweep`, which the template's sweep alarm watches.
+pub fn report_line(report: &sweep::Report, usage: Usage, at: Timestamp) -> Value {
+    let mut line = json!({
         "timestamp": at.to_string(),
         "level": if report.failed > 0 { "ERROR" } else { "INFO" },
         "fields": {
@@ -71,7 +75,17 @@ pub fn report_line(report: &sweep::Report, at: Timestamp) -> Value {
             "tenants": report.tenants,
             "complete": report.complete,
         },
-    })
+    });
+    let mut counts = vec![
+        Metric::count("SweepExpired", report.expired),
+        Metric::count("SweepSkipped", report.skipped),
+        Metric::count("SweepFailed", report.failed),
+    ];
+    counts.extend(metrics::usage_metrics(usage));
+    if let Some(object) = line.as_object_mut() {
+        metrics::insert_emf(object, NAME, &counts, at);
+    }
+    line
 }
 
 pub async fn run() -> Result<(), lambda_runtime::Error> {
@@ -106,7 +120,11 @@ mod tests {
             tenants: [("acme".to_string(), 2), ("globex".to_string(), 1)].into(),
             complete: true,
         };
-        let line = report_line(&report, Timestamp::now());
+        let usage = Usage {
+            requests: 5,
+            capacity: None,
+        };
+        let line = report_line(&report, usage, Timestamp::now());
         let fields = &line["fields"];
         assert_eq!(fields["tenants"], json!({"acme": 2, "globex": 1}));
         assert_eq!(
@@ -122,6 +140,36 @@ mod tests {
             line["level"], "ERROR",
             "a run with failures logs at error level"
         );
+        // The EMF members: the counts as metrics of the expiry-sweep function.
+        let aws = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(aws["Namespace"], metrics::namespace());
+        assert_eq!(aws["Dimensions"], json!([["function"]]));
+        let names: Vec<&str> = aws["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "SweepExpired",
+                "SweepSkipped",
+                "SweepFailed",
+                "DynamoDBRequests"
+            ]
+        );
+        assert_eq!(line["function"], NAME);
+        assert_eq!(
+            (
+                &line["SweepExpired"],
+                &line["SweepSkipped"],
+                &line["SweepFailed"],
+                &line["DynamoDBRequests"]
+            ),
+            (&json!(3), &json!(1), &json!(2), &json!(5))
+        );
+        assert!(line["_aws"]["Timestamp"].as_i64().unwrap() > 1_600_000_000_000);
     }
 
     #[test]

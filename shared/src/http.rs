@@ -54,8 +54,9 @@ pub fn client_request_id(req: &Request) -> Option<String> {
     fits.then(|| String::from_utf8_lossy(value).into_owned())
 }
 
-/// Runs one handler: a span carrying function and request id, the error mapping, and the
-/// `x-request-id` header on every response.
+/// Runs one handler: a span carrying function and request id, the error mapping, the
+/// `x-request-id` header on every response, and the request's one log line, which carries its
+/// metrics (`metrics.rs`).
 pub async fn serve<F, Fut>(function: &'static str, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -75,6 +76,7 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = ApiResult<Response<Body>>>,
 {
+    let started = std::time::Instant::now();
     let own_id = request_id(&req);
     let client_id = match ids {
         RequestIds::Own => None,
@@ -92,9 +94,10 @@ where
         method = %req.method(),
         path = %req.uri().path(),
     );
-    let result = crate::store::counter::as_function(function, handler(req))
-        .instrument(span.clone())
-        .await;
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let work = crate::store::counter::as_function(function, handler(req));
+    let (result, measured) = crate::metrics::measure(work).instrument(span.clone()).await;
     let mut resp = match result {
         Ok(resp) => resp,
         Err(err) => {
@@ -105,9 +108,21 @@ where
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    {
+    if crate::metrics::enabled() {
+        let line = crate::metrics::request_line(&crate::metrics::RequestLine {
+            function,
+            request_id: &request_id,
+            own_request_id: client_id.as_ref().map(|_| own_id.as_str()),
+            tenant: measured.tenant.as_deref(),
+            method: method.as_str(),
+            path: &path,
+            status: resp.status().as_u16(),
+            latency: started.elapsed(),
+            usage: measured.usage,
+            at: crate::time::Timestamp::now(),
+        });
         let _guard = span.enter();
-        tracing::info!(status = resp.status().as_u16(), "response");
+        crate::metrics::log_line(&line);
     }
     resp
 }

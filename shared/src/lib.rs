@@ -13,6 +13,7 @@ pub mod input;
 pub mod keys;
 pub mod listing;
 pub mod logging;
+pub mod metrics;
 pub mod state;
 pub mod store;
 #[cfg(test)]

@@ -51,6 +51,7 @@ impl State {
         let mut caller = self.verifier.authenticate(req.headers()).await?;
         caller.request_id = crate::http::request_id(req);
         tracing::Span::current().record("tenant", caller.tenant_id.as_str());
+        crate::metrics::record_tenant(&caller.tenant_id);
         Ok(caller)
     }
 }

@@ -70,6 +70,11 @@ impl Timestamp {
         Self::clamped(self.0.saturating_add(Duration::milliseconds(ms)))
     }
 
+    /// Milliseconds since the Unix epoch (what CloudWatch metric timestamps are).
+    pub fn unix_millis(&self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
     pub fn as_string(&self) -> String {
         let fmt = format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"

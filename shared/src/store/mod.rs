@@ -171,7 +171,9 @@ pub async fn client_with(
             ));
     }
     let sdk = loader.load().await;
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    // Every request's DynamoDB usage, for its metrics line (`metrics.rs`).
+    let mut builder =
+        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(crate::metrics::DynamoUsage);
     if let Some(counter) = counter {
         builder = builder.interceptor(counter);
     }

@@ -1,0 +1,106 @@
+//! Each request's one log line, through the real edge and the production subscriber: the
+//! "response" line is a CloudWatch Embedded Metric Format document of its function.
+
+use super::common::{id_of, Api, TECH};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    fn take(&self) -> Vec<Value> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+/// The lines that are EMF documents, each checked as CloudWatch reads one: every metric the
+/// directive names is a top-level number, the dimension a top-level string.
+fn emf_lines(lines: &[Value]) -> Vec<&Value> {
+    let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    for line in &emf {
+        let d = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(d["Namespace"], shared::metrics::namespace());
+        assert_eq!(d["Dimensions"], json!([["function"]]));
+        assert!(line["function"].is_string(), "{line}");
+        for m in d["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name} in {line}");
+        }
+    }
+    emf
+}
+
+#[tokio::test]
+async fn a_request_logs_one_line_carrying_its_metrics() {
+    let api = Api::new().await;
+    let asset = api.asset(json!({"name": "crm"})).await;
+    let url = format!("{TECH}/{}", id_of(&asset));
+
+    let lines = Lines::default();
+    let sink = lines.clone();
+    let subscriber = shared::logging::subscriber(EnvFilter::new("info"), move || sink.clone());
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    api.counter.reset();
+    let r = api.get(&url).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let logged = lines.take();
+    let emf = emf_lines(&logged);
+    assert_eq!(emf.len(), 1, "one metrics line per request: {logged:?}");
+    let line = emf[0];
+    assert_eq!(line["function"], "technology-get");
+    assert_eq!(
+        line["fields"],
+        json!({"message": "response", "status": 200})
+    );
+    assert_eq!(
+        line["span"]["request_id"],
+        r.header("x-request-id").unwrap()
+    );
+    assert_eq!(line["span"]["tenant"], api.tenant.as_str());
+    assert_eq!(line["span"]["path"], url.as_str());
+    assert_eq!(
+        (&line["Status2xx"], &line["Status4xx"], &line["Status5xx"]),
+        (&json!(1), &json!(0), &json!(0))
+    );
+    assert_eq!(line["DynamoDBRequests"], json!(api.counter.total()));
+    assert!(line["Latency"].as_f64().unwrap() > 0.0);
+    assert!(
+        line["ConsumedCapacity"].as_f64().unwrap() > 0.0,
+        "DynamoDB reports capacity: every call asks for it: {line}"
+    );
+    assert!(
+        !line.to_string().contains(&api.token()),
+        "no secrets in the log"
+    );
+
+    // An unauthenticated request: a 401 of the same function, no tenant, no DynamoDB call.
+    let r = api.call("GET", &url, "", None).await;
+    assert_eq!(r.status, 401);
+    let logged = lines.take();
+    let emf = emf_lines(&logged);
+    assert_eq!(emf.len(), 1, "{logged:?}");
+    assert_eq!(emf[0]["Status4xx"], json!(1));
+    assert_eq!(emf[0]["DynamoDBRequests"], json!(0));
+    assert!(emf[0]["span"].get("tenant").is_none());
+    assert!(emf[0].get("ConsumedCapacity").is_none());
+}
