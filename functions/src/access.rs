@@ -14,7 +14,7 @@ use shared::domain::decision::short_circuit;
 use shared::error::{ApiError, ApiResult};
 use shared::http;
 use shared::state::State;
-use shared::store::decisions;
+use shared::store::decisions::{self, SearchPage};
 
 pub const EVALUATION: Route = route!(authzen "access-evaluation", POST "/api/v1/access/evaluation", AccessEvaluate, evaluation);
 pub const EVALUATIONS: Route = route!(authzen "access-evaluations", POST "/api/v1/access/evaluations", AccessEvaluate, evaluations);
@@ -45,19 +45,16 @@ async fn evaluations(state: &State, caller: &Caller, req: Request) -> ApiResult<
     http::ok_json(&json!({ "evaluations": short_circuit(answers, batch.semantic) }))
 }
 
-fn search_answer(results: Vec<Value>, next_token: String) -> ApiResult<Response<Body>> {
-    http::ok_json(&json!({"results": results, "page": {"next_token": next_token}}))
+/// A search's answer (AuthZEN §8): each result as `shown`, then the page's token.
+fn search_answer<T>(page: SearchPage<T>, shown: impl Fn(T) -> Value) -> ApiResult<Response<Body>> {
+    let results: Vec<Value> = page.results.into_iter().map(shown).collect();
+    http::ok_json(&json!({"results": results, "page": {"next_token": page.next_token}}))
 }
 
 async fn search_subject(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let search = authzen::subject_search(&http::json_object(&req, false)?)?;
     let page = decisions::search_subjects(state, caller, &search).await?;
-    let results = page
-        .results
-        .into_iter()
-        .map(|(kind, id)| json!({"type": kind, "id": id}))
-        .collect();
-    search_answer(results, page.next_token)
+    search_answer(page, |(kind, id)| json!({"type": kind, "id": id}))
 }
 
 async fn search_resource(
@@ -67,23 +64,13 @@ async fn search_resource(
 ) -> ApiResult<Response<Body>> {
     let search = authzen::resource_search(&http::json_object(&req, false)?)?;
     let page = decisions::search_resources(state, caller, &search).await?;
-    let results = page
-        .results
-        .into_iter()
-        .map(|id| json!({"type": RESOURCE_TYPE, "id": id}))
-        .collect();
-    search_answer(results, page.next_token)
+    search_answer(page, |id| json!({"type": RESOURCE_TYPE, "id": id}))
 }
 
 async fn search_action(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let search = authzen::action_search(&http::json_object(&req, false)?)?;
     let page = decisions::search_actions(state, caller, &search).await?;
-    let results = page
-        .results
-        .into_iter()
-        .map(|name| json!({ "name": name }))
-        .collect();
-    search_answer(results, page.next_token)
+    search_answer(page, |name| json!({ "name": name }))
 }
 
 /// The PDP metadata (AuthZEN §9): every endpoint under `PUBLIC_BASE_URL`, or, on AWS without

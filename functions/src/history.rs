@@ -76,26 +76,26 @@ impl Kind {
         req: &Request,
         include_deleted: bool,
     ) -> ApiResult<Envelope> {
+        // Every kind but the attribute names its record by `{id}`; the attribute by `{key}`.
+        let param = match self {
+            Kind::Attribute => "key",
+            _ => "id",
+        };
+        let id = http::path_param(req, param)?;
         Ok(match self {
             Kind::Technology => {
-                let id = http::path_param(req, "id")?;
                 store::assets::get(state, caller, &id, include_deleted)
                     .await?
                     .envelope
             }
-            Kind::Entitlement => {
-                let id = http::path_param(req, "id")?;
-                store::entitlements::get(state, caller, &id).await?.envelope
-            }
+            Kind::Entitlement => store::entitlements::get(state, caller, &id).await?.envelope,
             Kind::AccessRequest => {
-                let id = http::path_param(req, "id")?;
                 store::access_requests::get(state, caller, &id, include_deleted)
                     .await?
                     .envelope
             }
             Kind::Attribute => {
-                let key = http::path_param(req, "key")?;
-                store::attributes::get(state, &caller.tenant_id, &key)
+                store::attributes::get(state, &caller.tenant_id, &id)
                     .await?
                     .ok_or(ApiError::NotFound)?
                     .envelope

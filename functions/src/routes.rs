@@ -68,53 +68,43 @@ pub async fn authenticate(state: &State, req: &Request, scope: Scope) -> ApiResu
 /// `route!(authzen …)` and `route!(public authzen …)`: the same, answering with a client's
 /// `X-Request-ID` when it sent a valid one (the AuthZEN routes, API.md §9).
 macro_rules! route {
-    (@token $ids:ident, $function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+    // One arm builds every route: `$auth` is its `Auth`, and `$serve` (with `$state` and `$req`
+    // bound) what runs behind `serve_with` once the request is parsed.
+    (@route $ids:ident, $function:literal, $method:ident $path:literal, $auth:expr,
+        |$state:ident, $req:ident| $serve:expr) => {
         $crate::routes::Route {
             function: $function,
             method: &::http::Method::$method,
             path: $path,
-            auth: $crate::routes::Auth::Token(::shared::auth::Scope::$scope),
+            auth: $auth,
             handler: {
                 fn edge(
-                    state: &::shared::state::State,
+                    $state: &::shared::state::State,
                     req: ::lambda_http::Request,
                 ) -> $crate::routes::HandlerFuture<'_> {
                     Box::pin(::shared::http::serve_with(
                         $function,
                         ::shared::http::RequestIds::$ids,
                         req,
-                        move |req| async move {
-                            let scope = ::shared::auth::Scope::$scope;
-                            let caller = $crate::routes::authenticate(state, &req, scope).await?;
-                            $handle(state, &caller, req).await
-                        },
+                        move |$req| $serve,
                     ))
                 }
                 edge
             },
         }
     };
+    (@token $ids:ident, $function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+        $crate::routes::route!(@route $ids, $function, $method $path,
+            $crate::routes::Auth::Token(::shared::auth::Scope::$scope),
+            |state, req| async move {
+                let scope = ::shared::auth::Scope::$scope;
+                let caller = $crate::routes::authenticate(state, &req, scope).await?;
+                $handle(state, &caller, req).await
+            })
+    };
     (@public $ids:ident, $function:literal, $method:ident $path:literal, $handle:path) => {
-        $crate::routes::Route {
-            function: $function,
-            method: &::http::Method::$method,
-            path: $path,
-            auth: $crate::routes::Auth::Public,
-            handler: {
-                fn edge(
-                    state: &::shared::state::State,
-                    req: ::lambda_http::Request,
-                ) -> $crate::routes::HandlerFuture<'_> {
-                    Box::pin(::shared::http::serve_with(
-                        $function,
-                        ::shared::http::RequestIds::$ids,
-                        req,
-                        move |req| $handle(state, req),
-                    ))
-                }
-                edge
-            },
-        }
+        $crate::routes::route!(@route $ids, $function, $method $path, $crate::routes::Auth::Public,
+            |state, req| $handle(state, req))
     };
     (public authzen $function:literal, $method:ident $path:literal, $handle:path) => {
         $crate::routes::route!(@public EchoClient, $function, $method $path, $handle)

@@ -153,25 +153,42 @@ where
     let path = parts.uri.path().to_owned();
 
     // The explorer (`/docs`, no token needed); every other path goes to the API's route table.
-    if let Some(response) = crate::docs::route(&method, &path, &parts.headers) {
-        tracing::info!(
-            method = %method,
-            path = %path,
-            status = response.status().as_u16(),
-            request_id = %request_id,
-            duration_ms = started.elapsed().as_millis() as u64,
-            "request"
-        );
-        return Ok(response);
-    }
+    let response = match crate::docs::route(&method, &path, &parts.headers) {
+        Some(response) => response,
+        None => api(state, peer, parts, body, &request_id).await,
+    };
 
-    let response = match read_bounded(body, MAX_BODY_BYTES + 1, DRAIN_LIMIT, DRAIN_TIME).await {
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        request_id = %request_id,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+/// The API's answer: the body read within bounds, then the request dispatched through the
+/// route table like API Gateway would.
+async fn api<B>(
+    state: Arc<State>,
+    peer: SocketAddr,
+    parts: http::request::Parts,
+    body: B,
+    request_id: &str,
+) -> Response<Full<Bytes>>
+where
+    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    match read_bounded(body, MAX_BODY_BYTES + 1, DRAIN_LIMIT, DRAIN_TIME).await {
         Err(error) => {
             tracing::warn!(request_id = %request_id, error = %error, "could not read the request body");
             convert::problem(
                 StatusCode::BAD_REQUEST,
                 "The request body could not be read.",
-                &request_id,
+                request_id,
             )
         }
         Ok(body) => {
@@ -182,7 +199,7 @@ where
                 body: body.bytes,
                 peer: peer.ip(),
             };
-            let request = apigw::request(incoming, &request_id);
+            let request = apigw::request(incoming, request_id);
             // A panicking handler must not take the connection (or the server) with it.
             let dispatched =
                 tokio::spawn(async move { functions::routes::dispatch(&state, request).await })
@@ -194,7 +211,7 @@ where
                     convert::problem(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "An unexpected error occurred.",
-                        &request_id,
+                        request_id,
                     )
                 }
             };
@@ -207,17 +224,7 @@ where
             }
             response
         }
-    };
-
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        request_id = %request_id,
-        duration_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    Ok(response)
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

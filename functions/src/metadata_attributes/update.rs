@@ -1,7 +1,6 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
 use shared::auth::Caller;
-use shared::domain::attribute;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
@@ -9,10 +8,6 @@ use shared::{http, store};
 pub const ROUTE: Route = route!("metadata-attributes-update", PATCH "/api/v1/access-model-metadata/attributes/{key}", MetadataWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let http::Patch { id, body, expected } = http::patch(&req, "key")?;
-    let updated = store::attributes::update(state, caller, &id, expected, |current| {
-        attribute::apply_patch(current, body.clone())
-    })
-    .await?;
+    let updated = store::attributes::update(state, caller, &http::patch(&req, "key")?).await?;
     http::ok_record(&updated, updated.envelope.revision)
 }

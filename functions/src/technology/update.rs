@@ -1,7 +1,6 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
 use shared::auth::Caller;
-use shared::domain::asset;
 use shared::error::ApiResult;
 use shared::state::State;
 use shared::{http, store};
@@ -10,10 +9,6 @@ pub const ROUTE: Route =
     route!("technology-update", PATCH "/api/v1/technology/{id}", TechnologyWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let http::Patch { id, body, expected } = http::patch(&req, "id")?;
-    let updated = store::assets::update(state, caller, &id, expected, |current| {
-        asset::apply_patch(current, body.clone())
-    })
-    .await?;
+    let updated = store::assets::update(state, caller, &http::patch(&req, "id")?).await?;
     http::ok_record(&updated, updated.envelope.revision)
 }

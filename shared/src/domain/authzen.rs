@@ -399,23 +399,19 @@ pub struct SubjectSearch {
 }
 
 pub fn subject_search(body: &Map<String, Value>) -> ApiResult<SubjectSearch> {
-    let mut errors = Errors::default();
-    let principal_type = required(body.get("subject"), "subject", &mut errors)
-        .and_then(|m| subject_type(m, "subject", &mut errors));
-    let resource = resource(body.get("resource"), "resource", &mut errors);
-    let action = action(body.get("action"), "action", &mut errors);
-    context(body.get("context"), "context", &mut errors);
-    let page = page(body, &mut errors);
-    let search = match (principal_type, resource, action) {
-        (Some(principal_type), Some(resource), Some(action)) => Some(SubjectSearch {
-            principal_type,
-            resource,
-            action,
-            page,
-        }),
-        _ => None,
-    };
-    errors.finish(search)
+    let ((principal_type, resource, action), page) = search(body, |errors| {
+        let principal_type = required(body.get("subject"), "subject", errors)
+            .and_then(|m| subject_type(m, "subject", errors));
+        let resource = resource(body.get("resource"), "resource", errors);
+        let action = action(body.get("action"), "action", errors);
+        Some((principal_type?, resource?, action?))
+    })?;
+    Ok(SubjectSearch {
+        principal_type,
+        resource,
+        action,
+        page,
+    })
 }
 
 /// `POST /access/search/resource`: the assets on which `subject` may do `action`
@@ -428,22 +424,19 @@ pub struct ResourceSearch {
 }
 
 pub fn resource_search(body: &Map<String, Value>) -> ApiResult<ResourceSearch> {
-    let mut errors = Errors::default();
-    let subject = subject(body.get("subject"), "subject", &mut errors);
-    let kind = required(body.get("resource"), "resource", &mut errors)
-        .and_then(|m| resource_type(m, "resource", &mut errors));
-    let action = action(body.get("action"), "action", &mut errors);
-    context(body.get("context"), "context", &mut errors);
-    let page = page(body, &mut errors);
-    let search = match (subject, kind, action) {
-        (Some(subject), Some(()), Some(action)) => Some(ResourceSearch {
-            subject,
-            action,
-            page,
-        }),
-        _ => None,
-    };
-    errors.finish(search)
+    let ((subject, action), page) = search(body, |errors| {
+        let subject = subject(body.get("subject"), "subject", errors);
+        let kind = required(body.get("resource"), "resource", errors)
+            .and_then(|m| resource_type(m, "resource", errors));
+        let action = action(body.get("action"), "action", errors);
+        kind?;
+        Some((subject?, action?))
+    })?;
+    Ok(ResourceSearch {
+        subject,
+        action,
+        page,
+    })
 }
 
 /// `POST /access/search/action`: what `subject` may do on `resource` (`action` is ignored).
@@ -455,20 +448,30 @@ pub struct ActionSearch {
 }
 
 pub fn action_search(body: &Map<String, Value>) -> ApiResult<ActionSearch> {
+    let ((subject, resource), page) = search(body, |errors| {
+        let subject = subject(body.get("subject"), "subject", errors);
+        let resource = resource(body.get("resource"), "resource", errors);
+        Some((subject?, resource?))
+    })?;
+    Ok(ActionSearch {
+        subject,
+        resource,
+        page,
+    })
+}
+
+/// A search body: `members` reads the members the search names (every one of them, so that
+/// each problem is reported), then `context` is checked and the page read, in that order of
+/// errors; `None` from `members` means one of them was unusable.
+fn search<T>(
+    body: &Map<String, Value>,
+    members: impl FnOnce(&mut Errors) -> Option<T>,
+) -> ApiResult<(T, Page)> {
     let mut errors = Errors::default();
-    let subject = subject(body.get("subject"), "subject", &mut errors);
-    let resource = resource(body.get("resource"), "resource", &mut errors);
+    let found = members(&mut errors);
     context(body.get("context"), "context", &mut errors);
     let page = page(body, &mut errors);
-    let search = match (subject, resource) {
-        (Some(subject), Some(resource)) => Some(ActionSearch {
-            subject,
-            resource,
-            page,
-        }),
-        _ => None,
-    };
-    errors.finish(search)
+    errors.finish(found.map(|found| (found, page)))
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
 use super::{
-    build_err, check_revision, from_item, get_n, patched, put_new_action, retrying, s, Item,
+    build_err, check_revision, from_item, get_n, guard_action, patched, put_new_action, retrying,
+    s, GuardChange, Item,
 };
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
@@ -21,12 +22,13 @@ use crate::domain::error::DomainError;
 use crate::domain::history::Action;
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Patch;
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
 use crate::vocab::Closed;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 /// The asset's count of `active`/`pending_approval` entitlements, kept beside the record.
@@ -64,14 +66,8 @@ fn delete_name_guard(
     id: &str,
     table: &str,
 ) -> ApiResult<TransactWriteItem> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(name_guard_key(tenant, name)))
-        .condition_expression("asset_id = :id")
-        .expression_attribute_values(":id", s(id))
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
+    let key = name_guard_key(tenant, name);
+    guard_action(GuardChange::Delete(key), "asset_id", id, table)
 }
 
 /// Creates an asset and claims its name, in one transaction.
@@ -205,22 +201,14 @@ fn rewrite(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiRe
     })
 }
 
-/// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
-pub async fn update<F>(
-    state: &Store,
-    caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
-    patch: F,
-) -> ApiResult<Asset>
-where
-    F: Fn(&AssetFields) -> ApiResult<(AssetFields, Provenance)>,
-{
-    let patch = &patch;
+/// Applies a PATCH to the asset as read (`asset::apply_patch`, validation included; again on
+/// each re-read after a lost race).
+pub async fn update(state: &Store, caller: &Caller, patch: &Patch) -> ApiResult<Asset> {
+    let id = patch.id.as_str();
     retrying("asset", move || async move {
         let (current, _) = visible(state, caller, id, false).await?;
-        let planned = patch(&current.fields);
-        let mut next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        let planned = asset::apply_patch(&current.fields, patch.body.clone());
+        let mut next = patched(&current, planned, patch.expected, caller, Timestamp::now())?;
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }

@@ -21,6 +21,7 @@ use crate::domain::error::DomainError;
 use crate::domain::history::Action;
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Patch;
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
@@ -106,26 +107,17 @@ pub async fn get_many(
     Ok(found)
 }
 
-/// Applies a PATCH. `patch` turns the current fields into the new ones (validation included).
-/// One read and one write conditional on the revision read; a write that loses a race re-reads
-/// (then a stale `If-Match` answers 412).
-pub async fn update<F>(
-    state: &Store,
-    caller: &Caller,
-    attribute_key: &str,
-    expected: Option<i64>,
-    patch: F,
-) -> ApiResult<Attribute>
-where
-    F: Fn(&AttributeFields) -> ApiResult<(AttributeFields, Provenance)>,
-{
-    let patch = &patch;
+/// Applies a PATCH (`patch.id` is the attribute's key) to the attribute as read
+/// (`attribute::apply_patch`, validation included). One read and one write conditional on the
+/// revision read; a write that loses a race re-reads (then a stale `If-Match` answers 412).
+pub async fn update(state: &Store, caller: &Caller, patch: &Patch) -> ApiResult<Attribute> {
+    let attribute_key = patch.id.as_str();
     retrying("attribute", move || async move {
         let current = get(state, &caller.tenant_id, attribute_key)
             .await?
             .ok_or(ApiError::NotFound)?;
-        let planned = patch(&current.fields);
-        let mut next = patched(&current, planned, expected, caller, Timestamp::now())?;
+        let planned = attribute::apply_patch(&current.fields, patch.body.clone());
+        let mut next = patched(&current, planned, patch.expected, caller, Timestamp::now())?;
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }

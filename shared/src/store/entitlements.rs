@@ -11,7 +11,10 @@ use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::Store;
-use super::{build_err, check_revision, from_item, patched, put_new_action, retrying, s, Item};
+use super::{
+    check_revision, from_item, guard_action, patched, put_new_action, retrying, s, GuardChange,
+    Item,
+};
 use crate::auth::Caller;
 use crate::domain::asset;
 use crate::domain::decision::LiveGrant;
@@ -24,7 +27,7 @@ use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
 use crate::vocab::Closed;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde_json::Value;
 
 /// Index attributes that exist only while the entitlement is live and expires.
@@ -107,25 +110,18 @@ fn put_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
 /// The guard of a grant that stays live under the same key, rewritten to carry its new
 /// status or expiry; conditional on still being this entitlement's.
 fn update_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(guard_item(ent)?))
-        .condition_expression("entitlement_id = :id")
-        .expression_attribute_values(":id", s(&ent.envelope.id))
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    let change = GuardChange::Put(guard_item(ent)?);
+    guard_action(change, "entitlement_id", &ent.envelope.id, table)
 }
 
 fn delete_guard(ent: &Entitlement, table: &str) -> ApiResult<TransactWriteItem> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(grant_key(&ent.envelope.tenant_id, &ent.fields)))
-        .condition_expression("entitlement_id = :id")
-        .expression_attribute_values(":id", s(&ent.envelope.id))
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
+    let key = grant_key(&ent.envelope.tenant_id, &ent.fields);
+    guard_action(
+        GuardChange::Delete(key),
+        "entitlement_id",
+        &ent.envelope.id,
+        table,
+    )
 }
 
 /// The entitlement item rewritten, conditional on the revision and status it was read with.

@@ -81,16 +81,21 @@ pub fn put_event(
 
 /// The event of a stored item, as the JSON object that was hashed.
 pub fn event_of(item: &Item) -> ApiResult<Map<String, Value>> {
-    let text = get_s(item, EVENT).ok_or_else(|| {
+    json_object(item, EVENT)
+}
+
+/// The JSON object a history item holds as text under `attr` (its event, or the record's state).
+fn json_object(item: &Item, attr: &str) -> ApiResult<Map<String, Value>> {
+    let text = get_s(item, attr).ok_or_else(|| {
         ApiError::Internal(format!(
-            "history item {} has no event",
+            "history item {} has no {attr}",
             super::item_key(item)
         ))
     })?;
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::Internal(format!(
-            "history item {} does not hold a JSON object",
+            "history item {} {attr} is not a JSON object",
             super::item_key(item)
         ))),
     }
@@ -243,19 +248,7 @@ pub async fn state_at(
     let Some(item) = out.items().first() else {
         return Ok(None);
     };
-    let text = get_s(item, STATE).ok_or_else(|| {
-        ApiError::Internal(format!(
-            "history item {} has no state",
-            super::item_key(item)
-        ))
-    })?;
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(Some(map)),
-        _ => Err(ApiError::Internal(format!(
-            "history item {} state is not a JSON object",
-            super::item_key(item)
-        ))),
-    }
+    json_object(item, STATE).map(Some)
 }
 
 pub use crate::domain::history::{is_change, record_json};

@@ -110,6 +110,50 @@ pub(crate) fn put_new_action(item: Item, table: &str) -> Result<TransactWriteIte
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// What a record does to a guard item it holds: rewrites it (the whole item) or releases it
+/// (by key).
+pub(crate) enum GuardChange {
+    Put(Item),
+    Delete(Item),
+}
+
+/// A guard is its record's while its `owner` attribute holds the record's id: every rewrite or
+/// release of a guard is conditional on that, so one record never touches another's guard.
+/// `Put` and `Delete` builders share no trait, hence a macro to write the condition once; it
+/// builds the action (`?` on a builder error).
+macro_rules! built_if_owned {
+    ($builder:expr, $owner:expr, $id:expr) => {
+        $builder
+            .condition_expression(format!("{} = :id", $owner))
+            .expression_attribute_values(":id", s($id))
+            .build()
+            .map_err(build_err)?
+    };
+}
+
+/// A transaction action that applies `change` to a guard, conditional on its `owner`
+/// attribute being `id`.
+pub(crate) fn guard_action(
+    change: GuardChange,
+    owner: &str,
+    id: &str,
+    table: &str,
+) -> Result<TransactWriteItem, ApiError> {
+    use aws_sdk_dynamodb::types::{Delete, Put};
+    let action = TransactWriteItem::builder();
+    let action = match change {
+        GuardChange::Put(item) => {
+            let put = Put::builder().table_name(table).set_item(Some(item));
+            action.put(built_if_owned!(put, owner, id))
+        }
+        GuardChange::Delete(key) => {
+            let delete = Delete::builder().table_name(table).set_key(Some(key));
+            action.delete(built_if_owned!(delete, owner, id))
+        }
+    };
+    Ok(action.build())
+}
+
 /// The client's timeouts and retries. `default()` is production's; fault tests shorten them
 /// through `client_with` so a delayed answer costs them milliseconds, not seconds.
 #[derive(Debug, Clone, Copy)]
