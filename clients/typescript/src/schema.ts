@@ -2573,7 +2573,7 @@ export interface components {
             id: string;
             properties?: {
                 /** @description Groups whose grants count for the subject (`via: group`). */
-                groups?: string[];
+                groups?: string[] | null;
             };
         };
         AccessResource: {
@@ -2590,25 +2590,25 @@ export interface components {
             subject: components["schemas"]["AccessSubject"];
             resource: components["schemas"]["AccessResource"];
             action: components["schemas"]["AccessAction"];
-            context?: Record<string, never>;
+            context?: Record<string, never> | null;
         };
         AccessEvaluationsRequest: {
             subject?: components["schemas"]["AccessSubject"];
             resource?: components["schemas"]["AccessResource"];
             action?: components["schemas"]["AccessAction"];
-            context?: Record<string, never>;
+            context?: Record<string, never> | null;
             evaluations?: {
                 subject?: components["schemas"]["AccessSubject"];
                 resource?: components["schemas"]["AccessResource"];
                 action?: components["schemas"]["AccessAction"];
-                context?: Record<string, never>;
-            }[];
+                context?: Record<string, never> | null;
+            }[] | null;
             options?: {
                 /**
                  * @default execute_all
-                 * @enum {string}
+                 * @enum {string|null}
                  */
-                evaluations_semantic: "execute_all" | "deny_on_first_deny" | "permit_on_first_permit";
+                evaluations_semantic: "execute_all" | "deny_on_first_deny" | "permit_on_first_permit" | null;
             };
         };
         AccessGrant: {
@@ -2634,11 +2634,12 @@ export interface components {
         AccessDecisions: {
             evaluations: components["schemas"]["AccessDecision"][];
         };
+        /** @description An optional member sent as `null` is taken as absent (here and in every §9 body). */
         SearchPageRequest: {
             /** @description The previous page's `next_token`; none or `""` for the first page. */
-            token?: string;
+            token?: string | null;
             /** @default 50 */
-            limit: number;
+            limit: number | null;
         };
         SearchPageResponse: {
             /** @description The next page's token; `""` on the last page. */
@@ -2651,7 +2652,7 @@ export interface components {
             };
             resource: components["schemas"]["AccessResource"];
             action: components["schemas"]["AccessAction"];
-            context?: Record<string, never>;
+            context?: Record<string, never> | null;
             page?: components["schemas"]["SearchPageRequest"];
         };
         ResourceSearchRequest: {
@@ -2661,13 +2662,13 @@ export interface components {
                 type: "technology_asset";
             };
             action: components["schemas"]["AccessAction"];
-            context?: Record<string, never>;
+            context?: Record<string, never> | null;
             page?: components["schemas"]["SearchPageRequest"];
         };
         ActionSearchRequest: {
             subject: components["schemas"]["AccessSubject"];
             resource: components["schemas"]["AccessResource"];
-            context?: Record<string, never>;
+            context?: Record<string, never> | null;
             page?: components["schemas"]["SearchPageRequest"];
         };
         SubjectSearchResponse: {
@@ -3141,7 +3142,11 @@ export interface components {
          * @example 2026-12-01T00:00:00Z
          */
         FeedUntil: string;
-        /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+        /**
+         * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+         *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+         *     carries the server's own request id. So the schema accepts any string.
+         */
         ClientRequestId: string;
     };
     requestBodies: never;
@@ -4792,13 +4797,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     accessEvaluation: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                /**
+                 * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+                 *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+                 *     carries the server's own request id. So the schema accepts any string.
+                 */
                 "X-Request-ID"?: components["parameters"]["ClientRequestId"];
             };
             path?: never;
@@ -4823,7 +4837,6 @@ export interface operations {
             400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -4890,13 +4903,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     accessEvaluations: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                /**
+                 * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+                 *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+                 *     carries the server's own request id. So the schema accepts any string.
+                 */
                 "X-Request-ID"?: components["parameters"]["ClientRequestId"];
             };
             path?: never;
@@ -4921,7 +4943,6 @@ export interface operations {
             400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -4985,13 +5006,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     accessSearchSubject: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                /**
+                 * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+                 *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+                 *     carries the server's own request id. So the schema accepts any string.
+                 */
                 "X-Request-ID"?: components["parameters"]["ClientRequestId"];
             };
             path?: never;
@@ -5016,7 +5046,6 @@ export interface operations {
             400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -5082,13 +5111,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     accessSearchResource: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                /**
+                 * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+                 *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+                 *     carries the server's own request id. So the schema accepts any string.
+                 */
                 "X-Request-ID"?: components["parameters"]["ClientRequestId"];
             };
             path?: never;
@@ -5113,7 +5151,6 @@ export interface operations {
             400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -5177,13 +5214,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     accessSearchAction: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                /**
+                 * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+                 *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+                 *     carries the server's own request id. So the schema accepts any string.
+                 */
                 "X-Request-ID"?: components["parameters"]["ClientRequestId"];
             };
             path?: never;
@@ -5208,7 +5254,6 @@ export interface operations {
             400: components["responses"]["AccessBadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -5581,7 +5626,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A client's request id, echoed as `x-request-id` (1–128 visible ASCII characters; else ignored). */
+                /**
+                 * @description A client's request id (AuthZEN), echoed as `x-request-id` when it is 1–128 visible ASCII
+                 *     characters (`!`..`~`). Any other value is not an error: it is ignored, and the response
+                 *     carries the server's own request id. So the schema accepts any string.
+                 */
                 "X-Request-ID"?: components["parameters"]["ClientRequestId"];
             };
             path?: never;

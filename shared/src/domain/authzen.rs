@@ -380,7 +380,12 @@ fn page(body: &Map<String, Value>, errors: &mut Errors) -> Page {
     }
     match m.get("limit") {
         None | Some(Value::Null) => {}
-        Some(v) => match v.as_u64() {
+        // JSON has one number type: `50.0` is the integer 50, as JSON Schema's `integer` says.
+        Some(v) => match v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX_PAGE as f64)
+                .map(|f| f as u64)
+        }) {
             Some(n) if (1..=MAX_PAGE as u64).contains(&n) => out.limit = n as usize,
             _ => errors.push("page.limit", "must be an integer from 1 to 100"),
         },
