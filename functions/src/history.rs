@@ -180,7 +180,7 @@ async fn technology_access(
     }
     let id = http::path_param(&req, "id")?;
     let asset = store::assets::get(state, caller, &id, params.include_deleted).await?;
-    let (page, _) = store::access_at::page(state, caller, &asset.envelope.id, at, &params).await?;
+    let page = store::access_at::page(state, caller, &asset.envelope.id, at, &params).await?;
     let items = store::entitlements::views(state, &caller.tenant_id, &page.items).await?;
     http::ok_json(&json!({"items": items, "next_cursor": page.next_cursor}))
 }

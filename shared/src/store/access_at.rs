@@ -35,7 +35,7 @@ pub async fn page(
     asset_id: &str,
     at: Option<Timestamp>,
     params: &ListParams,
-) -> ApiResult<(ListPage<Entitlement>, Timestamp)> {
+) -> ApiResult<ListPage<Entitlement>> {
     let tenant = &caller.tenant_id;
     let binding = Binding {
         tenant_id: tenant.clone(),
@@ -111,7 +111,7 @@ pub async fn page(
         }
         None => None,
     };
-    Ok((ListPage { items, next_cursor }, at))
+    Ok(ListPage { items, next_cursor })
 }
 
 /// A candidate as it was at `at`, if it was active then and not yet expired.
