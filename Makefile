@@ -11,6 +11,7 @@
 #   make sdk     regenerate the TypeScript SDK's types from openapi.yaml and build it (clients/typescript)
 #   make bench   cargo bench against a private DynamoDB Local
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
+#   make events  on that stack: the records events/*.json name, with their ids (for cargo lambda invoke)
 #   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme
 #   make build   cargo lambda build --release --arm64 (installs the aarch64 target; ~7 min)
 #   make build-<LogicalId>   what `sam build` runs per function (BuildMethod: makefile): the build
@@ -39,7 +40,7 @@ token_args = $(if $(filter-out undefined,$(origin SUB)),--sub "$(SUB)") \
 	$(if $(filter-out undefined,$(origin SCOPES)),--scopes "$(SCOPES)") \
 	$(if $(filter-out undefined,$(origin TTL)),--ttl "$(TTL)")
 
-.PHONY: help dev token test fuzz sdk bench sweep verify build fmt lint install-tools
+.PHONY: help dev token test fuzz sdk bench sweep events verify build fmt lint install-tools
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -65,6 +66,9 @@ bench:
 
 sweep:
 	@scripts/on-dev-stack.sh sweep
+
+events:
+	@scripts/on-dev-stack.sh seed-events
 
 verify:
 	@scripts/on-dev-stack.sh verify --tenant "$(or $(TENANT),dev-tenant)"
