@@ -13,7 +13,8 @@
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
 #   make events  on that stack: the records events/*.json name, with their ids (for cargo lambda invoke)
 #   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme
-#   make build   cargo lambda build --release --arm64 (installs the aarch64 target; ~7 min)
+#   make build   cargo lambda build --release --arm64 (installs the aarch64 target; one fat-LTO link
+#                per binary: most of the time, tens of minutes on 2 cores)
 #   make build-<LogicalId>   what `sam build` runs per function (BuildMethod: makefile): the build
 #                above, then that function's bootstrap copied to $ARTIFACTS_DIR
 #   make fmt     cargo fmt
