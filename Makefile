@@ -11,8 +11,12 @@
 #   make sdk     regenerate the TypeScript SDK's types from openapi.yaml and build it (clients/typescript)
 #   make bench   cargo bench against a private DynamoDB Local
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
+#   make events  on that stack: the records events/*.json name, with their ids (for cargo lambda invoke)
 #   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme
-#   make build   cargo lambda build --release --arm64 (installs the aarch64 target; ~7 min)
+#   make build   cargo lambda build --release --arm64 (installs the aarch64 target; one fat-LTO link
+#                per binary: most of the time, tens of minutes on 2 cores)
+#   make build-<LogicalId>   what `sam build` runs per function (BuildMethod: makefile): the build
+#                above, then that function's bootstrap copied to $ARTIFACTS_DIR
 #   make fmt     cargo fmt
 #   make lint    clippy -D warnings + cfn-lint
 #
@@ -37,7 +41,7 @@ token_args = $(if $(filter-out undefined,$(origin SUB)),--sub "$(SUB)") \
 	$(if $(filter-out undefined,$(origin SCOPES)),--scopes "$(SCOPES)") \
 	$(if $(filter-out undefined,$(origin TTL)),--ttl "$(TTL)")
 
-.PHONY: help dev token test fuzz sdk bench sweep verify build fmt lint install-tools
+.PHONY: help dev token test fuzz sdk bench sweep events verify build fmt lint install-tools
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -64,12 +68,33 @@ bench:
 sweep:
 	@scripts/on-dev-stack.sh sweep
 
+events:
+	@scripts/on-dev-stack.sh seed-events
+
 verify:
 	@scripts/on-dev-stack.sh verify --tenant "$(or $(TENANT),dev-tenant)"
 
 build:
 	@scripts/install-tools.sh cargo-lambda aarch64
 	cargo lambda build --release --arm64
+
+# `sam build` (template.yaml, BuildMethod: makefile, built in source: samconfig.toml) runs
+# `make build-<LogicalId>` once per function. Each runs the one build of every binary above; the
+# first compiles, the rest find it up to date (cargo's lock serialises `sam build --parallel`).
+# The binary is the LogicalId less `Function`, in kebab case: TechnologyGetFunction ->
+# technology-get (scripts/check-template.sh checks every function maps to its binary).
+lambda_dir = $(or $(CARGO_TARGET_DIR),target)/lambda
+binary_of = $(shell printf '%s' '$(1)' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
+build-%Function:
+	@test -n "$${ARTIFACTS_DIR:-}" || { echo "make $@: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
+	@$(MAKE) build
+	@test -f "$(lambda_dir)/$(call binary_of,$*)/bootstrap" || \
+		{ echo "make $@: no binary $(lambda_dir)/$(call binary_of,$*)/bootstrap" >&2; exit 1; }
+	mkdir -p "$$ARTIFACTS_DIR" && cp "$(lambda_dir)/$(call binary_of,$*)/bootstrap" "$$ARTIFACTS_DIR/bootstrap"
+
+# The binary `make build-<LogicalId>` copies (scripts/check-template.sh asks for every function).
+binary-%Function:
+	@echo $(call binary_of,$*)
 
 fmt:
 	@scripts/install-tools.sh rustfmt

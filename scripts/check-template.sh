@@ -9,7 +9,8 @@
 #      exactly the ones its code issues, as functions/src/iam.rs lists them (the end-to-end tests
 #      fail when a handler issues one not listed there; after they ran, target/tmp/iam-observed/
 #      holds what they saw issued, and a listed action no test saw issued is an error too);
-#   4. every binary in functions/src/bin has a function in the template.
+#   4. every binary in functions/src/bin has a function in the template, built by the root
+#      Makefile's build-<LogicalId> (BuildMethod: makefile) from the binary its FunctionName names.
 # Usage: scripts/check-template.sh   (from anywhere; exit status 0 = all good)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ echo "cfn-lint template.yaml"
 cfn-lint template.yaml
 
 python3 - <<'PY'
-import base64, glob, hashlib, hmac, json, os, re, sys, time
+import base64, glob, hashlib, hmac, json, os, re, subprocess, sys, time
 from cfnlint.decode import decode
 
 errors = []
@@ -169,19 +170,29 @@ for path in glob.glob("target/tmp/iam-observed/*.txt"):
         fn, _, action = line.strip().partition(" ")
         observed.setdefault(fn, set()).add(action)
 
+def make_binary(lid):
+    if not lid.endswith("Function"):
+        return None
+    out = subprocess.run(["make", "-s", f"binary-{lid}"], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
+
 binaries = {}
 for lid, res in resources.items():
     if res.get("Type") != "AWS::Serverless::Function":
         continue
     md = res.get("Metadata") or {}
-    binary = (md.get("BuildProperties") or {}).get("Binary")
-    if md.get("BuildMethod") != "rust-cargolambda" or not binary:
-        err(f"{lid}: needs Metadata BuildMethod rust-cargolambda + BuildProperties.Binary"); continue
+    # `sam build` runs the root Makefile's `build-<LogicalId>`, which copies the binary that
+    # `make binary-<LogicalId>` names; FunctionName names the same binary.
+    if md != {"BuildMethod": "makefile"}:
+        err(f"{lid}: Metadata must be exactly {{BuildMethod: makefile}} (the root Makefile's build-{lid})"); continue
+    binary = make_binary(lid)
+    if not binary:
+        err(f"{lid}: the Makefile's binary-{lid} names no binary (LogicalId must be <Binary in CamelCase>Function)"); continue
     if binary in binaries: err(f"{lid}: binary {binary} already used by {binaries[binary]}")
     binaries[binary] = lid
     props = res.get("Properties") or {}
     if props.get("FunctionName") != {"Fn::Sub": "${AWS::StackName}-" + binary}:
-        err(f"{lid}: FunctionName should be !Sub ${{AWS::StackName}}-{binary}")
+        err(f"{lid}: FunctionName should be !Sub ${{AWS::StackName}}-{binary} (the binary `sam build` copies)")
     lg = ref_name((props.get("LoggingConfig") or {}).get("LogGroup"))
     if not lg or resources.get(lg, {}).get("Type") != "AWS::Logs::LogGroup":
         err(f"{lid}: LoggingConfig.LogGroup must !Ref its own AWS::Logs::LogGroup")
@@ -229,10 +240,14 @@ for name in sorted(set(CODE_ACTIONS) - set(binaries)):
 
 for path in sorted(glob.glob("functions/src/bin/*.rs")):
     name = os.path.basename(path)[:-3]
-    if name not in binaries: err(f"{path}: no function with Binary {name} in template.yaml")
+    if name not in binaries: err(f"{path}: no function for binary {name} in template.yaml")
 for name in sorted(binaries):
     if not os.path.exists(f"functions/src/bin/{name}.rs"):
         err(f"{binaries[name]}: functions/src/bin/{name}.rs does not exist (sam build would fail)")
+# What the Makefile's build target copies must be what cargo lambda writes.
+mk = open("Makefile").read()
+if 'cp "$(lambda_dir)/$(call binary_of,$*)/bootstrap" "$$ARTIFACTS_DIR/bootstrap"' not in mk:
+    err("Makefile: build-%Function must copy $(lambda_dir)/<binary>/bootstrap to $ARTIFACTS_DIR")
 
 for ev in sorted(glob.glob("events/*.json")):
     if os.path.basename(ev)[:-5] not in binaries:

@@ -75,6 +75,13 @@ swagger_ui_dir() {
     printf '%s\n' "$TECH_CACHE/swagger-ui-dist-$SWAGGER_UI_VERSION/node_modules/swagger-ui-dist"
 }
 
+# The AWS SAM CLI (`sam validate --lint` in `make test`, `sam build` for deploys), pinned, in a
+# private virtualenv like schemathesis: it pins many AWS packages of its own.
+SAM_CLI_VERSION=1.170.0
+sam_bin() {
+    printf '%s\n' "$TECH_CACHE/aws-sam-cli-$SAM_CLI_VERSION/bin/sam"
+}
+
 # selenium (the explorer's browser test), pinned, in a private virtualenv like schemathesis.
 SELENIUM_VERSION=4.41.0
 selenium_python() {

@@ -3,7 +3,7 @@
 #
 #   scripts/install-tools.sh [TOOL...]
 #
-# TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy,
+# TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, sam, rustfmt, clippy,
 # node (node + npm, apt), sdk-node (the TypeScript SDK's node_modules, `npm ci`), swagger-ui (the
 # explorer's assets, npm), chromium (chromium + chromium-driver, apt), selenium (pip, its own
 # virtualenv), aarch64 (the aarch64-unknown-linux-gnu target for `make build`). Without
@@ -58,6 +58,25 @@ install_schemathesis() {
     quietly "pip install schemathesis==$SCHEMATHESIS_VERSION" "$venv/bin/python" -m pip install \
         -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" || exit 1
     "$st" --version >/dev/null 2>&1 || die "schemathesis was installed into $venv but $st does not run"
+    touch "$venv/.installed"
+}
+
+# The SAM CLI (`sam validate --lint`, `sam build`); same layout as schemathesis. No AWS account is
+# needed for validate or build.
+install_sam() {
+    local sam venv
+    sam=$(sam_bin)
+    venv=$(dirname "$(dirname "$sam")")
+    [ -f "$venv/.installed" ] && "$sam" --version >/dev/null 2>&1 && return 0
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+    note "installing aws-sam-cli $SAM_CLI_VERSION (pip, into $venv)"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")" || die "cannot create $(dirname "$venv")"
+    quietly "python3 -m venv $venv" python3 -m venv "$venv" || exit 1
+    quietly "pip install aws-sam-cli==$SAM_CLI_VERSION" "$venv/bin/python" -m pip install \
+        -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" || exit 1
+    SAM_CLI_TELEMETRY=0 "$sam" --version >/dev/null 2>&1 || die "aws-sam-cli was installed into $venv but $sam does not run"
     touch "$venv/.installed"
 }
 
@@ -133,6 +152,7 @@ ensure() {
             die "cfn-lint was installed but does not run (is its bin folder on PATH?)"
         ;;
     schemathesis) install_schemathesis ;;
+    sam) install_sam ;;
     node) ensure_node ;;
     sdk-node) install_sdk_node ;;
     swagger-ui) install_swagger_ui ;;
@@ -160,12 +180,12 @@ ensure() {
         quietly "rustup target add aarch64-unknown-linux-gnu" \
             rustup target add aarch64-unknown-linux-gnu || exit 1
         ;;
-    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, node, sdk-node, swagger-ui, chromium, selenium, aarch64)" ;;
+    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, node, sdk-node, swagger-ui, chromium, selenium, sam, aarch64)" ;;
     esac
 }
 
 if [ "$#" -eq 0 ]; then
-    set -- java dynamodb-local cargo-lambda cfn-lint schemathesis rustfmt clippy sdk-node swagger-ui
+    set -- java dynamodb-local cargo-lambda cfn-lint schemathesis sam rustfmt clippy sdk-node swagger-ui
 fi
 for tool in "$@"; do
     ensure "$tool"

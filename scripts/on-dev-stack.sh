@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make sweep`, `make verify`: one local-api command (its arguments are this script's) against
-# the stack a running `make dev` started, with exactly the environment `make dev` recorded in
-# .local/dev.env, so no other variables are needed.
+# `make sweep`, `make verify`, `make events`: one local-api command (its arguments are this
+# script's) against the stack a running `make dev` started, with exactly the environment `make dev`
+# recorded in .local/dev.env, so no other variables are needed.
 set -euo pipefail
 
 # shellcheck source=scripts/common.sh
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$TECH_ROOT"
 
 if [ ! -f .local/dev.env ]; then
-    echo "make $1: no running 'make dev' stack found (.local/dev.env is missing); start 'make dev' in another shell first" >&2
+    echo "local-api $1: no running 'make dev' stack found (.local/dev.env is missing); start 'make dev' in another shell first" >&2
     exit 1
 fi
 set -a

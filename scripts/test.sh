@@ -3,9 +3,10 @@
 # port, run the checks against it, and always stop it.
 #
 #   scripts/test.sh test    cargo fmt --check, clippy -D warnings, cargo test --workspace,
-#                           cfn-lint and the template consistency checks, and `make fuzz`
-#                           (schemathesis against its own stack), the SDK's tests and the
-#                           explorer's browser test (each against a stack of its own)
+#                           cfn-lint, `sam validate --lint` and the template consistency
+#                           checks, and `make fuzz` (schemathesis against its own stack), the
+#                           SDK's tests and the explorer's browser test (each against a stack
+#                           of its own)
 #   scripts/test.sh bench   cargo bench (the root package's benches/)
 #
 # Every step of `test` runs even when an earlier one failed (so one run shows every problem); the
@@ -18,7 +19,7 @@ cd "$TECH_ROOT" || exit 1
 
 mode=${1:-test}
 case $mode in
-test) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cfn-lint schemathesis rustfmt clippy || exit 1 ;;
+test) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local cfn-lint schemathesis sam rustfmt clippy || exit 1 ;;
 bench) "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local || exit 1 ;;
 *) die "usage: $0 test|bench" ;;
 esac
@@ -58,6 +59,9 @@ else
     step "cargo test" cargo test --workspace --no-fail-fast
     # cfn-lint, plus template ↔ binaries ↔ events ↔ routes ↔ IAM consistency.
     step "scripts/check-template.sh" "$TECH_ROOT/scripts/check-template.sh"
+    # The SAM CLI's own view of the template (its transform, then cfn-lint on the result); the
+    # region and --lint come from samconfig.toml. No account or credentials are needed.
+    step "sam validate --lint" env SAM_CLI_TELEMETRY=0 "$(sam_bin)" validate --lint
     # Its own DynamoDB Local and API on free ports: nothing the tests above left can answer.
     step "make fuzz" "$TECH_ROOT/scripts/fuzz.sh"
     # A newcomer's Ctrl-C on `make dev`: everything stops, nothing is left behind.

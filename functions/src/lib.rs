@@ -22,12 +22,14 @@ use shared::state::State;
 use std::convert::Infallible;
 
 /// The `main` of every API binary: state once per cold start, then `route`'s handler. Each
-/// binary names its own route, so the linker keeps that handler only.
+/// binary names its own route, so the linker keeps that handler only. Invocations are handled
+/// one at a time unless AWS_LAMBDA_MAX_CONCURRENCY > 1 (Lambda Managed Instances, `cargo lambda
+/// watch --concurrency N`): the state is shared and immutable, so the handler may run concurrently.
 pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
     shared::logging::init(route.function);
     let state: &'static State = Box::leak(Box::new(State::from_env().await?));
     let handler = route.handler;
-    lambda_http::run(service_fn(move |req: Request| async move {
+    lambda_http::run_concurrent(service_fn(move |req: Request| async move {
         Ok::<Response<Body>, Infallible>(handler(state, req).await)
     }))
     .await

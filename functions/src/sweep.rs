@@ -91,7 +91,8 @@ pub fn report_line(report: &sweep::Report, usage: Usage, at: Timestamp) -> Value
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     shared::logging::init(NAME);
     let state: &'static State = Box::leak(Box::new(State::from_env().await?));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    // Sequential unless AWS_LAMBDA_MAX_CONCURRENCY > 1, like the API's functions (lib.rs `run`).
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
         let budget = budget(event.context.deadline, SystemTime::now());
         let report = sweep_once(state, budget, &event.context.request_id).await?;
         Ok::<Value, lambda_runtime::Error>(serde_json::to_value(report)?)

@@ -36,6 +36,8 @@ enum Subcommands {
     Sweep,
     /// Recompute every history chain of a tenant's records; exit 1 if any does not check.
     Verify(VerifyArgs),
+    /// Create the records events/*.json name, with their ids (skips those already there).
+    SeedEvents,
     /// Print the local environment (defaults applied) as shell exports.
     DevEnv,
 }
@@ -120,6 +122,7 @@ pub enum Command {
     CreateTable,
     Sweep,
     Verify { tenant: String },
+    SeedEvents,
     DevEnv,
     Help,
 }
@@ -159,6 +162,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some(Subcommands::CreateTable) => Command::CreateTable,
         Some(Subcommands::Sweep) => Command::Sweep,
         Some(Subcommands::Verify(v)) => Command::Verify { tenant: v.tenant },
+        Some(Subcommands::SeedEvents) => Command::SeedEvents,
         Some(Subcommands::DevEnv) => Command::DevEnv,
     })
 }
@@ -261,5 +265,6 @@ mod tests {
         assert_eq!(parse_args(&["dev-env"]), Ok(Command::DevEnv));
         assert_eq!(parse_args(&["create-table"]), Ok(Command::CreateTable));
         assert_eq!(parse_args(&["sweep"]), Ok(Command::Sweep));
+        assert_eq!(parse_args(&["seed-events"]), Ok(Command::SeedEvents));
     }
 }

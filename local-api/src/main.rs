@@ -17,6 +17,7 @@ mod devenv;
 mod docs;
 #[cfg(test)]
 mod e2e_tests;
+mod seed;
 mod server;
 mod token;
 
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Command::CreateTable => runtime().and_then(|rt| rt.block_on(create_table())),
         Command::Sweep => runtime().and_then(|rt| rt.block_on(sweep())),
         Command::Verify { tenant } => runtime().and_then(|rt| rt.block_on(verify(&tenant))),
+        Command::SeedEvents => runtime().and_then(|rt| rt.block_on(seed_events())),
         Command::Serve { port } => runtime().and_then(|rt| rt.block_on(serve(port))),
     };
     match result {
@@ -116,6 +118,12 @@ async fn sweep() -> Result<(), String> {
     let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
     println!("{json}");
     Ok(())
+}
+
+/// `make events`: the records the sample events name (seed.rs).
+async fn seed_events() -> Result<(), String> {
+    let mut state = connect().await?;
+    seed::seed(&mut state).await
 }
 
 /// `make verify`: every history chain of `tenant`'s records recomputed (API.md §8). One line

@@ -166,17 +166,31 @@ pub fn is_id(id: &str, prefix: &str) -> bool {
 }
 
 /// Monotonic ULIDs, one generator per process so ids made in one millisecond still sort.
-pub struct IdGenerator(Mutex<Generator>);
+/// A generator may also hold ids given in advance (`pinned`): the records `local-api
+/// seed-events` creates get the fixed ids that events/*.json name.
+pub struct IdGenerator(Mutex<Generator>, Mutex<Vec<String>>);
 
 impl Default for IdGenerator {
     fn default() -> Self {
-        IdGenerator(Mutex::new(Generator::new()))
+        IdGenerator(Mutex::new(Generator::new()), Mutex::new(Vec::new()))
     }
 }
 
 impl IdGenerator {
+    /// A generator whose next id of a prefix is the first of `ids` with that prefix (each used
+    /// once), then fresh ULIDs. Only for development seeds: ids must stay unique.
+    pub fn pinned(ids: Vec<String>) -> Self {
+        IdGenerator(Mutex::new(Generator::new()), Mutex::new(ids))
+    }
+
     /// `prefix` is the type prefix without underscore, e.g. `ast`.
     pub fn next(&self, prefix: &str) -> String {
+        if let Ok(mut pinned) = self.1.lock() {
+            let wanted = format!("{prefix}_");
+            if let Some(at) = pinned.iter().position(|id| id.starts_with(&wanted)) {
+                return pinned.remove(at);
+            }
+        }
         let ulid = match self.0.lock() {
             Ok(mut generator) => generator
                 .generate()
