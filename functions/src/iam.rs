@@ -4,6 +4,9 @@
 //! A transaction needs the item actions of its parts (Put → `PutItem`, Update → `UpdateItem`,
 //! Delete → `DeleteItem`, ConditionCheck → `ConditionCheckItem`).
 //!
+//! Every write also reads its `Idempotency-Key` item back when the key is held (API.md §11),
+//! so every write function has `GetItem`.
+//!
 //! Entries stay literal pairs of a function's name const and an array of actions:
 //! check-template.sh reads this file as text (and the const's string in its module).
 
@@ -15,12 +18,12 @@ use crate::{
 #[rustfmt::skip]
 pub const ACTIONS: &[(&str, &[&str])] = &[
     (technology::list::ROUTE.function, &["dynamodb:Query"]),
-    (technology::create::ROUTE.function, &["dynamodb:PutItem"]),
+    (technology::create::ROUTE.function, &["dynamodb:GetItem", "dynamodb:PutItem"]),
     (technology::get::ROUTE.function, &["dynamodb:GetItem"]),
     (technology::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]),
     (technology::delete::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]),
     (entitlements::list::ROUTE.function, &["dynamodb:Query", "dynamodb:BatchGetItem"]),
-    (entitlements::create::ROUTE.function, &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+    (entitlements::create::ROUTE.function, &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
     (entitlements::get::ROUTE.function, &["dynamodb:GetItem", "dynamodb:BatchGetItem"]),
     (entitlements::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]),
     (entitlements::revoke::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:BatchGetItem"]),
@@ -35,7 +38,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     (access_requests::decide::REJECT.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"]),
     (access_requests::provision::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]),
     (metadata_attributes::list::ROUTE.function, &["dynamodb:Query"]),
-    (metadata_attributes::create::ROUTE.function, &["dynamodb:PutItem"]),
+    (metadata_attributes::create::ROUTE.function, &["dynamodb:GetItem", "dynamodb:PutItem"]),
     (metadata_attributes::get::ROUTE.function, &["dynamodb:GetItem"]),
     (metadata_attributes::update::ROUTE.function, &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"]),
     (history::TECHNOLOGY.function, &["dynamodb:GetItem", "dynamodb:Query"]),

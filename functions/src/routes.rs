@@ -102,6 +102,23 @@ macro_rules! route {
                 $handle(state, &caller, req).await
             })
     };
+    // A token route whose writes keep their answers under an `Idempotency-Key` (API.md §11).
+    (@keyed $function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
+        $crate::routes::route!(@route Own, $function, $method $path,
+            $crate::routes::Auth::Token(::shared::auth::Scope::$scope),
+            |state, req| async move {
+                let scope = ::shared::auth::Scope::$scope;
+                let caller = $crate::routes::authenticate(state, &req, scope).await?;
+                let success = ::shared::domain::idempotency::Success::of_route(
+                    stringify!($method),
+                    $path,
+                );
+                ::shared::idempotency::serve(state, &caller, req, success, |req| {
+                    $handle(state, &caller, req)
+                })
+                .await
+            })
+    };
     (@public $ids:ident, $function:literal, $method:ident $path:literal, $handle:path) => {
         $crate::routes::route!(@route $ids, $function, $method $path, $crate::routes::Auth::Public,
             |state, req| $handle(state, req))
@@ -116,7 +133,7 @@ macro_rules! route {
         $crate::routes::route!(@token EchoClient, $function, $method $path, $scope, $handle)
     };
     ($function:literal, $method:ident $path:literal, $scope:ident, $handle:path) => {
-        $crate::routes::route!(@token Own, $function, $method $path, $scope, $handle)
+        $crate::routes::route!(@keyed $function, $method $path, $scope, $handle)
     };
 }
 pub(crate) use route;

@@ -58,6 +58,13 @@ pub enum ApiError {
     PreconditionFailed { current: i64 },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// An `Idempotency-Key` sent before with another request (method, path, `If-Match`, body).
+    #[error("idempotency key reused for another request")]
+    IdempotencyKeyReused,
+    /// Another request holds this `Idempotency-Key` and its answer cannot be read yet; also how
+    /// a write learns that its key was taken (the edge then replays the kept answer).
+    #[error("idempotency key taken")]
+    IdempotencyKeyTaken,
     /// The record a write would store is over the store's item size limit; nothing was written.
     /// The text (for the log) names the store operation.
     #[error("record too large: {0}")]
@@ -105,7 +112,8 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::Conflict { .. } => 409,
+            ApiError::Conflict { .. } | ApiError::IdempotencyKeyTaken => 409,
+            ApiError::IdempotencyKeyReused => 422,
             ApiError::PreconditionFailed { .. } => 412,
             ApiError::PayloadTooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -126,6 +134,11 @@ impl ApiError {
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge => ("payload-too-large", "Payload too large"),
+            ApiError::IdempotencyKeyReused => (
+                "idempotency-key-reused",
+                "Idempotency key reused for another request",
+            ),
+            ApiError::IdempotencyKeyTaken => ("idempotency-key-in-use", "Idempotency key in use"),
             ApiError::RecordTooLarge(_) => ("record-too-large", "Record too large"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Unavailable(_) => ("service-unavailable", "Service unavailable"),
@@ -149,6 +162,12 @@ impl ApiError {
                 format!("If-Match does not match the current revision (\"{current}\")")
             }
             ApiError::PayloadTooLarge => "the request body is larger than 256 KiB".into(),
+            ApiError::IdempotencyKeyReused => "this Idempotency-Key was sent before with another \
+                method, path, If-Match or body; use a new key for a new request"
+                .into(),
+            ApiError::IdempotencyKeyTaken => "a request with this Idempotency-Key is still being \
+                processed; retry later"
+                .into(),
             ApiError::RecordTooLarge(_) => {
                 "the record this write would store is too large; nothing was changed".into()
             }

@@ -105,8 +105,11 @@ where
             err.into_response(&request_id)
         }
     };
-    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
-        resp.headers_mut().insert("x-request-id", v);
+    // A replayed answer (API.md §11) already names the request that was processed.
+    if !resp.headers().contains_key("x-request-id") {
+        if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
     }
     if crate::metrics::enabled() {
         let line = crate::metrics::request_line(&crate::metrics::RequestLine {

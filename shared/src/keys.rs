@@ -104,6 +104,23 @@ pub fn audit_feed(tenant: &str) -> String {
     format!("T#{tenant}#EVT")
 }
 
+/// An idempotency key's item (API.md §11): scoped to tenant, app and caller `sub`, each key its
+/// own partition. App, sub and key are free-form, so they are hashed, length-prefixed, like a
+/// grant's parts; the item also keeps them in the clear for operators.
+pub fn idempotency_pk(tenant: &str, app_id: Option<&str>, sub: &str, key: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [app_id.unwrap_or(""), sub, key] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.update([u8::from(app_id.is_some())]);
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("T#{tenant}#IDK#{hex}")
+}
+
+/// The sort key of every idempotency key item (one item per partition).
+pub const IDEMPOTENCY_SK: &str = "KEY";
+
 /// Expiry index partition, spread over shards by a hash of the record id.
 pub fn expiry_pk(id: &str) -> String {
     let digest = Sha256::digest(id.as_bytes());
@@ -133,6 +150,7 @@ mod tests {
         assert!(attributes_by_creation("t1").starts_with(&tenant_prefix("t1")));
         assert!(history_pk("t1", "ast_1").starts_with(&tenant_prefix("t1")));
         assert!(audit_feed("t1").starts_with(&tenant_prefix("t1")));
+        assert!(idempotency_pk("t1", None, "s", "k").starts_with(&tenant_prefix("t1")));
         assert!(history_sk(9) < history_sk(10));
     }
 
@@ -142,6 +160,20 @@ mod tests {
         let b = grant_sk("ast_1", "person", "a", "b#c");
         assert_ne!(a, b);
         assert_eq!(a, grant_sk("ast_1", "person", "a#b", "c"));
+    }
+
+    #[test]
+    fn idempotency_keys_are_scoped_and_unforgeable() {
+        let k = |app, sub, key| idempotency_pk("t1", app, sub, key);
+        assert_ne!(k(None, "a#b", "c"), k(None, "a", "b#c"));
+        assert_ne!(k(None, "s", "k"), k(Some(""), "s", "k"));
+        assert_ne!(k(Some("app"), "s", "k"), k(None, "s", "k"));
+        assert_ne!(k(None, "s1", "k"), k(None, "s2", "k"));
+        assert_ne!(
+            idempotency_pk("t1", None, "s", "k"),
+            idempotency_pk("t2", None, "s", "k")
+        );
+        assert_eq!(k(None, "s", "k"), k(None, "s", "k"));
     }
 
     #[test]

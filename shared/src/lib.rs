@@ -9,6 +9,7 @@ pub mod domain;
 pub mod envelope;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod input;
 pub mod keys;
 pub mod listing;

@@ -273,7 +273,7 @@ pub fn hash_of(event: &Map<String, Value>) -> Result<String, ApiError> {
     Ok(hex(&Sha256::digest(&canonical)))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -10,6 +10,7 @@ pub mod decision;
 pub mod entitlement;
 pub mod error;
 pub mod history;
+pub mod idempotency;
 pub mod provision;
 
 use crate::envelope::Record;

@@ -145,7 +145,8 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
     let mut tx = Tx::new();
-    tx.put_record(item, &event, None, state.table())?;
+    tx.put_record(item, &event, None, state.table())?
+        .answer_record(&request, state.table())?;
     // A fresh ULID: no other item can hold the key (the transaction's token covers our retries).
     match tx.send(&state.db).await? {
         Ok(()) => Ok(request),
@@ -371,7 +372,8 @@ pub async fn decide(
                 asset.as_ref().map(|a| a.envelope.revision),
                 table,
             )?,
-        );
+        )
+        .answer_record(&next, table)?;
         match tx.send(&state.db).await? {
             Ok(()) => Ok(Some(next)),
             // The request or its asset changed since they were read: read both again.
@@ -466,6 +468,7 @@ pub async fn provision(
                 tx.append(ents::end_grant(from, to, &event, table)?)
             }
         };
+        tx.answer_record(&next, table)?;
         let refusal = match tx.send(&state.db).await? {
             Ok(()) => return Ok(Some(next)),
             Err(refusal) => refusal,

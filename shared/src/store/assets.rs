@@ -83,7 +83,8 @@ pub async fn create(
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));
     let mut tx = Tx::new();
     tx.put_record(item, &event, None, state.table())?
-        .add(Role::Guard, put_name_guard(&asset, state.table())?);
+        .add(Role::Guard, put_name_guard(&asset, state.table())?)
+        .answer_record(&asset, state.table())?;
     match tx.send(&state.db).await? {
         Ok(()) => Ok(asset),
         Err(refusal) if refusal.failed(Role::Guard) => Err(name_taken(&asset.fields.name)),
@@ -223,7 +224,8 @@ pub async fn update(state: &Store, caller: &Caller, patch: &Patch) -> ApiResult<
             .add(
                 Role::GuardRelease,
                 delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-            );
+            )
+            .answer_record(&next, state.table())?;
         match tx.send(&state.db).await? {
             Ok(()) => Ok(Some(next)),
             // Someone wrote in between; read again (a stale If-Match then answers 412).
@@ -274,7 +276,8 @@ pub async fn delete(
         tx.add(
             Role::GuardRelease,
             delete_name_guard(&caller.tenant_id, &current.fields.name, id, state.table())?,
-        );
+        )
+        .answer_record(&next, state.table())?;
         match tx.send(&state.db).await? {
             Ok(()) => return Ok(Some(())),
             Err(refusal) if refusal.failed(Role::Record) => {

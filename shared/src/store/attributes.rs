@@ -56,7 +56,12 @@ pub async fn create(
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
     let mut tx = Tx::new();
-    tx.put_record(item, &event, None, state.table())?;
+    tx.put_record(item, &event, None, state.table())?.answer(
+        &attr,
+        attr.key(),
+        attr.envelope.revision,
+        state.table(),
+    )?;
     match tx.send(&state.db).await? {
         Ok(()) => Ok(attr),
         Err(refusal) if refusal.failed(Role::Record) => Err(key_taken(attr.key())),

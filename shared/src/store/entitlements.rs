@@ -266,6 +266,22 @@ pub fn change_refusal(refusal: Refusal, next: &Entitlement) -> Option<ApiError> 
     Some(refusal.unexpected())
 }
 
+/// A write's answer, the entitlement as it is shown (`view`): rendered, and its metadata
+/// catalogue read, only for a request with an idempotency key (API.md §11).
+async fn answer(state: &Store, tx: &mut Tx, ent: &Entitlement) -> ApiResult<()> {
+    if super::idempotency::current().is_none() {
+        return Ok(());
+    }
+    let view = view(state, &ent.envelope.tenant_id, ent).await?;
+    tx.answer(
+        &view,
+        &ent.envelope.id,
+        ent.envelope.revision,
+        state.table(),
+    )?;
+    Ok(())
+}
+
 /// Creates an entitlement: one transaction, no reads.
 pub async fn create(
     state: &Store,
@@ -275,10 +291,9 @@ pub async fn create(
 ) -> ApiResult<Entitlement> {
     let (ent, event) = state.new_record(domain::ID_PREFIX, caller, provenance, fields)?;
     let app = caller.app_id.as_deref();
-    match start_grant(&ent, &event, app, state.table())?
-        .send(&state.db)
-        .await?
-    {
+    let mut tx = start_grant(&ent, &event, app, state.table())?;
+    answer(state, &mut tx, &ent).await?;
+    match tx.send(&state.db).await? {
         Ok(()) => Ok(ent),
         Err(refusal) => {
             Err(start_refusal(&refusal, &ent, app)
@@ -318,10 +333,9 @@ async fn write_change(
     mut next: Entitlement,
 ) -> ApiResult<Option<Entitlement>> {
     let event = history::by(state, caller, action, Some(current), &mut next)?;
-    match change_grant(current, &next, &event, state.table())?
-        .send(&state.db)
-        .await?
-    {
+    let mut tx = change_grant(current, &next, &event, state.table())?;
+    answer(state, &mut tx, &next).await?;
+    match tx.send(&state.db).await? {
         Ok(()) => Ok(Some(next)),
         Err(refusal) => match change_refusal(refusal, &next) {
             None => Ok(None),
@@ -417,10 +431,9 @@ pub async fn revoke(
             Timestamp::now(),
         );
         let event = history::by(state, caller, Action::Revoked, Some(&current), &mut next)?;
-        match end_grant(&current, &next, &event, state.table())?
-            .send(&state.db)
-            .await?
-        {
+        let mut tx = end_grant(&current, &next, &event, state.table())?;
+        answer(state, &mut tx, &next).await?;
+        match tx.send(&state.db).await? {
             Ok(()) => Ok(Some(next)),
             Err(refusal) if refusal.failed(Role::Record) => Ok(None),
             Err(refusal) => Err(refusal.unexpected()),

@@ -14,6 +14,7 @@ pub mod decisions;
 pub mod entitlements;
 pub mod expr;
 pub mod history;
+pub mod idempotency;
 pub mod list;
 pub mod rewrite;
 pub mod sweep;

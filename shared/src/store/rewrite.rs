@@ -83,15 +83,17 @@ impl Rewrite {
         Ok(tx)
     }
 
-    /// The rewrite and its history `event` as one transaction: `next`, the record written,
-    /// once it holds; `None`: the item changed since it was read (read again).
-    pub async fn apply<T>(
+    /// The rewrite and its history `event` as one transaction, answering with `next` (the
+    /// record written) once it holds; `None`: the item changed since it was read (read again).
+    pub async fn apply<F: serde::Serialize>(
         &self,
         store: &super::Store,
         event: &crate::domain::history::Event,
-        next: T,
-    ) -> ApiResult<Option<T>> {
-        match self.tx(event, None, store.table())?.send(&store.db).await? {
+        next: crate::envelope::Record<F>,
+    ) -> ApiResult<Option<crate::envelope::Record<F>>> {
+        let mut tx = self.tx(event, None, store.table())?;
+        tx.answer_record(&next, store.table())?;
+        match tx.send(&store.db).await? {
             Ok(()) => Ok(Some(next)),
             Err(refusal) if refusal.failed(super::tx::Role::Record) => Ok(None),
             Err(refusal) => Err(refusal.unexpected()),

@@ -5,9 +5,16 @@
 //! A record's change is added together with its history event (`Tx::change`), and a
 //! transaction that changes a record without its event is refused before it is sent: no write
 //! path can forget the history (API.md §8).
+//!
+//! A request that sent an `Idempotency-Key` (API.md §11) has its key and answer ride in the
+//! transaction of its write (`Tx::answer`); a keyed request's write sent without its answer is
+//! refused the same way, and a key another request holds makes `send` answer
+//! `ApiError::IdempotencyKeyTaken`.
 
+use super::idempotency;
 use super::{transact, CancelReason, Item, TxError};
 use crate::domain::history::Event;
+use crate::domain::idempotency::Kept;
 use crate::error::{ApiError, ApiResult};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
@@ -34,6 +41,8 @@ pub enum Role {
     RecordEvent,
     /// The history event of the `Request`'s change.
     RequestEvent,
+    /// The request's idempotency key and the answer it keeps.
+    IdempotencyKey,
 }
 
 impl Role {
@@ -51,6 +60,8 @@ impl Role {
 #[derive(Debug, Default)]
 pub struct Tx {
     parts: Vec<(Role, TransactWriteItem)>,
+    /// The answer the `IdempotencyKey` part keeps.
+    kept: Option<Kept>,
 }
 
 impl Tx {
@@ -98,6 +109,37 @@ impl Tx {
         self.change(Role::Record, put, event, state, table)
     }
 
+    /// The answer this write gives once it holds (`body` at `revision`, located by
+    /// `location_id`), kept with the request's idempotency key in this transaction. Without a
+    /// key nothing is added (and `body` is not rendered).
+    pub fn answer<T: serde::Serialize>(
+        &mut self,
+        body: &T,
+        location_id: &str,
+        revision: i64,
+        table: &str,
+    ) -> ApiResult<&mut Tx> {
+        let Some(claim) = idempotency::current() else {
+            return Ok(self);
+        };
+        let kept = claim
+            .success
+            .kept(body, location_id, revision, &claim.request_id)?;
+        self.parts
+            .push((Role::IdempotencyKey, claim.put_action(&kept, table)?));
+        self.kept = Some(kept);
+        Ok(self)
+    }
+
+    /// `answer` with a record as the body, located by its id.
+    pub fn answer_record<F: serde::Serialize>(
+        &mut self,
+        record: &crate::envelope::Record<F>,
+        table: &str,
+    ) -> ApiResult<&mut Tx> {
+        self.answer(record, &record.envelope.id, record.envelope.revision, table)
+    }
+
     /// Adds the actions of `other` after these.
     pub fn append(&mut self, other: Tx) -> &mut Tx {
         self.parts.extend(other.parts);
@@ -114,12 +156,30 @@ impl Tx {
     pub async fn send(self, db: &Client) -> ApiResult<Result<(), Refusal>> {
         let roles: Vec<Role> = self.parts.iter().map(|(role, _)| *role).collect();
         check_roles(&roles)?;
+        let claim = idempotency::current();
+        if claim.is_some() && !roles.contains(&Role::IdempotencyKey) {
+            return Err(ApiError::Internal(
+                "a keyed request's transaction was built without its answer".into(),
+            ));
+        }
         let items = self.parts.into_iter().map(|(_, item)| item).collect();
         match transact(db, items).await {
-            Ok(()) => Ok(Ok(())),
-            Err(TxError::Cancelled(reasons)) => Ok(Err(Refusal {
-                parts: roles.into_iter().zip(reasons).collect(),
-            })),
+            Ok(()) => {
+                if let (Some(claim), Some(kept)) = (claim, self.kept) {
+                    claim.commit(kept);
+                }
+                Ok(Ok(()))
+            }
+            Err(TxError::Cancelled(reasons)) => {
+                let refusal = Refusal {
+                    parts: roles.into_iter().zip(reasons).collect(),
+                };
+                if refusal.failed(Role::IdempotencyKey) {
+                    // Another request holds the key: whatever else failed, its answer is ours.
+                    return Err(ApiError::IdempotencyKeyTaken);
+                }
+                Ok(Err(refusal))
+            }
             Err(TxError::Fault(e)) => Err(e),
         }
     }
