@@ -91,7 +91,12 @@ async fn keep(store: &Store, claim: &Claim, resp: Response<Body>) -> ApiResult<R
 /// cannot be read (it expired between its condition and this read).
 async fn replay(store: &Store, claim: &Claim) -> ApiResult<Response<Body>> {
     match claim.read(store).await? {
-        Some(stored) if stored.fingerprint == claim.fingerprint => stored.kept.response(true),
+        Some(stored) if stored.fingerprint == claim.fingerprint => {
+            // This request's own write, whose store answer was lost on the way back: its
+            // answer, not a replay.
+            let own = stored.kept.request_id == claim.request_id;
+            stored.kept.response(!own)
+        }
         Some(_) => Err(ApiError::IdempotencyKeyReused),
         None => Err(ApiError::IdempotencyKeyTaken),
     }

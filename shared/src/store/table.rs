@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::keys;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use std::time::Duration;
@@ -35,7 +35,8 @@ pub const INDEXES: &[(&str, &str, &str)] = &[
 
 /// Creates the table with every index unless it exists, and waits until it is active.
 pub async fn ensure_table(db: &Client, table_name: &str) -> Result<(), ApiError> {
-    if table_status(db, table_name).await?.is_none() {
+    let create = table_status(db, table_name).await?.is_none();
+    if create {
         let mut attrs = vec![string_attr(keys::PK)?, string_attr(keys::SK)?];
         let mut gsis = Vec::new();
         for (name, pk, sk) in INDEXES {
@@ -74,13 +75,33 @@ pub async fn ensure_table(db: &Client, table_name: &str) -> Result<(), ApiError>
     }
     for _ in 0..100 {
         if table_status(db, table_name).await? == Some(TableStatus::Active) {
-            return Ok(());
+            return if create {
+                enable_ttl(db, table_name).await
+            } else {
+                Ok(())
+            };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err(ApiError::Unavailable(format!(
         "table {table_name} did not become active"
     )))
+}
+
+/// TTL on idempotency keys' `purge_at`, as `template.yaml` declares it.
+async fn enable_ttl(db: &Client, table_name: &str) -> Result<(), ApiError> {
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name(super::idempotency::PURGE_AT)
+        .enabled(true)
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    db.update_time_to_live()
+        .table_name(table_name)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map_err(|e| fault("UpdateTimeToLive", e))?;
+    Ok(())
 }
 
 async fn table_status(db: &Client, table_name: &str) -> Result<Option<TableStatus>, ApiError> {
