@@ -5,6 +5,7 @@ use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
 use shared::auth::Caller;
 use shared::domain::access_model;
+use shared::domain::attribute::Attribute;
 use shared::domain::entitlement::{self, Entitlement, MetadataRef};
 use shared::domain::history::Action;
 use shared::envelope::Provenance;
@@ -16,14 +17,13 @@ pub const ADD: Route = route!("entitlements-metadata-add", POST "/api/v1/entitle
 pub const REMOVE: Route = route!("entitlements-metadata-remove", DELETE "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}", EntitlementsWrite, remove);
 
 async fn add(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let change = Change::parse(&req)?;
-    let attr = store::attributes::get(state, &caller.tenant_id, &change.key).await?;
-    change
+    Change::parse(&req)?
         .apply(
             state,
             caller,
             Action::MetadataAdded,
-            |current, key, value| access_model::add_value(current, attr.as_ref(), key, value),
+            true,
+            access_model::add_value,
         )
         .await
 }
@@ -34,7 +34,8 @@ async fn remove(state: &State, caller: &Caller, req: Request) -> ApiResult<Respo
             state,
             caller,
             Action::MetadataRemoved,
-            access_model::remove_value,
+            false,
+            |current, _, key, value| access_model::remove_value(current, key, value),
         )
         .await
 }
@@ -59,27 +60,30 @@ impl Change {
         })
     }
 
+    /// Writes the change; `judged_by_definition`: the attribute's definition decides it (and
+    /// is read beside the entitlement).
     async fn apply<F>(
         self,
         state: &State,
         caller: &Caller,
         action: Action,
+        judged_by_definition: bool,
         change: F,
     ) -> ApiResult<Response<Body>>
     where
-        F: Fn(&Entitlement, &str, &str) -> ApiResult<Option<Vec<MetadataRef>>>,
+        F: Fn(&Entitlement, Option<&Attribute>, &str, &str) -> ApiResult<Option<Vec<MetadataRef>>>,
     {
-        let updated = store::entitlements::set_metadata(
+        let (updated, view) = store::entitlements::set_metadata(
             state,
             caller,
             &self.id,
             self.expected,
             action,
             self.provenance,
-            |current| change(current, &self.key, &self.value),
+            judged_by_definition.then_some(self.key.as_str()),
+            |current, attr| change(current, attr, &self.key, &self.value),
         )
         .await?;
-        let view = store::entitlements::view(state, &caller.tenant_id, &updated).await?;
         http::ok_record(&view, updated.envelope.revision)
     }
 }

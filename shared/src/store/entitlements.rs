@@ -17,6 +17,7 @@ use super::{
 };
 use crate::auth::Caller;
 use crate::domain::asset;
+use crate::domain::attribute::Attribute;
 use crate::domain::decision::LiveGrant;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
 use crate::domain::error::DomainError;
@@ -331,10 +332,21 @@ async fn write_change(
     action: Action,
     current: &Entitlement,
     mut next: Entitlement,
+    view: Option<&Value>,
 ) -> ApiResult<Option<Entitlement>> {
     let event = history::by(state, caller, action, Some(current), &mut next)?;
     let mut tx = change_grant(current, &next, &event, state.table())?;
-    answer(state, &mut tx, &next).await?;
+    match view {
+        Some(view) => {
+            tx.answer(
+                view,
+                &next.envelope.id,
+                next.envelope.revision,
+                state.table(),
+            )?;
+        }
+        None => answer(state, &mut tx, &next).await?,
+    }
     match tx.send(&state.db).await? {
         Ok(()) => Ok(Some(next)),
         Err(refusal) => match change_refusal(refusal, &next) {
@@ -366,13 +378,16 @@ where
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }
-        write_change(state, caller, Action::Updated, &current, next).await
+        write_change(state, caller, Action::Updated, &current, next, None).await
     })
     .await
 }
 
 /// Replaces the entitlement's metadata references (add/remove a value, the `action`),
-/// conditional on the revision read. Returns the entitlement as written.
+/// conditional on the revision read: the entitlement as written and as shown. `attribute`, the
+/// definition `change` judges by, is read beside the entitlement and joins the view without
+/// being read again.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_metadata<F>(
     state: &Store,
     caller: &Caller,
@@ -380,25 +395,41 @@ pub async fn set_metadata<F>(
     expected: Option<i64>,
     action: Action,
     provenance: Provenance,
+    attribute: Option<&str>,
     change: F,
-) -> ApiResult<Entitlement>
+) -> ApiResult<(Entitlement, Value)>
 where
-    F: Fn(&Entitlement) -> ApiResult<Option<Vec<domain::MetadataRef>>>,
+    F: Fn(&Entitlement, Option<&Attribute>) -> ApiResult<Option<Vec<domain::MetadataRef>>>,
 {
     let change = &change;
     let provenance = &provenance;
     retrying("entitlement", move || async move {
-        let current = get(state, caller, id).await?;
+        let definition = async {
+            match attribute {
+                Some(key) => super::attributes::get(state, &caller.tenant_id, key).await,
+                None => Ok(None),
+            }
+        };
+        // Boxed: side by side, the two reads make a future too large for a debug build's stack.
+        let (current, attr) =
+            tokio::try_join!(Box::pin(get(state, caller, id)), Box::pin(definition))?;
+        let known: Catalog = attr
+            .iter()
+            .map(|a| (a.fields.key.clone(), a.clone()))
+            .collect();
         check_revision(expected, current.envelope.revision)?;
-        let refs = change(&current)?;
+        let refs = change(&current, attr.as_ref())?;
         if refs == current.fields.access_model_metadata {
-            return Ok(Some(current));
+            let view = view_with(state, &current, known).await?;
+            return Ok(Some((current, view)));
         }
         let mut next = current.clone();
         next.fields.access_model_metadata = refs;
         next.envelope
             .touch(&caller.sub, provenance.clone(), Timestamp::now());
-        write_change(state, caller, action, &current, next).await
+        let view = view_with(state, &next, known).await?;
+        let written = write_change(state, caller, action, &current, next, Some(&view)).await?;
+        Ok(written.map(|next| (next, view)))
     })
     .await
 }
@@ -517,13 +548,28 @@ pub async fn live_count_of_app(
 /// Entitlements as responses: the record with `access_model_metadata` joined to the current
 /// attribute definitions (one BatchGetItem for the whole set, none when no metadata is set).
 pub async fn views(state: &Store, tenant: &str, ents: &[Entitlement]) -> ApiResult<Vec<Value>> {
+    views_with(state, tenant, ents, Catalog::new()).await
+}
+
+/// Attribute definitions by key.
+type Catalog = std::collections::HashMap<String, Attribute>;
+
+/// `views`, with the definitions in `known` already read: only the others are fetched.
+async fn views_with(
+    state: &Store,
+    tenant: &str,
+    ents: &[Entitlement],
+    mut known: Catalog,
+) -> ApiResult<Vec<Value>> {
     use crate::domain::access_model;
-    let keys = access_model::keys(ents.iter().map(|e| &e.fields.access_model_metadata));
-    let catalog = if keys.is_empty() {
-        Default::default()
-    } else {
-        super::attributes::get_many(state, tenant, &keys).await?
-    };
+    let missing: Vec<String> =
+        access_model::keys(ents.iter().map(|e| &e.fields.access_model_metadata))
+            .into_iter()
+            .filter(|k| !known.contains_key(k))
+            .collect();
+    if !missing.is_empty() {
+        known.extend(super::attributes::get_many(state, tenant, &missing).await?);
+    }
     ents.iter()
         .map(|e| {
             let mut v =
@@ -531,12 +577,24 @@ pub async fn views(state: &Store, tenant: &str, ents: &[Entitlement]) -> ApiResu
             if let Value::Object(map) = &mut v {
                 map.insert(
                     "access_model_metadata".into(),
-                    access_model::render(e.fields.access_model_metadata.as_deref(), &catalog),
+                    access_model::render(e.fields.access_model_metadata.as_deref(), &known),
                 );
             }
             Ok(v)
         })
         .collect()
+}
+
+async fn view_with(state: &Store, ent: &Entitlement, known: Catalog) -> ApiResult<Value> {
+    let mut v = views_with(
+        state,
+        &ent.envelope.tenant_id,
+        std::slice::from_ref(ent),
+        known,
+    )
+    .await?;
+    v.pop()
+        .ok_or_else(|| ApiError::Internal("empty view".into()))
 }
 
 pub async fn view(state: &Store, tenant: &str, ent: &Entitlement) -> ApiResult<Value> {
