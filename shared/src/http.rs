@@ -96,7 +96,9 @@ where
     );
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let work = crate::store::counter::as_function(function, handler(req));
+    // Boxed: a handler's future is large in a debug build, and each wrapper would move it
+    // across the stack again.
+    let work = crate::store::counter::as_function(function, Box::pin(handler(req)));
     let (result, measured) = crate::metrics::measure(work).instrument(span.clone()).await;
     let mut resp = match result {
         Ok(resp) => resp,

@@ -55,7 +55,7 @@ where
         success,
         caller.request_id.clone(),
     ));
-    let result = claim.scope(handler(req)).await;
+    let result = claim.scope(Box::pin(handler(req))).await;
     if let Some(kept) = claim.committed() {
         // The write happened and kept this answer: it is the answer, whatever came after.
         return kept.response(false);

@@ -427,7 +427,8 @@ where
     Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
 {
     for _ in 0..WRITE_ATTEMPTS {
-        if let Some(done) = attempt().await? {
+        // Boxed: an attempt (reads, plan, transaction) is a large future in a debug build.
+        if let Some(done) = Box::pin(attempt()).await? {
             return Ok(done);
         }
     }
