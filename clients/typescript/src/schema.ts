@@ -2442,7 +2442,7 @@ export interface components {
              * @description Relative URI `/problems/<slug>` identifying the problem type.
              * @enum {string}
              */
-            type: "/problems/validation-error" | "/problems/bad-request" | "/problems/record-too-large" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/service-unavailable" | "/problems/internal-error";
+            type: "/problems/validation-error" | "/problems/bad-request" | "/problems/record-too-large" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/conflict" | "/problems/precondition-failed" | "/problems/idempotency-key-reused" | "/problems/idempotency-key-in-use" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/service-unavailable" | "/problems/internal-error";
             /** @description Short summary of the problem type. */
             title: string;
             /** @description The HTTP status code. */
@@ -2712,8 +2712,8 @@ export interface components {
         /**
          * @description Invalid input: a field breaks a rule (`validation-error`, every bad field listed in `errors`,
          *     including unknown fields, blank strings and `null` for `name`/`status`/`source`/`source_type`,
-         *     and a malformed `If-Match`), or the request is malformed (`bad-request`: invalid JSON, empty body, a body that is not a JSON
-         *     object).
+         *     a malformed `If-Match` and a malformed or repeated `Idempotency-Key`), or the request is
+         *     malformed (`bad-request`: invalid JSON, empty body, a body that is not a JSON object).
          */
         BadRequest: {
             headers: {
@@ -2792,6 +2792,35 @@ export interface components {
                  *       "request_id": "9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
                  *     }
                  */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description This `Idempotency-Key` was sent before (within 24 h, by the same caller) with another
+         *     request: another method, path, `If-Match` or body (compared as parsed JSON). Nothing was
+         *     written; use a new key for a new request. This answer is not kept: the key keeps the first
+         *     request's answer.
+         */
+        IdempotencyKeyReused: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description (`idempotency-key-in-use`) A request with the same `Idempotency-Key` is still in progress
+         *     and its answer cannot be read yet; nothing was written by this one. Retry later with the
+         *     same key: it then gets the kept answer.
+         */
+        IdempotencyKeyInUse: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -2874,7 +2903,8 @@ export interface components {
         };
         /**
          * @description `comment` is not a string, is blank or is over 4000 characters, or the body has an unknown
-         *     field (`validation-error`); or the body is not a JSON object (`bad-request`).
+         *     field, or `If-Match` or `Idempotency-Key` is malformed (`validation-error`); or the body is
+         *     not a JSON object (`bad-request`).
          */
         DecisionBadRequest: {
             headers: {
@@ -2895,7 +2925,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request is no longer `pending` (the problem member `current_status` says what it is), the caller has already given its first approval (two-person rule; the problem member `approver_id`), or it kept changing concurrently (retry). The loser of racing decisions gets this. */
+        /**
+         * @description The request is no longer `pending` (the problem member `current_status` says what it is), the caller has already given its first approval (two-person rule; the problem member `approver_id`), or it kept changing concurrently (retry). The loser of racing decisions gets this.
+         *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+         *     progress and its answer cannot be read yet: retry later.
+         */
         DecisionConflict: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
@@ -2986,6 +3020,25 @@ export interface components {
          *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
          */
         IfMatch: string;
+        /**
+         * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+         *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+         *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+         *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+         *
+         *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+         *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+         *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+         *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+         *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+         *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+         *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+         *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+         *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+         *     description. Without the header a write behaves as it always did.
+         * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+         */
+        IdempotencyKey: string;
         /**
          * @description The entitlement's id (`ent_` + ULID). An id that does not exist, belongs to another tenant or
          *     app, or is not even well-formed → `404`.
@@ -3153,7 +3206,8 @@ export interface components {
     headers: {
         /**
          * @description The request id (the Lambda request id, or a fresh ULID locally); equal to a problem document's
-         *     `request_id`. Present on every response.
+         *     `request_id`. Present on every response. On a replayed answer (`idempotent-replayed: true`)
+         *     it is the id of the request that was processed, as kept.
          * @example 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f
          */
         XRequestId: string;
@@ -3168,6 +3222,14 @@ export interface components {
          * @example /api/v1/technology/ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V
          */
         Location: string;
+        /**
+         * @description `true` on an answer replayed for a repeated `Idempotency-Key` (API.md §11): the status, body,
+         *     `Location`, `ETag` and `x-request-id` kept from the request that was processed, byte-identical;
+         *     nothing was changed by this request. Absent on an answer processed now. (A kept `4xx` replays
+         *     with it too.)
+         * @example true
+         */
+        IdempotentReplayed: "true";
         /**
          * @description Seconds to wait before retrying.
          * @example 1
@@ -3281,7 +3343,27 @@ export interface operations {
     createTechnologyAsset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3297,6 +3379,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3306,7 +3389,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            /** @description Another non-deleted asset of the tenant already has this `name`. */
+            /**
+             * @description Another non-deleted asset of the tenant already has this `name`.
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3318,6 +3405,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3386,6 +3474,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -3404,6 +3511,7 @@ export interface operations {
             204: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3412,7 +3520,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The asset still has live (`active` or `pending_approval`) entitlements; `live_entitlements` counts those the caller can see. */
+            /**
+             * @description The asset still has live (`active` or `pending_approval`) entitlements; `live_entitlements` counts those the caller can see.
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3423,6 +3535,7 @@ export interface operations {
                 };
             };
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3438,6 +3551,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -3462,6 +3594,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3472,7 +3605,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The new `name` is taken by another non-deleted asset of the tenant. */
+            /**
+             * @description The new `name` is taken by another non-deleted asset of the tenant.
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3485,6 +3622,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3586,7 +3724,27 @@ export interface operations {
     createEntitlement: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3602,6 +3760,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3627,7 +3786,11 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            /** @description The principal already holds a live (`active` or `pending_approval`) grant of this `entitlement_type` on the asset. */
+            /**
+             * @description The principal already holds a live (`active` or `pending_approval`) grant of this `entitlement_type` on the asset.
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3639,6 +3802,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3706,6 +3870,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -3729,6 +3912,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3759,6 +3943,8 @@ export interface operations {
              * @description The entitlement is `revoked` or `expired` and can no longer change; or the new
              *     `entitlement_type` clashes with a live grant of the same principal on the asset; or the
              *     entitlement kept changing concurrently (retry).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
              */
             409: {
                 headers: {
@@ -3772,6 +3958,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3787,6 +3974,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -3809,6 +4015,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3831,7 +4038,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The entitlement has expired (expiry is final), or it kept changing concurrently (retry). */
+            /**
+             * @description The entitlement has expired (expiry is final), or it kept changing concurrently (retry).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3844,6 +4055,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3859,6 +4071,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -3890,6 +4121,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3914,7 +4146,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The entitlement is `revoked` or `expired` and can no longer change; it already carries as much metadata as it may (members `field`, `limit`); or it kept changing concurrently (retry). */
+            /**
+             * @description The entitlement is `revoked` or `expired` and can no longer change; it already carries as much metadata as it may (members `field`, `limit`); or it kept changing concurrently (retry).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3927,6 +4163,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3942,6 +4179,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -3973,6 +4229,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3983,7 +4240,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The entitlement is `revoked` or `expired` and can no longer change, or it kept changing concurrently (retry). */
+            /**
+             * @description The entitlement is `revoked` or `expired` and can no longer change, or it kept changing concurrently (retry).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3994,6 +4255,7 @@ export interface operations {
                 };
             };
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4088,7 +4350,27 @@ export interface operations {
     createAccessRequest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4104,6 +4386,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4133,8 +4416,10 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4202,6 +4487,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -4219,6 +4523,7 @@ export interface operations {
             204: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4227,7 +4532,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The request is no longer `pending`, or it kept changing concurrently (retry). */
+            /**
+             * @description The request is no longer `pending`, or it kept changing concurrently (retry).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -4238,6 +4547,7 @@ export interface operations {
                 };
             };
             412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4253,6 +4563,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -4276,6 +4605,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4304,6 +4634,8 @@ export interface operations {
             /**
              * @description An edit of a request that is no longer `pending`; `completed` for a request that is not
              *     `provisioned` (with `current_status`); or the request kept changing concurrently (retry).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
              */
             409: {
                 headers: {
@@ -4317,6 +4649,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4332,6 +4665,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -4354,6 +4706,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4368,6 +4721,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4383,6 +4737,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -4405,6 +4778,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4419,6 +4793,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4434,6 +4809,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -4456,6 +4850,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4471,6 +4866,8 @@ export interface operations {
              *     longer holds (asset deleted, a live grant of the same tuple exists, the entitlement is no
              *     longer active, an expiry that must stay), or the request kept changing concurrently
              *     (retry). Neither record has changed.
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
              */
             409: {
                 headers: {
@@ -4484,6 +4881,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4557,7 +4955,27 @@ export interface operations {
     createMetadataAttribute: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4573,6 +4991,7 @@ export interface operations {
                     "x-request-id": components["headers"]["XRequestId"];
                     Location: components["headers"]["Location"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4597,7 +5016,11 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            /** @description The tenant already has an attribute with this `key` (the problem names it in `key`). */
+            /**
+             * @description The tenant already has an attribute with this `key` (the problem names it in `key`).
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -4609,6 +5032,7 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4676,6 +5100,25 @@ export interface operations {
                  *     entity tag, a list of tags — is malformed: `400` naming `If-Match`, and nothing is written.
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry of this write safe (API.md §11, after the IETF httpapi Idempotency-Key
+                 *     draft). The key is the header's **raw value**: 1–255 visible ASCII characters (`!`..`~`),
+                 *     with **no Structured Field parsing** (`"abc"` and `abc` are two different keys). Any other
+                 *     value, or the header sent twice → `400` naming `Idempotency-Key`.
+                 *
+                 *     The first request with a key is processed as usual and its answer is **kept for 24 h**,
+                 *     scoped to **tenant + app + the caller's `sub`** (another caller's identical key is another
+                 *     key). The request's **fingerprint** is its method, path, `If-Match` and its body **as parsed
+                 *     JSON** (member order, whitespace and number spelling do not matter). A retry with the same
+                 *     key and fingerprint changes nothing and gets the kept answer — status, body, `Location`,
+                 *     `ETag` and `x-request-id` byte-identical — with `idempotent-replayed: true`. The same key
+                 *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
+                 *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
+                 *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
+                 *     description. Without the header a write behaves as it always did.
+                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -4699,6 +5142,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
+                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4722,7 +5166,11 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The attribute kept changing concurrently; retry. */
+            /**
+             * @description The attribute kept changing concurrently; retry.
+             *     Or (`idempotency-key-in-use`) a request with the same `Idempotency-Key` is still in
+             *     progress and its answer cannot be read yet: retry later.
+             */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -4735,6 +5183,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -114,15 +114,69 @@ describe("technology.technology", () => {
     assert.equal((await problemOf(anonymous.technology.technology.list().page())).status, 401);
   });
 
-  // The server keeps and replays answers by key once API.md §11 lands; until then this is a
-  // todo (it runs, and reports, without failing the suite).
-  const replays = { todo: "API.md §11 (Idempotency-Key) is not served by this branch yet" };
-  test("the same idempotency key replays the kept answer", replays, async () => {
+  // API.md §11: a retry with the key gets the kept answer, byte for byte, and writes nothing; the
+  // key with another request is a 422.
+  test("the same idempotency key replays the kept answer; another request with it is a 422", async () => {
     const name = uniqueName("idem");
+    const tag = uniqueName("idem-tag");
     const key = `key-${name}`;
-    const first = await client.technology.technology.create({ name }, { idempotencyKey: key });
-    const replay = await client.technology.technology.create({ name }, { idempotencyKey: key });
+    const answers = [];
+    const recording = createClient({
+      baseUrl,
+      token,
+      fetch: async (request) => {
+        const response = await fetch(request);
+        const header = (h) => response.headers.get(h);
+        answers.push({
+          status: response.status,
+          body: await response.clone().text(),
+          replayed: header("idempotent-replayed"),
+          requestId: header("x-request-id"),
+          location: header("location"),
+          etag: header("etag"),
+        });
+        return response;
+      },
+    });
+    const assets = recording.technology.technology;
+
+    const first = await assets.create({ name, tags: [tag] }, { idempotencyKey: key });
+    // The same body (members in another order: bodies are compared as parsed JSON).
+    const replay = await assets.create({ tags: [tag], name }, { idempotencyKey: key });
+    assert.equal(replay.id, first.id);
     assert.deepEqual(replay, first);
+    const [made, replayed] = answers;
+    assert.equal(made.status, 201);
+    assert.equal(made.replayed, null, "a first answer is not a replay");
+    assert.equal(replayed.status, 201);
+    assert.equal(replayed.replayed, "true");
+    for (const part of ["body", "requestId", "location", "etag"]) {
+      assert.equal(replayed[part], made[part], `${part} is replayed byte for byte`);
+    }
+    assert.deepEqual(
+      (await client.technology.technology.list({ tag }).toArray()).map((a) => a.id),
+      [first.id],
+      "one record, however often the key is sent",
+    );
+
+    // The key with another body: 422, and still one record.
+    const reused = await problemOf(
+      assets.create({ name: uniqueName("idem-other"), tags: [tag] }, { idempotencyKey: key }),
+    );
+    assert.equal(reused.status, 422);
+    assert.equal(reused.type, "/problems/idempotency-key-reused");
+    assert.equal(reused.headers.get("idempotent-replayed"), null);
+    assert.equal((await client.technology.technology.list({ tag }).toArray()).length, 1);
+
+    // A kept 4xx replays too.
+    const badKey = `key-${uniqueName("bad")}`;
+    const bad = await problemOf(assets.create({ name: "Not Kebab" }, { idempotencyKey: badKey }));
+    const again = await problemOf(assets.create({ name: "Not Kebab" }, { idempotencyKey: badKey }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get("idempotent-replayed"), null);
+    assert.equal(again.status, 400);
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    assert.deepEqual(again.problem, bad.problem);
   });
 
   test("writes carry an idempotency key: a fresh one per call by default", async () => {
