@@ -8,7 +8,7 @@
 //! first request costs no read, and only a retry pays one.
 
 use crate::auth::Caller;
-use crate::domain::idempotency::{self as domain, keeps, Kept, Success};
+use crate::domain::idempotency::{self as domain, keeps, Kept, Stored, Success};
 use crate::error::{ApiError, ApiResult};
 use crate::http::MAX_BODY_BYTES;
 use crate::store::idempotency::Claim;
@@ -68,7 +68,7 @@ where
         }
         Err(err) => match claim.read(store).await {
             // Not an answer to keep; but one kept for this key before is the answer.
-            Ok(Some(_)) => replay(store, &claim).await,
+            Ok(Some(stored)) => answer(&claim, Some(stored)),
             _ => Err(err),
         },
     }
@@ -90,7 +90,12 @@ async fn keep(store: &Store, claim: &Claim, resp: Response<Body>) -> ApiResult<R
 /// The answer the key kept: replayed for the same request, 422 for another, 409 while it
 /// cannot be read (it expired between its condition and this read).
 async fn replay(store: &Store, claim: &Claim) -> ApiResult<Response<Body>> {
-    match claim.read(store).await? {
+    answer(claim, claim.read(store).await?)
+}
+
+/// What the key `stored` (live, or `None`) answers this request.
+fn answer(claim: &Claim, stored: Option<Stored>) -> ApiResult<Response<Body>> {
+    match stored {
         Some(stored) if stored.fingerprint == claim.fingerprint => {
             // This request's own write, whose store answer was lost on the way back: its
             // answer, not a replay.
