@@ -96,6 +96,16 @@ fn token() -> String {
     mint_hs256(SECRET, ISSUER, AUDIENCE, &spec).unwrap()
 }
 
+/// Tokens signed with `secret` (HS256) only, no JWKS.
+pub(crate) fn hs256_auth(secret: &str, issuer: &str, audience: &str) -> AuthConfig {
+    AuthConfig {
+        hs256_secret: Some(secret.into()),
+        jwks_url: None,
+        issuer: issuer.into(),
+        audience: audience.into(),
+    }
+}
+
 /// A state on DynamoDB Local (`DYNAMODB_ENDPOINT`) with a fresh table `<table_prefix>-<ulid>`;
 /// `None`, and a line saying the test is skipped, without an endpoint.
 pub(crate) async fn local_state(
@@ -126,12 +136,7 @@ pub(crate) async fn local_state(
 
 #[tokio::test]
 async fn serves_the_route_table_over_http() {
-    let auth = AuthConfig {
-        hs256_secret: Some(SECRET.into()),
-        jwks_url: None,
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-    };
+    let auth = hs256_auth(SECRET, ISSUER, AUDIENCE);
     let Some(state) = local_state("local-api-test", auth, None).await else {
         return;
     };

@@ -222,7 +222,7 @@ pub async fn seed(state: &mut State) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::config::{AuthConfig, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
+    use shared::config::{DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
 
     /// The order README "Invoking one function as Lambda runs it" gives, with each answer: after
     /// `make events`, every sample event answers as shipped, once each in this order.
@@ -275,12 +275,7 @@ mod tests {
     #[tokio::test]
     async fn every_sample_event_answers_after_seeding() {
         // The events' tokens are signed with the development defaults.
-        let auth = AuthConfig {
-            hs256_secret: Some(DEV_HS256_SECRET.into()),
-            jwks_url: None,
-            issuer: DEV_ISSUER.into(),
-            audience: DEV_AUDIENCE.into(),
-        };
+        let auth = crate::e2e_tests::hs256_auth(DEV_HS256_SECRET, DEV_ISSUER, DEV_AUDIENCE);
         // As `make dev` sets it: only on Lambda does the function take API Gateway's domain.
         let public_base_url = Some("http://127.0.0.1:3000".into());
         let Some(mut state) =
