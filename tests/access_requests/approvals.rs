@@ -511,19 +511,26 @@ async fn an_edit_clears_the_approvals_and_counts_them_anew_from_the_asset_now() 
     assert_eq!(last["changes"]["approvals"]["to"], json!([]));
 }
 
-#[tokio::test]
-async fn racing_approvers_have_one_winner_per_step() {
-    let api = Api::new().await;
-    // One step: 20 eligible group members at once.
-    let id = request_on(&api, owned("hot", json!({}))).await;
-    let statuses = race_on(&api, &id, 20, |i, api, id| async move {
+/// 20 members of `grp-ops` approve `id` at once: one wins, and the request is approved (as read
+/// after).
+async fn twenty_group_members_race_to_approve(api: &Api, id: &str) -> Value {
+    let statuses = race_on(api, id, 20, |i, api, id| async move {
         let token = member(&api, &format!("member-{i}"), &["grp-ops"]);
         act(&api, &token, &id, "approve").await.status
     })
     .await;
     assert_tally(&statuses, &[(200, 1), (409, 19)]);
-    let after = read_request(&api, &id).await;
+    let after = read_request(api, id).await;
     assert_eq!(after["status"], "approved");
+    after
+}
+
+#[tokio::test]
+async fn racing_approvers_have_one_winner_per_step() {
+    let api = Api::new().await;
+    // One step: 20 eligible group members at once.
+    let id = request_on(&api, owned("hot", json!({}))).await;
+    let after = twenty_group_members_race_to_approve(&api, &id).await;
     assert_eq!(after["approvals"].as_array().map(Vec::len), Some(1));
     assert_eq!(after["revision"], 2);
     assert_eq!(history(&api, &id).await.len(), 2);
@@ -531,14 +538,7 @@ async fn racing_approvers_have_one_winner_per_step() {
     // The second step of a two-person request: one of 20 makes it approved.
     let id = request_on(&api, owned("hotter", json!({"criticality": "critical"}))).await;
     assert_decides(&api, &person(&api, "alice"), &id, "approve", "pending").await;
-    let statuses = race_on(&api, &id, 20, |i, api, id| async move {
-        let token = member(&api, &format!("member-{i}"), &["grp-ops"]);
-        act(&api, &token, &id, "approve").await.status
-    })
-    .await;
-    assert_tally(&statuses, &[(200, 1), (409, 19)]);
-    let after = read_request(&api, &id).await;
-    assert_eq!(after["status"], "approved");
+    let after = twenty_group_members_race_to_approve(&api, &id).await;
     assert_eq!(approvers(&after).len(), 2);
     assert_eq!(approvers(&after)[0], "alice");
     assert_eq!(after["revision"], 3);
