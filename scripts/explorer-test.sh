@@ -12,16 +12,8 @@ report_dir=${EXPLORER_REPORT_DIR:-$TECH_ROOT/target/explorer}
 
 "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local swagger-ui chromium selenium || exit 1
 
-trap 'stack_stop; exit 130' INT
-trap 'stack_stop; exit 143' TERM
-trap 'stack_stop' EXIT
-
-export TABLE_NAME="explorer-$(date +%s)-$$"
-export RUST_LOG=${RUST_LOG:-warn}
-api_port=$(ddbl_free_port) || exit 1
-dynamodb_port=$(ddbl_free_port) || exit 1
-stack_start "$api_port" "$dynamodb_port"
-base="http://127.0.0.1:$api_port"
+stack_start_private explorer
+base="http://127.0.0.1:$STACK_API_PORT"
 
 # The page's token is the development one (dev-tenant, dev-user): the asset goes there too.
 token=$("$LOCAL_API" token) || die "local-api token failed"

@@ -25,17 +25,8 @@ report_dir=${FUZZ_REPORT_DIR:-$TECH_ROOT/target/fuzz}
 "$TECH_ROOT/scripts/install-tools.sh" java dynamodb-local schemathesis || exit 1
 st=$(schemathesis_bin)
 
-trap 'stack_stop; exit 130' INT
-trap 'stack_stop; exit 143' TERM
-trap 'stack_stop' EXIT
-
-# A table of its own: nothing another stack or an earlier run left can answer for this one.
-export TABLE_NAME="fuzz-$(date +%s)-$$"
-# The API logs every request; keep them out of the report unless asked for.
-export RUST_LOG=${RUST_LOG:-warn}
-api_port=$(ddbl_free_port) || exit 1
-dynamodb_port=$(ddbl_free_port) || exit 1
-stack_start "$api_port" "$dynamodb_port"
+stack_start_private fuzz
+api_port=$STACK_API_PORT
 token=$("$LOCAL_API" token --sub fuzz-user --tenant fuzz-tenant) || die "local-api token failed"
 
 rm -rf "$report_dir"

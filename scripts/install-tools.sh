@@ -44,57 +44,44 @@ pip_install() {
 
 # A virtualenv records its own path, so it is built in place; `.installed` is written last, so a
 # half-built one (an interrupted install) is rebuilt rather than used.
-install_schemathesis() {
-    local st venv
-    st=$(schemathesis_bin)
-    venv=$(dirname "$(dirname "$st")")
-    [ -f "$venv/.installed" ] && "$st" --version >/dev/null 2>&1 && return 0
+#   venv_install BIN PKG VERSION CHECK...: BIN is the venv's bin/<something>; CHECK (a command) says
+#   whether the install runs, before (skip when it does) and after (die when it does not).
+venv_install() {
+    local bin=$1 pkg=$2 version=$3 venv
+    shift 3
+    venv=$(dirname "$(dirname "$bin")")
+    [ -f "$venv/.installed" ] && "$@" >/dev/null 2>&1 && return 0
     command -v python3 >/dev/null 2>&1 || apt_install python3
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
-    note "installing schemathesis $SCHEMATHESIS_VERSION (pip, into $venv)"
+    note "installing $pkg $version (pip, into $venv)"
     rm -rf "$venv"
     mkdir -p "$(dirname "$venv")" || die "cannot create $(dirname "$venv")"
     quietly "python3 -m venv $venv" python3 -m venv "$venv" || exit 1
-    quietly "pip install schemathesis==$SCHEMATHESIS_VERSION" "$venv/bin/python" -m pip install \
-        -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" || exit 1
-    "$st" --version >/dev/null 2>&1 || die "schemathesis was installed into $venv but $st does not run"
+    quietly "pip install $pkg==$version" "$venv/bin/python" -m pip install \
+        -q --disable-pip-version-check "$pkg==$version" || exit 1
+    "$@" >/dev/null 2>&1 || die "$pkg was installed into $venv but $bin does not run"
     touch "$venv/.installed"
+}
+
+install_schemathesis() {
+    local st
+    st=$(schemathesis_bin)
+    venv_install "$st" schemathesis "$SCHEMATHESIS_VERSION" "$st" --version
 }
 
 # The SAM CLI (`sam validate --lint`, `sam build`); same layout as schemathesis. No AWS account is
 # needed for validate or build.
 install_sam() {
-    local sam venv
+    local sam
     sam=$(sam_bin)
-    venv=$(dirname "$(dirname "$sam")")
-    [ -f "$venv/.installed" ] && "$sam" --version >/dev/null 2>&1 && return 0
-    command -v python3 >/dev/null 2>&1 || apt_install python3
-    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
-    note "installing aws-sam-cli $SAM_CLI_VERSION (pip, into $venv)"
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")" || die "cannot create $(dirname "$venv")"
-    quietly "python3 -m venv $venv" python3 -m venv "$venv" || exit 1
-    quietly "pip install aws-sam-cli==$SAM_CLI_VERSION" "$venv/bin/python" -m pip install \
-        -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" || exit 1
-    SAM_CLI_TELEMETRY=0 "$sam" --version >/dev/null 2>&1 || die "aws-sam-cli was installed into $venv but $sam does not run"
-    touch "$venv/.installed"
+    venv_install "$sam" aws-sam-cli "$SAM_CLI_VERSION" env SAM_CLI_TELEMETRY=0 "$sam" --version
 }
 
 # The explorer's browser test drives selenium; same layout as schemathesis.
 install_selenium() {
-    local py venv
+    local py
     py=$(selenium_python)
-    venv=$(dirname "$(dirname "$py")")
-    [ -f "$venv/.installed" ] && "$py" -c 'import selenium' >/dev/null 2>&1 && return 0
-    command -v python3 >/dev/null 2>&1 || apt_install python3
-    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
-    note "installing selenium $SELENIUM_VERSION (pip, into $venv)"
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")" || die "cannot create $(dirname "$venv")"
-    quietly "python3 -m venv $venv" python3 -m venv "$venv" || exit 1
-    quietly "pip install selenium==$SELENIUM_VERSION" "$venv/bin/python" -m pip install \
-        -q --disable-pip-version-check "selenium==$SELENIUM_VERSION" || exit 1
-    touch "$venv/.installed"
+    venv_install "$py" selenium "$SELENIUM_VERSION" "$py" -c 'import selenium'
 }
 
 ensure_node() {
@@ -135,22 +122,29 @@ need_rustup() {
     command -v rustup >/dev/null 2>&1 || die "rustup not found: install Rust with rustup (https://rustup.rs)"
 }
 
+# pip_tool PKG CHECK...: pip-installs PKG unless CHECK (a command) runs; dies when it still does not.
+pip_tool() {
+    local pkg=$1
+    shift
+    "$@" >/dev/null 2>&1 && return 0
+    pip_install "$pkg"
+    "$@" >/dev/null 2>&1 || die "$pkg was installed but '$*' does not run (is its bin folder on PATH?)"
+}
+
+# rustup_component NAME SUBCOMMAND: `rustup component add NAME` unless `cargo SUBCOMMAND` runs.
+rustup_component() {
+    cargo "$2" --version >/dev/null 2>&1 && return 0
+    need_rustup
+    note "installing $1 (rustup)"
+    quietly "rustup component add $1" rustup component add "$1" || exit 1
+}
+
 ensure() {
     case $1 in
     java) ddbl_ensure_java ;;
     dynamodb-local) ddbl_install ;;
-    cargo-lambda)
-        cargo lambda --version >/dev/null 2>&1 && return 0
-        pip_install cargo-lambda
-        cargo lambda --version >/dev/null 2>&1 ||
-            die "cargo-lambda was installed but 'cargo lambda' does not run (is its bin folder on PATH?)"
-        ;;
-    cfn-lint)
-        cfn-lint --version >/dev/null 2>&1 && return 0
-        pip_install cfn-lint
-        cfn-lint --version >/dev/null 2>&1 ||
-            die "cfn-lint was installed but does not run (is its bin folder on PATH?)"
-        ;;
+    cargo-lambda) pip_tool cargo-lambda cargo lambda --version ;;
+    cfn-lint) pip_tool cfn-lint cfn-lint --version ;;
     schemathesis) install_schemathesis ;;
     sam) install_sam ;;
     node) ensure_node ;;
@@ -161,18 +155,8 @@ ensure() {
         apt_install chromium chromium-driver
         ;;
     selenium) install_selenium ;;
-    rustfmt)
-        cargo fmt --version >/dev/null 2>&1 && return 0
-        need_rustup
-        note "installing rustfmt (rustup)"
-        quietly "rustup component add rustfmt" rustup component add rustfmt || exit 1
-        ;;
-    clippy)
-        cargo clippy --version >/dev/null 2>&1 && return 0
-        need_rustup
-        note "installing clippy (rustup)"
-        quietly "rustup component add clippy" rustup component add clippy || exit 1
-        ;;
+    rustfmt) rustup_component rustfmt fmt ;;
+    clippy) rustup_component clippy clippy ;;
     aarch64)
         need_rustup
         rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu && return 0

@@ -21,17 +21,9 @@ node scripts/check-generated.mjs || status=1
 note "SDK: tsc"
 quietly "tsc (clients/typescript)" npx --no-install tsc -p tsconfig.json || exit 1
 
-trap 'stack_stop; exit 130' INT
-trap 'stack_stop; exit 143' TERM
-trap 'stack_stop' EXIT
+stack_start_private sdk
 
-export TABLE_NAME="sdk-$(date +%s)-$$"
-export RUST_LOG=${RUST_LOG:-warn}
-api_port=$(ddbl_free_port) || exit 1
-dynamodb_port=$(ddbl_free_port) || exit 1
-stack_start "$api_port" "$dynamodb_port"
-
-export TECHNOLOGY_API_URL="http://127.0.0.1:$api_port" LOCAL_API
+export TECHNOLOGY_API_URL="http://127.0.0.1:$STACK_API_PORT" LOCAL_API
 note "SDK: node --test against $TECHNOLOGY_API_URL"
 started=$(date +%s)
 node --test --test-concurrency=1 --test-reporter=spec test/ || status=1

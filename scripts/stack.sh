@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The local stack, as functions: DynamoDB Local (or one already listening) + `local-api serve`
-# through the real handlers. `make dev` (scripts/dev.sh) and `make fuzz` (scripts/fuzz.sh) both
-# use these; source it, nothing runs.
+# through the real handlers. `make dev` (scripts/dev.sh), `make fuzz` (scripts/fuzz.sh) and the SDK
+# and explorer tests use these; source it, nothing runs.
 #
 #   stack_build_local_api       cargo build -p local-api; sets LOCAL_API
 #   stack_start API DDB         starts DynamoDB Local on port DDB (reuses a DynamoDB already there),
@@ -9,6 +9,10 @@
 #                               (STACK_ENV holds them as `export` lines), starts the API on port
 #                               API and waits until it listens; sets STACK_API_PID
 #   stack_stop                  stops exactly what stack_start started (no-op when nothing)
+#   stack_start_private NAME    a throwaway stack for a check (`make fuzz`, the SDK and explorer
+#                               tests): a table NAME-<time>-<pid> of its own, quiet logs unless
+#                               RUST_LOG says otherwise, free ports, stack_stop on any exit; sets
+#                               STACK_API_PORT
 
 # shellcheck source=scripts/dynamodb-local.sh
 . "$(dirname "${BASH_SOURCE[0]}")/dynamodb-local.sh"
@@ -16,6 +20,7 @@
 API_START_TIMEOUT=${API_START_TIMEOUT:-60}
 LOCAL_API=
 STACK_API_PID=
+STACK_API_PORT=
 STACK_STARTED_DYNAMODB=0
 STACK_ENV=
 
@@ -83,4 +88,18 @@ stack_stop() {
         ddbl_stop
         STACK_STARTED_DYNAMODB=0
     fi
+}
+
+stack_start_private() {
+    local dynamodb_port
+    trap 'stack_stop; exit 130' INT
+    trap 'stack_stop; exit 143' TERM
+    trap 'stack_stop' EXIT
+    # A table of its own: nothing another stack or an earlier run left can answer for this one.
+    export TABLE_NAME="$1-$(date +%s)-$$"
+    # The API logs every request; keep them out of the check's output unless asked for.
+    export RUST_LOG=${RUST_LOG:-warn}
+    STACK_API_PORT=$(ddbl_free_port) || exit 1
+    dynamodb_port=$(ddbl_free_port) || exit 1
+    stack_start "$STACK_API_PORT" "$dynamodb_port"
 }

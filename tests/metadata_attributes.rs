@@ -321,8 +321,8 @@ async fn get_reads_once_and_404s_for_missing_other_tenant_and_bad_keys() {
 #[tokio::test]
 async fn app_tokens_of_different_apps_share_the_catalog() {
     let api = Api::new().await;
-    let app_a = api.token_for("svc-a", Some("app-a"), &all_scopes());
-    let app_b = api.token_for("svc-b", Some("app-b"), &all_scopes());
+    let app_a = app_token(&api, "svc-a", "app-a");
+    let app_b = app_token(&api, "svc-b", "app-b");
     let body = json!({"key": "iscPrivacy", "name": "Privacy", "type": "governance"});
     let r = api.post_as(BASE, &app_a, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -609,7 +609,7 @@ async fn cursor_walk_returns_each_once_and_tampering_is_400() {
         assert_invalid(&r, &["cursor"]);
     }
     // Bound to the filter, the caller (tenant, app) and the collection.
-    let app = api.token_for("svc", Some("app-a"), &all_scopes());
+    let app = app_token(&api, "svc", "app-a");
     let other = Api::new().await;
     for (caller, token, uri) in [
         (

@@ -96,31 +96,50 @@ fn token() -> String {
     mint_hs256(SECRET, ISSUER, AUDIENCE, &spec).unwrap()
 }
 
-#[tokio::test]
-async fn serves_the_route_table_over_http() {
+/// Tokens signed with `secret` (HS256) only, no JWKS.
+pub(crate) fn hs256_auth(secret: &str, issuer: &str, audience: &str) -> AuthConfig {
+    AuthConfig {
+        hs256_secret: Some(secret.into()),
+        jwks_url: None,
+        issuer: issuer.into(),
+        audience: audience.into(),
+    }
+}
+
+/// A state on DynamoDB Local (`DYNAMODB_ENDPOINT`) with a fresh table `<table_prefix>-<ulid>`;
+/// `None`, and a line saying the test is skipped, without an endpoint.
+pub(crate) async fn local_state(
+    table_prefix: &str,
+    auth: AuthConfig,
+    public_base_url: Option<String>,
+) -> Option<State> {
     let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty())
     else {
         eprintln!("skipped: DYNAMODB_ENDPOINT is not set (make test sets it)");
-        return;
+        return None;
     };
     let config = Config {
-        table_name: format!("local-api-test-{}", ulid::Ulid::generate()),
+        table_name: format!("{table_prefix}-{}", ulid::Ulid::generate()),
         dynamodb_endpoint: Some(endpoint),
-        auth: AuthConfig {
-            hs256_secret: Some(SECRET.into()),
-            jwks_url: None,
-            issuer: ISSUER.into(),
-            audience: AUDIENCE.into(),
-        },
+        auth,
         cursor_secret: vec![7; 32],
-        public_base_url: None,
+        public_base_url,
     };
     let state = State::new(config).await.unwrap();
     shared::store::table::ensure_table(&state.db, &state.config.table_name)
         .await
         .unwrap();
+    Some(state)
+}
+
+#[tokio::test]
+async fn serves_the_route_table_over_http() {
+    let auth = hs256_auth(SECRET, ISSUER, AUDIENCE);
+    let Some(state) = local_state("local-api-test", auth, None).await else {
+        return;
+    };
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

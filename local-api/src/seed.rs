@@ -222,7 +222,7 @@ pub async fn seed(state: &mut State) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
+    use shared::config::{DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
 
     /// The order README "Invoking one function as Lambda runs it" gives, with each answer: after
     /// `make events`, every sample event answers as shipped, once each in this order.
@@ -274,31 +274,15 @@ mod tests {
 
     #[tokio::test]
     async fn every_sample_event_answers_after_seeding() {
-        let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT")
-            .ok()
-            .filter(|e| !e.is_empty())
+        // The events' tokens are signed with the development defaults.
+        let auth = crate::e2e_tests::hs256_auth(DEV_HS256_SECRET, DEV_ISSUER, DEV_AUDIENCE);
+        // As `make dev` sets it: only on Lambda does the function take API Gateway's domain.
+        let public_base_url = Some("http://127.0.0.1:3000".into());
+        let Some(mut state) =
+            crate::e2e_tests::local_state("local-api-seed", auth, public_base_url).await
         else {
-            eprintln!("skipped: DYNAMODB_ENDPOINT is not set (make test sets it)");
             return;
         };
-        // The events' tokens are signed with the development defaults.
-        let config = Config {
-            table_name: format!("local-api-seed-{}", ulid::Ulid::generate()),
-            dynamodb_endpoint: Some(endpoint),
-            auth: AuthConfig {
-                hs256_secret: Some(DEV_HS256_SECRET.into()),
-                jwks_url: None,
-                issuer: DEV_ISSUER.into(),
-                audience: DEV_AUDIENCE.into(),
-            },
-            cursor_secret: vec![7; 32],
-            // As `make dev` sets it: only on Lambda does the function take API Gateway's domain.
-            public_base_url: Some("http://127.0.0.1:3000".into()),
-        };
-        let mut state = State::new(config).await.unwrap();
-        shared::store::table::ensure_table(&state.db, &state.config.table_name)
-            .await
-            .unwrap();
         seed(&mut state).await.unwrap();
         seed(&mut state).await.unwrap();
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");

@@ -25,3 +25,12 @@ pub(crate) fn sorted_fields_of(err: ApiError) -> Vec<String> {
     fields.sort();
     fields
 }
+
+/// `body` with the two mistakes every create body is checked for besides its own, and names:
+/// an unknown `source_type` and a member no resource has (`extra`).
+pub(crate) fn with_envelope_mistakes(body: Value) -> Map<String, Value> {
+    let mut body = obj(body);
+    body.insert("source_type".into(), "robot".into());
+    body.insert("extra".into(), true.into());
+    body
+}

@@ -157,24 +157,12 @@ async fn a_batch_is_one_wave_of_batch_gets() {
         json!({"subject": {"type": "person", "id": "w"}, "evaluations": items})
     };
     // 50 items on one asset: the asset once and 50 guards, 51 keys.
-    let r = api
-        .expect_answer(
-            200,
-            &[("BatchGetItem", 1)],
-            api.post(EVALUATIONS, batch(50)),
-        )
-        .await;
-    assert_eq!(r.body["evaluations"].as_array().unwrap().len(), 50);
-    assert_eq!(verdict(&r.body["evaluations"][7]), granted());
+    let r = after_batch_gets(&api, 1, EVALUATIONS, batch(50)).await;
+    assert_eq!(r["evaluations"].as_array().unwrap().len(), 50);
+    assert_eq!(verdict(&r["evaluations"][7]), granted());
     // 100 items: 101 keys, two requests in the one wave.
-    let r = api
-        .expect_answer(
-            200,
-            &[("BatchGetItem", 2)],
-            api.post(EVALUATIONS, batch(100)),
-        )
-        .await;
-    let granted_at: Vec<usize> = r.body["evaluations"]
+    let r = after_batch_gets(&api, 2, EVALUATIONS, batch(100)).await;
+    let granted_at: Vec<usize> = r["evaluations"]
         .as_array()
         .unwrap()
         .iter()

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// The question is denied for `reason`, and the decision names no grant.
+async fn assert_denied_naming_no_grant(api: &Api, question: Value, reason: &str) {
+    let d = evaluate(api, question).await;
+    assert_eq!(verdict(&d), denied(reason));
+    assert_eq!(d["context"]["grants"], json!([]));
+}
+
 #[tokio::test]
 async fn a_direct_grant_is_granted_with_its_grant_listed() {
     let api = Api::new().await;
@@ -19,9 +26,7 @@ async fn a_direct_grant_is_granted_with_its_grant_listed() {
         verdict(&evaluate(&api, question("bob", &asset, "read")).await),
         denied("no_grant")
     );
-    let d = evaluate(&api, question("alice", &asset, "write")).await;
-    assert_eq!(verdict(&d), denied("no_grant"));
-    assert_eq!(d["context"]["grants"], json!([]));
+    assert_denied_naming_no_grant(&api, question("alice", &asset, "write"), "no_grant").await;
 }
 
 #[tokio::test]
@@ -73,17 +78,7 @@ async fn a_listed_groups_grant_is_granted_via_group() {
 async fn pending_revoked_and_wrong_type_grants_are_no_grant() {
     let api = Api::new().await;
     let (_, asset) = api.named_asset("billing").await;
-    grant(
-        &api,
-        with(
-            grant_body(&asset, "pat", "read"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
-    let revoked = grant(&api, grant_body(&asset, "rev", "read")).await;
-    revoke(&api, &revoked).await;
-    grant(&api, grant_body(&asset, "typ", "write")).await;
+    grants_giving_no_read(&api, &asset, ["pat", "rev", "typ"]).await;
     for who in ["pat", "rev", "typ"] {
         let d = evaluate(&api, question(who, &asset, "read")).await;
         assert_eq!(verdict(&d), denied("no_grant"), "{who}");
@@ -94,15 +89,7 @@ async fn pending_revoked_and_wrong_type_grants_are_no_grant() {
 async fn an_expired_grant_is_denied_at_once_whether_or_not_the_sweep_ran() {
     let api = Api::new().await;
     let (_, asset) = api.named_asset("vault").await;
-    let soon = shared::time::Timestamp::now().plus_millis(1500).to_string();
-    grant(
-        &api,
-        with(
-            grant_body(&asset, "eve", "read"),
-            json!({"expires_at": soon}),
-        ),
-    )
-    .await;
+    grant_read_lapsing_in(&api, &asset, "eve", 1500).await;
     assert_eq!(
         verdict(&evaluate(&api, question("eve", &asset, "read")).await),
         granted()
@@ -152,23 +139,17 @@ async fn deleted_missing_and_decommissioned_assets() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let d = evaluate(&api, question("a", &old, "read")).await;
-    assert_eq!(verdict(&d), denied("asset_decommissioned"));
-    assert_eq!(d["context"]["grants"], json!([]));
+    assert_denied_naming_no_grant(&api, question("a", &old, "read"), "asset_decommissioned").await;
 }
 
 /// Another tenant's and another app's asset answer exactly as a missing one.
 #[tokio::test]
 async fn foreign_assets_are_exactly_missing_ones() {
     let api = Api::new().await;
-    let crm = api.token_for("user-1", Some("crm"), &all_scopes());
-    let r = api.post_as(TECH, &crm, json!({"name": "crm-only"})).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let asset = id_of(&r.body);
-    let r = api
-        .post_as(ENTS, &crm, grant_body(&asset, "alice", "read"))
+    let crm = app_token(&api, "user-1", "crm");
+    let asset = api.asset_as(&crm, "crm-only").await;
+    api.created_as(ENTS, &crm, grant_body(&asset, "alice", "read"))
         .await;
-    assert_eq!(r.status, 201, "{}", r.text);
 
     let as_app = |token: String, body: Value| {
         let api = api.clone();
@@ -176,7 +157,7 @@ async fn foreign_assets_are_exactly_missing_ones() {
     };
     let missing_answer = as_app(crm.clone(), question("alice", &missing("ast"), "read")).await;
     assert_eq!(verdict(&missing_answer.body), denied("asset_not_found"));
-    let erp = api.token_for("user-1", Some("erp"), &all_scopes());
+    let erp = app_token(&api, "user-1", "erp");
     for asset_ref in [asset.as_str(), "crm-only"] {
         // The app's own token and a person token see it; another app does not.
         assert_eq!(
@@ -210,45 +191,22 @@ async fn foreign_assets_are_exactly_missing_ones() {
 async fn by_id_is_one_batch_get_and_by_name_one_more() {
     let api = Api::new().await;
     let (_, asset) = api.named_asset("erp-prod").await;
+    /// `zed`, a member of g0 … g{groups-1}, asks for `admin` on `asset`: the 200's decision,
+    /// after exactly `batch_gets` BatchGetItem calls.
+    async fn zed_asks(api: &Api, groups: usize, asset: &str, batch_gets: u64) -> Value {
+        let names: Vec<String> = (0..groups).map(|i| format!("g{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let question = question_with_groups("zed", &names, asset, "admin");
+        after_batch_gets(api, batch_gets, EVALUATION, question).await
+    }
     grant(&api, group_grant_body(&asset, "g7", "admin")).await;
-    let groups: Vec<String> = (0..10).map(|i| format!("g{i}")).collect();
-    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-    let by_id = api
-        .expect_answer(
-            200,
-            &[("BatchGetItem", 1)],
-            api.post(
-                EVALUATION,
-                question_with_groups("zed", &groups, &asset, "admin"),
-            ),
-        )
-        .await;
-    let by_name = api
-        .expect_answer(
-            200,
-            &[("BatchGetItem", 2)],
-            api.post(
-                EVALUATION,
-                question_with_groups("zed", &groups, "erp-prod", "admin"),
-            ),
-        )
-        .await;
-    assert_eq!(verdict(&by_id.body), granted());
-    assert_eq!(by_id.body, by_name.body);
+    let by_id = zed_asks(&api, 10, &asset, 1).await;
+    let by_name = zed_asks(&api, 10, "erp-prod", 2).await;
+    assert_eq!(verdict(&by_id), granted());
+    assert_eq!(by_id, by_name);
     // 100 groups, the subject and the asset: 102 keys, two BatchGetItem calls in one wave.
-    let many: Vec<String> = (0..100).map(|i| format!("g{i}")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
-    let r = api
-        .expect_answer(
-            200,
-            &[("BatchGetItem", 2)],
-            api.post(
-                EVALUATION,
-                question_with_groups("zed", &many, &asset, "admin"),
-            ),
-        )
-        .await;
-    assert_eq!(verdict(&r.body), granted());
+    let r = zed_asks(&api, 100, &asset, 2).await;
+    assert_eq!(verdict(&r), granted());
     // Nothing to read: no request at all.
     api.expect_answer(
         200,
@@ -287,37 +245,24 @@ async fn patched_status_expiry_and_type_are_decided_at_once() {
     let ent = grant(&api, grant_body(&asset, "pp", "read")).await;
     let uri = format!("{ENTS}/{ent}");
     let ask = || evaluate(&api, question("pp", &asset, "read"));
-    assert_eq!(
-        api.patch(&uri, json!({"status": "pending_approval"}))
-            .await
-            .status,
-        200
-    );
+    let patch = |body: Value| async {
+        let r = api.patch(&uri, body).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    };
+    patch(json!({"status": "pending_approval"})).await;
     assert_eq!(verdict(&ask().await), denied("no_grant"));
-    assert_eq!(
-        api.patch(&uri, json!({"status": "active"})).await.status,
-        200
-    );
+    patch(json!({"status": "active"})).await;
     assert_eq!(verdict(&ask().await), granted());
     let soon = shared::time::Timestamp::now().plus_millis(1200).to_string();
-    assert_eq!(
-        api.patch(&uri, json!({"expires_at": soon})).await.status,
-        200
-    );
+    patch(json!({"expires_at": soon})).await;
     let d = ask().await;
     assert_eq!(d["context"]["grants"][0]["expires_at"], soon.as_str());
     tokio::time::sleep(std::time::Duration::from_millis(1400)).await;
     assert_eq!(verdict(&ask().await), denied("expired"));
     // Extending it again (an expired-but-unswept grant is still `active`) grants again.
-    let r = api.patch(&uri, json!({"expires_at": in_days(1)})).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    patch(json!({"expires_at": in_days(1)})).await;
     assert_eq!(verdict(&ask().await), granted());
-    assert_eq!(
-        api.patch(&uri, json!({"entitlement_type": "write"}))
-            .await
-            .status,
-        200
-    );
+    patch(json!({"entitlement_type": "write"})).await;
     assert_eq!(verdict(&ask().await), denied("no_grant"));
     assert_eq!(
         verdict(&evaluate(&api, question("pp", &asset, "write")).await),

@@ -35,9 +35,7 @@ fn question_with_groups(person: &str, groups: &[&str], asset: &str, action: &str
 
 /// Creates an entitlement and returns its id.
 async fn grant(api: &Api, body: Value) -> String {
-    let r = api.post(ENTS, body).await;
-    assert_eq!(r.status, 201, "grant: {}", r.text);
-    id_of(&r.body)
+    id_of(&api.created_as(ENTS, &api.token(), body).await)
 }
 
 /// A group's grant of `etype` on `asset_id`.
@@ -48,11 +46,48 @@ fn group_grant_body(asset_id: &str, group: &str, etype: &str) -> Value {
     )
 }
 
+/// A person's grant of `etype` on `asset_id`, pending approval.
+fn pending_grant_body(asset_id: &str, principal: &str, etype: &str) -> Value {
+    with(
+        grant_body(asset_id, principal, etype),
+        json!({"status": "pending_approval"}),
+    )
+}
+
+/// Grants `person` `read` on `asset` until `millis` ms from now.
+async fn grant_read_lapsing_in(api: &Api, asset: &str, person: &str, millis: i64) -> String {
+    let soon = shared::time::Timestamp::now()
+        .plus_millis(millis)
+        .to_string();
+    let body = with(
+        grant_body(asset, person, "read"),
+        json!({"expires_at": soon}),
+    );
+    grant(api, body).await
+}
+
 async fn revoke(api: &Api, id: &str) {
     let r = api
         .post_empty_as(&format!("{ENTS}/{id}/revoke"), &api.token())
         .await;
     assert_eq!(r.status, 200, "revoke: {}", r.text);
+}
+
+/// Three people's grants on `asset` that give none of them `read`: the first's is pending, the
+/// second's revoked, the third's of `write`.
+async fn grants_giving_no_read(api: &Api, asset: &str, [pending, revoked, writer]: [&str; 3]) {
+    grant(api, pending_grant_body(asset, pending, "read")).await;
+    let gone = grant(api, grant_body(asset, revoked, "read")).await;
+    revoke(api, &gone).await;
+    grant(api, grant_body(asset, writer, "write")).await;
+}
+
+/// POSTs `body` to `uri`: the 200's body, after exactly `batch_gets` BatchGetItem calls.
+async fn after_batch_gets(api: &Api, batch_gets: u64, uri: &str, body: Value) -> Value {
+    let expected = [("BatchGetItem", batch_gets)];
+    api.expect_answer(200, &expected, api.post(uri, body))
+        .await
+        .body
 }
 
 /// An evaluation with an all-scopes token, which must answer 200.

@@ -18,36 +18,24 @@ fn subjects_of(asset: &str, kind: &str, action: &str) -> Value {
     json!({"subject": {"type": kind}, "resource": {"type": "technology_asset", "id": asset}, "action": {"name": action}})
 }
 
+/// The first page of the people who may `read` `asset`, of at most `limit`.
+async fn people_who_read(api: &Api, asset: &str, limit: u64) -> Response {
+    let body = with(
+        subjects_of(asset, "person", "read"),
+        json!({"page": {"limit": limit}}),
+    );
+    api.post(SEARCH_SUBJECT, body).await
+}
+
 #[tokio::test]
 async fn subject_search_is_the_live_set_and_pages_walk_it_once() {
     let api = Api::new().await;
     let (_, a) = api.named_asset("searched").await;
-    let mut live = Vec::new();
-    for i in 0..7 {
-        grant(&api, grant_body(&a, &format!("p{i}"), "read")).await;
-        live.push(format!("p{i}"));
-    }
-    grant(
-        &api,
-        with(
-            grant_body(&a, "pending", "read"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
-    let gone = grant(&api, grant_body(&a, "revoked", "read")).await;
-    revoke(&api, &gone).await;
-    grant(&api, grant_body(&a, "writer", "write")).await;
+    api.grants(&a, "p", 7, "read").await;
+    let live: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
+    grants_giving_no_read(&api, &a, ["pending", "revoked", "writer"]).await;
     grant(&api, group_grant_body(&a, "team", "read")).await;
-    let soon = shared::time::Timestamp::now().plus_millis(1000).to_string();
-    grant(
-        &api,
-        with(
-            grant_body(&a, "lapsing", "read"),
-            json!({"expires_at": soon}),
-        ),
-    )
-    .await;
+    grant_read_lapsing_in(&api, &a, "lapsing", 1000).await;
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
 
     for limit in [1, 3, 7, 100] {
@@ -69,15 +57,7 @@ async fn subject_search_is_the_live_set_and_pages_walk_it_once() {
         assert!(pages <= live.len() + 1, "limit {limit}: {pages} pages");
     }
     // A full page is full: the re-check's drops are made up within the page.
-    let r = api
-        .post(
-            SEARCH_SUBJECT,
-            with(
-                subjects_of(&a, "person", "read"),
-                json!({"page": {"limit": 7}}),
-            ),
-        )
-        .await;
+    let r = people_who_read(&api, &a, 7).await;
     assert_eq!(r.body["results"].as_array().unwrap().len(), 7, "{}", r.text);
     // Groups are searched as groups; by name too.
     let (results, _) = walk(
@@ -122,14 +102,7 @@ async fn resource_search_returns_the_subjects_live_assets_by_id() {
         live.push(a);
     }
     let (_, pending) = api.named_asset("res-pending").await;
-    grant(
-        &api,
-        with(
-            grant_body(&pending, "alice", "use"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    grant(&api, pending_grant_body(&pending, "alice", "use")).await;
     let (_, other_type) = api.named_asset("res-other").await;
     grant(&api, grant_body(&other_type, "alice", "admin")).await;
     let (_, decommissioned) = api.named_asset("res-old").await;
@@ -173,14 +146,7 @@ async fn action_search_lists_the_live_entitlement_types() {
     }
     let old = grant(&api, grant_body(&a, "bob", "admin")).await;
     revoke(&api, &old).await;
-    grant(
-        &api,
-        with(
-            grant_body(&a, "bob", "audit"),
-            json!({"status": "pending_approval"}),
-        ),
-    )
-    .await;
+    grant(&api, pending_grant_body(&a, "bob", "audit")).await;
     grant(&api, grant_body(&a, "carol", "own")).await;
     let body = json!({"subject": {"type": "person", "id": "bob"}, "resource": {"type": "technology_asset", "id": "acts"}});
     for limit in [1, 2, 10] {
@@ -198,18 +164,8 @@ async fn action_search_lists_the_live_entitlement_types() {
 async fn tokens_are_bound_to_their_search_and_checked() {
     let api = Api::new().await;
     let (_, a) = api.named_asset("tok").await;
-    for i in 0..3 {
-        grant(&api, grant_body(&a, &format!("t{i}"), "read")).await;
-    }
-    let r = api
-        .post(
-            SEARCH_SUBJECT,
-            with(
-                subjects_of(&a, "person", "read"),
-                json!({"page": {"limit": 1}}),
-            ),
-        )
-        .await;
+    api.grants(&a, "t", 3, "read").await;
+    let r = people_who_read(&api, &a, 1).await;
     let token = r.body["page"]["next_token"].as_str().unwrap().to_string();
     assert!(!token.is_empty());
     let page = |body: Value, token: &str| with(body, json!({"page": {"limit": 1, "token": token}}));

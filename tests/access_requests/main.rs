@@ -116,10 +116,6 @@ fn provisioner(api: &Api) -> String {
     token_of(api, "provisioner-1")
 }
 
-fn app_token(api: &Api, sub: &str, app: &str) -> String {
-    api.token_for(sub, Some(app), &all_scopes())
-}
-
 async fn act(api: &Api, token: &str, id: &str, action: &str) -> Response {
     api.post_empty_as(&format!("{}/{action}", url(id)), token)
         .await
@@ -152,9 +148,7 @@ async fn asset(api: &Api, name: &str) -> String {
 
 /// Creates a request as `token`, asserting 201.
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    let r = api.post_as(BASE, token, body).await;
-    assert_eq!(r.status, 201, "create request: {}", r.text);
-    r.body
+    api.created_as(BASE, token, body).await
 }
 
 /// Creates a request as user-1, asserting 201.

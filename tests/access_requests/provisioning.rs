@@ -385,9 +385,7 @@ async fn provisioning_modify_that_breaks_a_rule_changes_nothing() {
 async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     let api = Api::new().await;
     let app = app_token(&api, "svc-a", "app-a");
-    let r = api.post_as(TECH, &app, json!({"name": "app-sys"})).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let aid = id_of(&r.body);
+    let aid = api.asset_as(&app, "app-sys").await;
     let req = create_as(&api, &app, new_of("app-sys", "member", json!({}))).await;
     let id = id_of(&req);
     approve(&api, &id).await;

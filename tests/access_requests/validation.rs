@@ -280,9 +280,7 @@ async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
     assert_eq!(r["system_id"], "jira");
     // For an app token, another app's asset names nothing either.
     let app = app_token(&api, "svc", "app-a");
-    let r = api.post_as(TECH, &app, json!({"name": "app-tool"})).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let app_asset = id_of(&r.body);
+    let app_asset = api.asset_as(&app, "app-tool").await;
     let r = create_as(&api, &app, body("github", &app_asset)).await;
     assert_eq!(r["asset_id"], app_asset);
     // Still 400: a name of another asset, or neither resolving.

@@ -97,6 +97,11 @@ pub fn all_scopes() -> Vec<String> {
     Scope::ALL.iter().map(|s| s.as_str().to_string()).collect()
 }
 
+/// An app's token of this tenant with every scope.
+pub fn app_token(api: &Api, sub: &str, app: &str) -> String {
+    api.token_for(sub, Some(app), &all_scopes())
+}
+
 impl Api {
     pub async fn new() -> Api {
         let table = table().await;
@@ -290,9 +295,30 @@ impl Api {
 
     /// Creates an asset and returns its record.
     pub async fn asset(&self, body: Value) -> Value {
-        let r = self.post("/api/v1/technology", body).await;
-        assert_eq!(r.status, 201, "create asset: {}", r.text);
+        self.created_as(TECH, &self.token(), body).await
+    }
+
+    /// Creates `body` at `uri` with `token`, which must answer 201: the record.
+    pub async fn created_as(&self, uri: &str, token: &str, body: Value) -> Value {
+        let r = self.post_as(uri, token, body.clone()).await;
+        assert_eq!(r.status, 201, "create {body} at {uri}: {}", r.text);
         r.body
+    }
+
+    /// Creates the asset `{"name": name}` with `token` (an app's, say): its id.
+    pub async fn asset_as(&self, token: &str, name: &str) -> String {
+        id_of(&self.created_as(TECH, token, json!({ "name": name })).await)
+    }
+
+    /// Grants `etype` on `asset_id` to the people `<prefix>0` … `<prefix>{n-1}`: their ids.
+    pub async fn grants(&self, asset_id: &str, prefix: &str, n: usize, etype: &str) -> Vec<String> {
+        let token = self.token();
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let body = grant_body(asset_id, &format!("{prefix}{i}"), etype);
+            ids.push(id_of(&self.created_as(ENTS, &token, body).await));
+        }
+        ids
     }
 
     /// Creates the asset `{"name": name}`: its record and its id.
@@ -408,6 +434,13 @@ pub fn assert_problem(r: &Response, status: u16, slug: &str) {
     assert_eq!(r.body["status"], status);
     let rid = r.header("x-request-id").expect("x-request-id");
     assert_eq!(r.body["request_id"], rid);
+}
+
+/// `assert_problem`, and the problem's detail says `needle`.
+pub fn assert_problem_saying(r: &Response, status: u16, slug: &str, needle: &str) {
+    assert_problem(r, status, slug);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains(needle), "no {needle:?} in {}", r.text);
 }
 
 /// The field names of a validation problem, sorted.

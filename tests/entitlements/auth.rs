@@ -79,11 +79,7 @@ async fn app_tokens_see_and_grant_only_within_their_app() {
     attribute(&api, "iscPrivacy", with_values(&[("public", "Public")])).await;
     let new_asset = |token: String, name: &'static str| {
         let api = api.clone();
-        async move {
-            let r = api.post_as(TECH, &token, json!({"name": name})).await;
-            assert_eq!(r.status, 201, "{}", r.text);
-            id_of(&r.body)
-        }
+        async move { api.asset_as(&token, name).await }
     };
     let asset_a = new_asset(app_a.clone(), "asset-a").await;
     let asset_b = new_asset(app_b.clone(), "asset-b").await;

@@ -94,9 +94,7 @@ async fn granted_by_id_defaults_to_the_caller_and_to_null_for_apps() {
     let scopes = all_scopes();
     let person = api.token_for("alice-admin", None, &scopes);
     let app = api.token_for("svc-a", Some("app-a"), &scopes);
-    let r = api.post_as(TECH, &app, json!({"name": "app-asset"})).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let aid = id_of(&r.body);
+    let aid = api.asset_as(&app, "app-asset").await;
 
     let e = create_as(&api, &person, grant_body(&aid, "p1", "x")).await;
     let by_person =
@@ -675,10 +673,10 @@ async fn if_match_guards_patch_revoke_and_metadata() {
 #[tokio::test]
 async fn an_app_deleting_its_asset_counts_only_the_grants_it_sees() {
     let api = Api::new().await;
-    let app = api.token_for("svc-a", Some("app-a"), &all_scopes());
-    let r = api.post_as(TECH, &app, json!({"name": "app-asset"})).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let asset = r.body;
+    let app = app_token(&api, "svc-a", "app-a");
+    let asset = api
+        .created_as(TECH, &app, json!({"name": "app-asset"}))
+        .await;
     let aid = id_of(&asset);
     let mine = create_as(&api, &app, grant_body(&aid, "p1", "x")).await;
     let pending_body = with(

@@ -38,12 +38,17 @@ fn query_string(filters: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// The assets `alpha` and `beta`: their ids.
+async fn alpha_and_beta(api: &Api) -> (String, String) {
+    let a = asset_id(api, json!({"name": "alpha"})).await;
+    (a, asset_id(api, json!({"name": "beta"})).await)
+}
+
 #[tokio::test]
 async fn every_filter_alone_and_combined() {
     // Own table: one entitlement is made `expired` by the sweep.
     let api = Api::with_own_table().await;
-    let a = asset_id(&api, json!({"name": "alpha"})).await;
-    let b = asset_id(&api, json!({"name": "beta"})).await;
+    let (a, b) = alpha_and_beta(&api).await;
     let t5 = in_days(5);
     let specs: Vec<Value> = vec![
         with(
@@ -111,36 +116,26 @@ async fn every_filter_alone_and_combined() {
             .unwrap()
     };
     let missing = missing_asset();
-    let queries: Vec<Vec<(&str, &str)>> = vec![
-        vec![("asset_id", a.as_str())],
-        vec![("asset_id", b.as_str())],
-        vec![("asset_id", missing.as_str())],
-        vec![("principal_id", "alice")],
-        vec![("principal_id", "devs")],
-        vec![("principal_id", "nobody")],
-        vec![("principal_type", "person")],
-        vec![("principal_type", "group")],
-        vec![("status", "active")],
-        vec![("status", "pending_approval")],
-        vec![("status", "revoked")],
-        vec![("status", "expired")],
-        vec![("entitlement_type", "read")],
-        vec![("entitlement_type", "ADMIN-Ops")],
-        vec![("entitlement_type", "admin-ops")],
-        vec![("grant_source", "direct")],
-        vec![("grant_source", "inherited")],
-        vec![("grant_source", "provisioned")],
-        vec![("privileged", "true")],
-        vec![("privileged", "false")],
-        vec![("expires_before", t5.as_str())],
-        vec![("expires_before", plus_two.as_str())],
-        vec![("expires_before", "2000-01-01T00:00:00Z")],
-        vec![("q", "admin")],
-        vec![("q", "ADMIN")],
-        vec![("q", "console")],
-        vec![("q", "dev")],
-        vec![("q", "ali")],
-        vec![("q", "zzz")],
+    // Each filter alone, value by value; then filters together.
+    let alone: [(&str, &[&str]); 9] = [
+        ("asset_id", &[&a, &b, &missing]),
+        ("principal_id", &["alice", "devs", "nobody"]),
+        ("principal_type", &["person", "group"]),
+        (
+            "status",
+            &["active", "pending_approval", "revoked", "expired"],
+        ),
+        ("entitlement_type", &["read", "ADMIN-Ops", "admin-ops"]),
+        ("grant_source", &["direct", "inherited", "provisioned"]),
+        ("privileged", &["true", "false"]),
+        ("expires_before", &[&t5, &plus_two, "2000-01-01T00:00:00Z"]),
+        ("q", &["admin", "ADMIN", "console", "dev", "ali", "zzz"]),
+    ];
+    let mut queries: Vec<Vec<(&str, &str)>> = alone
+        .iter()
+        .flat_map(|(key, values)| values.iter().map(|v| vec![(*key, *v)]))
+        .collect();
+    queries.extend([
         vec![("asset_id", a.as_str()), ("status", "active")],
         vec![("asset_id", a.as_str()), ("principal_id", "alice")],
         vec![("principal_id", "alice"), ("principal_type", "group")],
@@ -167,7 +162,7 @@ async fn every_filter_alone_and_combined() {
         ],
         vec![("principal_id", "devs"), ("status", "pending_approval")],
         vec![("expires_before", t5.as_str()), ("status", "active")],
-    ];
+    ]);
     let mut non_empty = 0;
     for filters in &queries {
         let expected: Vec<String> = records
@@ -289,8 +284,7 @@ async fn include_deleted_changes_nothing_and_needs_the_write_scope() {
 #[tokio::test]
 async fn cursor_walk_returns_every_record_exactly_once() {
     let api = Api::new().await;
-    let a = asset_id(&api, json!({"name": "alpha"})).await;
-    let b = asset_id(&api, json!({"name": "beta"})).await;
+    let (a, b) = alpha_and_beta(&api).await;
     let mut all = Vec::new();
     for i in 0..23 {
         let asset = if i % 3 == 0 { &b } else { &a };
@@ -311,32 +305,25 @@ async fn cursor_walk_returns_every_record_exactly_once() {
         ));
     }
     all.reverse();
+    // The grants made `i`-th (0 to 22) for which `keep(i)`, newest first as listed.
+    let made = |keep: fn(usize) -> bool| -> Vec<String> {
+        let newest_first = all.iter().enumerate().map(|(at, id)| (22 - at, id));
+        newest_first
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
     for limit in [1, 2, 5, 7, 22, 23, 50] {
         let got = walk(&api, "", limit).await;
         assert_eq!(got, all, "limit {limit}");
     }
-    let on_a: Vec<String> = all
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| (22 - i) % 3 != 0)
-        .map(|(_, id)| id.clone())
-        .collect();
+    let on_a = made(|i| i % 3 != 0);
     for limit in [1, 3, 4, 100] {
         assert_eq!(walk(&api, &format!("asset_id={a}"), limit).await, on_a);
     }
-    let p1: Vec<String> = all
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| (22 - i) % 5 == 1)
-        .map(|(_, id)| id.clone())
-        .collect();
+    let p1 = made(|i| i % 5 == 1);
     assert_eq!(walk(&api, "principal_id=p1", 2).await, p1);
-    let pending: Vec<String> = all
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| (22 - i) % 4 == 0)
-        .map(|(_, id)| id.clone())
-        .collect();
+    let pending = made(|i| i % 4 == 0);
     assert_eq!(walk(&api, "status=pending_approval", 2).await, pending);
     // Exactly `limit` per page until the last.
     let r = api.get(&format!("{BASE}?limit=10")).await;
@@ -350,8 +337,7 @@ async fn cursor_walk_returns_every_record_exactly_once() {
 #[tokio::test]
 async fn cursors_are_bound_to_their_filters_tenant_and_app() {
     let api = Api::new().await;
-    let a = asset_id(&api, json!({"name": "alpha"})).await;
-    let b = asset_id(&api, json!({"name": "beta"})).await;
+    let (a, b) = alpha_and_beta(&api).await;
     for i in 0..4 {
         create(&api, grant_body(&a, &format!("p{i}"), "x")).await;
         create(&api, grant_body(&b, &format!("p{i}"), "x")).await;
@@ -389,7 +375,7 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
         ))
         .await;
     assert_problem(&r, 400, "validation-error");
-    let app = api.token_for("svc", Some("app-a"), &all_scopes());
+    let app = app_token(&api, "svc", "app-a");
     let r = api
         .get_as(
             &format!("{BASE}?asset_id={a}&status=active&limit=2&cursor={c}"),
@@ -425,8 +411,7 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
 #[tokio::test]
 async fn listing_by_asset_or_principal_is_one_query_of_its_own_entitlements() {
     let api = Api::new().await;
-    let a = asset_id(&api, json!({"name": "alpha"})).await;
-    let b = asset_id(&api, json!({"name": "beta"})).await;
+    let (a, b) = alpha_and_beta(&api).await;
     let mut on_b = Vec::new();
     for i in 0..3 {
         on_b.push(id_of(

@@ -62,9 +62,7 @@ fn missing_asset() -> String {
 }
 
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    let r = api.post_as(BASE, token, body.clone()).await;
-    assert_eq!(r.status, 201, "create {body}: {}", r.text);
-    r.body
+    api.created_as(BASE, token, body).await
 }
 
 async fn create(api: &Api, body: Value) -> Value {

@@ -260,14 +260,7 @@ async fn bad_times_and_filters_are_400() {
 async fn paging_walks_every_grant_once_at_one_time() {
     let api = Api::new().await;
     let (_, aid) = api.named_asset("pit").await;
-    let mut made = Vec::new();
-    for i in 0..7 {
-        let g = api
-            .post(ENTS, grant_body(&aid, &format!("p{i}"), "read"))
-            .await;
-        assert_eq!(g.status, 201, "{}", g.text);
-        made.push(id_of(&g.body));
-    }
+    let mut made = api.grants(&aid, "p", 7, "read").await;
     let t = now_after(&Timestamp::now().to_string()).await;
     // A grant made after `t` is not in the walk at `t`.
     let late = api.post(ENTS, grant_body(&aid, "late", "read")).await;
@@ -306,17 +299,14 @@ async fn paging_walks_every_grant_once_at_one_time() {
 async fn an_app_token_sees_its_apps_grants_only_and_needs_entitlements_read() {
     let api = Api::new().await;
     let bot = app_token(&api, "bot-1", "app-a");
-    let a = api.post_as(TECH, &bot, json!({"name": "app-asset"})).await;
-    assert_eq!(a.status, 201, "{}", a.text);
-    let aid = id_of(&a.body);
+    let aid = api.asset_as(&bot, "app-asset").await;
     let mine = api
-        .post_as(ENTS, &bot, grant_body(&aid, "p1", "read"))
+        .created_as(ENTS, &bot, grant_body(&aid, "p1", "read"))
         .await;
-    assert_eq!(mine.status, 201, "{}", mine.text);
-    let theirs = api.post(ENTS, grant_body(&aid, "p2", "read")).await;
-    assert_eq!(theirs.status, 201, "{}", theirs.text);
+    api.created_as(ENTS, &api.token(), grant_body(&aid, "p2", "read"))
+        .await;
     let r = api.get_as(&access(&aid, ""), &bot).await;
-    assert_eq!(ids(&r), [id_of(&mine.body)], "{}", r.text);
+    assert_eq!(ids(&r), [id_of(&mine)], "{}", r.text);
     let r = api.get(&access(&aid, "")).await;
     assert_eq!(ids(&r).len(), 2, "a person sees every app's: {}", r.text);
     let other_app = app_token(&api, "bot-2", "app-b");

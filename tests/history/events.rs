@@ -212,7 +212,7 @@ async fn an_access_requests_writes_are_its_history_event_for_event() {
 
     // created → deleted, by an app's token on the app's request
     let bot = app_token(&api, "bot-1", "app-c");
-    api.post_as(TECH, &bot, json!({"name": "app-sys"})).await;
+    api.asset_as(&bot, "app-sys").await;
     let r = api
         .post_as(ARQ, &bot, new_request("app-sys", "viewer"))
         .await;

@@ -152,14 +152,10 @@ async fn paging_walks_the_feed_once() {
 async fn an_app_sees_its_records_events_and_another_tenant_none() {
     let api = Api::new().await;
     let bot = app_token(&api, "bot-1", "app-a");
-    let mine = api.post_as(TECH, &bot, json!({"name": "mine"})).await;
-    assert_eq!(mine.status, 201, "{}", mine.text);
+    let mine = api.asset_as(&bot, "mine").await;
     // A person's write to the app's record is the app's record's event.
-    api.patch(
-        &format!("{TECH}/{}", id_of(&mine.body)),
-        json!({"vendor": "v"}),
-    )
-    .await;
+    api.patch(&format!("{TECH}/{mine}"), json!({"vendor": "v"}))
+        .await;
     api.named_asset("not-mine").await;
     let all = feed_when(&api, &api.token(), "", 3).await;
     assert_eq!(all.len(), 3);
@@ -167,7 +163,7 @@ async fn an_app_sees_its_records_events_and_another_tenant_none() {
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert!(seen
         .iter()
-        .all(|e| e["app_id"] == "app-a" && e["resource_id"] == mine.body["id"]));
+        .all(|e| e["app_id"] == "app-a" && e["resource_id"] == mine));
     let other_app = app_token(&api, "bot-2", "app-b");
     let r = api.get_as(FEED, &other_app).await;
     assert_eq!(r.body["items"], json!([]), "{}", r.text);
@@ -176,9 +172,7 @@ async fn an_app_sees_its_records_events_and_another_tenant_none() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["items"], json!([]), "{}", r.text);
     // Nor can it name this tenant's record.
-    let r = other
-        .get(&format!("{FEED}?resource_id={}", id_of(&mine.body)))
-        .await;
+    let r = other.get(&format!("{FEED}?resource_id={mine}")).await;
     assert_eq!(r.body["items"], json!([]), "{}", r.text);
 }
 

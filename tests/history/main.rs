@@ -51,11 +51,6 @@ fn person(api: &Api, sub: &str) -> String {
     api.token_for(sub, None, &all_scopes())
 }
 
-/// An app's token of this tenant with every scope.
-fn app_token(api: &Api, sub: &str, app: &str) -> String {
-    api.token_for(sub, Some(app), &all_scopes())
-}
-
 /// One write as its client saw it: what it should have appended.
 struct Write {
     action: &'static str,

@@ -2,12 +2,20 @@
 
 use super::*;
 
+/// The asset `cost`, created and patched: its id.
+async fn asset_of_two_events(api: &Api) -> String {
+    let (_, aid) = api.named_asset("cost").await;
+    let r = api
+        .patch(&format!("{TECH}/{aid}"), json!({"vendor": "v"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    aid
+}
+
 #[tokio::test]
 async fn a_history_page_and_a_verify_are_one_get_and_one_query() {
     let api = Api::new().await;
-    let (_, aid) = api.named_asset("cost").await;
-    api.patch(&format!("{TECH}/{aid}"), json!({"vendor": "v"}))
-        .await;
+    let aid = asset_of_two_events(&api).await;
     attribute(&api, "tier", json!({})).await;
     let g = api.post(ENTS, grant_body(&aid, "p1", "read")).await;
     let eid = id_of(&g.body);
@@ -34,9 +42,7 @@ async fn a_history_page_and_a_verify_are_one_get_and_one_query() {
 #[tokio::test]
 async fn a_feed_page_is_one_query() {
     let api = Api::new().await;
-    let (_, aid) = api.named_asset("cost").await;
-    api.patch(&format!("{TECH}/{aid}"), json!({"vendor": "v"}))
-        .await;
+    let aid = asset_of_two_events(&api).await;
     feed_when(&api, &api.token(), "", 2).await;
     let one = &[("Query", 1)];
     api.expect_answer(200, one, api.get("/api/v1/audit-events"))
@@ -57,14 +63,7 @@ async fn a_feed_page_is_one_query() {
 async fn access_now_is_one_get_and_one_query_and_the_past_one_query_per_changed_grant() {
     let api = Api::new().await;
     let (_, aid) = api.named_asset("cost").await;
-    let mut grants = Vec::new();
-    for i in 0..4 {
-        let g = api
-            .post(ENTS, grant_body(&aid, &format!("p{i}"), "read"))
-            .await;
-        assert_eq!(g.status, 201, "{}", g.text);
-        grants.push(id_of(&g.body));
-    }
+    let grants = api.grants(&aid, "p", 4, "read").await;
     let uri = format!("{TECH}/{aid}/access");
     let r = api
         .expect_answer(200, &[("GetItem", 1), ("Query", 1)], api.get(&uri))

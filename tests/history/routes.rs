@@ -110,12 +110,9 @@ async fn a_deleted_records_history_is_seen_as_its_get_is() {
 async fn another_tenant_or_app_gets_404_and_each_family_needs_its_read_scope() {
     let api = Api::new().await;
     let bot = app_token(&api, "bot-1", "app-a");
-    let a = api.post_as(TECH, &bot, json!({"name": "scoped"})).await;
-    let aid = id_of(&a.body);
-    let g = api
-        .post_as(ENTS, &bot, grant_body(&aid, "p1", "read"))
-        .await;
-    let eid = id_of(&g.body);
+    let aid = api.asset_as(&bot, "scoped").await;
+    let grant = api.created_as(ENTS, &bot, grant_body(&aid, "p1", "read"));
+    let eid = id_of(&grant.await);
     let r = api
         .post_as(ARQ, &bot, new_request("scoped", "member"))
         .await;

@@ -81,32 +81,21 @@ async fn a_malformed_key_is_a_400_naming_it_and_changes_nothing() {
         b"caf\xc3\xa9",
         too_long.as_bytes(),
     ];
+    let assert_key_refused = |headers: HeaderMap| async {
+        let body = Some(json!({"name": "x"}));
+        let r = api
+            .call_with("POST", ASSETS, &api.token(), headers, body)
+            .await;
+        assert_invalid(&r, &["Idempotency-Key"]);
+    };
     for key in bad {
         let mut headers = HeaderMap::new();
         headers.insert("idempotency-key", HeaderValue::from_bytes(key).unwrap());
-        let r = api
-            .call_with(
-                "POST",
-                ASSETS,
-                &api.token(),
-                headers,
-                Some(json!({"name": "x"})),
-            )
-            .await;
-        assert_invalid(&r, &["Idempotency-Key"]);
+        assert_key_refused(headers).await;
     }
     let mut twice = keyed("k1", None);
     twice.append("idempotency-key", HeaderValue::from_static("k2"));
-    let r = api
-        .call_with(
-            "POST",
-            ASSETS,
-            &api.token(),
-            twice,
-            Some(json!({"name": "x"})),
-        )
-        .await;
-    assert_invalid(&r, &["Idempotency-Key"]);
+    assert_key_refused(twice).await;
     assert!(list_ids(&api, ASSETS).await.is_empty());
     // The longest key is a key.
     let longest = "k".repeat(255);
@@ -202,30 +191,16 @@ async fn a_no_op_answer_is_kept_on_its_own() {
 async fn answers_that_are_not_kept_leave_the_key_free() {
     let api = Api::new().await;
     let key = fresh_key();
+    async fn post_keyed(api: &Api, key: &str, content_type: &'static str, body: &[u8]) -> Response {
+        let mut headers = keyed(key, None);
+        headers.insert("content-type", HeaderValue::from_static(content_type));
+        api.raw("POST", ASSETS, &api.token(), headers, body.to_vec())
+            .await
+    }
     // Unparsable JSON (400), another media type (415), a token without the scope (403).
-    let mut json_headers = keyed(&key, None);
-    json_headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let r = api
-        .raw(
-            "POST",
-            ASSETS,
-            &api.token(),
-            json_headers,
-            b"{\"name\":".to_vec(),
-        )
-        .await;
+    let r = post_keyed(&api, &key, "application/json", b"{\"name\":").await;
     assert_problem(&r, 400, "bad-request");
-    let mut text_headers = keyed(&key, None);
-    text_headers.insert("content-type", HeaderValue::from_static("text/plain"));
-    let r = api
-        .raw(
-            "POST",
-            ASSETS,
-            &api.token(),
-            text_headers,
-            b"{\"name\":\"n\"}".to_vec(),
-        )
-        .await;
+    let r = post_keyed(&api, &key, "text/plain", b"{\"name\":\"n\"}").await;
     assert_problem(&r, 415, "unsupported-media-type");
     let reader = api.token_with(&["technology:read"]);
     let r = send_keyed(

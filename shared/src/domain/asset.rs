@@ -376,7 +376,7 @@ pub const LIST: Spec<'static> = Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{fields_of, obj, sorted_fields_of};
+    use crate::test_support::{fields_of, obj, sorted_fields_of, with_envelope_mistakes};
     use serde_json::json;
 
     #[test]
@@ -406,16 +406,14 @@ mod tests {
 
     #[test]
     fn create_names_every_bad_field() {
-        let err = parse_create(obj(json!({
+        let err = parse_create(with_envelope_mistakes(json!({
             "name": "Not Kebab",
             "status": "gone",
             "url": "ftp://x",
             "hosting": "saas",
             "cloud_provider": "aws",
             "tags": [1],
-            "owner": {"group_id": "g"},
-            "source_type": "robot",
-            "extra": true
+            "owner": {"group_id": "g"}
         })))
         .unwrap_err();
         assert_eq!(

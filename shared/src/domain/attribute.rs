@@ -332,7 +332,7 @@ pub const LIST: Spec<'static> = Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{obj, sorted_fields_of};
+    use crate::test_support::{obj, sorted_fields_of, with_envelope_mistakes};
     use serde_json::json;
 
     fn privacy() -> AttributeFields {
@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn create_names_every_bad_field() {
-        let err = parse_create(obj(json!({
+        let err = parse_create(with_envelope_mistakes(json!({
             "key": "1bad-key",
             "name": "",
             "description": 5,
@@ -375,9 +375,7 @@ mod tests {
             "multiselect": "yes",
             "status": "gone",
             "object_types": ["role"],
-            "values": {"value": "x"},
-            "source_type": "robot",
-            "extra": true
+            "values": {"value": "x"}
         })))
         .unwrap_err();
         assert_eq!(

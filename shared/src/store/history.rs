@@ -158,6 +158,21 @@ pub async fn all(
     }
 }
 
+/// A strongly consistent query of the whole partition `pk` (one page of it per call).
+fn partition(
+    store: &Store,
+    pk: String,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    store
+        .db
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", keys::PK)
+        .expression_attribute_values(":pk", s(pk))
+        .consistent_read(true)
+}
+
 /// One query of a record's history partition. With a `limit`, the next position is given only
 /// when there is more (a page that ends exactly at the end says so).
 async fn query(
@@ -171,14 +186,7 @@ async fn query(
     let mut start = start;
     loop {
         let want = limit.map(|l| l - items.len());
-        let out = store
-            .db
-            .query()
-            .table_name(store.table())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":pk", s(keys::history_pk(tenant, resource_id)))
-            .consistent_read(true)
+        let out = partition(store, keys::history_pk(tenant, resource_id))
             .scan_index_forward(true)
             // One more than the page, to know whether a next page exists.
             .set_limit(want.map(|w| w as i32 + 1))
@@ -390,17 +398,10 @@ pub async fn verify_tenant(store: &Store, tenant: &str) -> ApiResult<Vec<RecordV
     for (kind, resource_type) in kinds {
         let mut start = None;
         loop {
-            let page = store
-                .db
-                .query()
-                .table_name(store.table())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::PK)
+            let page = partition(store, keys::pk(tenant, kind))
                 .expression_attribute_names("#id", "id")
                 .expression_attribute_names("#rev", "revision")
-                .expression_attribute_values(":pk", s(keys::pk(tenant, kind)))
                 .projection_expression("#id, #rev")
-                .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
