@@ -33,6 +33,8 @@ rm -rf "$report_dir"
 mkdir -p "$report_dir"
 note "schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$api_port (seed $seed, $max_examples examples per operation)"
 started=$(date +%s)
+# Well-formed Idempotency-Keys made unique per request (why: scripts/fuzz_hooks.py).
+SCHEMATHESIS_HOOKS="$TECH_ROOT/scripts/fuzz_hooks.py" \
 "$st" --no-color --config-file scripts/schemathesis.toml run openapi.yaml \
     --url "http://127.0.0.1:$api_port" \
     --header "Authorization: Bearer $token" \

@@ -3035,8 +3035,8 @@ export interface components {
          *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
          *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
          *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-         *     description. Without the header a write behaves as it always did.
-         * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+         *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+         *     write is a good key.
          */
         IdempotencyKey: string;
         /**
@@ -3359,8 +3359,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3489,8 +3489,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3566,8 +3566,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3740,8 +3740,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3885,8 +3885,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3989,8 +3989,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4086,8 +4086,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4194,8 +4194,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4366,8 +4366,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4502,8 +4502,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4578,8 +4578,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4680,8 +4680,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4752,8 +4752,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4824,8 +4824,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4971,8 +4971,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -5115,8 +5115,8 @@ export interface operations {
                  *     with another fingerprint → `422` (`idempotency-key-reused`); while a request with the key
                  *     is still in progress and its answer cannot be read yet → `409` (`idempotency-key-in-use`).
                  *     Which answers are kept, and which a retry gets processed anew: *Safe retries* in the API's
-                 *     description. Without the header a write behaves as it always did.
-                 * @example 5f0c8a3e-2d41-4b7e-9c6a-0e1f2a3b4c5d
+                 *     description. Without the header a write behaves as it always did. A fresh UUID per logical
+                 *     write is a good key.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
