@@ -14,7 +14,8 @@ use crate::keys;
 use crate::time::Timestamp;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::sync::{Arc, Mutex};
 
 tokio::task_local! {
@@ -83,10 +84,9 @@ impl Claim {
     }
 
     fn item(&self, kept: &Kept, now: &Timestamp) -> ApiResult<Item> {
-        let text = serde_json::to_string(kept).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut item = self.key_item();
         item.insert("fingerprint".into(), s(&self.fingerprint));
-        item.insert("kept".into(), s(text));
+        item.insert(KEPT.into(), deflated(kept)?);
         item.insert("kept_at".into(), s(now.as_string()));
         item.insert(PURGE_AT.into(), n(purge_at(now)));
         item.insert("idempotency_key".into(), s(&self.key));
@@ -117,7 +117,8 @@ impl Claim {
             .build())
     }
 
-    /// Keeps an answer that wrote nothing (a no-op, a kept 4xx). `false`: a live key was there.
+    /// Keeps an answer that wrote nothing (a no-op, a kept 4xx). `false`: a live key was there,
+    /// or another request's transaction was putting one.
     pub async fn keep_alone(&self, store: &Store, kept: &Kept) -> ApiResult<bool> {
         let put = self.put(kept, store.table())?;
         let sent = store
@@ -132,8 +133,14 @@ impl Claim {
             .await;
         match sent {
             Ok(_) => Ok(true),
+            // A live key, or a transaction committing one this moment: held either way (the
+            // read that follows replays its answer, or answers 409 while it is not there yet).
             Err(SdkError::ServiceError(ctx))
-                if matches!(ctx.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                if matches!(
+                    ctx.err(),
+                    PutItemError::ConditionalCheckFailedException(_)
+                        | PutItemError::TransactionConflictException(_)
+                ) =>
             {
                 Ok(false)
             }
@@ -154,21 +161,47 @@ impl Claim {
 /// The TTL attribute of key items (`template.yaml` enables TTL on it).
 pub const PURGE_AT: &str = "purge_at";
 
+/// The kept answer's attribute: its JSON, deflated (binary). A rendered entitlement joins the
+/// definitions of its metadata, so an answer can outgrow the 400 KB item limit where the record
+/// itself (at most 100 KiB) fits; its repetitive JSON deflates many times over.
+pub const KEPT: &str = "kept";
+
+/// The kept answer as stored.
+pub fn deflated(kept: &Kept) -> ApiResult<AttributeValue> {
+    use std::io::Write;
+    let json = serde_json::to_vec(kept).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&json)
+        .map_err(|e| ApiError::Internal(format!("deflate: {e}")))?;
+    let bytes = encoder
+        .finish()
+        .map_err(|e| ApiError::Internal(format!("deflate: {e}")))?;
+    Ok(AttributeValue::B(Blob::new(bytes)))
+}
+
+/// The kept answer of a key item.
+pub fn inflated(item: &Item) -> ApiResult<Kept> {
+    let Some(AttributeValue::B(bytes)) = item.get(KEPT) else {
+        return Err(ApiError::Internal(
+            "idempotency key item without its answer".into(),
+        ));
+    };
+    let json = flate2::read::DeflateDecoder::new(bytes.as_ref());
+    serde_json::from_reader(json).map_err(|e| ApiError::Internal(format!("kept answer: {e}")))
+}
+
 fn stored(item: &Item) -> ApiResult<Stored> {
-    let (Some(fingerprint), Some(kept), Some(purge_at)) = (
-        get_s(item, "fingerprint"),
-        get_s(item, "kept"),
-        get_n(item, PURGE_AT),
-    ) else {
+    let (Some(fingerprint), Some(purge_at)) = (get_s(item, "fingerprint"), get_n(item, PURGE_AT))
+    else {
         return Err(ApiError::Internal(
             "idempotency key item without its parts".into(),
         ));
     };
-    let kept: Kept =
-        serde_json::from_str(kept).map_err(|e| ApiError::Internal(format!("kept answer: {e}")))?;
     Ok(Stored {
         fingerprint: fingerprint.to_string(),
-        kept,
+        kept: inflated(item)?,
         purge_at,
     })
 }
@@ -176,4 +209,36 @@ fn stored(item: &Item) -> ApiResult<Stored> {
 /// The claim of the request being handled, if it sent a key.
 pub fn current() -> Option<Arc<Claim>> {
     CLAIM.try_with(Arc::clone).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_answer_is_kept_deflated_and_comes_back_whole() {
+        // An entitlement whose metadata joins many long definitions renders to ~600 KB.
+        let value = format!("{{\"name\":\"{}\"}}", "é".repeat(200));
+        let body = format!("[{}]", vec![value; 1000].join(","));
+        assert!(body.len() > 400_000);
+        let kept = Kept {
+            status: 200,
+            content_type: Some("application/json".into()),
+            location: None,
+            etag: Some("\"7\"".into()),
+            body,
+            request_id: "req".into(),
+        };
+        let stored = deflated(&kept).unwrap();
+        let AttributeValue::B(bytes) = &stored else {
+            panic!("not binary: {stored:?}");
+        };
+        assert!(
+            bytes.as_ref().len() < 50_000,
+            "{} bytes",
+            bytes.as_ref().len()
+        );
+        let item = Item::from([(KEPT.to_string(), stored)]);
+        assert_eq!(inflated(&item).unwrap(), kept);
+    }
 }
