@@ -17,28 +17,36 @@ pub const ADD: Route = route!("entitlements-metadata-add", POST "/api/v1/entitle
 pub const REMOVE: Route = route!("entitlements-metadata-remove", DELETE "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}", EntitlementsWrite, remove);
 
 async fn add(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    Change::parse(&req)?
-        .apply(
-            state,
-            caller,
-            Action::MetadataAdded,
-            true,
-            access_model::add_value,
-        )
-        .await
+    Change::parse(&req)?.apply(state, caller, &ADDING).await
 }
 
 async fn remove(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    Change::parse(&req)?
-        .apply(
-            state,
-            caller,
-            Action::MetadataRemoved,
-            false,
-            |current, _, key, value| access_model::remove_value(current, key, value),
-        )
-        .await
+    Change::parse(&req)?.apply(state, caller, &REMOVING).await
 }
+
+/// One of the two edits: its history action, whether the attribute's definition judges it (and
+/// is read beside the entitlement), and the rule.
+struct Edit {
+    action: Action,
+    judged_by_definition: bool,
+    rule: Rule,
+}
+
+/// The metadata an edit leaves (`None`: none), judged on the entitlement, the attribute's
+/// definition, the key and the value.
+type Rule = fn(&Entitlement, Option<&Attribute>, &str, &str) -> ApiResult<Option<Vec<MetadataRef>>>;
+
+const ADDING: Edit = Edit {
+    action: Action::MetadataAdded,
+    judged_by_definition: true,
+    rule: access_model::add_value,
+};
+
+const REMOVING: Edit = Edit {
+    action: Action::MetadataRemoved,
+    judged_by_definition: false,
+    rule: |current, _, key, value| access_model::remove_value(current, key, value),
+};
 
 /// What adding and removing read from the request, all of it before any store call.
 struct Change {
@@ -60,28 +68,16 @@ impl Change {
         })
     }
 
-    /// Writes the change; `judged_by_definition`: the attribute's definition decides it (and
-    /// is read beside the entitlement).
-    async fn apply<F>(
-        self,
-        state: &State,
-        caller: &Caller,
-        action: Action,
-        judged_by_definition: bool,
-        change: F,
-    ) -> ApiResult<Response<Body>>
-    where
-        F: Fn(&Entitlement, Option<&Attribute>, &str, &str) -> ApiResult<Option<Vec<MetadataRef>>>,
-    {
+    async fn apply(self, state: &State, caller: &Caller, edit: &Edit) -> ApiResult<Response<Body>> {
         let (updated, view) = store::entitlements::set_metadata(
             state,
             caller,
             &self.id,
             self.expected,
-            action,
+            edit.action,
             self.provenance,
-            judged_by_definition.then_some(self.key.as_str()),
-            |current, attr| change(current, attr, &self.key, &self.value),
+            edit.judged_by_definition.then_some(self.key.as_str()),
+            |current, attr| (edit.rule)(current, attr, &self.key, &self.value),
         )
         .await?;
         http::ok_record(&view, updated.envelope.revision)
