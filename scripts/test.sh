@@ -7,7 +7,8 @@
 #                           checks, and `make fuzz` (schemathesis against its own stack), the
 #                           SDK's tests and the explorer's browser test (each against a stack
 #                           of its own)
-#   scripts/test.sh bench   cargo bench (the root package's benches/)
+#   scripts/test.sh bench   the function binaries and their baselines (bench profile), then
+#                           cargo bench (the root package's benches/)
 #
 # Every step of `test` runs even when an earlier one failed (so one run shows every problem); the
 # exit status is non-zero when any failed. Tests read DYNAMODB_ENDPOINT and make their own tables.
@@ -49,6 +50,13 @@ step() {
 }
 
 if [ "$mode" = bench ]; then
+    # benches/lambda.rs runs function binaries against their hello-world-with-client baselines
+    # (bench-baseline/): both built here with the profile cargo bench uses, in one cargo run, so
+    # the same dependency builds (features unified once) go into every one of them.
+    lambda_bins=(technology-get technology-create technology-list access-evaluation
+        hello-getitem hello-transactwrite hello-query hello-batchget)
+    step "cargo build --profile bench (lambda binaries)" cargo build --profile bench --quiet \
+        -p functions -p bench-baseline "${lambda_bins[@]/#/--bin=}"
     # The benches belong to the root package; `default-members` would skip it without -p.
     step "cargo bench" cargo bench -p technology-api
 else

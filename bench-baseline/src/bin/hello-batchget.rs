@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    bench_baseline::run::<bench_baseline::BatchGet>().await
+}
