@@ -21,9 +21,9 @@
 //! start on a shared machine swings by 2× from one to the next. Binary sizes are compared once.
 //!
 //! Then (BENCH_LAMBDA_PART3=0 skips it) two costs of the functions' own start and edge:
-//! the trust store the SDK's HTTPS client loads at init (cold start with the system's default
-//! store, the system bundle alone, and only the Amazon Trust Services roots, alternately,
-//! BENCH_LAMBDA_COLD_REPS starts of each), and JSON logging (CPU per request with
+//! the trust store of the DynamoDB client's TLS (cold start with the system's store as the
+//! SDK loads it by default, the system bundle alone, and the compiled-in Amazon Trust Services
+//! roots that are the default, alternately, BENCH_LAMBDA_COLD_REPS starts of each), and JSON logging (CPU per request with
 //! RUST_LOG=off, which keeps the per-request metrics line, against the default `info`).
 //!
 //! Knobs: BENCH_LAMBDA_REPS (5), BENCH_LAMBDA_WARM (500), BENCH_LAMBDA_WARMUP (50),
@@ -141,6 +141,7 @@ impl Options {
         Config {
             table_name: self.table.clone(),
             dynamodb_endpoint: Some(self.endpoint.clone()),
+            dynamodb_trust: shared::config::TrustStore::Amazon,
             auth: AuthConfig {
                 hs256_secret: Some(DEV_HS256_SECRET.into()),
                 jwks_url: None,
@@ -707,25 +708,6 @@ fn report(opts: &Options, pair: &Pair, samples: &[(Sample, Sample)]) -> Vec<f64>
 
 // ---------------------------------------------------------------- part 3: trust store, logging
 
-/// The Amazon Trust Services roots (what DynamoDB's certificates chain to), from the system's
-/// store, as one PEM file.
-fn amazon_roots(opts: &Options) -> Option<PathBuf> {
-    let names = [
-        "Amazon_Root_CA_1.pem",
-        "Amazon_Root_CA_2.pem",
-        "Amazon_Root_CA_3.pem",
-        "Amazon_Root_CA_4.pem",
-        "Starfield_Services_Root_Certificate_Authority_-_G2.pem",
-    ];
-    let mut pem = String::new();
-    for n in names {
-        pem.push_str(&std::fs::read_to_string(Path::new("/etc/ssl/certs").join(n)).ok()?);
-    }
-    let file = opts.work.join("amazon-roots.pem");
-    std::fs::write(&file, pem).ok()?;
-    Some(file)
-}
-
 fn count_certs(path: &str) -> usize {
     std::fs::read_to_string(path)
         .map(|s| s.matches("BEGIN CERTIFICATE").count())
@@ -759,44 +741,46 @@ async fn part3(opts: &Options) -> Result<(), String> {
     let get = &PAIRS[0];
     println!("\npart 3 (technology-get)");
     let bundle = "/etc/ssl/certs/ca-certificates.crt";
-    match amazon_roots(opts) {
-        None => println!("  trust store: skipped (no Amazon roots under /etc/ssl/certs)"),
-        Some(roots) => {
-            let reps = env_or("BENCH_LAMBDA_COLD_REPS", 4 * opts.reps);
-            let variants = [
-                (
-                    "default store (SSL_CERT_FILE/DIR unset)",
-                    vec![("SSL_CERT_FILE", String::new())],
-                ),
-                (
-                    "SSL_CERT_FILE=system bundle",
-                    vec![("SSL_CERT_FILE", bundle.to_string())],
-                ),
-                (
-                    "SSL_CERT_FILE=Amazon roots only",
-                    vec![("SSL_CERT_FILE", roots.display().to_string())],
-                ),
-            ];
-            let samples = interleave(opts, get, &variants, reps, 0).await?;
-            let base: Vec<f64> = samples[0].iter().map(|s| s.cold_ms).collect();
-            println!(
-                "  trust store: cold start, {reps} starts of each, interleaved \
-                 (bundle: {} certificates; Amazon file: {})",
-                count_certs(bundle),
-                count_certs(&roots.display().to_string())
-            );
-            println!("    variant                                   median ms   min ms | vs default: min  median    max");
-            for ((label, _), s) in variants.iter().zip(&samples) {
-                let cold: Vec<f64> = s.iter().map(|s| s.cold_ms).collect();
-                let rs: Vec<f64> = cold.iter().zip(&base).map(|(a, b)| ratio(*a, *b)).collect();
-                let (lo, mid, hi) = min_med_max(&rs);
-                let least = cold.iter().copied().fold(f64::INFINITY, f64::min);
-                println!(
-                    "    {label:<41} {:>9.2} {least:>8.2} | {lo:>16.3} {mid:>7.3} {hi:>6.3}",
-                    median(&cold)
-                );
-            }
-        }
+    let reps = env_or("BENCH_LAMBDA_COLD_REPS", 4 * opts.reps);
+    let system = |extra: Option<(&'static str, String)>| {
+        let mut env = vec![("DYNAMODB_TRUST_STORE", "system".to_string())];
+        env.extend(extra);
+        env
+    };
+    let variants = [
+        (
+            "system store (SSL_CERT_FILE/DIR unset)",
+            system(Some(("SSL_CERT_FILE", String::new()))),
+        ),
+        (
+            "system store, SSL_CERT_FILE=bundle",
+            system(Some(("SSL_CERT_FILE", bundle.to_string()))),
+        ),
+        (
+            "Amazon roots, compiled in (default)",
+            vec![("DYNAMODB_TRUST_STORE", "amazon".to_string())],
+        ),
+    ];
+    let samples = interleave(opts, get, &variants, reps, 0).await?;
+    let base: Vec<f64> = samples[0].iter().map(|s| s.cold_ms).collect();
+    println!(
+        "  trust store (DYNAMODB_TRUST_STORE): cold start, {reps} starts of each, interleaved \
+         (bundle: {} certificates; compiled in: {})",
+        count_certs(bundle),
+        String::from_utf8_lossy(shared::store::trust::AMAZON_ROOTS)
+            .matches("BEGIN CERTIFICATE")
+            .count()
+    );
+    println!("    variant                                   median ms   min ms | vs system: min  median    max");
+    for ((label, _), s) in variants.iter().zip(&samples) {
+        let cold: Vec<f64> = s.iter().map(|s| s.cold_ms).collect();
+        let rs: Vec<f64> = cold.iter().zip(&base).map(|(a, b)| ratio(*a, *b)).collect();
+        let (lo, mid, hi) = min_med_max(&rs);
+        let least = cold.iter().copied().fold(f64::INFINITY, f64::min);
+        println!(
+            "    {label:<41} {:>9.2} {least:>8.2} | {lo:>15.3} {mid:>7.3} {hi:>6.3}",
+            median(&cold)
+        );
     }
     let variants = [
         ("RUST_LOG=info (production default)", vec![]),

@@ -2,8 +2,8 @@
 //!
 //! A handler is `async fn(&State, &Caller, Request) -> ApiResult<Response>`, thin: parse →
 //! authorize → one domain/store call → respond. Its module declares its route (`ROUTE`: the
-//! function's name, method, path, scope); the edge around it (log span, request id, the token and
-//! its scope, error mapping) is `routes::route!`'s, once for all.
+//! function's name, method, path, scope); the edge around it (log context, request id, the token
+//! and its scope, error mapping) is `routes::route!`'s, once for all.
 
 pub mod access;
 pub mod access_requests;

@@ -15,8 +15,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
-/// A handler behind the edge: `shared::http::serve` (log span, request id, error mapping, the
-/// request counter's function) around authentication and the handler itself.
+/// A handler behind the edge: `shared::http::serve` (its log lines' request context, request
+/// id, error mapping, the request counter's function) around authentication and the handler.
 pub type Handler = for<'a> fn(&'a State, Request) -> HandlerFuture<'a>;
 
 /// How a route authenticates its caller.
@@ -274,6 +274,7 @@ mod tests {
         let config = shared::config::Config {
             table_name: "unused".into(),
             dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
+            dynamodb_trust: shared::config::TrustStore::Amazon,
             auth: shared::config::AuthConfig {
                 hs256_secret: Some(shared::config::DEV_HS256_SECRET.into()),
                 jwks_url: None,

@@ -123,6 +123,7 @@ pub(crate) async fn local_state(
     let config = Config {
         table_name: format!("{table_prefix}-{}", ulid::Ulid::generate()),
         dynamodb_endpoint: Some(endpoint),
+        dynamodb_trust: shared::config::TrustStore::Amazon,
         auth,
         cursor_secret: vec![7; 32],
         public_base_url,

@@ -23,12 +23,44 @@ pub struct Config {
     pub table_name: String,
     /// Set locally (DynamoDB Local); unset on AWS.
     pub dynamodb_endpoint: Option<String>,
+    /// Whom the DynamoDB client's TLS trusts (`DYNAMODB_TRUST_STORE`; `store/trust.rs`).
+    pub dynamodb_trust: TrustStore,
     pub auth: AuthConfig,
     /// Signs list cursors, so a client cannot forge or retarget one.
     pub cursor_secret: Vec<u8>,
     /// The API's public origin (`PUBLIC_BASE_URL`, no trailing `/`): what the AuthZEN metadata
     /// document names its endpoints under (API.md §9). Never taken from a request's `Host`.
     pub public_base_url: Option<String>,
+}
+
+/// The certificate authorities the DynamoDB client trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustStore {
+    /// The compiled-in Amazon Trust Services roots: what AWS's endpoints chain to.
+    Amazon,
+    /// The system's store, read at the client's first connection (the SDK's default).
+    System,
+}
+
+impl TrustStore {
+    /// `DYNAMODB_TRUST_STORE` (`amazon` or `system`) when set; otherwise the Amazon roots for
+    /// AWS's own endpoint or a plain-HTTP one (where no certificate is checked), and the
+    /// system's for an `https://` endpoint of one's own (a proxy, a TLS-inspecting gateway).
+    pub fn choose(setting: Option<&str>, endpoint: Option<&str>) -> Result<Self, ConfigError> {
+        match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some("amazon") => Ok(TrustStore::Amazon),
+            Some("system") => Ok(TrustStore::System),
+            Some(other) => Err(ConfigError::Invalid(format!(
+                "DYNAMODB_TRUST_STORE {other:?} is neither \"amazon\" nor \"system\""
+            ))),
+            None => match endpoint {
+                Some(url) if !url.trim().to_ascii_lowercase().starts_with("http://") => {
+                    Ok(TrustStore::System)
+                }
+                _ => Ok(TrustStore::Amazon),
+            },
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,9 +98,15 @@ impl Config {
         let public_base_url = var("PUBLIC_BASE_URL")
             .map(|url| public_base_url(&url))
             .transpose()?;
+        let dynamodb_endpoint = var("DYNAMODB_ENDPOINT");
+        let dynamodb_trust = TrustStore::choose(
+            var("DYNAMODB_TRUST_STORE").as_deref(),
+            dynamodb_endpoint.as_deref(),
+        )?;
         Ok(Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE_NAME.into()),
-            dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
+            dynamodb_endpoint,
+            dynamodb_trust,
             auth,
             cursor_secret: cursor_secret.into_bytes(),
             public_base_url,
@@ -94,7 +132,31 @@ pub fn public_base_url(raw: &str) -> Result<String, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use super::public_base_url;
+    use super::{public_base_url, TrustStore};
+
+    #[test]
+    fn only_an_https_endpoint_of_ones_own_keeps_the_system_roots_unless_told() {
+        let choose = |setting, endpoint| TrustStore::choose(setting, endpoint).unwrap();
+        assert_eq!(choose(None, None), TrustStore::Amazon);
+        assert_eq!(
+            choose(None, Some("http://127.0.0.1:8000")),
+            TrustStore::Amazon
+        );
+        assert_eq!(choose(None, Some("HTTP://localhost")), TrustStore::Amazon);
+        assert_eq!(
+            choose(None, Some("https://ddb.example.internal")),
+            TrustStore::System
+        );
+        assert_eq!(choose(Some("system"), None), TrustStore::System);
+        assert_eq!(
+            choose(Some(" Amazon "), Some("https://x")),
+            TrustStore::Amazon
+        );
+        let err = TrustStore::choose(Some("none"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DYNAMODB_TRUST_STORE \"none\""), "{err}");
+    }
 
     #[test]
     fn public_base_url_is_an_origin_without_trailing_slash() {

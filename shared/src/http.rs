@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
-use tracing::Instrument;
+use std::sync::Arc;
 
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -54,9 +54,9 @@ pub fn client_request_id(req: &Request) -> Option<String> {
     fits.then(|| String::from_utf8_lossy(value).into_owned())
 }
 
-/// Runs one handler: a span carrying function and request id, the error mapping, the
-/// `x-request-id` header on every response, and the request's one log line, which carries its
-/// metrics (`metrics.rs`).
+/// Runs one handler: its request context on every line it logs (`logging::in_request`), the
+/// error mapping, the `x-request-id` header on every response, and the request's one log line,
+/// which carries its metrics (`metrics.rs`).
 pub async fn serve<F, Fut>(function: &'static str, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -84,49 +84,41 @@ where
     };
     let request_id = client_id.clone().unwrap_or_else(|| own_id.clone());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let span = tracing::info_span!(
-        "request",
+    let context = Arc::new(crate::logging::RequestContext {
         function,
-        request_id = %request_id,
-        // Ours, when the response carries the client's id instead: both are in the log.
-        own_request_id = client_id.as_ref().map(|_| own_id.as_str()),
-        tenant = tracing::field::Empty,
-        method = %req.method(),
-        path = %req.uri().path(),
-    );
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
+        request_id,
+        own_request_id: client_id.map(|_| own_id),
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+    });
+    let request_id = context.request_id.as_str();
     // Boxed: a handler's future is large in a debug build, and each wrapper would move it
-    // across the stack again.
-    let work = crate::store::counter::as_function(function, Box::pin(handler(req)));
-    let (result, measured) = crate::metrics::measure(work).instrument(span.clone()).await;
-    let mut resp = match result {
-        Ok(resp) => resp,
-        Err(err) => {
-            let _guard = span.enter();
-            err.into_response(&request_id)
+    // across the stack again. An error becomes its answer inside the request, so the line it
+    // logs names the request.
+    let work = Box::pin(async move {
+        match handler(req).await {
+            Ok(resp) => resp,
+            Err(err) => err.into_response(request_id),
         }
-    };
+    });
+    let work = crate::store::counter::as_function(function, work);
+    let (mut resp, measured) =
+        crate::logging::in_request(context.clone(), crate::metrics::measure(work)).await;
     // A replayed answer (API.md §11) already names the request that was processed.
     if !resp.headers().contains_key("x-request-id") {
-        if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        if let Ok(v) = http::HeaderValue::from_str(request_id) {
             resp.headers_mut().insert("x-request-id", v);
         }
     }
     if crate::metrics::enabled() {
         let line = crate::metrics::request_line(&crate::metrics::RequestLine {
-            function,
-            request_id: &request_id,
-            own_request_id: client_id.as_ref().map(|_| own_id.as_str()),
+            request: &context,
             tenant: measured.tenant.as_deref(),
-            method: method.as_str(),
-            path: &path,
             status: resp.status().as_u16(),
             latency: started.elapsed(),
             usage: measured.usage,
             at: crate::time::Timestamp::now(),
         });
-        let _guard = span.enter();
         crate::metrics::log_line(&line);
     }
     resp

@@ -1,11 +1,24 @@
-//! Structured JSON logs, set up once per process.
+//! Structured JSON logs, set up once per process: one JSON line per event, each field formatted
+//! once, when its line is written.
+//!
+//! A request's context (function, request id, method, path, and its tenant once known) is not a
+//! tracing span. A JSON layer formats a span's fields into a string when the span is created,
+//! and parses, merges and prints them again whenever one is recorded, for every request whether
+//! or not anything is logged in it: about as much CPU as a handler's own logic. The context is a
+//! [`RequestContext`] in a task-local for the request's duration ([`in_request`]), written into a
+//! line only when a line is written. Spans of other crates (lambda_runtime's per invocation) are
+//! kept by the registry for the filter's sake and never formatted.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
 use std::fmt;
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
@@ -17,7 +30,7 @@ pub fn init(function: &'static str) {
     tracing::info!(function, "cold start");
 }
 
-/// The JSON subscriber `init` installs, writing to `writer` (tests capture lines with it).
+/// The subscriber `init` installs, writing to `writer` (tests capture lines with it).
 pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
@@ -27,57 +40,269 @@ where
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,
     };
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_target(false)
-        .with_writer(writer)
-        .map_event_format(WholeLines)
-        .finish()
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(JsonLines { writer })
 }
 
-/// The JSON format, except for events of `metrics::LOG_TARGET`: their `line` field is the whole
-/// line (built once, with the EMF members at the top level where CloudWatch reads them).
-struct WholeLines<F>(F);
+/// What every line logged while a request is served says of it (its `span` member).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub function: &'static str,
+    /// The id the response carries.
+    pub request_id: String,
+    /// Ours, when the response carries the client's id instead: both are in the log.
+    pub own_request_id: Option<String>,
+    pub method: String,
+    pub path: String,
+}
 
-impl<S, N, F> FormatEvent<S, N> for WholeLines<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        if event.metadata().target() == crate::metrics::LOG_TARGET {
-            let mut whole = WriteLine {
-                writer: &mut writer,
-                written: None,
-            };
-            event.record(&mut whole);
-            if let Some(result) = whole.written {
-                return result;
-            }
+tokio::task_local! {
+    static REQUEST: Arc<RequestContext>;
+}
+
+/// Runs `work` as the request `context` tells: every line it logs (on this task) names it.
+pub async fn in_request<F: Future>(context: Arc<RequestContext>, work: F) -> F::Output {
+    REQUEST.scope(context, work).await
+}
+
+/// A line's `span` member: the request and, once authenticated, its tenant.
+pub struct RequestSpan<'a> {
+    pub request: &'a RequestContext,
+    pub tenant: Option<&'a str>,
+}
+
+impl Serialize for RequestSpan<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.request;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("name", "request")?;
+        map.serialize_entry("function", r.function)?;
+        map.serialize_entry("request_id", &r.request_id)?;
+        if let Some(own) = &r.own_request_id {
+            map.serialize_entry("own_request_id", own)?;
         }
-        self.0.format_event(ctx, writer, event)
+        if let Some(tenant) = self.tenant {
+            map.serialize_entry("tenant", tenant)?;
+        }
+        map.serialize_entry("method", &r.method)?;
+        map.serialize_entry("path", &r.path)?;
+        map.end()
     }
 }
 
-struct WriteLine<'a, 'w> {
-    writer: &'a mut Writer<'w>,
-    written: Option<fmt::Result>,
+/// Writes each enabled event as one JSON line: `metrics::LOG_TARGET` events are their `line`
+/// field, whole (built once, with the EMF members at the top level where CloudWatch reads
+/// them); others `{timestamp, level, fields, span}`, `span` while a request is served.
+struct JsonLines<W> {
+    writer: W,
 }
 
-impl Visit for WriteLine<'_, '_> {
+impl<S, W> Layer<S> for JsonLines<W>
+where
+    S: Subscriber,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut line = if event.metadata().target() == crate::metrics::LOG_TARGET {
+            let mut whole = WholeLine(None);
+            event.record(&mut whole);
+            match whole.0 {
+                Some(line) => line,
+                None => return,
+            }
+        } else {
+            let mut fields = Fields(Map::new());
+            event.record(&mut fields);
+            let at = crate::time::Timestamp::now();
+            let level = event.metadata().level().as_str();
+            let line = REQUEST.try_with(|request| {
+                let tenant = crate::metrics::tenant();
+                let span = RequestSpan {
+                    request,
+                    tenant: tenant.as_deref(),
+                };
+                serde_json::to_string(&EventLine {
+                    at,
+                    level,
+                    fields: &fields.0,
+                    span: Some(span),
+                })
+            });
+            let line = line.unwrap_or_else(|_| {
+                serde_json::to_string(&EventLine {
+                    at,
+                    level,
+                    fields: &fields.0,
+                    span: None,
+                })
+            });
+            match line {
+                Ok(line) => line,
+                Err(_) => return,
+            }
+        };
+        line.push('\n');
+        // A log line that cannot be written is lost; the request it tells of goes on.
+        let _ = self
+            .writer
+            .make_writer_for(event.metadata())
+            .write_all(line.as_bytes());
+    }
+}
+
+struct EventLine<'a> {
+    at: crate::time::Timestamp,
+    level: &'a str,
+    fields: &'a Map<String, Value>,
+    span: Option<RequestSpan<'a>>,
+}
+
+impl Serialize for EventLine<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("timestamp", &self.at)?;
+        map.serialize_entry("level", self.level)?;
+        map.serialize_entry("fields", self.fields)?;
+        if let Some(span) = &self.span {
+            map.serialize_entry("span", span)?;
+        }
+        map.end()
+    }
+}
+
+/// An event's fields as JSON values: numbers and booleans as such, the rest as their text.
+struct Fields(Map<String, Value>);
+
+impl Fields {
+    fn put(&mut self, field: &Field, value: Value) {
+        self.0.insert(field.name().to_string(), value);
+    }
+}
+
+impl Visit for Fields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, Value::from(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, Value::from(value));
+    }
+
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "line" && self.written.is_none() {
-            self.written = Some(writeln!(self.writer, "{value}"));
+        self.put(field, Value::from(value));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, Value::from(value.to_string()));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, Value::from(format!("{value:?}")));
+    }
+}
+
+/// The `line` field of a metrics event.
+struct WholeLine(Option<String>);
+
+impl Visit for WholeLine {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "line" && self.0.is_none() {
+            self.0 = Some(value.to_string());
         }
     }
 
     fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn take(&self) -> Vec<Value> {
+            let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+
+    fn capture() -> (Lines, tracing::subscriber::DefaultGuard) {
+        let lines = Lines::default();
+        let sink = lines.clone();
+        let subscriber = subscriber(EnvFilter::new("info"), move || sink.clone());
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
+    #[tokio::test]
+    async fn a_line_in_a_request_names_it_and_its_tenant() {
+        let (lines, _guard) = capture();
+        let context = Arc::new(RequestContext {
+            function: "technology-get",
+            request_id: "req-1".into(),
+            own_request_id: Some("own-1".into()),
+            method: "GET".into(),
+            path: "/api/v1/technology/x".into(),
+        });
+        crate::metrics::measure(in_request(context, async {
+            crate::metrics::record_tenant("acme");
+            let error = std::io::Error::other("boom");
+            tracing::error!(status = 503_u16, ok = false, %error, "request failed");
+            tracing::debug!("filtered out");
+        }))
+        .await;
+        tracing::warn!(attempt = -1_i64, "outside");
+        let logged = lines.take();
+        assert_eq!(logged.len(), 2, "{logged:?}");
+        let first = &logged[0];
+        assert_eq!(first["level"], "ERROR");
+        assert_eq!(
+            first["fields"],
+            serde_json::json!({"message": "request failed", "status": 503, "ok": false,
+                               "error": "boom"})
+        );
+        assert_eq!(
+            first["span"],
+            serde_json::json!({"name": "request", "function": "technology-get",
+                               "request_id": "req-1", "own_request_id": "own-1",
+                               "tenant": "acme", "method": "GET",
+                               "path": "/api/v1/technology/x"})
+        );
+        assert!(first["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(logged[1]["fields"]["attempt"], -1);
+        assert!(logged[1].get("span").is_none(), "no request: no span");
+    }
+
+    #[tokio::test]
+    async fn a_metrics_event_is_its_line_whole() {
+        let (lines, _guard) = capture();
+        crate::metrics::log_line(r#"{"a":1}"#);
+        assert_eq!(lines.take(), vec![serde_json::json!({"a": 1})]);
+    }
 }

@@ -99,9 +99,17 @@ fn with_tally(f: impl FnOnce(&mut Measured)) {
     });
 }
 
-/// Names the request's tenant in its metrics line (a no-op outside [`measure`]).
+/// Names the request's tenant in its metrics line and its log lines (a no-op outside
+/// [`measure`]).
 pub fn record_tenant(tenant: &str) {
     with_tally(|t| t.tenant = Some(tenant.to_string()));
+}
+
+/// The tenant of the request being measured, once authenticated.
+pub fn tenant() -> Option<String> {
+    let mut tenant = None;
+    with_tally(|t| tenant = t.tenant.clone());
+    tenant
 }
 
 /// The store client's interceptor: asks every data call for its consumed capacity and adds
@@ -353,13 +361,8 @@ pub fn request_metrics(status: u16, latency: Duration, usage: Usage) -> Vec<Metr
 /// One request, as its log line tells it.
 #[derive(Debug, Clone)]
 pub struct RequestLine<'a> {
-    pub function: &'a str,
-    pub request_id: &'a str,
-    /// Ours, when the response answers with the client's id.
-    pub own_request_id: Option<&'a str>,
+    pub request: &'a crate::logging::RequestContext,
     pub tenant: Option<&'a str>,
-    pub method: &'a str,
-    pub path: &'a str,
     pub status: u16,
     pub latency: Duration,
     pub usage: Usage,
@@ -377,32 +380,17 @@ impl Serialize for RequestLine<'_> {
                 map.end()
             }
         }
-        struct Span<'b, 'a>(&'b RequestLine<'a>);
-        impl Serialize for Span<'_, '_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let r = self.0;
-                let mut map = s.serialize_map(None)?;
-                map.serialize_entry("name", "request")?;
-                map.serialize_entry("function", r.function)?;
-                map.serialize_entry("request_id", r.request_id)?;
-                if let Some(own) = r.own_request_id {
-                    map.serialize_entry("own_request_id", own)?;
-                }
-                if let Some(tenant) = r.tenant {
-                    map.serialize_entry("tenant", tenant)?;
-                }
-                map.serialize_entry("method", r.method)?;
-                map.serialize_entry("path", r.path)?;
-                map.end()
-            }
-        }
+        let span = crate::logging::RequestSpan {
+            request: self.request,
+            tenant: self.tenant,
+        };
         let metrics = request_metrics(self.status, self.latency, self.usage);
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("timestamp", &self.at)?;
         map.serialize_entry("level", "INFO")?;
         map.serialize_entry("fields", &Fields(self.status))?;
-        map.serialize_entry("span", &Span(self))?;
-        serialize_emf(&mut map, self.function, &metrics, self.at)?;
+        map.serialize_entry("span", &span)?;
+        serialize_emf(&mut map, self.request.function, &metrics, self.at)?;
         map.end()
     }
 }
@@ -466,13 +454,16 @@ mod tests {
     }
 
     fn line(status: u16, usage: Usage, tenant: Option<&str>) -> Value {
-        let text = request_line(&RequestLine {
+        let request = crate::logging::RequestContext {
             function: "technology-get",
-            request_id: "req-1",
+            request_id: "req-1".into(),
             own_request_id: None,
+            method: "GET".into(),
+            path: "/api/v1/technology/x".into(),
+        };
+        let text = request_line(&RequestLine {
+            request: &request,
             tenant,
-            method: "GET",
-            path: "/api/v1/technology/x",
             status,
             latency: Duration::from_micros(12_345),
             usage,

@@ -43,14 +43,13 @@ impl State {
 }
 
 impl State {
-    /// The authenticated caller of a request; its tenant joins the request's log span.
+    /// The authenticated caller of a request; its tenant joins the request's log lines.
     pub async fn caller(
         &self,
         req: &lambda_http::Request,
     ) -> Result<crate::auth::Caller, crate::error::ApiError> {
         let mut caller = self.verifier.authenticate(req.headers()).await?;
         caller.request_id = crate::http::request_id(req);
-        tracing::Span::current().record("tenant", caller.tenant_id.as_str());
         crate::metrics::record_tenant(&caller.tenant_id);
         Ok(caller)
     }

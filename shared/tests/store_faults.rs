@@ -99,6 +99,7 @@ fn config() -> Config {
     Config {
         table_name: TABLE.into(),
         dynamodb_endpoint: None,
+        dynamodb_trust: shared::config::TrustStore::Amazon,
         auth: AuthConfig {
             hs256_secret: Some(DEV_HS256_SECRET.into()),
             jwks_url: None,

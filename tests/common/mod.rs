@@ -45,6 +45,7 @@ pub fn config(table: &str, endpoint: &str) -> Config {
     Config {
         table_name: table.to_string(),
         dynamodb_endpoint: Some(endpoint.to_string()),
+        dynamodb_trust: shared::config::TrustStore::Amazon,
         auth: AuthConfig {
             hs256_secret: Some(DEV_HS256_SECRET.into()),
             jwks_url: None,

@@ -19,6 +19,7 @@ pub mod list;
 pub mod rewrite;
 pub mod sweep;
 pub mod table;
+pub mod trust;
 pub mod tx;
 
 use crate::config::Config;
@@ -205,6 +206,9 @@ pub async fn client_with(
                 .operation_timeout(options.operation_timeout)
                 .build(),
         );
+    if let Some(http) = trust::http_client(config.dynamodb_trust) {
+        loader = loader.http_client(http);
+    }
     if let Some(endpoint) = &config.dynamodb_endpoint {
         // Local: static credentials and a fixed region, so the SDK never probes instance metadata.
         let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
