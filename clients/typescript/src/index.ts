@@ -4,8 +4,9 @@
 // timeouts and retries (see http.ts).
 //
 // Adding a route after `npm run generate`: add a method to the namespace class it belongs to
-// (or a new class, wired in `TechnologyApi`), calling `this.api.<METHOD>("<path>", …)`; the
-// generated types check the path, the parameters and the body.
+// (or a new class, wired in `TechnologyApi`), calling `this.read`, `this.write` or `this.pages`
+// with the route's path (checked against the document's) and typed with the generated
+// parameter, body and answer types.
 
 import createFetchClient, { type Client as FetchClient } from "openapi-fetch";
 
@@ -186,118 +187,157 @@ function writeHeaders(
   return headers;
 }
 
-function paginate<T>(
-  query: { cursor?: string } | undefined,
-  fetchPage: (query: Record<string, unknown>) => Promise<FetchResult>,
-): Paginator<T> {
-  const { cursor: start, ...rest } = query ?? {};
-  return new Paginator<T>(
-    (cursor) =>
-      unwrap<Page<T>>(fetchPage(cursor === undefined ? { ...rest } : { ...rest, cursor })),
-    start,
-  );
-}
-
-// openapi-fetch's types check each call's path, parameters and body against the document; the
-// results are narrowed by `unwrap` to the schema type each method declares.
+// openapi-fetch's types check a call's path, parameters and body against the document only
+// where the path is a literal at the call; here one call serves every route, so it goes through
+// `Loose`, and each method declares the schema types its route takes and answers.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Loose = any;
 
-// ---- /api/v1/technology ----------------------------------------------------------------------
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
-export class TechnologyAssets {
+/** What a call sends besides its method, path and headers. */
+interface Call {
+  path?: Record<string, string>;
+  query?: unknown;
+  body?: unknown;
+}
+
+/** The calls of a namespace: reads, writes and paged reads of the document's paths. */
+class Routes {
   constructor(private readonly api: Raw) {}
 
-  /** Every asset matching the filters (iterate), or one page (`.page()` / `await`). */
-  list(
-    query?: QueryOf<"listTechnologyAssets">,
-    options?: CallOptions,
-  ): Paginator<TechnologyAsset> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/technology", {
-        params: { query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+  /** A call that writes nothing: no Idempotency-Key (the transport retries it regardless). */
+  protected read<T>(method: Method, path: keyof paths, call: Call, options?: CallOptions) {
+    return unwrap<T>(this.send(method, path, call, readHeaders(options), options?.signal));
   }
 
-  get(
-    id: Ref,
-    query?: QueryOf<"getTechnologyAsset">,
-    options?: CallOptions,
-  ): Promise<TechnologyAsset> {
-    return unwrap(
-      this.api.GET("/api/v1/technology/{id}", {
-        params: { path: { id: idOf(id) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+  /** A write: an Idempotency-Key, and If-Match from `options` or the record `ref`. */
+  protected write<T>(
+    method: Method,
+    path: keyof paths,
+    call: Call,
+    options?: WriteOptions,
+    ref?: Ref | KeyRef,
+  ) {
+    return unwrap<T>(this.send(method, path, call, writeHeaders(options, ref), options?.signal));
   }
 
-  create(body: AssetCreate, options?: WriteOptions): Promise<TechnologyAsset> {
-    return unwrap(
-      this.api.POST("/api/v1/technology", {
-        // openapi-fetch's Writable<> of the schema's anyOf (cloud_provider only with a cloud)
-        // loses the `null` branch; the parameter's type is the document's.
-        body: body as Loose,
-        headers: writeHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+  /** Every page of a GET, from the query's `cursor` on. */
+  protected pages<T>(path: keyof paths, call: Call, options?: CallOptions): Paginator<T> {
+    const { cursor: start, ...rest } = (call.query ?? {}) as { cursor?: string };
+    return new Paginator<T>((cursor) => {
+      const query = cursor === undefined ? { ...rest } : { ...rest, cursor };
+      const page = { ...call, query };
+      return unwrap<Page<T>>(this.send("GET", path, page, readHeaders(options), options?.signal));
+    }, start);
+  }
+
+  private send(
+    method: Method,
+    path: keyof paths,
+    { path: params, query, body }: Call,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<FetchResult> {
+    const api: Loose = this.api;
+    return api[method](path, { params: { path: params, query }, body, headers, signal });
+  }
+}
+
+/**
+ * A kind of record the document names its operations after: `list<Name>s`, `get<Name>`,
+ * `get<Name>History` and `verify<Name>History`.
+ */
+type KindName = {
+  [Op in keyof operations]: Op extends `verify${infer Name}History` ? Name : never;
+}[keyof operations];
+
+/** The query parameters of the operation `Op` names. */
+type QueryOfOp<Op extends string> = QueryOf<Extract<Op, keyof operations>>;
+
+/**
+ * The routes every kind of record has: its collection, one record, and its history. `R` is how
+ * a record is named in its paths: a `Ref` for `{id}`, a `KeyRef` for `{key}`.
+ */
+class Records<T, Create, Patch, Name extends KindName, R extends Ref | KeyRef = Ref> extends Routes {
+  constructor(
+    api: Raw,
+    private readonly collection: keyof paths,
+    private readonly param: "id" | "key" = "id",
+  ) {
+    super(api);
+  }
+
+  /** Every record matching the filters (iterate), or one page (`.page()` / `await`). */
+  list(query?: QueryOfOp<`list${Name}s`>, options?: CallOptions): Paginator<T> {
+    return this.pages(this.collection, { query }, options);
+  }
+
+  get(ref: R, query?: QueryOfOp<`get${Name}`>, options?: CallOptions): Promise<T> {
+    return this.read("GET", this.one(), { path: this.named(ref), query }, options);
+  }
+
+  create(body: Create, options?: WriteOptions): Promise<T> {
+    return this.write("POST", this.collection, { body }, options);
   }
 
   /** A merge patch (`null` clears a field). Pass the record to send its `revision` as If-Match. */
-  update(id: Ref, patch: AssetPatch, options?: WriteOptions): Promise<TechnologyAsset> {
-    return unwrap(
-      this.api.PATCH("/api/v1/technology/{id}", {
-        params: { path: { id: idOf(id) } },
-        body: patch,
-        headers: writeHeaders(options, id),
-        signal: options?.signal,
-      }),
-    );
+  update(ref: R, patch: Patch, options?: WriteOptions): Promise<T> {
+    return this.write("PATCH", this.one(), { path: this.named(ref), body: patch }, options, ref);
   }
 
-  /** Soft delete (refused with 409 while live entitlements remain). */
-  async delete(id: Ref, options?: WriteOptions): Promise<void> {
-    await unwrap(
-      this.api.DELETE("/api/v1/technology/{id}", {
-        params: { path: { id: idOf(id) } },
-        headers: writeHeaders(options, id),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  /** The asset's history, oldest first. */
+  /** The record's history, oldest first. */
   history(
-    id: Ref,
-    query?: QueryOf<"getTechnologyAssetHistory">,
+    ref: R,
+    query?: QueryOfOp<`get${Name}History`>,
     options?: CallOptions,
   ): Paginator<HistoryEvent> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/technology/{id}/history", {
-        params: { path: { id: idOf(id) }, query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.pages(this.one("/history"), { path: this.named(ref), query }, options);
   }
 
   verifyHistory(
-    id: Ref,
-    query?: QueryOf<"verifyTechnologyAssetHistory">,
+    ref: R,
+    query?: QueryOfOp<`verify${Name}History`>,
     options?: CallOptions,
   ): Promise<HistoryVerdict> {
-    return unwrap(
-      this.api.GET("/api/v1/technology/{id}/history/verify", {
-        params: { path: { id: idOf(id) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    const path = this.one("/history/verify");
+    return this.read("GET", path, { path: this.named(ref), query }, options);
+  }
+
+  /** The path of one record, or of `below` it. */
+  protected one(below = ""): keyof paths {
+    return `${this.collection}/{${this.param}}${below}` as keyof paths;
+  }
+
+  /** The path parameter naming `ref`. */
+  protected named(ref: R): Record<string, string> {
+    const name = this.param === "id" ? idOf(ref as Ref) : keyOf(ref as KeyRef);
+    return { [this.param]: name };
+  }
+}
+
+/** Records a DELETE soft-deletes. */
+class DeletableRecords<T, Create, Patch, Name extends KindName> extends Records<
+  T,
+  Create,
+  Patch,
+  Name
+> {
+  async delete(id: Ref, options?: WriteOptions): Promise<void> {
+    await this.write("DELETE", this.one(), { path: this.named(id) }, options, id);
+  }
+}
+
+// ---- /api/v1/technology ----------------------------------------------------------------------
+
+export class TechnologyAssets extends DeletableRecords<
+  TechnologyAsset,
+  AssetCreate,
+  AssetPatch,
+  "TechnologyAsset"
+> {
+  constructor(api: Raw) {
+    super(api, "/api/v1/technology");
   }
 
   /** Who had access to the asset (now, or `at` a past instant). */
@@ -306,71 +346,24 @@ export class TechnologyAssets {
     query?: QueryOf<"getTechnologyAssetAccess">,
     options?: CallOptions,
   ): Paginator<Entitlement> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/technology/{id}/access", {
-        params: { path: { id: idOf(id) }, query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.pages(this.one("/access"), { path: this.named(id), query }, options);
   }
 }
 
 // ---- /api/v1/entitlements --------------------------------------------------------------------
 
-export class Entitlements {
-  constructor(private readonly api: Raw) {}
-
-  list(query?: QueryOf<"listEntitlements">, options?: CallOptions): Paginator<Entitlement> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/entitlements", {
-        params: { query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  get(id: Ref, query?: QueryOf<"getEntitlement">, options?: CallOptions): Promise<Entitlement> {
-    return unwrap(
-      this.api.GET("/api/v1/entitlements/{id}", {
-        params: { path: { id: idOf(id) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  create(body: EntitlementCreate, options?: WriteOptions): Promise<Entitlement> {
-    return unwrap(
-      this.api.POST("/api/v1/entitlements", {
-        body,
-        headers: writeHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  update(id: Ref, patch: EntitlementPatch, options?: WriteOptions): Promise<Entitlement> {
-    return unwrap(
-      this.api.PATCH("/api/v1/entitlements/{id}", {
-        params: { path: { id: idOf(id) } },
-        body: patch,
-        headers: writeHeaders(options, id),
-        signal: options?.signal,
-      }),
-    );
+export class Entitlements extends Records<
+  Entitlement,
+  EntitlementCreate,
+  EntitlementPatch,
+  "Entitlement"
+> {
+  constructor(api: Raw) {
+    super(api, "/api/v1/entitlements");
   }
 
   revoke(id: Ref, body: RevokeBody = {}, options?: WriteOptions): Promise<Entitlement> {
-    return unwrap(
-      this.api.POST("/api/v1/entitlements/{id}/revoke", {
-        params: { path: { id: idOf(id) } },
-        body,
-        headers: writeHeaders(options, id),
-        signal: options?.signal,
-      }),
-    );
+    return this.write("POST", this.one("/revoke"), { path: this.named(id), body }, options, id);
   }
 
   /** Adds a catalog attribute's value to the entitlement's access-model metadata. */
@@ -380,16 +373,7 @@ export class Entitlements {
     attributeValue: string,
     options?: WriteOptions,
   ): Promise<Entitlement> {
-    return unwrap(
-      this.api.POST(
-        "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
-        {
-          params: { path: { id: idOf(id), attributeKey, attributeValue } },
-          headers: writeHeaders(options, id),
-          signal: options?.signal,
-        },
-      ),
-    );
+    return this.metadata("POST", id, attributeKey, attributeValue, options);
   }
 
   removeMetadata(
@@ -398,101 +382,32 @@ export class Entitlements {
     attributeValue: string,
     options?: WriteOptions,
   ): Promise<Entitlement> {
-    return unwrap(
-      this.api.DELETE(
-        "/api/v1/entitlements/{id}/access-model-metadata/{attributeKey}/values/{attributeValue}",
-        {
-          params: { path: { id: idOf(id), attributeKey, attributeValue } },
-          headers: writeHeaders(options, id),
-          signal: options?.signal,
-        },
-      ),
-    );
+    return this.metadata("DELETE", id, attributeKey, attributeValue, options);
   }
 
-  history(
+  private metadata(
+    method: "POST" | "DELETE",
     id: Ref,
-    query?: QueryOf<"getEntitlementHistory">,
-    options?: CallOptions,
-  ): Paginator<HistoryEvent> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/entitlements/{id}/history", {
-        params: { path: { id: idOf(id) }, query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  verifyHistory(
-    id: Ref,
-    query?: QueryOf<"verifyEntitlementHistory">,
-    options?: CallOptions,
-  ): Promise<HistoryVerdict> {
-    return unwrap(
-      this.api.GET("/api/v1/entitlements/{id}/history/verify", {
-        params: { path: { id: idOf(id) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    attributeKey: string,
+    attributeValue: string,
+    options?: WriteOptions,
+  ): Promise<Entitlement> {
+    const path = this.one("/access-model-metadata/{attributeKey}/values/{attributeValue}");
+    const named = { ...this.named(id), attributeKey, attributeValue };
+    return this.write(method, path, { path: named }, options, id);
   }
 }
 
 // ---- /api/v1/operations/access-requests ------------------------------------------------------
 
-export class AccessRequests {
-  constructor(private readonly api: Raw) {}
-
-  list(query?: QueryOf<"listAccessRequests">, options?: CallOptions): Paginator<AccessRequest> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/operations/access-requests", {
-        params: { query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  get(id: Ref, query?: QueryOf<"getAccessRequest">, options?: CallOptions): Promise<AccessRequest> {
-    return unwrap(
-      this.api.GET("/api/v1/operations/access-requests/{id}", {
-        params: { path: { id: idOf(id) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  create(body: AccessRequestCreate, options?: WriteOptions): Promise<AccessRequest> {
-    return unwrap(
-      this.api.POST("/api/v1/operations/access-requests", {
-        body,
-        headers: writeHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  update(id: Ref, patch: AccessRequestPatch, options?: WriteOptions): Promise<AccessRequest> {
-    return unwrap(
-      this.api.PATCH("/api/v1/operations/access-requests/{id}", {
-        params: { path: { id: idOf(id) } },
-        body: patch,
-        headers: writeHeaders(options, id),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  async delete(id: Ref, options?: WriteOptions): Promise<void> {
-    await unwrap(
-      this.api.DELETE("/api/v1/operations/access-requests/{id}", {
-        params: { path: { id: idOf(id) } },
-        headers: writeHeaders(options, id),
-        signal: options?.signal,
-      }),
-    );
+export class AccessRequests extends DeletableRecords<
+  AccessRequest,
+  AccessRequestCreate,
+  AccessRequestPatch,
+  "AccessRequest"
+> {
+  constructor(api: Raw) {
+    super(api, "/api/v1/operations/access-requests");
   }
 
   approve(id: Ref, body: DecisionBody = {}, options?: WriteOptions): Promise<AccessRequest> {
@@ -513,157 +428,36 @@ export class AccessRequests {
     return this.update(id, { status: "completed" } as AccessRequestPatch, options);
   }
 
-  history(
-    id: Ref,
-    query?: QueryOf<"getAccessRequestHistory">,
-    options?: CallOptions,
-  ): Paginator<HistoryEvent> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/operations/access-requests/{id}/history", {
-        params: { path: { id: idOf(id) }, query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  verifyHistory(
-    id: Ref,
-    query?: QueryOf<"verifyAccessRequestHistory">,
-    options?: CallOptions,
-  ): Promise<HistoryVerdict> {
-    return unwrap(
-      this.api.GET("/api/v1/operations/access-requests/{id}/history/verify", {
-        params: { path: { id: idOf(id) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
   private decide(
     action: "approve" | "reject" | "provision",
     id: Ref,
     body: DecisionBody,
     options?: WriteOptions,
   ): Promise<AccessRequest> {
-    const init = {
-      params: { path: { id: idOf(id) } },
-      body,
-      headers: writeHeaders(options, id),
-      signal: options?.signal,
-    };
-    switch (action) {
-      case "approve":
-        return unwrap(this.api.POST("/api/v1/operations/access-requests/{id}/approve", init));
-      case "reject":
-        return unwrap(this.api.POST("/api/v1/operations/access-requests/{id}/reject", init));
-      case "provision":
-        return unwrap(this.api.POST("/api/v1/operations/access-requests/{id}/provision", init));
-    }
+    return this.write("POST", this.one(`/${action}`), { path: this.named(id), body }, options, id);
   }
 }
 
 // ---- /api/v1/access-model-metadata/attributes ------------------------------------------------
 
-export class MetadataAttributes {
-  constructor(private readonly api: Raw) {}
-
-  list(
-    query?: QueryOf<"listMetadataAttributes">,
-    options?: CallOptions,
-  ): Paginator<MetadataAttribute> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/access-model-metadata/attributes", {
-        params: { query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  get(
-    key: KeyRef,
-    query?: QueryOf<"getMetadataAttribute">,
-    options?: CallOptions,
-  ): Promise<MetadataAttribute> {
-    return unwrap(
-      this.api.GET("/api/v1/access-model-metadata/attributes/{key}", {
-        params: { path: { key: keyOf(key) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  create(body: MetadataAttributeCreate, options?: WriteOptions): Promise<MetadataAttribute> {
-    return unwrap(
-      this.api.POST("/api/v1/access-model-metadata/attributes", {
-        body,
-        headers: writeHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  update(
-    key: KeyRef,
-    patch: MetadataAttributePatch,
-    options?: WriteOptions,
-  ): Promise<MetadataAttribute> {
-    return unwrap(
-      this.api.PATCH("/api/v1/access-model-metadata/attributes/{key}", {
-        params: { path: { key: keyOf(key) } },
-        body: patch,
-        headers: writeHeaders(options, key),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  history(
-    key: KeyRef,
-    query?: QueryOf<"getMetadataAttributeHistory">,
-    options?: CallOptions,
-  ): Paginator<HistoryEvent> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/access-model-metadata/attributes/{key}/history", {
-        params: { path: { key: keyOf(key) }, query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
-  }
-
-  verifyHistory(
-    key: KeyRef,
-    query?: QueryOf<"verifyMetadataAttributeHistory">,
-    options?: CallOptions,
-  ): Promise<HistoryVerdict> {
-    return unwrap(
-      this.api.GET("/api/v1/access-model-metadata/attributes/{key}/history/verify", {
-        params: { path: { key: keyOf(key) }, query },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+export class MetadataAttributes extends Records<
+  MetadataAttribute,
+  MetadataAttributeCreate,
+  MetadataAttributePatch,
+  "MetadataAttribute",
+  KeyRef
+> {
+  constructor(api: Raw) {
+    super(api, "/api/v1/access-model-metadata/attributes", "key");
   }
 }
 
 // ---- /api/v1/audit-events --------------------------------------------------------------------
 
-export class AuditEvents {
-  constructor(private readonly api: Raw) {}
-
+export class AuditEvents extends Routes {
   /** The tenant's audit feed, newest first. */
   list(query?: QueryOf<"listAuditEvents">, options?: CallOptions): Paginator<HistoryEvent> {
-    return paginate(query, (q) =>
-      this.api.GET("/api/v1/audit-events", {
-        params: { query: q as Loose },
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.pages("/api/v1/audit-events", { query }, options);
   }
 }
 
@@ -673,17 +467,9 @@ export class AuditEvents {
  * Read-only decisions: no idempotency key (AuthZEN routes ignore it), retried like reads.
  * `client.access.evaluate({subject, resource, action})` → `{decision, context}`.
  */
-export class Access {
-  constructor(private readonly api: Raw) {}
-
+export class Access extends Routes {
   evaluate(body: AccessEvaluationRequest, options?: CallOptions): Promise<AccessDecision> {
-    return unwrap(
-      this.api.POST("/api/v1/access/evaluation", {
-        body,
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.read("POST", "/api/v1/access/evaluation", { body }, options);
   }
 
   /** A batch: `{"evaluations": [...]}` in request order (or one decision for an empty batch). */
@@ -691,55 +477,26 @@ export class Access {
     body: AccessEvaluationsRequest,
     options?: CallOptions,
   ): Promise<AccessDecisions | AccessDecision> {
-    return unwrap(
-      this.api.POST("/api/v1/access/evaluations", {
-        body,
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.read("POST", "/api/v1/access/evaluations", { body }, options);
   }
 
   searchSubject(body: SubjectSearchRequest, options?: CallOptions): Promise<SubjectSearchResponse> {
-    return unwrap(
-      this.api.POST("/api/v1/access/search/subject", {
-        body,
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.read("POST", "/api/v1/access/search/subject", { body }, options);
   }
 
   searchResource(
     body: ResourceSearchRequest,
     options?: CallOptions,
   ): Promise<ResourceSearchResponse> {
-    return unwrap(
-      this.api.POST("/api/v1/access/search/resource", {
-        body,
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.read("POST", "/api/v1/access/search/resource", { body }, options);
   }
 
   searchAction(body: ActionSearchRequest, options?: CallOptions): Promise<ActionSearchResponse> {
-    return unwrap(
-      this.api.POST("/api/v1/access/search/action", {
-        body,
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.read("POST", "/api/v1/access/search/action", { body }, options);
   }
 
   /** The PDP metadata document (no token needed). */
   configuration(options?: CallOptions): Promise<AuthzenConfiguration> {
-    return unwrap(
-      this.api.GET("/.well-known/authzen-configuration", {
-        headers: readHeaders(options),
-        signal: options?.signal,
-      }),
-    );
+    return this.read("GET", "/.well-known/authzen-configuration", {}, options);
   }
 }

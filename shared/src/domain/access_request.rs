@@ -232,43 +232,85 @@ pub fn approvals_required_for(criticality: Option<Criticality>) -> u8 {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(into = "FieldsWire", try_from = "FieldsWire")]
-pub struct AccessRequestFields {
-    pub requester_id: String,
-    pub system_id: String,
-    pub access: AccessType,
-    pub status: Status,
-    pub justification: String,
-    pub approver_id: Option<String>,
-    pub approved_at: Option<Timestamp>,
-    pub rejected_at: Option<Timestamp>,
-    pub provisioned_at: Option<Timestamp>,
-    pub completed_at: Option<Timestamp>,
-    pub decision_comment: Option<String>,
-    /// The approvals given so far, oldest first (`[]` before any).
-    pub approvals: Vec<Approval>,
-    /// 1 or 2: set from the asset's criticality when the request is filed or edited.
-    pub approvals_required: u8,
-    pub asset_id: String,
-    pub principal_id: String,
-    pub principal_type: PrincipalType,
-    pub granted_at: Option<Timestamp>,
-    pub granted_by_id: Option<String>,
-    pub tags: Option<Vec<String>>,
-}
-
 /// The stored item attribute that tells a `modify` clearing the expiry (`ExpiryChange::Clear`)
 /// from one keeping it: both answer `expires_at: null`, so the API never shows it and only the
 /// store writes it (`FieldsWire` reads it back).
 pub const CLEARS_EXPIRY: &str = "clears_expiry";
 
-/// The request's fields as the API shows them and the table stores them: flat, in this order.
-#[derive(Serialize, Deserialize)]
-struct FieldsWire {
-    requester_id: String,
-    system_id: String,
-    access_type: AccessKind,
+/// `AccessRequestFields` and its wire form `FieldsWire` differ only in how the access is held
+/// (`AccessType` there, flat `access_type`, `entitlement_*` and `expires_at` fields here): the
+/// fields they share in the middle are listed once, so the two and the copies between them
+/// cannot drift apart. Doc comments go to the request's field, serde attributes to the wire's.
+macro_rules! request_fields {
+    ($($(#[doc = $doc:literal])* $(#[serde($($serde:tt)*)])? $field:ident: $ty:ty,)*) => {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(into = "FieldsWire", try_from = "FieldsWire")]
+        pub struct AccessRequestFields {
+            pub requester_id: String,
+            pub system_id: String,
+            pub access: AccessType,
+            $($(#[doc = $doc])* pub $field: $ty,)*
+            pub granted_at: Option<Timestamp>,
+            pub granted_by_id: Option<String>,
+            pub tags: Option<Vec<String>>,
+        }
+
+        /// The request's fields as the API shows them and the table stores them: flat, in this
+        /// order.
+        #[derive(Serialize, Deserialize)]
+        struct FieldsWire {
+            requester_id: String,
+            system_id: String,
+            access_type: AccessKind,
+            $($(#[serde($($serde)*)])? $field: $ty,)*
+            entitlement_type: Option<String>,
+            entitlement_id: Option<String>,
+            granted_at: Option<Timestamp>,
+            granted_by_id: Option<String>,
+            expires_at: Option<Timestamp>,
+            tags: Option<Vec<String>>,
+            #[serde(default, skip_serializing)]
+            clears_expiry: bool,
+        }
+
+        impl From<AccessRequestFields> for FieldsWire {
+            fn from(f: AccessRequestFields) -> FieldsWire {
+                FieldsWire {
+                    requester_id: f.requester_id,
+                    system_id: f.system_id,
+                    access_type: f.access.kind(),
+                    $($field: f.$field,)*
+                    entitlement_type: f.access.entitlement_type().map(str::to_string),
+                    entitlement_id: f.access.entitlement_id().map(str::to_string),
+                    granted_at: f.granted_at,
+                    granted_by_id: f.granted_by_id,
+                    expires_at: f.access.expires_at(),
+                    tags: f.tags,
+                    clears_expiry: false,
+                }
+            }
+        }
+
+        impl TryFrom<FieldsWire> for AccessRequestFields {
+            type Error = String;
+
+            fn try_from(mut w: FieldsWire) -> Result<AccessRequestFields, String> {
+                let access = w.take_access()?;
+                Ok(AccessRequestFields {
+                    requester_id: w.requester_id,
+                    system_id: w.system_id,
+                    access,
+                    $($field: w.$field,)*
+                    granted_at: w.granted_at,
+                    granted_by_id: w.granted_by_id,
+                    tags: w.tags,
+                })
+            }
+        }
+    };
+}
+
+request_fields! {
     status: Status,
     justification: String,
     approver_id: Option<String>,
@@ -279,116 +321,53 @@ struct FieldsWire {
     decision_comment: Option<String>,
     // Requests stored before the two-person rule have neither: none given, one needed (what
     // deciding them meant then).
+    /// The approvals given so far, oldest first (`[]` before any).
     #[serde(default)]
     approvals: Vec<Approval>,
+    /// 1 or 2: set from the asset's criticality when the request is filed or edited.
     #[serde(default = "one")]
     approvals_required: u8,
     asset_id: String,
     principal_id: String,
     principal_type: PrincipalType,
-    entitlement_type: Option<String>,
-    entitlement_id: Option<String>,
-    granted_at: Option<Timestamp>,
-    granted_by_id: Option<String>,
-    expires_at: Option<Timestamp>,
-    tags: Option<Vec<String>>,
-    #[serde(default, skip_serializing)]
-    clears_expiry: bool,
 }
 
 fn one() -> u8 {
     1
 }
 
-impl From<AccessRequestFields> for FieldsWire {
-    fn from(f: AccessRequestFields) -> FieldsWire {
-        let access_type = f.access.kind();
-        let entitlement_type = f.access.entitlement_type().map(str::to_string);
-        let entitlement_id = f.access.entitlement_id().map(str::to_string);
-        let expires_at = f.access.expires_at();
-        FieldsWire {
-            requester_id: f.requester_id,
-            system_id: f.system_id,
-            access_type,
-            status: f.status,
-            justification: f.justification,
-            approver_id: f.approver_id,
-            approved_at: f.approved_at,
-            rejected_at: f.rejected_at,
-            provisioned_at: f.provisioned_at,
-            completed_at: f.completed_at,
-            decision_comment: f.decision_comment,
-            approvals: f.approvals,
-            approvals_required: f.approvals_required,
-            asset_id: f.asset_id,
-            principal_id: f.principal_id,
-            principal_type: f.principal_type,
-            entitlement_type,
-            entitlement_id,
-            granted_at: f.granted_at,
-            granted_by_id: f.granted_by_id,
-            expires_at,
-            tags: f.tags,
-            clears_expiry: false,
-        }
-    }
-}
-
-impl TryFrom<FieldsWire> for AccessRequestFields {
-    type Error = String;
-
-    fn try_from(w: FieldsWire) -> Result<AccessRequestFields, String> {
-        if !(1..=2).contains(&w.approvals_required) {
+impl FieldsWire {
+    /// What serde cannot check, and the access the flat fields spell, taken out of them.
+    fn take_access(&mut self) -> Result<AccessType, String> {
+        if !(1..=2).contains(&self.approvals_required) {
             return Err(format!(
                 "approvals_required {} is neither 1 nor 2",
-                w.approvals_required
+                self.approvals_required
             ));
         }
-        let missing = |field: &str| format!("a {} request without {field}", w.access_type);
-        let access = match w.access_type {
+        let kind = self.access_type;
+        let missing = |field: &str| format!("a {kind} request without {field}");
+        let entitlement_type = self.entitlement_type.take();
+        let entitlement_id = self.entitlement_id.take();
+        Ok(match kind {
             AccessKind::New => AccessType::New {
-                entitlement_type: w
-                    .entitlement_type
-                    .ok_or_else(|| missing("entitlement_type"))?,
-                expires_at: w.expires_at,
-                entitlement_id: w.entitlement_id,
+                entitlement_type: entitlement_type.ok_or_else(|| missing("entitlement_type"))?,
+                expires_at: self.expires_at,
+                entitlement_id,
             },
             AccessKind::Modify => AccessType::Modify {
-                entitlement_id: w.entitlement_id.ok_or_else(|| missing("entitlement_id"))?,
-                entitlement_type: w.entitlement_type,
-                change: match (w.expires_at, w.clears_expiry) {
+                entitlement_id: entitlement_id.ok_or_else(|| missing("entitlement_id"))?,
+                entitlement_type,
+                change: match (self.expires_at, self.clears_expiry) {
                     (Some(at), _) => ExpiryChange::Set(at),
                     (None, true) => ExpiryChange::Clear,
                     (None, false) => ExpiryChange::Keep,
                 },
             },
             AccessKind::Revoke => AccessType::Revoke {
-                entitlement_id: w.entitlement_id.ok_or_else(|| missing("entitlement_id"))?,
-                entitlement_type: w
-                    .entitlement_type
-                    .ok_or_else(|| missing("entitlement_type"))?,
+                entitlement_id: entitlement_id.ok_or_else(|| missing("entitlement_id"))?,
+                entitlement_type: entitlement_type.ok_or_else(|| missing("entitlement_type"))?,
             },
-        };
-        Ok(AccessRequestFields {
-            requester_id: w.requester_id,
-            system_id: w.system_id,
-            access,
-            status: w.status,
-            justification: w.justification,
-            approver_id: w.approver_id,
-            approved_at: w.approved_at,
-            rejected_at: w.rejected_at,
-            provisioned_at: w.provisioned_at,
-            completed_at: w.completed_at,
-            decision_comment: w.decision_comment,
-            approvals: w.approvals,
-            approvals_required: w.approvals_required,
-            asset_id: w.asset_id,
-            principal_id: w.principal_id,
-            principal_type: w.principal_type,
-            granted_at: w.granted_at,
-            granted_by_id: w.granted_by_id,
-            tags: w.tags,
         })
     }
 }
@@ -1031,38 +1010,21 @@ mod tests {
             tenant_id: "t".into(),
             app_id: None,
         };
-        let fields = AccessRequestFields {
-            requester_id: "user-1".into(),
-            system_id: "aws".into(),
-            access: AccessType::New {
-                entitlement_type: "read".into(),
-                expires_at: None,
-                entitlement_id: None,
-            },
-            status: Status::Pending,
-            justification: "x".into(),
-            approver_id: None,
-            approved_at: None,
-            rejected_at: None,
-            provisioned_at: None,
-            completed_at: None,
-            decision_comment: None,
-            approvals: Vec::new(),
-            approvals_required: required,
-            asset_id: "ast_1".into(),
-            principal_id: "user-1".into(),
-            principal_type: PrincipalType::Person,
-            granted_at: None,
-            granted_by_id: None,
-            tags: None,
+        let body = serde_json::json!({
+            "system_id": "aws",
+            "access_type": "new",
+            "justification": "x",
+            "entitlement_type": "read",
+        });
+        let Value::Object(body) = body else {
+            unreachable!("an object literal")
         };
+        let filed = at("2026-01-01T00:00:00Z");
+        let draft = parse_create(body, "user-1", filed).unwrap();
+        let criticality = (required == 2).then_some(Criticality::Critical);
+        let (fields, _) = resolve(draft, "ast_1".into(), criticality, None).unwrap();
         Record {
-            envelope: Envelope::new(
-                "arq_1".into(),
-                &actor,
-                Provenance::default(),
-                at("2026-01-01T00:00:00Z"),
-            ),
+            envelope: Envelope::new("arq_1".into(), &actor, Provenance::default(), filed),
             fields,
         }
     }
@@ -1087,6 +1049,34 @@ mod tests {
         group_id: Some("grp-ops"),
         owner_id: Some("olga"),
     };
+
+    /// `decision` on `request` (of the `OWNED` asset) by `sub`, a member of `groups`.
+    fn decide_owned(
+        request: &AccessRequest,
+        decision: Decision,
+        sub: &str,
+        groups: &[String],
+        approve_any: bool,
+        comment: &str,
+        now: Timestamp,
+    ) -> ApiResult<AccessRequest> {
+        let who = decider(sub, groups, approve_any);
+        decide(request, decision, &who, OWNED, body(comment), now)
+    }
+
+    /// A request needing two approvals, approved once by `alice` (any owner's approval counts).
+    fn approved_by_alice(comment: &str, now: Timestamp) -> AccessRequest {
+        decide_owned(
+            &pending(2),
+            Decision::Approve,
+            "alice",
+            &[],
+            false,
+            comment,
+            now,
+        )
+        .unwrap()
+    }
 
     fn status_of(result: ApiResult<AccessRequest>) -> u16 {
         match result {
@@ -1200,15 +1190,7 @@ mod tests {
     fn a_first_of_two_approvals_leaves_the_request_pending_and_unstamped() {
         let none: Vec<String> = Vec::new();
         let t1 = at("2026-02-01T00:00:00Z");
-        let first = decide(
-            &pending(2),
-            Decision::Approve,
-            &decider("alice", &none, false),
-            OWNED,
-            body("ok by me"),
-            t1,
-        )
-        .unwrap();
+        let first = approved_by_alice("ok by me", t1);
         assert_eq!(first.fields.status, Status::Pending);
         assert_eq!(
             first.fields.approvals,
@@ -1223,22 +1205,16 @@ mod tests {
         assert_eq!(first.fields.decision_comment, None);
         assert_eq!(first.envelope.revision, 2);
         // The same person again: 409, whatever their eligibility.
-        let again = decide(
-            &first,
-            Decision::Approve,
-            &decider("alice", &none, true),
-            OWNED,
-            body("again"),
-            t1,
-        );
+        let again = decide_owned(&first, Decision::Approve, "alice", &none, true, "again", t1);
         assert_eq!(status_of(again), 409);
         let t2 = at("2026-02-02T00:00:00Z");
-        let second = decide(
+        let second = decide_owned(
             &first,
             Decision::Approve,
-            &decider("olga", &none, false),
-            OWNED,
-            body("second"),
+            "olga",
+            &none,
+            false,
+            "second",
             t2,
         )
         .unwrap();
@@ -1248,42 +1224,19 @@ mod tests {
         assert_eq!(second.fields.approved_at, Some(t2));
         assert_eq!(second.fields.decision_comment.as_deref(), Some("second"));
         // Approved: a third approval meets the state machine.
-        let third = decide(
-            &second,
-            Decision::Approve,
-            &decider("bob", &none, true),
-            OWNED,
-            body("third"),
-            t2,
-        );
+        let third = decide_owned(&second, Decision::Approve, "bob", &none, true, "third", t2);
         assert_eq!(status_of(third), 409);
     }
 
     #[test]
     fn a_reject_ends_the_request_and_leaves_its_approvals() {
-        let none: Vec<String> = Vec::new();
         let ops = vec!["grp-ops".to_string()];
         let t = at("2026-02-01T00:00:00Z");
-        let first = decide(
-            &pending(2),
-            Decision::Approve,
-            &decider("alice", &none, false),
-            OWNED,
-            body("yes"),
-            t,
-        )
-        .unwrap();
+        let first = approved_by_alice("yes", t);
         // Even the one who approved first may reject it later.
         for rejecter in ["alice", "bob"] {
-            let rejected = decide(
-                &first,
-                Decision::Reject,
-                &decider(rejecter, &ops, false),
-                OWNED,
-                body("no"),
-                t,
-            )
-            .unwrap();
+            let rejected =
+                decide_owned(&first, Decision::Reject, rejecter, &ops, false, "no", t).unwrap();
             assert_eq!(rejected.fields.status, Status::Rejected);
             assert_eq!(rejected.fields.approvals, first.fields.approvals);
             assert_eq!(rejected.fields.approver_id.as_deref(), Some(rejecter));
@@ -1301,14 +1254,7 @@ mod tests {
         for decision in [Decision::Approve, Decision::Reject] {
             // The requester, the beneficiary and a stranger: 403 even on a decided request.
             for (who, request) in [("user-1", pending(1)), ("stranger", approved.clone())] {
-                let r = decide(
-                    &request,
-                    decision,
-                    &decider(who, &none, false),
-                    OWNED,
-                    body("x"),
-                    t,
-                );
+                let r = decide_owned(&request, decision, who, &none, false, "x", t);
                 assert_eq!(status_of(r), 403, "{who} {decision:?}");
             }
             // approve-any does not lift separation of duties: the requester-owner is refused.
@@ -1324,14 +1270,7 @@ mod tests {
                 t,
             );
             assert_eq!(status_of(r), 403);
-            let r = decide(
-                &approved,
-                decision,
-                &decider("alice", &none, false),
-                OWNED,
-                body("x"),
-                t,
-            );
+            let r = decide_owned(&approved, decision, "alice", &none, false, "x", t);
             assert_eq!(status_of(r), 409);
         }
     }
