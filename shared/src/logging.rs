@@ -17,29 +17,34 @@ use std::io::Write;
 use std::sync::Arc;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
 
-/// JSON lines to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`); the metrics
-/// lines (`metrics::LOG_TARGET`) always.
+/// JSON lines to stdout (CloudWatch), filtered by `RUST_LOG`; the metrics lines
+/// (`metrics::LOG_TARGET`) always.
 pub fn init(function: &'static str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let _ = subscriber(filter, std::io::stdout).try_init();
     tracing::info!(function, "cold start");
 }
 
+/// `RUST_LOG`'s `target=level` directives (`info`, `warn,shared=debug`, `off`; `info` when
+/// unset or unreadable), with the metrics lines always on. A target filter, not
+/// `EnvFilter`: its span and field directives would link a regex engine into every function.
+pub fn filter(setting: Option<&str>) -> Targets {
+    setting
+        .and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
+        .with_target(crate::metrics::LOG_TARGET, tracing::Level::INFO)
+}
+
 /// The subscriber `init` installs, writing to `writer` (tests capture lines with it).
-pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl Subscriber + Send + Sync + 'static
+pub fn subscriber<W>(filter: Targets, writer: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let metrics = format!("{}=info", crate::metrics::LOG_TARGET);
-    let filter = match metrics.parse() {
-        Ok(directive) => filter.add_directive(directive),
-        Err(_) => filter,
-    };
     tracing_subscriber::registry()
         .with(filter)
         .with(JsonLines { writer })
@@ -256,7 +261,7 @@ mod tests {
     fn capture() -> (Lines, tracing::subscriber::DefaultGuard) {
         let lines = Lines::default();
         let sink = lines.clone();
-        let subscriber = subscriber(EnvFilter::new("info"), move || sink.clone());
+        let subscriber = subscriber(filter(Some("info")), move || sink.clone());
         (lines, tracing::subscriber::set_default(subscriber))
     }
 
@@ -304,5 +309,33 @@ mod tests {
         let (lines, _guard) = capture();
         crate::metrics::log_line(r#"{"a":1}"#);
         assert_eq!(lines.take(), vec![serde_json::json!({"a": 1})]);
+    }
+
+    #[test]
+    fn rust_log_filters_by_target_and_never_the_metrics_lines() {
+        use tracing::Level;
+        let enabled = |setting, target, level| filter(setting).would_enable(target, &level);
+        assert!(enabled(None, "shared::http", Level::INFO));
+        assert!(!enabled(None, "shared::http", Level::DEBUG));
+        assert!(
+            enabled(Some("shared=loud"), "shared", Level::INFO),
+            "unreadable: info"
+        );
+        assert!(!enabled(Some("off"), "shared", Level::ERROR));
+        assert!(enabled(
+            Some("off"),
+            crate::metrics::LOG_TARGET,
+            Level::INFO
+        ));
+        assert!(enabled(
+            Some("warn,shared=debug"),
+            "shared::store",
+            Level::DEBUG
+        ));
+        assert!(!enabled(
+            Some("warn,shared=debug"),
+            "aws_smithy_runtime",
+            Level::INFO
+        ));
     }
 }

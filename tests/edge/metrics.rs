@@ -5,7 +5,6 @@ use super::common::{id_of, Api, TECH};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use tracing_subscriber::EnvFilter;
 
 #[derive(Clone, Default)]
 struct Lines(Arc<Mutex<Vec<u8>>>);
@@ -57,7 +56,8 @@ async fn a_request_logs_one_line_carrying_its_metrics() {
 
     let lines = Lines::default();
     let sink = lines.clone();
-    let subscriber = shared::logging::subscriber(EnvFilter::new("info"), move || sink.clone());
+    let subscriber =
+        shared::logging::subscriber(shared::logging::filter(Some("info")), move || sink.clone());
     let _default = tracing::subscriber::set_default(subscriber);
 
     api.counter.reset();

@@ -2,14 +2,12 @@
 
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
-use crate::input::{Field, Input};
+use crate::input::{Field, Identifier, Input};
 use crate::listing::{Filter, Spec};
 use crate::time::Timestamp;
 use crate::vocab::Closed;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::sync::LazyLock;
 
 pub const ID_PREFIX: &str = "ast";
 
@@ -48,13 +46,16 @@ const URL: usize = 2048;
 const MAX_TAGS: usize = 50;
 const TAG: usize = 100;
 
-static NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9][a-z0-9-]{0,62}$").unwrap_or_else(|_| unreachable!("constant regex"))
-});
+/// `^[a-z0-9][a-z0-9-]{0,62}$`
+pub const NAME: Identifier = Identifier {
+    first: |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+    rest: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-',
+    max_len: 63,
+};
 
 /// Whether `name` could be an asset's name (a name that cannot costs no read to resolve).
 pub fn is_valid_name(name: &str) -> bool {
-    NAME.is_match(name)
+    NAME.matches(name)
 }
 
 /// The fields a client may set on an asset.

@@ -6,14 +6,12 @@
 
 use crate::envelope::{Provenance, Record};
 use crate::error::{ApiError, ApiResult};
-use crate::input::{Field, Input};
+use crate::input::{Field, Identifier, Input};
 use crate::listing::{Filter, Spec};
 use crate::vocab::Closed;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 pub const ID_PREFIX: &str = "amd";
 
@@ -32,13 +30,18 @@ pub const MAX_VALUES: usize = 500;
 const NAME: usize = 200;
 const DESCRIPTION: usize = 4000;
 
-static KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z][A-Za-z0-9_]{0,63}$").unwrap_or_else(|_| unreachable!("constant regex"))
-});
-static VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-        .unwrap_or_else(|_| unreachable!("constant regex"))
-});
+/// `^[A-Za-z][A-Za-z0-9_]{0,63}$`
+pub const KEY: Identifier = Identifier {
+    first: |c| c.is_ascii_alphabetic(),
+    rest: |c| c.is_ascii_alphanumeric() || c == b'_',
+    max_len: 64,
+};
+/// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`
+pub const VALUE: Identifier = Identifier {
+    first: |c| c.is_ascii_alphanumeric(),
+    rest: |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'),
+    max_len: 64,
+};
 
 const KEY_RULE: &str =
     "must start with a letter and hold only letters, digits and '_', at most 64 characters";
@@ -60,7 +63,7 @@ pub const VALUE_FIELDS: &[&str] = &["value", "name", "status"];
 
 /// Whether `key` can name an attribute at all (a path `{key}` that cannot is simply not found).
 pub fn is_valid_key(key: &str) -> bool {
-    KEY.is_match(key)
+    KEY.matches(key)
 }
 
 /// One allowed value of an attribute: `value` is its technical name, unique within the attribute.
