@@ -11,6 +11,12 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
@@ -54,9 +60,15 @@ impl Cache {
     }
 }
 
+/// The HTTP client of the JWKS fetch: the hyper and rustls the DynamoDB client already links (a
+/// client crate of its own would add its own copy of both to every function). It follows no
+/// redirect (one would let whoever controls the first host pick where keys come from) and reads
+/// no proxy variable (key material goes direct).
+type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
 pub(crate) struct JwksSource {
     pub(crate) url: Url,
-    client: reqwest::Client,
+    client: HttpClient,
     pub(crate) cache: RwLock<Cache>,
     /// Held for the whole fetch, so concurrent requests with the same unknown `kid` wait for one
     /// fetch instead of each starting their own.
@@ -66,7 +78,11 @@ pub(crate) struct JwksSource {
 #[derive(Debug, thiserror::Error)]
 pub(super) enum FetchError {
     #[error("request failed: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(#[from] hyper_util::client::legacy::Error),
+    #[error("reading the body failed: {0}")]
+    Body(#[from] hyper::Error),
+    #[error("not a request: {0}")]
+    Request(#[from] http::Error),
     #[error("unexpected status {0}")]
     Status(u16),
     #[error("response larger than {MAX_BODY_BYTES} bytes")]
@@ -80,15 +96,7 @@ pub(super) enum FetchError {
 impl JwksSource {
     pub(crate) fn new(raw_url: &str) -> Result<Self, ConfigError> {
         let url = validate_url(raw_url)?;
-        let client = reqwest::Client::builder()
-            // A redirect would let whoever controls the first host pick where keys come from.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            // Key material goes direct: ambient proxy variables must not reroute it.
-            .no_proxy()
-            .build()
-            .map_err(|e| ConfigError::Invalid(format!("cannot build the JWKS HTTP client: {e}")))?;
+        let client = http_client()?;
         Ok(Self {
             url,
             client,
@@ -141,31 +149,57 @@ impl JwksSource {
     }
 
     async fn fetch_body(&self) -> Result<Vec<u8>, FetchError> {
-        let mut response = self
-            .client
-            .get(self.url.clone())
+        let request = http::Request::get(self.url.as_str())
             .header(http::header::ACCEPT, "application/json")
-            .send()
-            .await?;
+            .body(Empty::new())?;
+        let response = self.client.request(request).await?;
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-        {
+        let declared = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
             return Err(FetchError::TooLarge);
         }
         // Content-Length may be absent or wrong: count what actually arrives.
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(FetchError::TooLarge);
+        let mut stream = response.into_body();
+        while let Some(frame) = stream.frame().await {
+            if let Ok(chunk) = frame?.into_data() {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(FetchError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
             }
-            body.extend_from_slice(&chunk);
         }
         Ok(body)
     }
+}
+
+/// HTTPS with the system's trust store (an identity provider can be anywhere), or plain HTTP
+/// (`validate_url` allows it for loopback only).
+fn http_client() -> Result<HttpClient, ConfigError> {
+    let invalid =
+        |e: rustls::Error| ConfigError::Invalid(format!("cannot build the JWKS HTTP client: {e}"));
+    let mut roots = rustls::RootCertStore::empty();
+    let (_, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(invalid)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(FETCH_TIMEOUT));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(https))
 }
 
 fn validate_url(raw: &str) -> Result<Url, ConfigError> {
