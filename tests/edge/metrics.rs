@@ -3,32 +3,13 @@
 
 use super::common::{id_of, Api, TECH};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use shared::logging::Captured;
 
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn take(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
+/// The lines written since the last call; each must be a JSON object.
+fn take(lines: &Captured) -> Vec<Value> {
+    let taken = lines.take();
+    assert!(taken.iter().all(Value::is_object), "JSON lines: {taken:?}");
+    taken
 }
 
 /// The lines that are EMF documents, each checked as CloudWatch reads one: every metric the
@@ -54,16 +35,15 @@ async fn a_request_logs_one_line_carrying_its_metrics() {
     let asset = api.asset(json!({"name": "crm"})).await;
     let url = format!("{TECH}/{}", id_of(&asset));
 
-    let lines = Lines::default();
-    let sink = lines.clone();
+    let lines = Captured::default();
     let subscriber =
-        shared::logging::subscriber(shared::logging::filter(Some("info")), move || sink.clone());
+        shared::logging::subscriber(shared::logging::filter(Some("info")), lines.clone());
     let _default = tracing::subscriber::set_default(subscriber);
 
     api.counter.reset();
     let r = api.get(&url).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let logged = lines.take();
+    let logged = take(&lines);
     let emf = emf_lines(&logged);
     assert_eq!(emf.len(), 1, "one metrics line per request: {logged:?}");
     let line = emf[0];
@@ -96,7 +76,7 @@ async fn a_request_logs_one_line_carrying_its_metrics() {
     // An unauthenticated request: a 401 of the same function, no tenant, no DynamoDB call.
     let r = api.call("GET", &url, "", None).await;
     assert_eq!(r.status, 401);
-    let logged = lines.take();
+    let logged = take(&lines);
     let emf = emf_lines(&logged);
     assert_eq!(emf.len(), 1, "{logged:?}");
     assert_eq!(emf[0]["Status4xx"], json!(1));
