@@ -119,29 +119,21 @@ where
         } else {
             let mut fields = Fields(Map::new());
             event.record(&mut fields);
-            let at = crate::time::Timestamp::now();
-            let level = event.metadata().level().as_str();
-            let line = REQUEST.try_with(|request| {
-                let tenant = crate::metrics::tenant();
-                let span = RequestSpan {
-                    request,
-                    tenant: tenant.as_deref(),
-                };
+            let render = |request: Option<&RequestContext>| {
+                let tenant = request.and_then(|_| crate::metrics::tenant());
                 serde_json::to_string(&EventLine {
-                    at,
-                    level,
+                    at: crate::time::Timestamp::now(),
+                    level: event.metadata().level().as_str(),
                     fields: &fields.0,
-                    span: Some(span),
+                    span: request.map(|request| RequestSpan {
+                        request,
+                        tenant: tenant.as_deref(),
+                    }),
                 })
-            });
-            let line = line.unwrap_or_else(|_| {
-                serde_json::to_string(&EventLine {
-                    at,
-                    level,
-                    fields: &fields.0,
-                    span: None,
-                })
-            });
+            };
+            let line = REQUEST
+                .try_with(|request| render(Some(request)))
+                .unwrap_or_else(|_| render(None));
             match line {
                 Ok(line) => line,
                 Err(_) => return,

@@ -184,7 +184,7 @@ fn http_client() -> Result<HttpClient, ConfigError> {
     let invalid =
         |e: rustls::Error| ConfigError::Invalid(format!("cannot build the JWKS HTTP client: {e}"));
     let mut roots = rustls::RootCertStore::empty();
-    let (_, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

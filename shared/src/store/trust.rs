@@ -25,10 +25,17 @@ pub fn http_client(store: TrustStore) -> Option<SharedHttpClient> {
     if store == TrustStore::System {
         return None;
     }
-    let context = TlsContext::builder()
+    let context = match TlsContext::builder()
         .with_trust_store(tls::TrustStore::empty().with_pem_certificate(AMAZON_ROOTS))
         .build()
-        .ok()?;
+    {
+        Ok(context) => context,
+        Err(error) => {
+            // Never seen (the builder only stores the PEM); the system's store still works.
+            tracing::warn!(%error, "Amazon roots not usable; the DynamoDB client trusts the system's store");
+            return None;
+        }
+    };
     Some(
         Builder::new().build_with_connector_fn(move |settings, components| {
             let mut connector = ConnectorBuilder::default()
