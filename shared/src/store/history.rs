@@ -43,8 +43,8 @@ pub fn put_event(
     table: &str,
 ) -> ApiResult<TransactWriteItem> {
     let tenant = &event.tenant_id;
-    let json = event.to_json()?;
-    let text = serde_json::to_string(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The same text as the event's JSON object (`preserve_order`), without building that tree.
+    let text = serde_json::to_string(event).map_err(|e| ApiError::Internal(e.to_string()))?;
     let at = event.at.to_string();
     let mut item = Item::from([
         (
