@@ -271,13 +271,12 @@ pub fn hash_of(event: &Map<String, Value>) -> Result<String, ApiError> {
     digest_of(&Unhashed(event))
 }
 
-/// SHA-256 of `value`'s JCS form, streamed into the hasher: a write hashes its event straight
-/// from the struct, with no JSON tree built and no canonical text buffered (the hash was the
-/// largest part of a create's CPU).
-fn digest_of<T: Serialize>(value: &T) -> Result<String, ApiError> {
+/// Lowercase hex SHA-256 of `value`'s JCS form, streamed into the hasher: a write hashes its
+/// event straight from the struct, with no JSON tree built and no canonical text buffered.
+pub(crate) fn digest_of<T: Serialize>(value: &T) -> Result<String, ApiError> {
     let mut hasher = Sha256::new();
     serde_json_canonicalizer::to_writer(value, &mut hasher)
-        .map_err(|e| ApiError::Internal(format!("canonicalize event: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("canonicalize: {e}")))?;
     Ok(hex(&hasher.finalize()))
 }
 

@@ -8,7 +8,6 @@ use crate::time::Timestamp;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The request header, and the header a replayed answer carries.
 pub const HEADER: &str = "idempotency-key";
@@ -52,9 +51,7 @@ pub fn fingerprint(
         "if_match": if_match,
         "body": body,
     });
-    let canonical = serde_json_canonicalizer::to_vec(&request)
-        .map_err(|e| ApiError::Internal(format!("canonicalize request: {e}")))?;
-    Ok(super::history::hex(&Sha256::digest(&canonical)))
+    super::history::digest_of(&request)
 }
 
 /// Whether an answer with this status is kept for its key (§11): every answer given once the
