@@ -113,8 +113,13 @@ async fn bare(api: &Api, later: Timestamp, seeded: Vec<Entitlement>) -> (usize, 
             let event =
                 store::history::append(&api.state, &writer, Action::Expired, Some(&ent), &mut next)
                     .expect("event");
-            let tx =
-                entitlements::end_grant(&ent, &next, &event, api.state.table()).expect("items");
+            let tx = entitlements::Transition {
+                from: &ent,
+                to: &next,
+                event: &event,
+            }
+            .end_grant(api.state.table())
+            .expect("items");
             usize::from(
                 store::transact(&api.state.db, tx.into_items())
                     .await

@@ -190,22 +190,62 @@ pub fn optional_json_object(req: &Request) -> ApiResult<Map<String, Value>> {
     parse_object(bytes)
 }
 
+/// The record a write names (its path parameter) and the revision its `If-Match` expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: String,
+    /// `None`: no `If-Match` (or `*`), any revision.
+    pub expected: Option<i64>,
+}
+
+impl Target {
+    /// `If-Match` against the revision read: a mismatch is 412.
+    pub fn check(&self, current: i64) -> ApiResult<()> {
+        match self.expected {
+            Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `If-Match` after a write's plan was checked: a body that is invalid at any revision is a
+    /// 400 before a stale revision is a 412 (validation is decided before state); any other
+    /// outcome of the plan (a 409, or the change) comes after the precondition.
+    pub fn check_after<T>(&self, planned: ApiResult<T>, current: i64) -> ApiResult<T> {
+        match planned {
+            Err(e @ (ApiError::Validation(_) | ApiError::BadRequest(_))) => Err(e),
+            planned => {
+                self.check(current)?;
+                planned
+            }
+        }
+    }
+}
+
+/// The record named by path parameter `param`, at the revision of `If-Match`.
+pub fn target(req: &Request, param: &str) -> ApiResult<Target> {
+    Ok(Target {
+        id: path_param(req, param)?,
+        expected: if_match(req)?,
+    })
+}
+
 /// What a PATCH of one record reads, in the order its errors are reported.
 pub struct Patch {
-    /// The record's path parameter.
-    pub id: String,
+    pub target: Target,
     /// The merge-patch document.
     pub body: Map<String, Value>,
-    /// `If-Match` as the revision the write expects.
-    pub expected: Option<i64>,
 }
 
 /// The PATCH of the record named by path parameter `param`.
 pub fn patch(req: &Request, param: &str) -> ApiResult<Patch> {
+    let id = path_param(req, param)?;
+    let body = json_object(req, true)?;
     Ok(Patch {
-        id: path_param(req, param)?,
-        body: json_object(req, true)?,
-        expected: if_match(req)?,
+        target: Target {
+            id,
+            expected: if_match(req)?,
+        },
+        body,
     })
 }
 

@@ -25,10 +25,8 @@ async fn decide(
     req: Request,
     decision: Decision,
 ) -> ApiResult<Response<Body>> {
-    let id = http::path_param(&req, "id")?;
     let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
-    let decided =
-        store::access_requests::decide(state, caller, &id, http::if_match(&req)?, decision, body)
-            .await?;
+    let target = http::target(&req, "id")?;
+    let decided = store::access_requests::decide(state, caller, &target, decision, body).await?;
     http::ok_record(&decided, decided.envelope.revision)
 }

@@ -8,7 +8,6 @@ use shared::{http, store};
 pub const ROUTE: Route = route!("access-requests-delete", DELETE "/api/v1/operations/access-requests/{id}", AccessRequestsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let id = http::path_param(&req, "id")?;
-    store::access_requests::delete(state, caller, &id, http::if_match(&req)?).await?;
+    store::access_requests::delete(state, caller, &http::target(&req, "id")?).await?;
     http::no_content()
 }

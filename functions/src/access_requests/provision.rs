@@ -9,9 +9,8 @@ use shared::{http, store};
 pub const ROUTE: Route = route!("access-requests-provision", POST "/api/v1/operations/access-requests/{id}/provision", AccessRequestsProvision, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let id = http::path_param(&req, "id")?;
     let body = access_request::parse_decision(http::optional_json_object(&req)?)?;
-    let provisioned =
-        store::access_requests::provision(state, caller, &id, http::if_match(&req)?, body).await?;
+    let target = http::target(&req, "id")?;
+    let provisioned = store::access_requests::provision(state, caller, &target, body).await?;
     http::ok_record(&provisioned, provisioned.envelope.revision)
 }

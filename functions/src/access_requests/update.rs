@@ -9,8 +9,8 @@ use shared::{http, store};
 pub const ROUTE: Route = route!("access-requests-update", PATCH "/api/v1/operations/access-requests/{id}", AccessRequestsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let http::Patch { id, body, expected } = http::patch(&req, "id")?;
-    let updated = store::access_requests::update(state, caller, &id, expected, |current, now| {
+    let http::Patch { target, body } = http::patch(&req, "id")?;
+    let updated = store::access_requests::update(state, caller, &target, |current, now| {
         access_request::plan_patch(current, body.clone(), now)
     })
     .await?;

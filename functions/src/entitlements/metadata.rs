@@ -50,21 +50,22 @@ const REMOVING: Edit = Edit {
 
 /// What adding and removing read from the request, all of it before any store call.
 struct Change {
-    id: String,
+    target: http::Target,
     key: String,
     value: String,
     provenance: Provenance,
-    expected: Option<i64>,
 }
 
 impl Change {
     fn parse(req: &Request) -> ApiResult<Change> {
+        let provenance = entitlement::parse_empty(http::optional_json_object(req)?)?;
+        let key = http::path_param(req, "attributeKey")?;
+        let value = http::path_param(req, "attributeValue")?;
         Ok(Change {
-            provenance: entitlement::parse_empty(http::optional_json_object(req)?)?,
-            id: http::path_param(req, "id")?,
-            key: http::path_param(req, "attributeKey")?,
-            value: http::path_param(req, "attributeValue")?,
-            expected: http::if_match(req)?,
+            provenance,
+            key,
+            value,
+            target: http::target(req, "id")?,
         })
     }
 
@@ -72,8 +73,7 @@ impl Change {
         let (updated, view) = store::entitlements::set_metadata(
             state,
             caller,
-            &self.id,
-            self.expected,
+            &self.target,
             edit.action,
             self.provenance,
             edit.judged_by_definition.then_some(self.key.as_str()),

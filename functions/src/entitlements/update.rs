@@ -10,8 +10,8 @@ pub const ROUTE: Route =
     route!("entitlements-update", PATCH "/api/v1/entitlements/{id}", EntitlementsWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let http::Patch { id, body, expected } = http::patch(&req, "id")?;
-    let updated = store::entitlements::update(state, caller, &id, expected, |current, now| {
+    let http::Patch { target, body } = http::patch(&req, "id")?;
+    let updated = store::entitlements::update(state, caller, &target, |current, now| {
         entitlement::apply_patch(current, body.clone(), now)
     })
     .await?;

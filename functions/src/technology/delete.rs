@@ -9,7 +9,6 @@ pub const ROUTE: Route =
     route!("technology-delete", DELETE "/api/v1/technology/{id}", TechnologyWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let id = http::path_param(&req, "id")?;
-    store::assets::delete(state, caller, &id, http::if_match(&req)?).await?;
+    store::assets::delete(state, caller, &http::target(&req, "id")?).await?;
     http::no_content()
 }

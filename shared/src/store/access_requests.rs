@@ -11,7 +11,7 @@ use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
-use super::{check_revision, from_item, precondition_after_validation, retrying, s, Item};
+use super::{from_item, retrying, s, Item};
 use crate::auth::{Caller, Scope};
 use crate::domain::access_request::{
     self as domain, AccessRequest, Decider, Decision, DecisionBody, Draft, Governance, PatchPlan,
@@ -23,6 +23,7 @@ use crate::domain::error::DomainError;
 use crate::domain::history::Action;
 use crate::domain::provision::{self, ProvisionPlan};
 use crate::error::{ApiError, ApiResult};
+use crate::http;
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
@@ -234,8 +235,7 @@ async fn write(
 pub async fn update<F>(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &http::Target,
     plan: F,
 ) -> ApiResult<AccessRequest>
 where
@@ -243,13 +243,9 @@ where
 {
     let plan = &plan;
     retrying("request", move || async move {
-        let current = visible(state, caller, id).await?;
+        let current = visible(state, caller, &target.id).await?;
         let now = Timestamp::now();
-        let planned = precondition_after_validation(
-            plan(&current, now),
-            expected,
-            current.envelope.revision,
-        )?;
+        let planned = target.check_after(plan(&current, now), current.envelope.revision)?;
         let (action, next) = match planned {
             PatchPlan::Complete(provenance) => (
                 Action::Completed,
@@ -284,8 +280,7 @@ where
 async fn decided<F>(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &http::Target,
     action: Action,
     decide: F,
 ) -> ApiResult<AccessRequest>
@@ -294,8 +289,8 @@ where
 {
     let decide = &decide;
     retrying("request", move || async move {
-        let current = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
+        let current = visible(state, caller, &target.id).await?;
+        target.check(current.envelope.revision)?;
         let next = decide(&current, Timestamp::now())?;
         write(state, caller, action, &current, next).await
     })
@@ -303,25 +298,13 @@ where
 }
 
 /// Soft-deletes a pending request.
-pub async fn delete(
-    state: &Store,
-    caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
-) -> ApiResult<()> {
-    decided(
-        state,
-        caller,
-        id,
-        expected,
-        Action::Deleted,
-        |current, now| {
-            domain::ensure_deletable(current)?;
-            let mut next = current.clone();
-            next.envelope.soft_delete(&caller.sub, now);
-            Ok(next)
-        },
-    )
+pub async fn delete(state: &Store, caller: &Caller, target: &http::Target) -> ApiResult<()> {
+    decided(state, caller, target, Action::Deleted, |current, now| {
+        domain::ensure_deletable(current)?;
+        let mut next = current.clone();
+        next.envelope.soft_delete(&caller.sub, now);
+        Ok(next)
+    })
     .await
     .map(|_| ())
 }
@@ -335,8 +318,7 @@ pub async fn delete(
 pub async fn decide(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &http::Target,
     decision: Decision,
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
@@ -351,8 +333,8 @@ pub async fn decide(
     };
     let (who, body) = (&who, &body);
     retrying("request", move || async move {
-        let current = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
+        let current = visible(state, caller, &target.id).await?;
+        target.check(current.envelope.revision)?;
         let asset_id = &current.fields.asset_id;
         let asset = super::assets::stored(state, &caller.tenant_id, asset_id).await?;
         let owner = asset
@@ -411,18 +393,17 @@ fn as_conflict(err: ApiError) -> ApiError {
 pub async fn provision(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &http::Target,
     body: DecisionBody,
 ) -> ApiResult<AccessRequest> {
     let body = &body;
     retrying("request", move || async move {
-        let current = visible(state, caller, id).await?;
-        check_revision(expected, current.envelope.revision)?;
+        let current = visible(state, caller, &target.id).await?;
+        target.check(current.envelope.revision)?;
         let now = Timestamp::now();
         // Refused before the entitlement costs a read.
         domain::ensure_provisionable(&current, now)?;
-        let target = match current.fields.access.target_id() {
+        let entitlement = match current.fields.access.target_id() {
             Some(ent_id) => match ents::get(state, caller, ent_id).await {
                 Ok(e) => Some(e),
                 Err(ApiError::NotFound) => None,
@@ -433,7 +414,7 @@ pub async fn provision(
         let new_id = state.ids.next(ent_domain::ID_PREFIX);
         let planned = provision::plan_provision(
             &current,
-            target.as_ref(),
+            entitlement.as_ref(),
             &caller.sub,
             new_id,
             body.clone(),
@@ -467,11 +448,25 @@ pub async fn provision(
             }
             ProvisionPlan::Change { from, to } => {
                 let event = history::append(state, &writer, Action::Updated, Some(from), to)?;
-                tx.append(ents::change_grant(from, to, &event, table)?)
+                tx.append(
+                    ents::Transition {
+                        from,
+                        to,
+                        event: &event,
+                    }
+                    .change_grant(table)?,
+                )
             }
             ProvisionPlan::End { from, to } => {
                 let event = history::append(state, &writer, Action::Revoked, Some(from), to)?;
-                tx.append(ents::end_grant(from, to, &event, table)?)
+                tx.append(
+                    ents::Transition {
+                        from,
+                        to,
+                        event: &event,
+                    }
+                    .end_grant(table)?,
+                )
             }
         };
         tx.answer_record(&next, table)?;

@@ -13,8 +13,8 @@ use super::rewrite::Rewrite;
 use super::tx::{Role, Tx};
 use super::Store;
 use super::{
-    build_err, check_revision, from_item, get_n, guard_action, patched, put_new_action, retrying,
-    s, GuardChange, Item,
+    build_err, from_item, get_n, guard_action, patched, put_new_action, retrying, s, GuardChange,
+    Item,
 };
 use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
@@ -22,7 +22,7 @@ use crate::domain::error::DomainError;
 use crate::domain::history::Action;
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
-use crate::http::Patch;
+use crate::http::{Patch, Target};
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
@@ -205,11 +205,11 @@ fn rewrite(next: &Asset, expected_revision: i64, require_no_live: bool) -> ApiRe
 /// Applies a PATCH to the asset as read (`asset::apply_patch`, validation included; again on
 /// each re-read after a lost race).
 pub async fn update(state: &Store, caller: &Caller, patch: &Patch) -> ApiResult<Asset> {
-    let id = patch.id.as_str();
+    let id = patch.target.id.as_str();
     retrying("asset", move || async move {
         let (current, _) = visible(state, caller, id, false).await?;
         let planned = asset::apply_patch(&current.fields, patch.body.clone());
-        let mut next = patched(&current, planned, patch.expected, caller, Timestamp::now())?;
+        let mut next = patched(&current, planned, &patch.target, caller, Timestamp::now())?;
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }
@@ -255,15 +255,11 @@ async fn live_conflict(state: &Store, caller: &Caller, id: &str, live: i64) -> A
 }
 
 /// Soft-deletes an asset and frees its name, unless it has live entitlements.
-pub async fn delete(
-    state: &Store,
-    caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
-) -> ApiResult<()> {
+pub async fn delete(state: &Store, caller: &Caller, target: &Target) -> ApiResult<()> {
+    let id = target.id.as_str();
     retrying("asset", move || async move {
         let (current, live) = visible(state, caller, id, false).await?;
-        check_revision(expected, current.envelope.revision)?;
+        target.check(current.envelope.revision)?;
         if live > 0 {
             return Err(live_conflict(state, caller, id, live).await);
         }

@@ -112,17 +112,17 @@ pub async fn get_many(
     Ok(found)
 }
 
-/// Applies a PATCH (`patch.id` is the attribute's key) to the attribute as read
+/// Applies a PATCH (`patch.target.id` is the attribute's key) to the attribute as read
 /// (`attribute::apply_patch`, validation included). One read and one write conditional on the
 /// revision read; a write that loses a race re-reads (then a stale `If-Match` answers 412).
 pub async fn update(state: &Store, caller: &Caller, patch: &Patch) -> ApiResult<Attribute> {
-    let attribute_key = patch.id.as_str();
+    let attribute_key = patch.target.id.as_str();
     retrying("attribute", move || async move {
         let current = get(state, &caller.tenant_id, attribute_key)
             .await?
             .ok_or(ApiError::NotFound)?;
         let planned = attribute::apply_patch(&current.fields, patch.body.clone());
-        let mut next = patched(&current, planned, patch.expected, caller, Timestamp::now())?;
+        let mut next = patched(&current, planned, &patch.target, caller, Timestamp::now())?;
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
         }

@@ -2,7 +2,7 @@
 //!
 //! A live (`active`/`pending_approval`) entitlement holds three things that change together, in
 //! one transaction: the entitlement item, its grant guard (one live grant per asset, principal
-//! and entitlement type) and one unit of its asset's live count. `start_grant` and `end_grant`
+//! and entitlement type) and one unit of its asset's live count. `start_grant` and `Transition`
 //! build those transactions for create, revoke, expiry and provisioning alike.
 
 use super::assets::{self, AssetGuard};
@@ -11,10 +11,7 @@ use super::list::{Collection, Filter, Source};
 use super::rewrite::Rewrite;
 use super::tx::{Refusal, Role, Tx};
 use super::Store;
-use super::{
-    check_revision, from_item, guard_action, patched, put_new_action, retrying, s, GuardChange,
-    Item,
-};
+use super::{from_item, guard_action, patched, put_new_action, retrying, s, GuardChange, Item};
 use crate::auth::Caller;
 use crate::domain::asset;
 use crate::domain::attribute::Attribute;
@@ -24,6 +21,7 @@ use crate::domain::error::DomainError;
 use crate::domain::history::{Action, Event};
 use crate::envelope::Provenance;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Target;
 use crate::keys::{self, Kind};
 use crate::listing::ListParams;
 use crate::time::Timestamp;
@@ -139,17 +137,6 @@ fn rewrite(current: &Entitlement, next: &Entitlement) -> ApiResult<Rewrite> {
     })
 }
 
-/// A transaction that opens with the entitlement rewritten from `current` to `next` (if still
-/// as read) and its event, which carries `next` as its `state` (for point-in-time reads).
-fn rewritten(
-    current: &Entitlement,
-    next: &Entitlement,
-    event: &Event,
-    table: &str,
-) -> ApiResult<Tx> {
-    rewrite(current, next)?.tx(event, Some(&history::record_json(next)?), table)
-}
-
 /// The transaction that starts a live grant: the entitlement and its event, its guard, the
 /// asset's count (+1, under the asset's conditions).
 pub fn start_grant(
@@ -197,63 +184,71 @@ pub fn start_refusal(
     ))
 }
 
-/// The transaction that ends a live grant (revoke, expiry, a provisioned revoke): the
-/// entitlement rewritten as `next` if still as read, its guard freed, the asset's count −1.
-pub fn end_grant(
-    current: &Entitlement,
-    next: &Entitlement,
-    event: &Event,
-    table: &str,
-) -> ApiResult<Tx> {
-    let mut tx = rewritten(current, next, event, table)?;
-    tx.add(Role::GuardRelease, delete_guard(current, table)?)
-        .add(
-            Role::AssetCount,
-            assets::live_count_update(
-                &current.envelope.tenant_id,
-                &current.fields.asset_id,
-                -1,
-                AssetGuard::Exists,
-                table,
-            )?,
-        );
-    Ok(tx)
+/// One entitlement rewritten from `from` (as read) to `to` under `event`: what the
+/// transactions of a live grant's end or in-place change are built from.
+pub struct Transition<'a> {
+    pub from: &'a Entitlement,
+    pub to: &'a Entitlement,
+    pub event: &'a Event,
 }
 
-/// The transaction that changes a live grant in place (PATCH, a provisioned modify): the
-/// entitlement, the guard moved when the type changes (else rewritten when what it carries
-/// changes), and a criticality check when the expiry is dropped.
-pub fn change_grant(
-    current: &Entitlement,
-    next: &Entitlement,
-    event: &Event,
-    table: &str,
-) -> ApiResult<Tx> {
-    let mut tx = rewritten(current, next, event, table)?;
-    if next.fields.entitlement_type != current.fields.entitlement_type {
-        tx.add(Role::Guard, put_guard(next, table)?)
-            .add(Role::GuardRelease, delete_guard(current, table)?);
-    } else if LiveGrant::of(next) != LiveGrant::of(current) {
-        // Status (active ↔ pending_approval) or expiry moved: the next decision must see it.
-        tx.add(Role::GuardUpdate, update_guard(next, table)?);
+impl Transition<'_> {
+    /// A transaction that opens with the entitlement rewritten (if still as read) and its
+    /// event, which carries `to` as its `state` (for point-in-time reads).
+    fn rewritten(&self, table: &str) -> ApiResult<Tx> {
+        rewrite(self.from, self.to)?.tx(self.event, Some(&history::record_json(self.to)?), table)
     }
-    // Checked on every write that leaves a grant so (the asset may have become critical
-    // since the grant).
-    if let Some(refused) = asset::refused_criticality(next.fields.expires_at) {
-        tx.add(
-            Role::AssetCheck,
-            assets::criticality_check(
-                &current.envelope.tenant_id,
-                &current.fields.asset_id,
-                refused,
-                table,
-            )?,
-        );
+
+    /// Ends a live grant (revoke, expiry, a provisioned revoke): the entitlement rewritten,
+    /// its guard freed, the asset's count −1.
+    pub fn end_grant(&self, table: &str) -> ApiResult<Tx> {
+        let current = self.from;
+        let mut tx = self.rewritten(table)?;
+        tx.add(Role::GuardRelease, delete_guard(current, table)?)
+            .add(
+                Role::AssetCount,
+                assets::live_count_update(
+                    &current.envelope.tenant_id,
+                    &current.fields.asset_id,
+                    -1,
+                    AssetGuard::Exists,
+                    table,
+                )?,
+            );
+        Ok(tx)
     }
-    Ok(tx)
+
+    /// Changes a live grant in place (PATCH, a provisioned modify): the entitlement, the guard
+    /// moved when the type changes (else rewritten when what it carries changes), and a
+    /// criticality check when the expiry is dropped.
+    pub fn change_grant(&self, table: &str) -> ApiResult<Tx> {
+        let (current, next) = (self.from, self.to);
+        let mut tx = self.rewritten(table)?;
+        if next.fields.entitlement_type != current.fields.entitlement_type {
+            tx.add(Role::Guard, put_guard(next, table)?)
+                .add(Role::GuardRelease, delete_guard(current, table)?);
+        } else if LiveGrant::of(next) != LiveGrant::of(current) {
+            // Status (active ↔ pending_approval) or expiry moved: the next decision must see it.
+            tx.add(Role::GuardUpdate, update_guard(next, table)?);
+        }
+        // Checked on every write that leaves a grant so (the asset may have become critical
+        // since the grant).
+        if let Some(refused) = asset::refused_criticality(next.fields.expires_at) {
+            tx.add(
+                Role::AssetCheck,
+                assets::criticality_check(
+                    &current.envelope.tenant_id,
+                    &current.fields.asset_id,
+                    refused,
+                    table,
+                )?,
+            );
+        }
+        Ok(tx)
+    }
 }
 
-/// Explains a refused `change_grant`; `None` = lost a race.
+/// Explains a refused `Transition::change_grant`; `None` = lost a race.
 pub fn change_refusal(refusal: Refusal, next: &Entitlement) -> Option<ApiError> {
     if refusal.failed(Role::Record) {
         return None;
@@ -324,7 +319,7 @@ pub async fn get(state: &Store, caller: &Caller, id: &str) -> ApiResult<Entitlem
     }
 }
 
-/// Writes `change_grant` by `caller` as `action`: `next` as written, or `None` when it lost a
+/// Writes `Transition::change_grant` by `caller` as `action`: `next` as written, or `None` when it lost a
 /// race (re-read and try again).
 async fn write_change(
     state: &Store,
@@ -335,7 +330,12 @@ async fn write_change(
     view: Option<&Value>,
 ) -> ApiResult<Option<Entitlement>> {
     let event = history::by(state, caller, action, Some(current), &mut next)?;
-    let mut tx = change_grant(current, &next, &event, state.table())?;
+    let mut tx = Transition {
+        from: current,
+        to: &next,
+        event: &event,
+    }
+    .change_grant(state.table())?;
     match view {
         Some(view) => {
             tx.answer(
@@ -361,8 +361,7 @@ async fn write_change(
 pub async fn update<F>(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &Target,
     patch: F,
 ) -> ApiResult<Entitlement>
 where
@@ -370,10 +369,10 @@ where
 {
     let patch = &patch;
     retrying("entitlement", move || async move {
-        let current = get(state, caller, id).await?;
+        let current = get(state, caller, &target.id).await?;
         let now = Timestamp::now();
         let planned = patch(&current.fields, now);
-        let next = patched(&current, planned, expected, caller, now)?;
+        let next = patched(&current, planned, target, caller, now)?;
         domain::ensure_changeable(&current)?;
         if !history::is_change(&current, &next)? {
             return Ok(Some(current));
@@ -387,12 +386,10 @@ where
 /// conditional on the revision read: the entitlement as written and as shown. `attribute`, the
 /// definition `change` judges by, is read beside the entitlement and joins the view without
 /// being read again.
-#[allow(clippy::too_many_arguments)]
 pub async fn set_metadata<F>(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &Target,
     action: Action,
     provenance: Provenance,
     attribute: Option<&str>,
@@ -411,13 +408,15 @@ where
             }
         };
         // Boxed: side by side, the two reads make a future too large for a debug build's stack.
-        let (current, attr) =
-            tokio::try_join!(Box::pin(get(state, caller, id)), Box::pin(definition))?;
+        let (current, attr) = tokio::try_join!(
+            Box::pin(get(state, caller, &target.id)),
+            Box::pin(definition)
+        )?;
         let known: Catalog = attr
             .iter()
             .map(|a| (a.fields.key.clone(), a.clone()))
             .collect();
-        check_revision(expected, current.envelope.revision)?;
+        target.check(current.envelope.revision)?;
         let refs = change(&current, attr.as_ref())?;
         if refs == current.fields.access_model_metadata {
             let view = view_with(state, &current, known).await?;
@@ -440,20 +439,19 @@ where
 pub async fn revoke(
     state: &Store,
     caller: &Caller,
-    id: &str,
-    expected: Option<i64>,
+    target: &Target,
     reason: Option<String>,
     provenance: Provenance,
 ) -> ApiResult<Entitlement> {
     let provenance = &provenance;
     let reason = &reason;
     retrying("entitlement", move || async move {
-        let current = get(state, caller, id).await?;
+        let current = get(state, caller, &target.id).await?;
         match domain::plan_revoke(&current)? {
             domain::RevokePlan::Unchanged => return Ok(Some(current)),
             domain::RevokePlan::Revoke => {}
         }
-        check_revision(expected, current.envelope.revision)?;
+        target.check(current.envelope.revision)?;
         let mut next = domain::revoked(
             &current,
             &caller.sub,
@@ -462,7 +460,12 @@ pub async fn revoke(
             Timestamp::now(),
         );
         let event = history::by(state, caller, Action::Revoked, Some(&current), &mut next)?;
-        let mut tx = end_grant(&current, &next, &event, state.table())?;
+        let mut tx = Transition {
+            from: &current,
+            to: &next,
+            event: &event,
+        }
+        .end_grant(state.table())?;
         answer(state, &mut tx, &next).await?;
         match tx.send(&state.db).await? {
             Ok(()) => Ok(Some(next)),

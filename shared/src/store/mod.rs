@@ -464,37 +464,12 @@ pub async fn read(state: &Store, key: Item) -> Result<Option<Item>, ApiError> {
     Ok(out.item)
 }
 
-/// `If-Match` against the revision read: a mismatch is 412.
-pub fn check_revision(expected: Option<i64>, current: i64) -> Result<(), ApiError> {
-    match expected {
-        Some(rev) if rev != current => Err(ApiError::PreconditionFailed { current }),
-        _ => Ok(()),
-    }
-}
-
-/// `If-Match` after a write's plan was checked: a body that is invalid at any revision is a 400
-/// before a stale revision is a 412 (validation is decided before state); any other outcome of
-/// the plan (a 409, or the change) comes after the precondition.
-pub fn precondition_after_validation<T>(
-    planned: Result<T, ApiError>,
-    expected: Option<i64>,
-    current: i64,
-) -> Result<T, ApiError> {
-    match planned {
-        Err(e @ (ApiError::Validation(_) | ApiError::BadRequest(_))) => Err(e),
-        planned => {
-            check_revision(expected, current)?;
-            planned
-        }
-    }
-}
-
-/// A PATCH of `current`'s fields as `planned` (400 before 412, as above): the record with the
+/// A PATCH of `current`'s fields as `planned` (400 before 412: `Target::check_after`): the record with the
 /// new fields, stamped as the caller's write.
 pub(crate) fn patched<F: serde::Serialize>(
     current: &crate::envelope::Record<F>,
     planned: Result<(F, crate::envelope::Provenance), ApiError>,
-    expected: Option<i64>,
+    target: &crate::http::Target,
     caller: &crate::auth::Caller,
     now: crate::time::Timestamp,
 ) -> Result<crate::envelope::Record<F>, ApiError> {
@@ -504,7 +479,7 @@ pub(crate) fn patched<F: serde::Serialize>(
         crate::domain::history::ensure_fits(&crate::domain::history::record_json(&next)?)?;
         Ok(next)
     });
-    precondition_after_validation(planned, expected, current.envelope.revision)
+    target.check_after(planned, current.envelope.revision)
 }
 
 /// A request that the SDK's builders refuse to build is a bug of ours, never the client's.

@@ -3,11 +3,11 @@
 //!
 //! It reads only what is due: each shard of the sparse expiry index, `EXP_SK` below
 //! `<now>#` (the sort key starts with the fixed-width expiry time). Each expiry is the same
-//! `end_grant` transaction a revoke uses, conditional on the revision and status read, so a
+//! `Transition::end_grant` transaction a revoke uses, conditional on the revision and status read, so a
 //! concurrent revoke or extension wins and is counted as skipped, and two sweeps never expire
 //! one entitlement twice or move a count twice.
 
-use super::entitlements::end_grant;
+use super::entitlements::Transition;
 use super::history;
 use super::Store;
 use super::{fault, from_item, Item};
@@ -57,10 +57,12 @@ async fn expire(
     }
     let mut next = domain::expired(&current, now);
     let event = history::append(state, writer, Action::Expired, Some(&current), &mut next)?;
-    match end_grant(&current, &next, &event, state.table())?
-        .send(&state.db)
-        .await?
-    {
+    let transition = Transition {
+        from: &current,
+        to: &next,
+        event: &event,
+    };
+    match transition.end_grant(state.table())?.send(&state.db).await? {
         Ok(()) => Ok(Outcome::Expired(current.envelope.tenant_id)),
         // Revoked, extended or expired by another sweep since the index was read.
         Err(refusal) if refusal.any_failed() => Ok(Outcome::Skipped),
