@@ -73,8 +73,8 @@ async fn seed(api: &Api, tenants: usize, per_tenant: usize) -> Vec<Entitlement> 
                     sub: "bench",
                     is_app: false,
                 };
-                let (fields, prov) = entitlement::parse_create(map, &granter, now).expect("valid");
-                entitlements::create(&api.state, &c, fields, prov)
+                let new = entitlement::parse_create(map, &granter, now).expect("valid");
+                entitlements::create(&api.state, &c, new)
                     .await
                     .expect("seed")
             }

@@ -89,6 +89,10 @@ pub struct Provenance {
     pub source_type: Option<SourceType>,
 }
 
+/// A validated create body: the kind's fields and their provenance, as the parsers return them
+/// and the store's `create`s take them.
+pub type New<F> = (F, Provenance);
+
 /// Who writes: a caller's `sub`, or `system:<name>` for scheduled work.
 #[derive(Debug, Clone)]
 pub struct Actor {

@@ -26,12 +26,13 @@ use aws_sdk_dynamodb::operation::{
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
-    BeforeTransmitInterceptorContextRef, Input, Output,
+    AfterDeserializationInterceptorContextRef as Deserialized,
+    BeforeSerializationInterceptorContextMut as Serializing,
+    BeforeTransmitInterceptorContextRef as Transmitting, Input, Output,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents as Runtime;
+use aws_smithy_types::config_bag::ConfigBag as Bag;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use std::future::Future;
@@ -179,6 +180,9 @@ fn capacity_of(output: &Output) -> Option<f64> {
     None
 }
 
+/// What an SDK interceptor hook returns. The short names keep each hook's signature on one line.
+pub(crate) type Hooked = Result<(), BoxError>;
+
 impl Intercept for DynamoUsage {
     fn name(&self) -> &'static str {
         "DynamoUsage"
@@ -186,31 +190,21 @@ impl Intercept for DynamoUsage {
 
     fn modify_before_serialization(
         &self,
-        context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        ask_for_capacity(context.input_mut());
+        c: &mut Serializing<'_>,
+        _: &Runtime,
+        _: &mut Bag,
+    ) -> Hooked {
+        ask_for_capacity(c.input_mut());
         Ok(())
     }
 
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    fn read_before_transmit(&self, _: &Transmitting<'_>, _: &Runtime, _: &mut Bag) -> Hooked {
         with_tally(|t| t.usage.requests += 1);
         Ok(())
     }
 
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(units) = context.output_or_error().ok().and_then(capacity_of) {
+    fn read_after_deserialization(&self, c: &Deserialized<'_>, _: &Runtime, _: &mut Bag) -> Hooked {
+        if let Some(units) = c.output_or_error().ok().and_then(capacity_of) {
             with_tally(|t| *t.usage.capacity.get_or_insert(0.0) += units);
         }
         Ok(())

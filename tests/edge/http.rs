@@ -22,14 +22,7 @@ async fn a_malformed_if_match_is_a_400_naming_it_and_changes_nothing() {
     let api = Api::new().await;
     let asset = api.asset(json!({"name": "crm", "vendor": "v"})).await;
     let url = format!("/api/v1/technology/{}", id_of(&asset));
-    for tag in [
-        &b""[..],
-        b"garbage",
-        b"\"abc\"",
-        b"\"1",
-        b"W/1",
-        b"\"1\", \"2\"",
-    ] {
+    for tag in shared::http::MALFORMED_IF_MATCH {
         for method in ["PATCH", "DELETE"] {
             let r = with_if_match(&api, method, &url, tag).await;
             assert_invalid_for(&r, &["If-Match"], format!("{method} {tag:?}"));

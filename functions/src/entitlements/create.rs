@@ -16,8 +16,8 @@ async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Respo
         is_app: caller.app_id.is_some(),
     };
     let body = http::json_object(&req, false)?;
-    let (fields, provenance) = entitlement::parse_create(body, &granter, Timestamp::now())?;
-    let created = store::entitlements::create(state, caller, fields, provenance).await?;
+    let new = entitlement::parse_create(body, &granter, Timestamp::now())?;
+    let created = store::entitlements::create(state, caller, new).await?;
     let view = store::entitlements::view(state, &caller.tenant_id, &created).await?;
     http::created(
         &view,

@@ -9,8 +9,8 @@ use shared::{http, store};
 pub const ROUTE: Route = route!("metadata-attributes-create", POST "/api/v1/access-model-metadata/attributes", MetadataWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let (fields, provenance) = attribute::parse_create(http::json_object(&req, false)?)?;
-    let created = store::attributes::create(state, caller, fields, provenance).await?;
+    let new = attribute::parse_create(http::json_object(&req, false)?)?;
+    let created = store::attributes::create(state, caller, new).await?;
     let location = super::get::ROUTE.location(created.key());
     http::created(&created, &location, created.envelope.revision)
 }

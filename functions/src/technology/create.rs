@@ -10,8 +10,8 @@ pub const ROUTE: Route =
     route!("technology-create", POST "/api/v1/technology", TechnologyWrite, handle);
 
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
-    let (fields, provenance) = asset::parse_create(http::json_object(&req, false)?)?;
-    let created = store::assets::create(state, caller, fields, provenance).await?;
+    let new = asset::parse_create(http::json_object(&req, false)?)?;
+    let created = store::assets::create(state, caller, new).await?;
     let location = super::get::ROUTE.location(&created.envelope.id);
     http::created(&created, &location, created.envelope.revision)
 }

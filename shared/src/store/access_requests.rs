@@ -147,8 +147,8 @@ pub async fn create(state: &Store, caller: &Caller, draft: Draft) -> ApiResult<A
         principal_type: e.fields.principal_type,
         entitlement_type: &e.fields.entitlement_type,
     });
-    let (fields, provenance) = domain::resolve(draft, asset_id, asset.fields.criticality, t)?;
-    let (request, event) = state.new_record(domain::ID_PREFIX, caller, provenance, fields)?;
+    let new = domain::resolve(draft, asset_id, asset.fields.criticality, t)?;
+    let (request, event) = state.new_record(domain::ID_PREFIX, caller, new)?;
     let mut item = record_item(&request)?;
     item.extend(key(&caller.tenant_id, &request.envelope.id));
     let mut tx = Tx::new();
@@ -274,36 +274,16 @@ where
     .await
 }
 
-/// A decision (`action`) on the request as read: `If-Match` holds against it, `decide` makes
-/// the next request (or refuses), and the rewrite holds only if no other decision came in
-/// between.
-async fn decided<F>(
-    state: &Store,
-    caller: &Caller,
-    target: &http::Target,
-    action: Action,
-    decide: F,
-) -> ApiResult<AccessRequest>
-where
-    F: Fn(&AccessRequest, Timestamp) -> ApiResult<AccessRequest>,
-{
-    let decide = &decide;
+/// Soft-deletes a pending request: `If-Match` holds against the request as read, and the
+/// rewrite holds only if no decision came in between.
+pub async fn delete(state: &Store, caller: &Caller, target: &http::Target) -> ApiResult<()> {
     retrying("request", move || async move {
         let current = visible(state, caller, &target.id).await?;
         target.check(current.envelope.revision)?;
-        let next = decide(&current, Timestamp::now())?;
-        write(state, caller, action, &current, next).await
-    })
-    .await
-}
-
-/// Soft-deletes a pending request.
-pub async fn delete(state: &Store, caller: &Caller, target: &http::Target) -> ApiResult<()> {
-    decided(state, caller, target, Action::Deleted, |current, now| {
-        domain::ensure_deletable(current)?;
+        domain::ensure_deletable(&current)?;
         let mut next = current.clone();
-        next.envelope.soft_delete(&caller.sub, now);
-        Ok(next)
+        next.envelope.soft_delete(&caller.sub, Timestamp::now());
+        write(state, caller, Action::Deleted, &current, next).await
     })
     .await
     .map(|_| ())
@@ -441,34 +421,29 @@ pub async fn provision(
             None,
             table,
         )?;
-        match &mut plan {
-            ProvisionPlan::Start(ent) => {
-                let event = history::append(state, &writer, Action::Created, None, ent)?;
-                tx.append(ents::start_grant(ent, &event, app, table)?)
-            }
-            ProvisionPlan::Change { from, to } => {
-                let event = history::append(state, &writer, Action::Updated, Some(from), to)?;
-                tx.append(
-                    ents::Transition {
-                        from,
-                        to,
-                        event: &event,
-                    }
-                    .change_grant(table)?,
-                )
-            }
-            ProvisionPlan::End { from, to } => {
-                let event = history::append(state, &writer, Action::Revoked, Some(from), to)?;
-                tx.append(
-                    ents::Transition {
-                        from,
-                        to,
-                        event: &event,
-                    }
-                    .end_grant(table)?,
-                )
+        // A rewrite of the grant as read, with its event: it goes on, or it `ends`.
+        let rewrite = |action, from: &Entitlement, to: &mut Entitlement, ends: bool| {
+            let event = history::append(state, &writer, action, Some(from), to)?;
+            let transition = ents::Transition {
+                from,
+                to,
+                event: &event,
+            };
+            if ends {
+                transition.end_grant(table)
+            } else {
+                transition.change_grant(table)
             }
         };
+        let grant = match &mut plan {
+            ProvisionPlan::Start(ent) => {
+                let event = history::append(state, &writer, Action::Created, None, ent)?;
+                ents::start_grant(ent, &event, app, table)?
+            }
+            ProvisionPlan::Change { from, to } => rewrite(Action::Updated, from, to, false)?,
+            ProvisionPlan::End { from, to } => rewrite(Action::Revoked, from, to, true)?,
+        };
+        tx.append(grant);
         tx.answer_record(&next, table)?;
         let refusal = match tx.send(&state.db).await? {
             Ok(()) => return Ok(Some(next)),

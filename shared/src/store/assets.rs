@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::domain::asset::{self, Asset, AssetFields, Criticality};
 use crate::domain::error::DomainError;
 use crate::domain::history::Action;
-use crate::envelope::Provenance;
+use crate::envelope::New;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Patch, Target};
 use crate::keys::{self, Kind};
@@ -71,13 +71,8 @@ fn delete_name_guard(
 }
 
 /// Creates an asset and claims its name, in one transaction.
-pub async fn create(
-    state: &Store,
-    caller: &Caller,
-    fields: AssetFields,
-    provenance: Provenance,
-) -> ApiResult<Asset> {
-    let (asset, event) = state.new_record(asset::ID_PREFIX, caller, provenance, fields)?;
+pub async fn create(state: &Store, caller: &Caller, new: New<AssetFields>) -> ApiResult<Asset> {
+    let (asset, event) = state.new_record(asset::ID_PREFIX, caller, new)?;
     let mut item = record_item(&asset)?;
     item.extend(key(&caller.tenant_id, &asset.envelope.id));
     item.insert(LIVE_ENTITLEMENTS.into(), super::n(0));

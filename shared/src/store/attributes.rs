@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::domain::attribute::{self, Attribute, AttributeFields};
 use crate::domain::error::DomainError;
 use crate::domain::history::Action;
-use crate::envelope::Provenance;
+use crate::envelope::New;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Patch;
 use crate::keys::{self, Kind};
@@ -49,13 +49,12 @@ fn key_taken(attribute_key: &str) -> ApiError {
 pub async fn create(
     state: &Store,
     caller: &Caller,
-    fields: AttributeFields,
-    provenance: Provenance,
+    new: New<AttributeFields>,
 ) -> ApiResult<Attribute> {
-    let (attr, event) = state.new_record(attribute::ID_PREFIX, caller, provenance, fields)?;
+    let mut tx = Tx::new();
+    let (attr, event) = state.new_record(attribute::ID_PREFIX, caller, new)?;
     let mut item = record_item(&attr)?;
     item.extend(key(&caller.tenant_id, attr.key()));
-    let mut tx = Tx::new();
     tx.put_record(item, &event, None, state.table())?.answer(
         &attr,
         attr.key(),

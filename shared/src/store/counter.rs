@@ -3,15 +3,16 @@
 //! code issued, so the tests can hold every function to exactly the actions its IAM policy
 //! grants (`functions/src/iam.rs`, `template.yaml`).
 
+use crate::metrics::Hooked;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef as Serializing,
+    BeforeTransmitInterceptorContextRef as Transmitting,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents as Runtime;
+use aws_smithy_types::config_bag::ConfigBag as Bag;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -90,7 +91,7 @@ impl RequestCounter {
 }
 
 /// The DynamoDB operation a request is for (`GetItem`, …), as the SDK names it.
-fn operation_name(cfg: &ConfigBag) -> String {
+fn operation_name(cfg: &Bag) -> String {
     cfg.load::<Metadata>()
         .map(|m| m.name().to_string())
         .unwrap_or_else(|| "unknown".into())
@@ -101,29 +102,19 @@ impl Intercept for RequestCounter {
         "RequestCounter"
     }
 
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    fn read_before_serialization(&self, c: &Serializing<'_>, _: &Runtime, cfg: &mut Bag) -> Hooked {
         let Ok(function) = FUNCTION.try_with(|f| *f) else {
             return Ok(());
         };
         let operation = operation_name(cfg);
-        let actions = iam_actions(&operation, context.input());
+        let actions = iam_actions(&operation, c.input());
         if let Ok(mut set) = self.actions.lock() {
             set.extend(actions.into_iter().map(|a| (function, a)));
         }
         Ok(())
     }
 
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    fn read_before_transmit(&self, _: &Transmitting<'_>, _: &Runtime, cfg: &mut Bag) -> Hooked {
         let name = operation_name(cfg);
         if let Ok(mut m) = self.counts.lock() {
             *m.entry(name).or_default() += 1;

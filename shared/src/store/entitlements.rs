@@ -19,7 +19,7 @@ use crate::domain::decision::LiveGrant;
 use crate::domain::entitlement::{self as domain, Entitlement, EntitlementFields, Status};
 use crate::domain::error::DomainError;
 use crate::domain::history::{Action, Event};
-use crate::envelope::Provenance;
+use crate::envelope::{New, Provenance};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Target;
 use crate::keys::{self, Kind};
@@ -282,10 +282,9 @@ async fn answer(state: &Store, tx: &mut Tx, ent: &Entitlement) -> ApiResult<()> 
 pub async fn create(
     state: &Store,
     caller: &Caller,
-    fields: EntitlementFields,
-    provenance: Provenance,
+    new: New<EntitlementFields>,
 ) -> ApiResult<Entitlement> {
-    let (ent, event) = state.new_record(domain::ID_PREFIX, caller, provenance, fields)?;
+    let (ent, event) = state.new_record(domain::ID_PREFIX, caller, new)?;
     let app = caller.app_id.as_deref();
     let mut tx = start_grant(&ent, &event, app, state.table())?;
     answer(state, &mut tx, &ent).await?;

@@ -80,8 +80,7 @@ impl Store {
         &self,
         prefix: &str,
         caller: &crate::auth::Caller,
-        provenance: crate::envelope::Provenance,
-        fields: F,
+        (fields, provenance): crate::envelope::New<F>,
     ) -> ApiResult<(crate::envelope::Record<F>, crate::domain::history::Event)> {
         let id = self.ids.next(prefix);
         let actor = crate::envelope::Actor::from(caller);
