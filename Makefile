@@ -60,7 +60,7 @@ fuzz:
 
 sdk:
 	@scripts/install-tools.sh sdk-node
-	cd clients/typescript && npm run --silent generate && npm run --silent build
+	cd clients/typescript && npm run --silent build
 
 bench:
 	@scripts/test.sh bench

@@ -1,4 +1,5 @@
-// The Technology API SDK. `schema.ts` is generated from openapi.yaml (`npm run generate`); this
+// The Technology API SDK. `schema.ts` is generated from openapi.yaml by every build (`npm run
+// generate`, which `npm run build` runs first; it is not committed); this
 // file only adds the namespaces of the seeds (`client.technology.technology.list()`, …) and the
 // conveniences: paging iterators, typed errors, If-Match, idempotency keys, token providers,
 // timeouts and retries (see http.ts).

@@ -20,6 +20,29 @@ async function problemOf(promise) {
   assert.fail("expected the call to fail");
 }
 
+// The grants and access requests below differ only in these few fields; the rest of each body is
+// the same for all of them, so it is written once here.
+
+/** `principal_id`'s grant of `entitlement_type` on `asset` (a person). */
+function grantOn(asset, principal_id, entitlement_type) {
+  return client.technology.entitlements.create({
+    asset_id: asset.id,
+    principal_id,
+    principal_type: "person",
+    entitlement_type,
+  });
+}
+
+/** A request (by this file's user) for new `entitlement_type` access to `asset`. */
+function requestAccess(asset, justification, entitlement_type) {
+  return client.operations.accessRequests.create({
+    system_id: asset.name,
+    access_type: "new",
+    justification,
+    entitlement_type,
+  });
+}
+
 describe("technology.technology", () => {
   test("create, get, update with the record's revision, delete", async () => {
     const assets = client.technology.technology;
@@ -250,12 +273,7 @@ describe("technology.entitlements and accessModelMetadata.attributes", () => {
     assert.equal((await client.accessModelMetadata.attributes.history(key).toArray()).length, 2);
 
     const ents = client.technology.entitlements;
-    const grant = await ents.create({
-      asset_id: asset.id,
-      principal_id: "per_alice",
-      principal_type: "person",
-      entitlement_type: "admin",
-    });
+    const grant = await grantOn(asset, "per_alice", "admin");
     assert.deepEqual(await ents.get(grant.id), grant);
     assert.deepEqual(
       (await ents.list({ asset_id: asset.id }).toArray()).map((e) => e.id),
@@ -281,12 +299,7 @@ describe("operations.accessRequests", () => {
   test("create → approve → provision → complete, and reject, update, delete", async () => {
     const asset = await client.technology.technology.create({ name: uniqueName("arq") });
     const requests = client.operations.accessRequests;
-    const request = await requests.create({
-      system_id: asset.name,
-      access_type: "new",
-      justification: "on call",
-      entitlement_type: "deployer",
-    });
+    const request = await requestAccess(asset, "on call", "deployer");
     assert.equal(request.status, "pending");
     assert.equal(request.asset_id, asset.id);
     const edited = await requests.update(request, { justification: "on call, week 12" });
@@ -304,21 +317,11 @@ describe("operations.accessRequests", () => {
     const conflict = await problemOf(requests.complete(completed.id));
     assert.equal(conflict.status, 409);
 
-    const other = await requests.create({
-      system_id: asset.name,
-      access_type: "new",
-      justification: "maybe",
-      entitlement_type: "viewer",
-    });
+    const other = await requestAccess(asset, "maybe", "viewer");
     const rejected = await approver.operations.accessRequests.reject(other.id, { comment: "no" });
     assert.equal(rejected.status, "rejected");
 
-    const dropped = await requests.create({
-      system_id: asset.name,
-      access_type: "new",
-      justification: "typo",
-      entitlement_type: "viewer",
-    });
+    const dropped = await requestAccess(asset, "typo", "viewer");
     await requests.delete(dropped);
     assert.equal((await problemOf(requests.get(dropped.id))).status, 404);
 
@@ -339,12 +342,7 @@ describe("operations.accessRequests", () => {
 
   test("access: an AuthZEN evaluation reflects a grant at once, and its revoke", async () => {
     const asset = await client.technology.technology.create({ name: uniqueName("pdp") });
-    const grant = await client.technology.entitlements.create({
-      asset_id: asset.id,
-      principal_id: "carol",
-      principal_type: "person",
-      entitlement_type: "read",
-    });
+    const grant = await grantOn(asset, "carol", "read");
     const ask = {
       subject: { type: "person", id: "carol" },
       resource: { type: "technology_asset", id: asset.name },

@@ -7,7 +7,10 @@ import { baseUrl, freshTenant, mintToken } from "./helpers.mjs";
 
 const client = createClient({ baseUrl, token: mintToken({ tenant: freshTenant("seed") }) });
 
-test("seed 000's example runs verbatim", async () => {
+// Seed 000's lines stand here once, exactly as the seed has them, for whichever `client` is passed:
+// the first test runs them on the live stack, the second reads the body they send (`seedBody`) so
+// that "the seed plus a name" cannot drift from the seed.
+async function seed000(client) {
   // ---- seed 000, verbatim ----
   // list — returns only your records; add filters/search:
   const listed = await client.technology.technology.list()
@@ -21,6 +24,19 @@ test("seed 000's example runs verbatim", async () => {
   created_by: "rec_01HXEXAMPLE",
   })
   // ---- end of seed 000 ----
+  return { listed, created };
+}
+
+/** The body seed 000's `create` sends, taken by running its lines against a stub that keeps it. */
+async function seedBody() {
+  let body;
+  const stub = { technology: { technology: { list: async () => undefined, create: (sent) => (body = sent) } } };
+  await seed000(stub);
+  return body;
+}
+
+test("seed 000's example runs verbatim", async () => {
+  const { listed, created } = await seed000(client);
 
   // `await list()` is the first page: only this tenant's records (none yet).
   assert.deepEqual(listed, { items: [], next_cursor: null });
@@ -39,15 +55,7 @@ test("seed 000's example runs verbatim", async () => {
 });
 
 test("the seed's example with a name creates the asset, and list() sees it", async () => {
-  const asset = await client.technology.technology.create({
-    id: "rec_01HXEXAMPLE",
-    tenant_id: "example tenant_id",
-    created_at: "2026-01-01T00:00:00Z",
-    updated_at: "2026-01-01T00:00:00Z",
-    app_id: "example app_id",
-    created_by: "rec_01HXEXAMPLE",
-    name: "seed-example",
-  });
+  const asset = await client.technology.technology.create({ ...(await seedBody()), name: "seed-example" });
   assert.match(asset.id, /^ast_/);
   assert.notEqual(asset.tenant_id, "example tenant_id");
   assert.equal(asset.app_id, null);
