@@ -34,6 +34,7 @@
 mod emulator;
 mod process;
 mod recorder;
+mod serve;
 
 use emulator::{Emulator, Outcome};
 use hyper::body::Bytes;
