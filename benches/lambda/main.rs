@@ -35,6 +35,8 @@ mod emulator;
 mod process;
 mod recorder;
 mod serve;
+#[path = "../stats/mod.rs"]
+mod stats;
 
 use emulator::{Emulator, Outcome};
 use hyper::body::Bytes;
@@ -44,6 +46,7 @@ use serde_json::{json, Value};
 use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
 use shared::envelope::IdGenerator;
 use shared::state::State;
+use stats::{median, min_med_max};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -565,22 +568,6 @@ async fn calibrate(opts: &Options, pair: &Pair) -> Result<PathBuf, String> {
 }
 
 // ---------------------------------------------------------------- statistics and the report
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-fn min_med_max(values: &[f64]) -> (f64, f64, f64) {
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (min, median(values), max)
-}
 
 struct Metric {
     label: &'static str,
