@@ -43,7 +43,9 @@ use hyper::body::Bytes;
 use process::Lambda;
 use recorder::{Recorder, Seen};
 use serde_json::{json, Value};
-use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
+use shared::config::{
+    AuthConfig, Config, ConfigError, TrustStore, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER,
+};
 use shared::envelope::IdGenerator;
 use shared::state::State;
 use stats::{median, min_med_max};
@@ -141,20 +143,23 @@ impl Options {
         }
     }
 
-    fn config(&self) -> Config {
-        Config {
+    /// What `Config::from_env` makes of `lambda_env`'s variables (no `DYNAMODB_TRUST_STORE`, no
+    /// JWKS, no public URL), so the seeding handlers see the table as the binaries will.
+    fn config(&self) -> Result<Config, ConfigError> {
+        let auth = AuthConfig {
+            hs256_secret: Some(DEV_HS256_SECRET.into()),
+            jwks_url: None,
+            issuer: DEV_ISSUER.into(),
+            audience: DEV_AUDIENCE.into(),
+        };
+        Ok(Config {
+            dynamodb_trust: TrustStore::choose(None, Some(&self.endpoint))?,
             table_name: self.table.clone(),
             dynamodb_endpoint: Some(self.endpoint.clone()),
-            dynamodb_trust: shared::config::TrustStore::Amazon,
-            auth: AuthConfig {
-                hs256_secret: Some(DEV_HS256_SECRET.into()),
-                jwks_url: None,
-                issuer: DEV_ISSUER.into(),
-                audience: DEV_AUDIENCE.into(),
-            },
-            cursor_secret: CURSOR_SECRET.as_bytes().to_vec(),
+            auth,
+            cursor_secret: CURSOR_SECRET.into(),
             public_base_url: None,
-        }
+        })
     }
 
     /// A Lambda's environment (template.yaml's variables, the runtime's own), nothing else.
@@ -280,7 +285,8 @@ async fn create(
 /// `access-evaluation` decides on (with a live `read` grant of alice's, so the decision is a
 /// yes), and nine more assets, so `technology-list`'s `limit=10` page is full.
 async fn seed(opts: &Options) -> Result<(), String> {
-    let mut state = State::new(opts.config()).await.map_err(|e| e.to_string())?;
+    let config = opts.config().map_err(|e| e.to_string())?;
+    let mut state = State::new(config).await.map_err(|e| e.to_string())?;
     shared::store::table::ensure_table(&state.db, &opts.table)
         .await
         .map_err(|e| format!("{e:?}"))?;
