@@ -471,21 +471,21 @@ async fn run_one(
 
 // ---------------------------------------------------------------- recording the requests
 
-/// The DynamoDB requests `bin` sends for its second (warm) event, seen on the wire.
+/// The DynamoDB requests the binary `name` sends for its second (warm) event, seen on the wire.
 async fn record(
     opts: &Options,
     recorder: &Recorder,
-    bin: &Path,
     name: &str,
     extra: &[(&str, String)],
     events: &Events,
     status: u16,
 ) -> Result<Vec<Seen>, String> {
+    let bin = opts.bins.join(name);
     let env = opts.lambda_env(name, &recorder.endpoint, extra);
     let emu = Emulator::start(name).await;
     let mut env = env;
     env.push(("AWS_LAMBDA_RUNTIME_API".into(), emu.address.clone()));
-    let lambda = Lambda::spawn(bin, &env)?;
+    let lambda = Lambda::spawn(&bin, &env)?;
     let mut result = Ok(Vec::new());
     for i in 0..2 {
         recorder.take();
@@ -534,16 +534,7 @@ fn calls_summary(seen: &[Seen]) -> String {
 async fn calibrate(opts: &Options, pair: &Pair) -> Result<PathBuf, String> {
     let recorder = Recorder::start(&opts.endpoint).await;
     let events = Events::new(pair.function, &format!("rec-{}", opts.run));
-    let function = record(
-        opts,
-        &recorder,
-        &opts.bins.join(pair.function),
-        pair.function,
-        &[],
-        &events,
-        pair.status,
-    )
-    .await?;
+    let function = record(opts, &recorder, pair.function, &[], &events, pair.status).await?;
     let calls: Vec<Value> = function
         .iter()
         .map(|s| json!({"operation": s.operation, "body": s.body}))
@@ -551,16 +542,7 @@ async fn calibrate(opts: &Options, pair: &Pair) -> Result<PathBuf, String> {
     let file = opts.work.join(format!("{}.calls.json", pair.function));
     std::fs::write(&file, Value::Array(calls).to_string()).map_err(|e| e.to_string())?;
     let extra = [("BASELINE_CALLS", file.display().to_string())];
-    let baseline = record(
-        opts,
-        &recorder,
-        &opts.bins.join(pair.baseline),
-        pair.baseline,
-        &extra,
-        &events,
-        200,
-    )
-    .await?;
+    let baseline = record(opts, &recorder, pair.baseline, &extra, &events, 200).await?;
     println!("  {:<20} {}", pair.function, calls_summary(&function));
     println!("  {:<20} {}", pair.baseline, calls_summary(&baseline));
     let ops = |s: &[Seen]| s.iter().map(|s| s.operation.clone()).collect::<Vec<_>>();
