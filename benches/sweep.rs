@@ -15,6 +15,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "stats/mod.rs"]
+mod stats;
 
 use common::Api;
 use futures::stream::{self, StreamExt};
@@ -134,16 +136,6 @@ async fn bare(api: &Api, later: Timestamp, seeded: Vec<Entitlement>) -> (usize, 
     (done, t.elapsed().as_secs_f64())
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let total = env_or("BENCH_ENTITLEMENTS", 10_000);
@@ -207,9 +199,7 @@ async fn main() {
         bare_total.1,
         bare_total.0 as f64 / bare_total.1
     );
-    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mid = median(&ratios);
+    let (min, mid, max) = stats::min_med_max(&ratios);
     println!(
         "ratio sweep/bare, per chunk: min {min:.3} / median {mid:.3} / max {max:.3} \
          (aim: median >= 0.95, {})",

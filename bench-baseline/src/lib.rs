@@ -33,6 +33,8 @@ pub const CALLS_VAR: &str = "BASELINE_CALLS";
 pub const ANSWER: &str = r#"{"ok":true}"#;
 
 pub type Item = HashMap<String, AttributeValue>;
+/// `ExpressionAttributeNames`.
+type Names = HashMap<String, String>;
 type Wire = Map<String, Value>;
 
 /// One recorded DynamoDB request of one operation, ready to send again.
@@ -98,15 +100,24 @@ fn sdk_err(e: impl std::fmt::Debug) -> String {
     format!("{e:?}")
 }
 
+/// A request sent: whether it succeeded is all a baseline keeps of the answer.
+fn sent<T, E: std::fmt::Debug>(answer: Result<T, E>) -> Result<(), String> {
+    answer.map(drop).map_err(sdk_err)
+}
+
 // ---------------------------------------------------------------- DynamoDB's JSON to SDK values
 
-/// Fails on a member this replayer does not know, so a request it would send differently from
-/// the recorded one is noticed at start instead of measured.
-fn only(m: &Wire, known: &[&str]) -> Result<(), String> {
-    match m.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(format!("unsupported request member {k}")),
-        None => Ok(()),
-    }
+/// A list, each element read by `each`; `not` is the error when `v` is no list.
+fn array<T>(
+    v: Option<&Value>,
+    not: &str,
+    each: impl FnMut(&Value) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    v.and_then(Value::as_array)
+        .ok_or(not)?
+        .iter()
+        .map(each)
+        .collect()
 }
 
 fn attr(v: &Value) -> Result<AttributeValue, String> {
@@ -115,13 +126,7 @@ fn attr(v: &Value) -> Result<AttributeValue, String> {
         .and_then(|m| m.iter().next())
         .ok_or_else(|| format!("not an attribute value: {v}"))?;
     let text = |v: &Value| v.as_str().map(str::to_string).ok_or("not a string");
-    let texts = |v: &Value| -> Result<Vec<String>, String> {
-        v.as_array()
-            .ok_or("not a set")?
-            .iter()
-            .map(|s| text(s).map_err(String::from))
-            .collect()
-    };
+    let texts = |v| array(Some(v), "not a set", |s| text(s).map_err(String::from));
     let blob = |v: &Value| -> Result<Blob, String> {
         let b = base64::engine::general_purpose::STANDARD
             .decode(text(v)?)
@@ -135,22 +140,10 @@ fn attr(v: &Value) -> Result<AttributeValue, String> {
         "NULL" => AttributeValue::Null(true),
         "B" => AttributeValue::B(blob(v)?),
         "M" => AttributeValue::M(item(v)?),
-        "L" => AttributeValue::L(
-            v.as_array()
-                .ok_or("not a list")?
-                .iter()
-                .map(attr)
-                .collect::<Result<_, _>>()?,
-        ),
+        "L" => AttributeValue::L(array(Some(v), "not a list", attr)?),
         "SS" => AttributeValue::Ss(texts(v)?),
         "NS" => AttributeValue::Ns(texts(v)?),
-        "BS" => AttributeValue::Bs(
-            v.as_array()
-                .ok_or("not a set")?
-                .iter()
-                .map(blob)
-                .collect::<Result<_, _>>()?,
-        ),
+        "BS" => AttributeValue::Bs(array(Some(v), "not a set", blob)?),
         other => return Err(format!("unknown attribute type {other}")),
     })
 }
@@ -163,76 +156,160 @@ fn item(v: &Value) -> Result<Item, String> {
         .collect()
 }
 
-fn opt_item(m: &Wire, key: &str) -> Result<Option<Item>, String> {
-    m.get(key).map(item).transpose()
+/// A request member as the replayer keeps it. The bodies are the SDK's own, so a member of
+/// another JSON type than its own is not looked for: it reads as absent (an item's fails).
+trait Member: Sized {
+    fn from_json(v: &Value) -> Result<Option<Self>, String>;
 }
 
-fn opt_str(m: &Wire, key: &str) -> Option<String> {
-    m.get(key).and_then(Value::as_str).map(str::to_string)
+impl Member for String {
+    fn from_json(v: &Value) -> Result<Option<Self>, String> {
+        Ok(v.as_str().map(str::to_string))
+    }
 }
 
-fn names(m: &Wire) -> Option<HashMap<String, String>> {
-    m.get("ExpressionAttributeNames")
-        .and_then(Value::as_object)
-        .map(|n| {
+impl Member for bool {
+    fn from_json(v: &Value) -> Result<Option<Self>, String> {
+        Ok(v.as_bool())
+    }
+}
+
+impl Member for i32 {
+    fn from_json(v: &Value) -> Result<Option<Self>, String> {
+        Ok(v.as_i64().and_then(|l| i32::try_from(l).ok()))
+    }
+}
+
+impl Member for Item {
+    fn from_json(v: &Value) -> Result<Option<Self>, String> {
+        item(v).map(Some)
+    }
+}
+
+impl Member for Names {
+    fn from_json(v: &Value) -> Result<Option<Self>, String> {
+        Ok(v.as_object().map(|n| {
             n.iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                 .collect()
-        })
+        }))
+    }
 }
 
-fn capacity(m: &Wire) -> Option<ReturnConsumedCapacity> {
-    opt_str(m, "ReturnConsumedCapacity").map(|c| ReturnConsumedCapacity::from(c.as_str()))
+/// The SDK's enums, named on the wire as the SDK names their values.
+macro_rules! named_members {
+    ($($enum:ty),*) => {$(
+        impl Member for $enum {
+            fn from_json(v: &Value) -> Result<Option<Self>, String> {
+                Ok(v.as_str().map(<$enum>::from))
+            }
+        }
+    )*};
 }
 
-// ---------------------------------------------------------------- GetItem
+named_members!(
+    ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure,
+    Select
+);
 
-pub struct GetItem {
-    table: Option<String>,
-    key: Option<Item>,
-    consistent: Option<bool>,
-    projection: Option<String>,
-    names: Option<HashMap<String, String>>,
-    capacity: Option<ReturnConsumedCapacity>,
+/// A request's (or a part's) members, as `read` takes them one by one; then fails on a member
+/// it did not take, so a request this replayer would send differently from the recorded one is
+/// noticed at start instead of measured, and what it accepts cannot drift from what it reads.
+fn members<'a, T>(
+    body: &'a Wire,
+    read: impl FnOnce(&mut Members<'a>) -> Result<T, String>,
+) -> Result<T, String> {
+    let mut m = Members {
+        body,
+        taken: Vec::new(),
+    };
+    let read = read(&mut m)?;
+    match body.keys().find(|k| !m.taken.contains(&k.as_str())) {
+        Some(k) => Err(format!("unsupported request member {k}")),
+        None => Ok(read),
+    }
 }
 
-impl Call for GetItem {
-    const OPERATION: &'static str = "GetItem";
+struct Members<'a> {
+    body: &'a Wire,
+    taken: Vec<&'static str>,
+}
 
-    fn from_wire(m: &Wire) -> Result<Self, String> {
-        only(
-            m,
-            &[
-                "TableName",
-                "Key",
-                "ConsistentRead",
-                "ProjectionExpression",
-                "ExpressionAttributeNames",
-                "ReturnConsumedCapacity",
-            ],
-        )?;
-        Ok(GetItem {
-            table: opt_str(m, "TableName"),
-            key: opt_item(m, "Key")?,
-            consistent: m.get("ConsistentRead").and_then(Value::as_bool),
-            projection: opt_str(m, "ProjectionExpression"),
-            names: names(m),
-            capacity: capacity(m),
-        })
+impl<'a> Members<'a> {
+    fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.taken.push(key);
+        self.body.get(key)
     }
 
-    async fn send<'a>(&'a self, db: &'a Client) -> Result<(), String> {
-        db.get_item()
-            .set_table_name(self.table.clone())
-            .set_key(self.key.clone())
-            .set_consistent_read(self.consistent)
-            .set_projection_expression(self.projection.clone())
-            .set_expression_attribute_names(self.names.clone())
-            .set_return_consumed_capacity(self.capacity.clone())
-            .send()
-            .await
-            .map(drop)
-            .map_err(sdk_err)
+    fn take<T: Member>(&mut self, key: &'static str) -> Result<Option<T>, String> {
+        Ok(self.raw(key).map(T::from_json).transpose()?.flatten())
+    }
+}
+
+// ---------------------------------------------------------------- GetItem, Query
+
+/// Requests of plain members only, sent again member for member. Each request's list names a
+/// member's field, wire name and setter together, so a member the replayer accepts is one it
+/// sends; the members both reads have (`shared`) are listed once.
+macro_rules! reads {
+    (
+        shared $shared:tt
+        $($name:ident = $operation:literal, $method:ident $own:tt)*
+    ) => {
+        $(reads!(@call $name = $operation, $method $own $shared);)*
+    };
+    (
+        @call $name:ident = $operation:literal, $method:ident
+        { $($own:tt)* } { $($shared:tt)* }
+    ) => {
+        reads!(@flat $name = $operation, $method { $($own)* $($shared)* });
+    };
+    (
+        @flat $name:ident = $operation:literal, $method:ident {
+            $($field:ident: $ty:ty = $member:literal => $setter:ident,)*
+        }
+    ) => {
+        pub struct $name {
+            $($field: Option<$ty>,)*
+        }
+
+        impl Call for $name {
+            const OPERATION: &'static str = $operation;
+
+            fn from_wire(m: &Wire) -> Result<Self, String> {
+                members(m, |m| Ok($name {
+                    $($field: m.take($member)?,)*
+                }))
+            }
+
+            async fn send<'a>(&'a self, db: &'a Client) -> Result<(), String> {
+                sent(db.$method()$(.$setter(self.$field.clone()))*.send().await)
+            }
+        }
+    };
+}
+
+reads! {
+    shared {
+        table: String = "TableName" => set_table_name,
+        consistent: bool = "ConsistentRead" => set_consistent_read,
+        projection: String = "ProjectionExpression" => set_projection_expression,
+        names: Names = "ExpressionAttributeNames" => set_expression_attribute_names,
+        capacity: ReturnConsumedCapacity = "ReturnConsumedCapacity" => set_return_consumed_capacity,
+    }
+    GetItem = "GetItem", get_item {
+        key: Item = "Key" => set_key,
+    }
+    Query = "Query", query {
+        index: String = "IndexName" => set_index_name,
+        key_condition: String = "KeyConditionExpression" => set_key_condition_expression,
+        filter: String = "FilterExpression" => set_filter_expression,
+        values: Item = "ExpressionAttributeValues" => set_expression_attribute_values,
+        limit: i32 = "Limit" => set_limit,
+        start: Item = "ExclusiveStartKey" => set_exclusive_start_key,
+        forward: bool = "ScanIndexForward" => set_scan_index_forward,
+        select: Select = "Select" => set_select,
     }
 }
 
@@ -246,7 +323,7 @@ struct Action {
     key: Option<Item>,
     update: Option<String>,
     condition: Option<String>,
-    names: Option<HashMap<String, String>>,
+    names: Option<Names>,
     values: Option<Item>,
     on_failure: Option<ReturnValuesOnConditionCheckFailure>,
 }
@@ -254,6 +331,22 @@ struct Action {
 pub struct TransactWrite {
     actions: Vec<Action>,
     capacity: Option<ReturnConsumedCapacity>,
+}
+
+/// The members the four kinds of action share, set on any of their builders: the SDK's builders
+/// are distinct types with no trait in common, and a macro keeps each call what it was (no boxing,
+/// no dispatch) in the replayed hot path.
+macro_rules! conditional {
+    ($builder:expr, $action:expr) => {
+        $builder
+            .set_table_name($action.table.clone())
+            .set_condition_expression($action.condition.clone())
+            .set_expression_attribute_names($action.names.clone())
+            .set_expression_attribute_values($action.values.clone())
+            .set_return_values_on_condition_check_failure($action.on_failure.clone())
+            .build()
+            .map_err(sdk_err)
+    };
 }
 
 impl Action {
@@ -270,30 +363,18 @@ impl Action {
             other => return Err(format!("unknown transaction action {other}")),
         };
         let m = m.as_object().ok_or("not a transaction action")?;
-        only(
-            m,
-            &[
-                "TableName",
-                "Item",
-                "Key",
-                "UpdateExpression",
-                "ConditionExpression",
-                "ExpressionAttributeNames",
-                "ExpressionAttributeValues",
-                "ReturnValuesOnConditionCheckFailure",
-            ],
-        )?;
-        Ok(Action {
-            kind,
-            table: opt_str(m, "TableName"),
-            item: opt_item(m, "Item")?,
-            key: opt_item(m, "Key")?,
-            update: opt_str(m, "UpdateExpression"),
-            condition: opt_str(m, "ConditionExpression"),
-            names: names(m),
-            values: opt_item(m, "ExpressionAttributeValues")?,
-            on_failure: opt_str(m, "ReturnValuesOnConditionCheckFailure")
-                .map(|r| ReturnValuesOnConditionCheckFailure::from(r.as_str())),
+        members(m, |m| {
+            Ok(Action {
+                kind,
+                table: m.take("TableName")?,
+                item: m.take("Item")?,
+                key: m.take("Key")?,
+                update: m.take("UpdateExpression")?,
+                condition: m.take("ConditionExpression")?,
+                names: m.take("ExpressionAttributeNames")?,
+                values: m.take("ExpressionAttributeValues")?,
+                on_failure: m.take("ReturnValuesOnConditionCheckFailure")?,
+            })
         })
     }
 
@@ -307,52 +388,22 @@ impl Action {
                     sk.push('~');
                     sk.push_str(suffix);
                 }
-                a.put(
-                    Put::builder()
-                        .set_table_name(self.table.clone())
-                        .set_item(item)
-                        .set_condition_expression(self.condition.clone())
-                        .set_expression_attribute_names(self.names.clone())
-                        .set_expression_attribute_values(self.values.clone())
-                        .set_return_values_on_condition_check_failure(self.on_failure.clone())
-                        .build()
-                        .map_err(sdk_err)?,
-                )
+                a.put(conditional!(Put::builder().set_item(item), self)?)
             }
-            "Update" => a.update(
+            "Update" => a.update(conditional!(
                 Update::builder()
-                    .set_table_name(self.table.clone())
                     .set_key(self.key.clone())
-                    .set_update_expression(self.update.clone())
-                    .set_condition_expression(self.condition.clone())
-                    .set_expression_attribute_names(self.names.clone())
-                    .set_expression_attribute_values(self.values.clone())
-                    .set_return_values_on_condition_check_failure(self.on_failure.clone())
-                    .build()
-                    .map_err(sdk_err)?,
-            ),
-            "Delete" => a.delete(
-                Delete::builder()
-                    .set_table_name(self.table.clone())
-                    .set_key(self.key.clone())
-                    .set_condition_expression(self.condition.clone())
-                    .set_expression_attribute_names(self.names.clone())
-                    .set_expression_attribute_values(self.values.clone())
-                    .set_return_values_on_condition_check_failure(self.on_failure.clone())
-                    .build()
-                    .map_err(sdk_err)?,
-            ),
-            _ => a.condition_check(
-                ConditionCheck::builder()
-                    .set_table_name(self.table.clone())
-                    .set_key(self.key.clone())
-                    .set_condition_expression(self.condition.clone())
-                    .set_expression_attribute_names(self.names.clone())
-                    .set_expression_attribute_values(self.values.clone())
-                    .set_return_values_on_condition_check_failure(self.on_failure.clone())
-                    .build()
-                    .map_err(sdk_err)?,
-            ),
+                    .set_update_expression(self.update.clone()),
+                self
+            )?),
+            "Delete" => a.delete(conditional!(
+                Delete::builder().set_key(self.key.clone()),
+                self
+            )?),
+            _ => a.condition_check(conditional!(
+                ConditionCheck::builder().set_key(self.key.clone()),
+                self
+            )?),
         }
         .build())
     }
@@ -362,24 +413,18 @@ impl Call for TransactWrite {
     const OPERATION: &'static str = "TransactWriteItems";
 
     fn from_wire(m: &Wire) -> Result<Self, String> {
-        only(
-            m,
-            &[
-                "TransactItems",
-                "ClientRequestToken",
-                "ReturnConsumedCapacity",
-            ],
-        )?;
-        let actions = m
-            .get("TransactItems")
-            .and_then(Value::as_array)
-            .ok_or("no TransactItems")?
-            .iter()
-            .map(Action::from_wire)
-            .collect::<Result<_, _>>()?;
-        Ok(TransactWrite {
-            actions,
-            capacity: capacity(m),
+        members(m, |m| {
+            let actions = array(
+                m.raw("TransactItems"),
+                "no TransactItems",
+                Action::from_wire,
+            )?;
+            // Each event sends a fresh token of its own, as each of the function's requests does.
+            m.raw("ClientRequestToken");
+            Ok(TransactWrite {
+                actions,
+                capacity: m.take("ReturnConsumedCapacity")?,
+            })
         })
     }
 
@@ -390,96 +435,14 @@ impl Call for TransactWrite {
             .iter()
             .map(|a| a.build(&fresh))
             .collect::<Result<Vec<_>, _>>()?;
-        db.transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(fresh)
-            .set_return_consumed_capacity(self.capacity.clone())
-            .send()
-            .await
-            .map(drop)
-            .map_err(sdk_err)
-    }
-}
-
-// ---------------------------------------------------------------- Query
-
-pub struct Query {
-    table: Option<String>,
-    index: Option<String>,
-    key_condition: Option<String>,
-    filter: Option<String>,
-    projection: Option<String>,
-    names: Option<HashMap<String, String>>,
-    values: Option<Item>,
-    limit: Option<i32>,
-    start: Option<Item>,
-    forward: Option<bool>,
-    consistent: Option<bool>,
-    select: Option<Select>,
-    capacity: Option<ReturnConsumedCapacity>,
-}
-
-impl Call for Query {
-    const OPERATION: &'static str = "Query";
-
-    fn from_wire(m: &Wire) -> Result<Self, String> {
-        only(
-            m,
-            &[
-                "TableName",
-                "IndexName",
-                "KeyConditionExpression",
-                "FilterExpression",
-                "ProjectionExpression",
-                "ExpressionAttributeNames",
-                "ExpressionAttributeValues",
-                "Limit",
-                "ExclusiveStartKey",
-                "ScanIndexForward",
-                "ConsistentRead",
-                "Select",
-                "ReturnConsumedCapacity",
-            ],
-        )?;
-        Ok(Query {
-            table: opt_str(m, "TableName"),
-            index: opt_str(m, "IndexName"),
-            key_condition: opt_str(m, "KeyConditionExpression"),
-            filter: opt_str(m, "FilterExpression"),
-            projection: opt_str(m, "ProjectionExpression"),
-            names: names(m),
-            values: opt_item(m, "ExpressionAttributeValues")?,
-            limit: m
-                .get("Limit")
-                .and_then(Value::as_i64)
-                .and_then(|l| i32::try_from(l).ok()),
-            start: opt_item(m, "ExclusiveStartKey")?,
-            forward: m.get("ScanIndexForward").and_then(Value::as_bool),
-            consistent: m.get("ConsistentRead").and_then(Value::as_bool),
-            select: opt_str(m, "Select").map(|s| Select::from(s.as_str())),
-            capacity: capacity(m),
-        })
-    }
-
-    async fn send<'a>(&'a self, db: &'a Client) -> Result<(), String> {
-        db.query()
-            .set_table_name(self.table.clone())
-            .set_index_name(self.index.clone())
-            .set_key_condition_expression(self.key_condition.clone())
-            .set_filter_expression(self.filter.clone())
-            .set_projection_expression(self.projection.clone())
-            .set_expression_attribute_names(self.names.clone())
-            .set_expression_attribute_values(self.values.clone())
-            .set_limit(self.limit)
-            .set_exclusive_start_key(self.start.clone())
-            .set_scan_index_forward(self.forward)
-            .set_consistent_read(self.consistent)
-            .set_select(self.select.clone())
-            .set_return_consumed_capacity(self.capacity.clone())
-            .send()
-            .await
-            .map(drop)
-            .map_err(sdk_err)
+        sent(
+            db.transact_write_items()
+                .set_transact_items(Some(items))
+                .client_request_token(fresh)
+                .set_return_consumed_capacity(self.capacity.clone())
+                .send()
+                .await,
+        )
     }
 }
 
@@ -494,52 +457,39 @@ impl Call for BatchGet {
     const OPERATION: &'static str = "BatchGetItem";
 
     fn from_wire(m: &Wire) -> Result<Self, String> {
-        only(m, &["RequestItems", "ReturnConsumedCapacity"])?;
-        let mut requests = HashMap::new();
-        let tables = m
-            .get("RequestItems")
-            .and_then(Value::as_object)
-            .ok_or("no RequestItems")?;
-        for (table, r) in tables {
-            let r = r.as_object().ok_or("not a table's keys")?;
-            only(
-                r,
-                &[
-                    "Keys",
-                    "ConsistentRead",
-                    "ProjectionExpression",
-                    "ExpressionAttributeNames",
-                ],
-            )?;
-            let keys = r
-                .get("Keys")
-                .and_then(Value::as_array)
-                .ok_or("no Keys")?
-                .iter()
-                .map(item)
-                .collect::<Result<Vec<_>, _>>()?;
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .set_consistent_read(r.get("ConsistentRead").and_then(Value::as_bool))
-                .set_projection_expression(opt_str(r, "ProjectionExpression"))
-                .set_expression_attribute_names(names(r))
-                .build()
-                .map_err(sdk_err)?;
-            requests.insert(table.clone(), request);
-        }
-        Ok(BatchGet {
-            requests,
-            capacity: capacity(m),
+        members(m, |m| {
+            let tables = m
+                .raw("RequestItems")
+                .and_then(Value::as_object)
+                .ok_or("no RequestItems")?;
+            let mut requests = HashMap::new();
+            for (table, r) in tables {
+                let r = r.as_object().ok_or("not a table's keys")?;
+                let request = members(r, |r| {
+                    KeysAndAttributes::builder()
+                        .set_keys(Some(array(r.raw("Keys"), "no Keys", item)?))
+                        .set_consistent_read(r.take("ConsistentRead")?)
+                        .set_projection_expression(r.take("ProjectionExpression")?)
+                        .set_expression_attribute_names(r.take("ExpressionAttributeNames")?)
+                        .build()
+                        .map_err(sdk_err)
+                })?;
+                requests.insert(table.clone(), request);
+            }
+            Ok(BatchGet {
+                requests,
+                capacity: m.take("ReturnConsumedCapacity")?,
+            })
         })
     }
 
     async fn send<'a>(&'a self, db: &'a Client) -> Result<(), String> {
-        db.batch_get_item()
-            .set_request_items(Some(self.requests.clone()))
-            .set_return_consumed_capacity(self.capacity.clone())
-            .send()
-            .await
-            .map(drop)
-            .map_err(sdk_err)
+        sent(
+            db.batch_get_item()
+                .set_request_items(Some(self.requests.clone()))
+                .set_return_consumed_capacity(self.capacity.clone())
+                .send()
+                .await,
+        )
     }
 }

@@ -3,10 +3,10 @@
 //! `GET /runtime/invocation/next` for them and posts its answer back, and the answer's arrival
 //! is timed here.
 
+use crate::serve::serve;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -56,10 +56,6 @@ pub struct Pending {
 
 impl Emulator {
     pub async fn start(function: &str) -> Emulator {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Runtime API emulator");
-        let address = listener.local_addr().expect("emulator address").to_string();
         let (queue, next) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             next: tokio::sync::Mutex::new(next),
@@ -67,21 +63,9 @@ impl Emulator {
             init_error: Mutex::new(None),
             arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
         });
-        let state = shared.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (address, server) = serve("Runtime API emulator", shared.clone(), handle).await;
         Emulator {
-            address,
+            address: address.to_string(),
             queue,
             shared,
             seq: AtomicU64::new(0),

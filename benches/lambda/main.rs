@@ -34,15 +34,21 @@
 mod emulator;
 mod process;
 mod recorder;
+mod serve;
+#[path = "../stats/mod.rs"]
+mod stats;
 
 use emulator::{Emulator, Outcome};
 use hyper::body::Bytes;
 use process::Lambda;
 use recorder::{Recorder, Seen};
 use serde_json::{json, Value};
-use shared::config::{AuthConfig, Config, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER};
+use shared::config::{
+    AuthConfig, Config, ConfigError, TrustStore, DEV_AUDIENCE, DEV_HS256_SECRET, DEV_ISSUER,
+};
 use shared::envelope::IdGenerator;
 use shared::state::State;
+use stats::{median, min_med_max};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -137,20 +143,23 @@ impl Options {
         }
     }
 
-    fn config(&self) -> Config {
-        Config {
+    /// What `Config::from_env` makes of `lambda_env`'s variables (no `DYNAMODB_TRUST_STORE`, no
+    /// JWKS, no public URL), so the seeding handlers see the table as the binaries will.
+    fn config(&self) -> Result<Config, ConfigError> {
+        let auth = AuthConfig {
+            hs256_secret: Some(DEV_HS256_SECRET.into()),
+            jwks_url: None,
+            issuer: DEV_ISSUER.into(),
+            audience: DEV_AUDIENCE.into(),
+        };
+        Ok(Config {
+            dynamodb_trust: TrustStore::choose(None, Some(&self.endpoint))?,
             table_name: self.table.clone(),
             dynamodb_endpoint: Some(self.endpoint.clone()),
-            dynamodb_trust: shared::config::TrustStore::Amazon,
-            auth: AuthConfig {
-                hs256_secret: Some(DEV_HS256_SECRET.into()),
-                jwks_url: None,
-                issuer: DEV_ISSUER.into(),
-                audience: DEV_AUDIENCE.into(),
-            },
-            cursor_secret: CURSOR_SECRET.as_bytes().to_vec(),
+            auth,
+            cursor_secret: CURSOR_SECRET.into(),
             public_base_url: None,
-        }
+        })
     }
 
     /// A Lambda's environment (template.yaml's variables, the runtime's own), nothing else.
@@ -276,7 +285,8 @@ async fn create(
 /// `access-evaluation` decides on (with a live `read` grant of alice's, so the decision is a
 /// yes), and nine more assets, so `technology-list`'s `limit=10` page is full.
 async fn seed(opts: &Options) -> Result<(), String> {
-    let mut state = State::new(opts.config()).await.map_err(|e| e.to_string())?;
+    let config = opts.config().map_err(|e| e.to_string())?;
+    let mut state = State::new(config).await.map_err(|e| e.to_string())?;
     shared::store::table::ensure_table(&state.db, &opts.table)
         .await
         .map_err(|e| format!("{e:?}"))?;
@@ -461,21 +471,21 @@ async fn run_one(
 
 // ---------------------------------------------------------------- recording the requests
 
-/// The DynamoDB requests `bin` sends for its second (warm) event, seen on the wire.
+/// The DynamoDB requests the binary `name` sends for its second (warm) event, seen on the wire.
 async fn record(
     opts: &Options,
     recorder: &Recorder,
-    bin: &Path,
     name: &str,
     extra: &[(&str, String)],
     events: &Events,
     status: u16,
 ) -> Result<Vec<Seen>, String> {
+    let bin = opts.bins.join(name);
     let env = opts.lambda_env(name, &recorder.endpoint, extra);
     let emu = Emulator::start(name).await;
     let mut env = env;
     env.push(("AWS_LAMBDA_RUNTIME_API".into(), emu.address.clone()));
-    let lambda = Lambda::spawn(bin, &env)?;
+    let lambda = Lambda::spawn(&bin, &env)?;
     let mut result = Ok(Vec::new());
     for i in 0..2 {
         recorder.take();
@@ -524,16 +534,7 @@ fn calls_summary(seen: &[Seen]) -> String {
 async fn calibrate(opts: &Options, pair: &Pair) -> Result<PathBuf, String> {
     let recorder = Recorder::start(&opts.endpoint).await;
     let events = Events::new(pair.function, &format!("rec-{}", opts.run));
-    let function = record(
-        opts,
-        &recorder,
-        &opts.bins.join(pair.function),
-        pair.function,
-        &[],
-        &events,
-        pair.status,
-    )
-    .await?;
+    let function = record(opts, &recorder, pair.function, &[], &events, pair.status).await?;
     let calls: Vec<Value> = function
         .iter()
         .map(|s| json!({"operation": s.operation, "body": s.body}))
@@ -541,16 +542,7 @@ async fn calibrate(opts: &Options, pair: &Pair) -> Result<PathBuf, String> {
     let file = opts.work.join(format!("{}.calls.json", pair.function));
     std::fs::write(&file, Value::Array(calls).to_string()).map_err(|e| e.to_string())?;
     let extra = [("BASELINE_CALLS", file.display().to_string())];
-    let baseline = record(
-        opts,
-        &recorder,
-        &opts.bins.join(pair.baseline),
-        pair.baseline,
-        &extra,
-        &events,
-        200,
-    )
-    .await?;
+    let baseline = record(opts, &recorder, pair.baseline, &extra, &events, 200).await?;
     println!("  {:<20} {}", pair.function, calls_summary(&function));
     println!("  {:<20} {}", pair.baseline, calls_summary(&baseline));
     let ops = |s: &[Seen]| s.iter().map(|s| s.operation.clone()).collect::<Vec<_>>();
@@ -565,24 +557,10 @@ async fn calibrate(opts: &Options, pair: &Pair) -> Result<PathBuf, String> {
 
 // ---------------------------------------------------------------- statistics and the report
 
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-fn min_med_max(values: &[f64]) -> (f64, f64, f64) {
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (min, median(values), max)
-}
-
 struct Metric {
     label: &'static str,
+    /// Its column in the summary.
+    short: &'static str,
     of: fn(&Sample) -> f64,
     /// The ceiling of the median ratio, if the issue sets one.
     target: Option<f64>,
@@ -590,50 +568,45 @@ struct Metric {
     ratio: bool,
 }
 
+/// `METRICS`' rows, positional so that each fits on one line.
+const fn metric(
+    label: &'static str,
+    short: &'static str,
+    of: fn(&Sample) -> f64,
+    target: Option<f64>,
+    ratio: bool,
+) -> Metric {
+    Metric {
+        label,
+        short,
+        of,
+        target,
+        ratio,
+    }
+}
+
+// One aligned row a metric: the table is read against the report it prints.
+#[rustfmt::skip]
 const METRICS: &[Metric] = &[
-    Metric {
-        label: "cold start (ms)",
-        of: |s| s.cold_ms,
-        target: Some(1.10),
-        ratio: true,
-    },
-    Metric {
-        label: "warm p50 (ms)",
-        of: |s| s.p50_ms,
-        target: Some(1.05),
-        ratio: true,
-    },
-    Metric {
-        label: "warm p99 (ms)",
-        of: |s| s.p99_ms,
-        target: None,
-        ratio: true,
-    },
-    Metric {
-        label: "CPU/req, stat (us)",
-        of: |s| s.cpu_us,
-        target: Some(1.10),
-        ratio: true,
-    },
-    Metric {
-        label: "CPU/req, sched (us)",
-        of: |s| s.sched_us,
-        target: Some(1.10),
-        ratio: true,
-    },
-    Metric {
-        label: "peak RSS (MiB)",
-        of: |s| s.rss_mib,
-        target: Some(1.20),
-        ratio: true,
-    },
-    Metric {
-        label: "log bytes/req",
-        of: |s| s.log_bytes,
-        target: None,
-        ratio: false,
-    },
+    metric("cold start (ms)",     "cold",      |s| s.cold_ms,   Some(1.10), true),
+    metric("warm p50 (ms)",       "p50",       |s| s.p50_ms,    Some(1.05), true),
+    metric("warm p99 (ms)",       "p99",       |s| s.p99_ms,    None,       true),
+    metric("CPU/req, stat (us)",  "CPU stat",  |s| s.cpu_us,    Some(1.10), true),
+    metric("CPU/req, sched (us)", "CPU sched", |s| s.sched_us,  Some(1.10), true),
+    metric("peak RSS (MiB)",      "RSS",       |s| s.rss_mib,   Some(1.20), true),
+    metric("log bytes/req",       "log",       |s| s.log_bytes, None,       false),
 ];
+
+/// The ceiling of the binary size ratio, compared once per pair beside the metrics.
+const SIZE_TARGET: f64 = 1.20;
+
+/// A summary column: the metric and its target, if any.
+fn column(short: &str, target: Option<f64>) -> String {
+    match target {
+        Some(t) => format!("{short} ({t:.2})"),
+        None => short.to_string(),
+    }
+}
 
 fn verdict(ratio: f64, target: Option<f64>) -> String {
     match target {
@@ -701,7 +674,7 @@ fn report(opts: &Options, pair: &Pair, samples: &[(Sample, Sample)]) -> Vec<f64>
         mib(&opts.bins.join(pair.function)),
         mib(&opts.bins.join(pair.baseline)),
     );
-    print_row("binary size (MiB)", f, b, &[ratio(f, b)], Some(1.20));
+    print_row("binary size (MiB)", f, b, &[ratio(f, b)], Some(SIZE_TARGET));
     medians.push(ratio(f, b));
     medians
 }
@@ -888,15 +861,12 @@ async fn bench(opts: &Options) -> Result<(), String> {
         summary.push(report(opts, pair, s));
     }
     println!("\nsummary, median ratios function / hello world with client (target):");
-    let labels = [
-        "cold (1.10)",
-        "p50 (1.05)",
-        "p99",
-        "CPU stat (1.10)",
-        "CPU sched (1.10)",
-        "RSS (1.20)",
-        "size (1.20)",
-    ];
+    // The columns of `report`'s medians: the metrics that have a ratio, then the size.
+    let labels = METRICS
+        .iter()
+        .filter(|m| m.ratio)
+        .map(|m| column(m.short, m.target))
+        .chain([column("size", Some(SIZE_TARGET))]);
     let mut line = format!("  {:<20}", "function");
     for l in labels {
         line.push_str(&format!(" {l:>16}"));

@@ -27,6 +27,23 @@ pub fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// Reads `pipe` to its end on a thread of its own, `N` bytes at a time at the most, so the
+/// binary never blocks on a full pipe; each chunk read goes to `keep`.
+fn drain<const N: usize>(
+    mut pipe: impl Read + Send + 'static,
+    mut keep: impl FnMut(&[u8]) + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; N];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            keep(&buf[..n]);
+        }
+    });
+}
+
 impl Lambda {
     /// Starts `bin` with exactly `env` (nothing of the bench's own environment), its stdout
     /// drained as Lambda's log collector would, its stderr kept for error reports.
@@ -41,33 +58,21 @@ impl Lambda {
             .map_err(|e| format!("{}: {e}", bin.display()))?;
         let pid = child.id();
         let stdout_bytes = Arc::new(AtomicU64::new(0));
-        if let Some(mut out) = child.stdout.take() {
+        if let Some(out) = child.stdout.take() {
             let count = stdout_bytes.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 16384];
-                while let Ok(n) = out.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    count.fetch_add(n as u64, Ordering::Relaxed);
-                }
+            drain::<16384>(out, move |chunk| {
+                count.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             });
         }
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(mut err) = child.stderr.take() {
+        if let Some(err) = child.stderr.take() {
             let keep = stderr.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = err.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut k) = keep.lock() {
-                        k.extend_from_slice(&buf[..n]);
-                        let len = k.len();
-                        if len > 8192 {
-                            k.drain(..len - 8192);
-                        }
+            drain::<4096>(err, move |chunk| {
+                if let Ok(mut k) = keep.lock() {
+                    k.extend_from_slice(chunk);
+                    let len = k.len();
+                    if len > 8192 {
+                        k.drain(..len - 8192);
                     }
                 }
             });

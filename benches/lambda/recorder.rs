@@ -1,12 +1,13 @@
 //! A recording HTTP proxy in front of DynamoDB Local: every request is forwarded unchanged and
 //! kept (operation, JSON body, sizes), so the bench knows exactly what a binary sent.
 
+use crate::serve::serve;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -20,7 +21,13 @@ pub struct Seen {
     pub response_bytes: usize,
 }
 
-type Upstream = Client<HttpConnector, Full<Bytes>>;
+/// What forwarding a request takes: the way to DynamoDB Local and the log it is kept in.
+#[derive(Clone)]
+struct Hop {
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: hyper::Uri,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
 
 pub struct Recorder {
     /// Where `DYNAMODB_ENDPOINT` points to go through the proxy.
@@ -35,29 +42,15 @@ fn lock(m: &Mutex<Vec<Seen>>) -> MutexGuard<'_, Vec<Seen>> {
 
 impl Recorder {
     pub async fn start(upstream: &str) -> Recorder {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the recorder");
-        let addr = listener.local_addr().expect("recorder address");
-        let client: Upstream = Client::builder(TokioExecutor::new()).build_http();
-        let upstream: hyper::Uri = upstream.parse().expect("upstream URL");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (client, upstream, log) = (client.clone(), upstream.clone(), log.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        forward(req, client.clone(), upstream.clone(), log.clone())
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let hop = Hop {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            upstream: upstream.parse().expect("upstream URL"),
+            seen: Arc::new(Mutex::new(Vec::new())),
+        };
+        let seen = hop.seen.clone();
+        let (address, server) = serve("recorder", hop, forward).await;
         Recorder {
-            endpoint: format!("http://{addr}"),
+            endpoint: format!("http://{address}"),
             seen,
             server,
         }
@@ -77,9 +70,7 @@ impl Drop for Recorder {
 
 async fn forward(
     req: Request<Incoming>,
-    client: Upstream,
-    upstream: hyper::Uri,
-    log: Arc<Mutex<Vec<Seen>>>,
+    hop: Hop,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (mut parts, body) = req.into_parts();
     let body = body
@@ -97,14 +88,15 @@ async fn forward(
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     parts.uri = format!(
         "{}://{}{path}",
-        upstream.scheme_str().unwrap_or("http"),
-        upstream.authority().map_or("", |a| a.as_str())
+        hop.upstream.scheme_str().unwrap_or("http"),
+        hop.upstream.authority().map_or("", |a| a.as_str())
     )
     .parse()
     .map_err(std::io::Error::other)?;
     let request_bytes = body.len();
     let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let answer = client
+    let answer = hop
+        .client
         .request(Request::from_parts(parts, Full::new(body)))
         .await
         .map_err(std::io::Error::other)?;
@@ -114,7 +106,7 @@ async fn forward(
         .await
         .map_err(std::io::Error::other)?
         .to_bytes();
-    lock(&log).push(Seen {
+    lock(&hop.seen).push(Seen {
         operation,
         body: json,
         request_bytes,
