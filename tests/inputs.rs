@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use shared::time::TimestampError;
 
 const ENT: &str = "/api/v1/entitlements";
-const ARQ: &str = "/api/v1/operations/access-requests";
 
 /// The two values of the issue: year 0000 pushed into year -1, and 9999 pushed into 10000.
 const OUT_OF_RANGE: [&str; 2] = ["0000-01-01T00:00:00+00:01", "9999-12-31T23:59:59-01:00"];

@@ -250,11 +250,8 @@ async fn an_asset_without_owner_keeps_the_approve_scope_rule() {
     }
     let own = pending_request(&api, "unowned-own").await;
     let before = snapshot(&api, &own).await;
-    assert_problem(
-        &act(&api, &person(&api, "user-1"), &own, "approve").await,
-        403,
-        "forbidden",
-    );
+    let r = act(&api, &person(&api, "user-1"), &own, "approve").await;
+    assert_problem(&r, 403, "forbidden");
     assert_unchanged(&api, &before).await;
 }
 

@@ -17,10 +17,10 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         (&app_a, "person-made", &person_asset),
         (&app_b, "app-a-made", &a_asset),
     ] {
-        let r = api.post_as(BASE, token, body(system)).await;
+        let r = api.post_as(ARQ, token, body(system)).await;
         assert_invalid_for(&r, &["asset_id", "system_id"], system);
         let by_id = with(body(system), json!({ "asset_id": asset_id }));
-        let r = api.post_as(BASE, token, by_id).await;
+        let r = api.post_as(ARQ, token, by_id).await;
         assert_invalid_for(&r, &["asset_id"], system);
     }
 
@@ -35,7 +35,7 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
     let persons = grant_read(&api, &a_asset, "p1").await;
     let r = api
         .post_as(
-            BASE,
+            ARQ,
             &app_a,
             revoke_of("app-a-made", &id_of(&persons), json!({})),
         )
@@ -58,14 +58,14 @@ async fn app_tokens_reach_only_their_apps_assets_and_entitlements() {
         .await;
     assert_problem(&r, 404, "not-found");
     assert_eq!(
-        listed_ids(&api.get_as(BASE, &app_b).await),
+        listed_ids(&api.get_as(ARQ, &app_b).await),
         Vec::<String>::new()
     );
     assert_eq!(
-        listed_ids(&api.get_as(BASE, &app_a).await),
+        listed_ids(&api.get_as(ARQ, &app_a).await),
         vec![mid.clone()]
     );
-    assert_eq!(listed_ids(&api.get(BASE).await), vec![mid.clone()]);
+    assert_eq!(listed_ids(&api.get(ARQ).await), vec![mid.clone()]);
     assert_eq!(read_request(&api, &mid).await, mine);
 }
 
@@ -186,11 +186,11 @@ async fn each_route_needs_exactly_its_scope() {
     let body = new_of("github", "m", json!({}));
     // (method, path, body, required scope)
     let routes: Vec<(&str, String, Option<Value>, &str)> = vec![
-        ("GET", BASE.to_string(), None, "access-requests:read"),
+        ("GET", ARQ.to_string(), None, "access-requests:read"),
         ("GET", url(&id), None, "access-requests:read"),
         (
             "POST",
-            BASE.to_string(),
+            ARQ.to_string(),
             Some(body.clone()),
             "access-requests:write",
         ),
@@ -243,17 +243,17 @@ async fn each_route_needs_exactly_its_scope() {
         }
     }
     assert_unchanged(&api, &before).await;
-    assert_eq!(listed_ids(&api.get(BASE).await), vec![id.clone()]);
+    assert_eq!(listed_ids(&api.get(ARQ).await), vec![id.clone()]);
 
     // Each scope alone is enough for its routes.
     let only = |scope: &str| api.token_for("approver-1", None, &[scope.to_string()]);
     let r = api.get_as(&url(&id), &only("access-requests:read")).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = api.get_as(BASE, &only("access-requests:read")).await;
+    let r = api.get_as(ARQ, &only("access-requests:read")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Filed by someone else: whoever files a request may not decide it.
     let filer = api.token_for("user-3", None, &["access-requests:write".to_string()]);
-    let r = api.post_as(BASE, &filer, body.clone()).await;
+    let r = api.post_as(ARQ, &filer, body.clone()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let second = id_of(&r.body);
     let edit = json!({"justification": "y"});
@@ -313,7 +313,7 @@ async fn another_tenants_request_does_not_exist() {
     assert_unchanged(&api, &before_p).await;
     assert_unchanged(&api, &before_a).await;
     assert_eq!(live_count(&api, &aid).await, 0);
-    assert_eq!(listed_ids(&other.get(BASE).await), Vec::<String>::new());
+    assert_eq!(listed_ids(&other.get(ARQ).await), Vec::<String>::new());
     // Malformed ids are plain 404s too.
     for bad in [
         "nope",

@@ -354,7 +354,7 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
         "?requester_id=user-1".into(),
     ] {
         assert_eq!(
-            listed_ids(&api.get(&format!("{BASE}{q}")).await),
+            listed_ids(&api.get(&format!("{ARQ}{q}")).await),
             vec![keep.clone()],
             "{q}"
         );
@@ -363,10 +363,10 @@ async fn deleting_a_pending_request_withdraws_it_for_good() {
     let r = api.get(&format!("{}?include_deleted=true", url(&id))).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["is_deleted"], true);
-    let listed = api.get(&format!("{BASE}?include_deleted=true")).await;
+    let listed = api.get(&format!("{ARQ}?include_deleted=true")).await;
     assert!(listed_ids(&listed).contains(&id), "{}", listed.text);
     let read_only = api.token_with(&["access-requests:read"]);
-    for uri in [url(&id), BASE.to_string()] {
+    for uri in [url(&id), ARQ.to_string()] {
         let r = api
             .get_as(&format!("{uri}?include_deleted=true"), &read_only)
             .await;
@@ -509,7 +509,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     let d = id_of(&new_request(&api, "aws").await);
     api.expect_answer(204, READ_TRANSACT, api.delete(&url(&d)))
         .await;
-    for uri in [BASE.to_string(), format!("{BASE}?status=pending")] {
+    for uri in [ARQ.to_string(), format!("{ARQ}?status=pending")] {
         let listed = api.expect_requests(&[("Query", 1)], api.get(&uri)).await;
         assert_eq!(listed.status, 200, "{uri}");
     }
@@ -526,7 +526,7 @@ async fn each_operation_costs_a_fixed_number_of_requests() {
     assert_eq!(r.status, 403);
     let r = api.get(&url("ast_01JD3Q9Z8X4K2M7N5P6R8S0T1V")).await;
     assert_problem(&r, 404, "not-found");
-    let r = api.post(BASE, json!({"access_type": "new"})).await;
+    let r = api.post(ARQ, json!({"access_type": "new"})).await;
     assert_eq!(r.status, 400);
     assert_eq!(api.counter.total(), 0, "{:?}", api.counter.snapshot());
 }
@@ -598,7 +598,7 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     let aid = asset(&api, "github").await;
     let r = api
         .post(
-            BASE,
+            ARQ,
             new_of("github", "maintainer", json!({"justification": "on-call"})),
         )
         .await;
@@ -650,15 +650,15 @@ async fn new_request_is_approved_and_provisioned_into_an_entitlement() {
     assert_problem(&again, 409, "conflict");
 
     let done = api
-        .patch(&format!("{BASE}/{id}"), json!({"status": "completed"}))
+        .patch(&format!("{ARQ}/{id}"), json!({"status": "completed"}))
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert_eq!(done.body["status"], "completed");
     let edit = api
-        .patch(&format!("{BASE}/{id}"), json!({"justification": "x"}))
+        .patch(&format!("{ARQ}/{id}"), json!({"justification": "x"}))
         .await;
     assert_problem(&edit, 409, "conflict");
-    let del = api.delete(&format!("{BASE}/{id}")).await;
+    let del = api.delete(&format!("{ARQ}/{id}")).await;
     assert_problem(&del, 409, "conflict");
 }
 
@@ -672,7 +672,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     let eid = e.body["id"].as_str().unwrap().to_string();
 
     let m = api
-        .post(BASE, modify_of("aws", &eid, json!({"justification": "more", "entitlement_type": "write", "expires_at": "2099-01-01T00:00:00Z"})))
+        .post(ARQ, modify_of("aws", &eid, json!({"justification": "more", "entitlement_type": "write", "expires_at": "2099-01-01T00:00:00Z"})))
         .await;
     assert_eq!(m.status, 201, "{}", m.text);
     assert_eq!(m.body["principal_id"], "p9");
@@ -691,7 +691,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
 
     let r = api
         .post(
-            BASE,
+            ARQ,
             revoke_of("aws", &eid, json!({"justification": "left"})),
         )
         .await;
@@ -702,7 +702,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
         200
     );
     // The entitlement is revoked directly meanwhile: provisioning fails and changes nothing.
-    let before = api.get(&format!("{BASE}/{rid}")).await;
+    let before = api.get(&format!("{ARQ}/{rid}")).await;
     assert_eq!(
         api.post(&format!("/api/v1/entitlements/{eid}/revoke"), json!({}))
             .await
@@ -711,7 +711,7 @@ async fn modify_and_revoke_requests_change_the_entitlement() {
     );
     let p = act(&api, &approver(&api), &rid, "provision").await;
     assert_problem(&p, 409, "conflict");
-    let unchanged = api.get(&format!("{BASE}/{rid}")).await;
+    let unchanged = api.get(&format!("{ARQ}/{rid}")).await;
     assert_eq!(unchanged.body, before.body);
     assert_eq!(live_count(&api, &aid).await, 0);
 }

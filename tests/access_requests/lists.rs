@@ -147,21 +147,21 @@ async fn lists_filter_exactly_and_in_combination() {
         ),
     ];
     for (q, expected) in cases {
-        let r = api.get(&format!("{BASE}?{q}")).await;
+        let r = api.get(&format!("{ARQ}?{q}")).await;
         let expected: Vec<String> = expected.into_iter().cloned().collect();
         assert_eq!(listed_ids(&r), expected, "?{q}");
         assert_eq!(r.body["next_cursor"], Value::Null, "?{q}");
     }
     // Statuses move with the request.
     approve(api, r1).await;
-    let r = api.get(&format!("{BASE}?status=pending")).await;
+    let r = api.get(&format!("{ARQ}?status=pending")).await;
     assert_eq!(listed_ids(&r), vec![r5.clone(), r4.clone()]);
-    let r = api.get(&format!("{BASE}?status=approved")).await;
+    let r = api.get(&format!("{ARQ}?status=approved")).await;
     assert_eq!(listed_ids(&r), vec![r2.clone(), r1.clone()]);
     provision(api, r2).await;
-    let r = api.get(&format!("{BASE}?status=provisioned")).await;
+    let r = api.get(&format!("{ARQ}?status=provisioned")).await;
     assert_eq!(listed_ids(&r), vec![r2.clone()]);
-    let r = api.get(&format!("{BASE}?status=approved")).await;
+    let r = api.get(&format!("{ARQ}?status=approved")).await;
     assert_eq!(listed_ids(&r), vec![r1.clone()]);
     // A PATCH is searched by its new text.
     let r = api
@@ -169,18 +169,18 @@ async fn lists_filter_exactly_and_in_combination() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(
-        listed_ids(&api.get(&format!("{BASE}?q=promotion")).await),
+        listed_ids(&api.get(&format!("{ARQ}?q=promotion")).await),
         Vec::<String>::new()
     );
     assert_eq!(
-        listed_ids(&api.get(&format!("{BASE}?q=re-org")).await),
+        listed_ids(&api.get(&format!("{ARQ}?q=re-org")).await),
         vec![r4.clone()]
     );
     // Another tenant's list is its own.
     let other = api.other_tenant();
-    assert_eq!(listed_ids(&other.get(BASE).await), Vec::<String>::new());
+    assert_eq!(listed_ids(&other.get(ARQ).await), Vec::<String>::new());
     assert_eq!(
-        listed_ids(&other.get(&format!("{BASE}?status=pending")).await),
+        listed_ids(&other.get(&format!("{ARQ}?status=pending")).await),
         Vec::<String>::new()
     );
 }
@@ -216,12 +216,12 @@ async fn status_lists_read_through_the_status_index() {
         .send()
         .await
         .expect("move the index entry");
-    let r = api.get(&format!("{BASE}?status=pending")).await;
+    let r = api.get(&format!("{ARQ}?status=pending")).await;
     assert_eq!(listed_ids(&r), vec![f.r5.clone(), f.r4.clone()]);
-    let r = api.get(&format!("{BASE}?status=completed")).await;
+    let r = api.get(&format!("{ARQ}?status=completed")).await;
     assert_eq!(listed_ids(&r), vec![f.r1.clone()]);
     let r = api
-        .get(&format!("{BASE}?access_type=new&requester_id=user-1"))
+        .get(&format!("{ARQ}?access_type=new&requester_id=user-1"))
         .await;
     assert_eq!(listed_ids(&r), vec![f.r3.clone(), f.r1.clone()]);
 }
@@ -243,14 +243,14 @@ async fn list_parameters_are_validated() {
         ("cursor=garbage", "cursor"),
         ("status=pending&status=approved", "status"),
     ] {
-        let r = api.get(&format!("{BASE}?{q}")).await;
+        let r = api.get(&format!("{ARQ}?{q}")).await;
         assert_invalid(&r, &[field]);
     }
     let r = api
-        .get(&format!("{BASE}?status=open&access_type=x&limit=0"))
+        .get(&format!("{ARQ}?status=open&access_type=x&limit=0"))
         .await;
     assert_invalid(&r, &["access_type", "limit", "status"]);
-    let r = api.get(&format!("{BASE}?limit=100")).await;
+    let r = api.get(&format!("{ARQ}?limit=100")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({"items": [], "next_cursor": null}));
 }
@@ -286,7 +286,7 @@ async fn walking_the_cursor_returns_every_request_exactly_once() {
                 if let Some(c) = &cursor {
                     q.push_str(&format!("&cursor={c}"));
                 }
-                let r = api.get(&format!("{BASE}?{q}")).await;
+                let r = api.get(&format!("{ARQ}?{q}")).await;
                 assert_eq!(r.status, 200, "{}", r.text);
                 let page = listed_ids(&r);
                 assert!(page.len() <= 2, "{q}: {page:?}");
@@ -310,17 +310,17 @@ async fn walking_the_cursor_returns_every_request_exactly_once() {
     );
 
     // A cursor is bound to its filters and its tenant.
-    let r = api.get(&format!("{BASE}?limit=2&status=pending")).await;
+    let r = api.get(&format!("{ARQ}?limit=2&status=pending")).await;
     let c = r.body["next_cursor"].as_str().unwrap().to_string();
     let r = api
-        .get(&format!("{BASE}?limit=2&status=approved&cursor={c}"))
+        .get(&format!("{ARQ}?limit=2&status=approved&cursor={c}"))
         .await;
     assert_invalid(&r, &["cursor"]);
-    let r = api.get(&format!("{BASE}?limit=2&cursor={c}")).await;
+    let r = api.get(&format!("{ARQ}?limit=2&cursor={c}")).await;
     assert_invalid(&r, &["cursor"]);
     let other = api.other_tenant();
     let r = other
-        .get(&format!("{BASE}?limit=2&status=pending&cursor={c}"))
+        .get(&format!("{ARQ}?limit=2&status=pending&cursor={c}"))
         .await;
     assert_invalid(&r, &["cursor"]);
     // Another collection's cursor is refused too.

@@ -18,8 +18,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-const BASE: &str = "/api/v1/operations/access-requests";
-
 const FUTURE: &str = "2099-01-01T00:00:00Z";
 
 const FUTURE_OUT: &str = "2099-01-01T00:00:00.000Z";
@@ -99,7 +97,7 @@ const COMPLETION_STAMPS: &[&str] = &[
 ];
 
 fn url(id: &str) -> String {
-    format!("{BASE}/{id}")
+    format!("{ARQ}/{id}")
 }
 
 fn token_of(api: &Api, sub: &str) -> String {
@@ -148,7 +146,7 @@ async fn asset(api: &Api, name: &str) -> String {
 
 /// Creates a request as `token`, asserting 201.
 async fn create_as(api: &Api, token: &str, body: Value) -> Value {
-    api.created_as(BASE, token, body).await
+    api.created_as(ARQ, token, body).await
 }
 
 /// Creates a request as user-1, asserting 201.

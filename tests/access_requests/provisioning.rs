@@ -297,7 +297,7 @@ async fn provisioning_modify_or_revoke_of_an_entitlement_no_longer_active_change
     // And none can be filed any more.
     for ent in [&expiring, &parked] {
         let sent = json!({"system_id": "aws", "access_type": "revoke", "justification": "x", "entitlement_id": id_of(ent)});
-        let r = api.post(BASE, sent).await;
+        let r = api.post(ARQ, sent).await;
         assert_invalid(&r, &["entitlement_id"]);
     }
 }
@@ -400,7 +400,7 @@ async fn an_apps_provisioned_request_yields_an_entitlement_of_that_app() {
     assert_eq!(listed_ids(&r), vec![eid.to_string()]);
     // The app can ask for it to be revoked, like any grant of its own.
     let r = api
-        .post_as(BASE, &app, revoke_of("app-sys", eid, json!({})))
+        .post_as(ARQ, &app, revoke_of("app-sys", eid, json!({})))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["principal_id"], "svc-a");

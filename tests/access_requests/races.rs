@@ -158,7 +158,7 @@ async fn a_revoke_provision_racing_a_direct_revoke_ends_the_grant_once() {
 async fn twenty_racing_decisions_have_one_winner() {
     let api = Api::new().await;
     api.asset(json!({"name": "slack"})).await;
-    let r = api.post(BASE, new_of("slack", "member", json!({}))).await;
+    let r = api.post(ARQ, new_of("slack", "member", json!({}))).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     let statuses = race(20, |i| {
         let (api, id, token) = (api.clone(), id.clone(), approver(&api));
@@ -174,7 +174,7 @@ async fn twenty_racing_provisions_create_one_entitlement() {
     let api = Api::new().await;
     let asset = api.asset(json!({"name": "jira"})).await;
     let aid = asset["id"].as_str().unwrap().to_string();
-    let r = api.post(BASE, new_of("jira", "member", json!({}))).await;
+    let r = api.post(ARQ, new_of("jira", "member", json!({}))).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(act(&api, &approver(&api), &id, "approve").await.status, 200);
     let statuses = race(20, |_| {

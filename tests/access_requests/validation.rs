@@ -11,7 +11,7 @@ async fn create_fills_defaults_and_returns_every_field() {
     let api = Api::new().await;
     let aid = asset(&api, "github").await;
     let body = new_of("github", "maintainer", json!({"justification": "on-call"}));
-    let r = api.post(BASE, body).await;
+    let r = api.post(ARQ, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let b = &r.body;
     let id = id_of(b);
@@ -175,16 +175,16 @@ async fn create_validates_every_field() {
         ),
     ];
     for (body, fields) in cases {
-        let r = api.post(BASE, body.clone()).await;
+        let r = api.post(ARQ, body.clone()).await;
         assert_invalid_for(&r, &fields, format!("body {body}"));
     }
     // Not JSON objects, or no body at all.
-    let r = api.post_empty_as(BASE, &api.token()).await;
+    let r = api.post_empty_as(ARQ, &api.token()).await;
     assert_problem(&r, 400, "bad-request");
-    let r = api.post(BASE, json!(["x"])).await;
+    let r = api.post(ARQ, json!(["x"])).await;
     assert_eq!(r.status, 400, "{}", r.text);
     // Nothing was created by any of them.
-    assert_eq!(listed_ids(&api.get(BASE).await), Vec::<String>::new());
+    assert_eq!(listed_ids(&api.get(ARQ).await), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -206,49 +206,49 @@ async fn create_resolves_the_asset_from_system_id() {
         github
     );
     // asset_id of another asset than system_id names.
-    let r = api.post(BASE, body(json!({"asset_id": jira}))).await;
+    let r = api.post(ARQ, body(json!({"asset_id": jira}))).await;
     assert_invalid(&r, &["system_id"]);
     // asset_id that names nothing (well-formed or not).
     let r = api
         .post(
-            BASE,
+            ARQ,
             body(json!({"asset_id": format!("ast_{}", ulid::Ulid::generate())})),
         )
         .await;
     assert_invalid(&r, &["asset_id"]);
-    let r = api.post(BASE, body(json!({"asset_id": "nope"}))).await;
+    let r = api.post(ARQ, body(json!({"asset_id": "nope"}))).await;
     assert_invalid(&r, &["asset_id"]);
     // system_id that names no asset.
-    let r = api.post(BASE, body(json!({"system_id": "gitlab"}))).await;
+    let r = api.post(ARQ, body(json!({"system_id": "gitlab"}))).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     // Names are exact.
-    let r = api.post(BASE, body(json!({"system_id": "GitHub"}))).await;
+    let r = api.post(ARQ, body(json!({"system_id": "GitHub"}))).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     // A deleted asset names nothing, by name or by id.
     assert_eq!(api.delete(&format!("{TECH}/{jira}")).await.status, 204);
-    let r = api.post(BASE, body(json!({"system_id": "jira"}))).await;
+    let r = api.post(ARQ, body(json!({"system_id": "jira"}))).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     let r = api
-        .post(BASE, body(json!({"system_id": "jira", "asset_id": jira})))
+        .post(ARQ, body(json!({"system_id": "jira", "asset_id": jira})))
         .await;
     assert_invalid(&r, &["asset_id"]);
     // Another tenant's asset, by name or by id.
     let other = api.other_tenant();
     let theirs = asset(&other, "confluence").await;
     let r = api
-        .post(BASE, body(json!({"system_id": "confluence"})))
+        .post(ARQ, body(json!({"system_id": "confluence"})))
         .await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     let r = api
         .post(
-            BASE,
+            ARQ,
             body(json!({"system_id": "confluence", "asset_id": theirs})),
         )
         .await;
     assert_invalid(&r, &["asset_id"]);
     // Only the two good ones exist.
-    assert_eq!(listed_ids(&api.get(BASE).await).len(), 2);
-    assert_eq!(listed_ids(&other.get(BASE).await).len(), 0);
+    assert_eq!(listed_ids(&api.get(ARQ).await).len(), 2);
+    assert_eq!(listed_ids(&other.get(ARQ).await).len(), 0);
 }
 
 /// API.md §3: `system_id` may be a free-form system identifier that names no asset; with
@@ -285,22 +285,22 @@ async fn a_system_id_that_names_no_asset_keeps_the_given_asset_id() {
     assert_eq!(r["asset_id"], app_asset);
     // Still 400: a name of another asset, or neither resolving.
     let gitlab = asset(&api, "gitlab").await;
-    let r = api.post(BASE, body("gitlab", &github)).await;
+    let r = api.post(ARQ, body("gitlab", &github)).await;
     assert_invalid(&r, &["system_id"]);
     let r = api
         .post(
-            BASE,
+            ARQ,
             body("SAP-PRD-01", &format!("ast_{}", ulid::Ulid::generate())),
         )
         .await;
     assert_invalid(&r, &["asset_id"]);
     let payload = json!({"system_id": "SAP-PRD-01", "access_type": "new", "justification": "x",
                    "entitlement_type": "member"});
-    let r = api.post(BASE, payload).await;
+    let r = api.post(ARQ, payload).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
     // Exactly the four accepted requests exist (three of user-1's, one of the app's).
-    assert_eq!(listed_ids(&api.get(BASE).await).len(), 4);
-    assert!(listed_ids(&api.get(&format!("{BASE}?asset_id={gitlab}")).await).is_empty());
+    assert_eq!(listed_ids(&api.get(ARQ).await).len(), 4);
+    assert!(listed_ids(&api.get(&format!("{ARQ}?asset_id={gitlab}")).await).is_empty());
 }
 
 #[tokio::test]
@@ -345,16 +345,16 @@ async fn create_checks_the_entitlement_of_modify_and_revoke() {
             "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V",
             "not-an-id",
         ] {
-            let r = api.post(BASE, body(bad)).await;
+            let r = api.post(ARQ, body(bad)).await;
             assert_invalid(&r, &["entitlement_id"]);
         }
         // The principal is the entitlement's: another one is refused, the same one is fine.
         let mut b = body(&live_id);
         b["principal_id"] = json!("p1");
-        assert_invalid(&api.post(BASE, b).await, &["principal_id"]);
+        assert_invalid(&api.post(ARQ, b).await, &["principal_id"]);
         let mut b = body(&live_id);
         b["principal_type"] = json!("group");
-        assert_invalid(&api.post(BASE, b).await, &["principal_type"]);
+        assert_invalid(&api.post(ARQ, b).await, &["principal_type"]);
         let mut b = body(&live_id);
         b["principal_id"] = json!("p9");
         b["principal_type"] = json!("person");
@@ -429,7 +429,7 @@ async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_cr
     let privileged = grant_privileged_root(&api, &aid).await;
     let plain = grant_read(&api, &aid, "p2").await;
     let body = modify_of("vault", &id_of(&privileged), json!({"expires_at": null}));
-    let r = api.post(BASE, body).await;
+    let r = api.post(ARQ, body).await;
     assert_invalid(&r, &["expires_at"]);
     // A new expiry is fine on the privileged one; clearing is fine on the plain one.
     create(
@@ -444,15 +444,15 @@ async fn modify_clearing_the_expiry_of_a_privileged_entitlement_is_refused_at_cr
     .await;
     assert_eq!(c["expires_at"], Value::Null);
     assert_eq!(c["entitlement_type"], Value::Null);
-    assert_eq!(listed_ids(&api.get(BASE).await).len(), 2);
+    assert_eq!(listed_ids(&api.get(ARQ).await).len(), 2);
 }
 
 #[tokio::test]
 async fn create_validation() {
     let api = Api::new().await;
-    let r = api.post(BASE, json!({"access_type": "new"})).await;
+    let r = api.post(ARQ, json!({"access_type": "new"})).await;
     assert_invalid(&r, &["entitlement_type", "justification", "system_id"]);
-    let r = api.post(BASE, new_of("nope", "r", json!({}))).await;
+    let r = api.post(ARQ, new_of("nope", "r", json!({}))).await;
     assert_invalid(&r, &["asset_id", "system_id"]);
 }
 
@@ -463,7 +463,7 @@ async fn server_set_fields_in_a_create_body_are_ignored() {
     let body = json!({"system_id": "okta", "access_type": "new", "justification": "x", "entitlement_type": "admin",
                    "entitlement_id": "ent_01JD3Q9Z8X4K2M7N5P6R8S0T1V", "status": "approved", "approver_id": "me",
                    "granted_at": "2020-01-01T00:00:00Z"});
-    let r = api.post(BASE, body).await;
+    let r = api.post(ARQ, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["entitlement_id"], Value::Null);
     assert_eq!(r.body["status"], "pending");

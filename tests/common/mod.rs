@@ -707,6 +707,9 @@ pub const TECH: &str = "/api/v1/technology";
 /// The path of the entitlement collection.
 pub const ENTS: &str = "/api/v1/entitlements";
 
+/// The path of the access-request collection.
+pub const ARQ: &str = "/api/v1/operations/access-requests";
+
 /// The path of the attribute catalog.
 pub const ATTRS: &str = "/api/v1/access-model-metadata/attributes";
 

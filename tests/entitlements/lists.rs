@@ -412,13 +412,11 @@ async fn cursors_are_bound_to_their_filters_tenant_and_app() {
 async fn listing_by_asset_or_principal_is_one_query_of_its_own_entitlements() {
     let api = Api::new().await;
     let (a, b) = alpha_and_beta(&api).await;
+    // Newest first, as a list answers.
     let mut on_b = Vec::new();
-    for i in 0..3 {
-        on_b.push(id_of(
-            &create(&api, grant_body(&b, "pb", &format!("t{i}"))).await,
-        ));
+    for etype in ["t0", "t1", "t2"] {
+        on_b.insert(0, id_of(&create(&api, grant_body(&b, "pb", etype)).await));
     }
-    on_b.reverse();
     for i in 0..400 {
         create(
             &api,

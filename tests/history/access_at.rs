@@ -6,6 +6,13 @@ fn access(aid: &str, query: &str) -> String {
     format!("{TECH}/{aid}/access?{query}")
 }
 
+/// Asserts the items of `access?at=<t>` for each `(t, items, why)` of `cases`.
+async fn assert_at(api: &Api, aid: &str, cases: &[(&str, &[Value], &str)]) {
+    for (t, items, why) in cases {
+        assert_eq!(at(api, aid, t, "").await, *items, "at {t}: {why}");
+    }
+}
+
 /// `access?at=<t>` plus `extra`, as the all-scope token: the items.
 async fn at(api: &Api, aid: &str, t: &str, extra: &str) -> Vec<Value> {
     let mut q = format!("at={}", enc(t));
@@ -29,65 +36,57 @@ async fn now_after(t: &str) -> String {
     now
 }
 
+/// A test's API and the id of its asset, on which the grants are made.
+async fn pit(api: Api) -> (Api, String) {
+    let (_, aid) = api.named_asset("pit").await;
+    (api, aid)
+}
+
+/// Raises `grant` to `admin`, which must answer 200: the grant as patched.
+async fn raise_to_admin(api: &Api, grant: &Value) -> Value {
+    let uri = format!("{ENTS}/{}", id_of(grant));
+    let r = api.patch(&uri, json!({"entitlement_type": "admin"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
 fn minus_ms(t: &str, ms: i64) -> String {
     Timestamp::parse(t).unwrap().plus_millis(-ms).to_string()
 }
 
 #[tokio::test]
 async fn a_grant_is_listed_as_it_was_at_the_time() {
-    let api = Api::new().await;
-    let (_, aid) = api.named_asset("pit").await;
+    let (api, aid) = pit(Api::new().await).await;
     let g = api.post(ENTS, grant_body(&aid, "p1", "read")).await;
     assert_eq!(g.status, 201, "{}", g.text);
     let created_at = g.body["created_at"].as_str().unwrap().to_string();
     let t1 = now_after(&created_at).await;
-    let p = api
-        .patch(
-            &format!("{ENTS}/{}", id_of(&g.body)),
-            json!({"entitlement_type": "admin"}),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.text);
-    assert!(p.body["updated_at"].as_str().unwrap() > t1.as_str());
+    let p = raise_to_admin(&api, &g.body).await;
+    assert!(p["updated_at"].as_str().unwrap() > t1.as_str());
 
-    assert_eq!(
-        at(&api, &aid, &t1, "").await,
-        vec![g.body.clone()],
-        "the grant as created"
-    );
-    assert_eq!(
-        at(&api, &aid, &created_at, "").await,
-        vec![g.body.clone()],
-        "at its creation, inclusive"
-    );
     let now = api.get(&access(&aid, "")).await;
     assert_eq!(now.status, 200, "{}", now.text);
-    assert_eq!(now.body["items"], json!([p.body]), "now: as it is");
-    assert_eq!(
-        at(&api, &aid, p.body["updated_at"].as_str().unwrap(), "").await,
-        vec![p.body.clone()]
-    );
-    assert_eq!(
-        at(&api, &aid, &minus_ms(&created_at, 1), "").await,
-        Vec::<Value>::new(),
-        "before it existed"
-    );
+    assert_eq!(now.body["items"], json!([p]), "now: as it is");
+    let (created, patched) = ([g.body.clone()], [p.clone()]);
+    let patched_at = p["updated_at"].as_str().unwrap();
+    let cases: [(&str, &[Value], &str); 4] = [
+        (&t1, &created, "the grant as created"),
+        (&created_at, &created, "at its creation, inclusive"),
+        (patched_at, &patched, "at its patch"),
+        (&minus_ms(&created_at, 1), &[], "before it existed"),
+    ];
+    assert_at(&api, &aid, &cases).await;
 }
 
 #[tokio::test]
 async fn revoked_pending_and_later_grants_are_left_out_at_the_right_times() {
-    let api = Api::new().await;
-    let (_, aid) = api.named_asset("pit").await;
+    let (api, aid) = pit(Api::new().await).await;
     let g1 = api.post(ENTS, grant_body(&aid, "p1", "read")).await;
-    let pending = api
-        .post(
-            ENTS,
-            with(
-                grant_body(&aid, "p2", "read"),
-                json!({"status": "pending_approval"}),
-            ),
-        )
-        .await;
+    let pending = with(
+        grant_body(&aid, "p2", "read"),
+        json!({"status": "pending_approval"}),
+    );
+    let pending = api.post(ENTS, pending).await;
     assert_eq!(pending.status, 201, "{}", pending.text);
     let ta = now_after(pending.body["created_at"].as_str().unwrap()).await;
     let r = api
@@ -98,17 +97,11 @@ async fn revoked_pending_and_later_grants_are_left_out_at_the_right_times() {
     let g3 = api.post(ENTS, grant_body(&aid, "p3", "read")).await;
     assert_eq!(g3.status, 201, "{}", g3.text);
 
-    assert_eq!(
-        ids_of(&at(&api, &aid, &ta, "").await),
-        [id_of(&g1.body)],
-        "before the revoke"
-    );
-    assert_eq!(at(&api, &aid, &ta, "").await[0], g1.body);
-    assert_eq!(
-        ids_of(&at(&api, &aid, &tb, "").await),
-        Vec::<String>::new(),
-        "after the revoke"
-    );
+    let cases: [(&str, &[Value], &str); 2] = [
+        (&ta, std::slice::from_ref(&g1.body), "before the revoke"),
+        (&tb, &[], "after the revoke"),
+    ];
+    assert_at(&api, &aid, &cases).await;
     let now = api.get(&access(&aid, "")).await;
     assert_eq!(ids(&now), [id_of(&g3.body)], "{}", now.text);
 }
@@ -116,18 +109,13 @@ async fn revoked_pending_and_later_grants_are_left_out_at_the_right_times() {
 #[tokio::test]
 async fn expired_grants_are_left_out_once_their_expiry_has_passed_swept_or_not() {
     // The sweep reads every tenant of its table: a table of this test's own.
-    let api = Api::with_own_table().await;
-    let (_, aid) = api.named_asset("pit").await;
+    let (api, aid) = pit(Api::with_own_table().await).await;
     let expires = Timestamp::now().plus_millis(1200).to_string();
-    let g = api
-        .post(
-            ENTS,
-            with(
-                grant_body(&aid, "p1", "read"),
-                json!({"expires_at": expires}),
-            ),
-        )
-        .await;
+    let g = with(
+        grant_body(&aid, "p1", "read"),
+        json!({"expires_at": expires}),
+    );
+    let g = api.post(ENTS, g).await;
     assert_eq!(g.status, 201, "{}", g.text);
     let before = now_after(g.body["created_at"].as_str().unwrap()).await;
     after(&expires).await;
@@ -137,19 +125,13 @@ async fn expired_grants_are_left_out_once_their_expiry_has_passed_swept_or_not()
         read(&api, &format!("{ENTS}/{eid}")).await["status"],
         "active"
     );
-    assert_eq!(
-        at(&api, &aid, &Timestamp::now().to_string(), "").await,
-        Vec::<Value>::new()
-    );
-    assert_eq!(
-        at(&api, &aid, &minus_ms(&expires, 1), "").await,
-        vec![g.body.clone()]
-    );
-    assert_eq!(
-        at(&api, &aid, &expires, "").await,
-        Vec::<Value>::new(),
-        "expires_at itself is past"
-    );
+    let grant = [g.body.clone()];
+    let cases: [(&str, &[Value], &str); 3] = [
+        (&Timestamp::now().to_string(), &[], "expired, not yet swept"),
+        (&minus_ms(&expires, 1), &grant, "just before its expiry"),
+        (&expires, &[], "expires_at itself is past"),
+    ];
+    assert_at(&api, &aid, &cases).await;
 
     let report = sweep_at(&api, 0, Duration::from_secs(20)).await;
     assert_eq!(report.expired, 1, "{report:?}");
@@ -157,44 +139,25 @@ async fn expired_grants_are_left_out_once_their_expiry_has_passed_swept_or_not()
         read(&api, &format!("{ENTS}/{eid}")).await["status"],
         "expired"
     );
-    assert_eq!(
-        at(&api, &aid, &Timestamp::now().to_string(), "").await,
-        Vec::<Value>::new()
-    );
-    assert_eq!(
-        at(&api, &aid, &before, "").await,
-        vec![g.body.clone()],
-        "as it was before"
-    );
+    let cases: [(&str, &[Value], &str); 2] = [
+        (&Timestamp::now().to_string(), &[], "expired and swept"),
+        (&before, &grant, "as it was before"),
+    ];
+    assert_at(&api, &aid, &cases).await;
 }
 
 #[tokio::test]
 async fn filters_apply_to_the_grants_as_they_were() {
-    let api = Api::new().await;
-    let (_, aid) = api.named_asset("pit").await;
+    let (api, aid) = pit(Api::new().await).await;
     let person = api.post(ENTS, grant_body(&aid, "p1", "read")).await;
     let group = api
         .post(ENTS, json!({"asset_id": aid, "principal_id": "g1", "principal_type": "group", "entitlement_type": "admin"}))
         .await;
     assert_eq!(group.status, 201, "{}", group.text);
     let t1 = now_after(group.body["created_at"].as_str().unwrap()).await;
-    let p = api
-        .patch(
-            &format!("{ENTS}/{}", id_of(&person.body)),
-            json!({"entitlement_type": "admin"}),
-        )
-        .await;
-    assert_eq!(p.status, 200, "{}", p.text);
+    raise_to_admin(&api, &person.body).await;
     let (pid, gid) = (id_of(&person.body), id_of(&group.body));
 
-    assert_eq!(
-        ids_of(&at(&api, &aid, &t1, "entitlement_type=read").await),
-        [pid.as_str()]
-    );
-    assert_eq!(
-        ids_of(&at(&api, &aid, &t1, "entitlement_type=admin").await),
-        [gid.as_str()]
-    );
     let now = api.get(&access(&aid, "entitlement_type=admin")).await;
     let mut both = ids(&now);
     both.sort();
@@ -203,32 +166,21 @@ async fn filters_apply_to_the_grants_as_they_were() {
     assert_eq!(both, expected);
     let now = api.get(&access(&aid, "entitlement_type=read")).await;
     assert_eq!(ids(&now), Vec::<String>::new());
-    assert_eq!(
-        ids_of(&at(&api, &aid, &t1, "principal_id=p1").await),
-        [pid.as_str()]
-    );
-    assert_eq!(
-        ids_of(&at(&api, &aid, &t1, "principal_type=group").await),
-        [gid.as_str()]
-    );
-    assert_eq!(
-        ids_of(
-            &at(
-                &api,
-                &aid,
-                &t1,
-                "principal_type=person&entitlement_type=admin"
-            )
-            .await
-        ),
-        Vec::<String>::new()
-    );
+    for (filters, expected) in [
+        ("entitlement_type=read", vec![pid.as_str()]),
+        ("entitlement_type=admin", vec![gid.as_str()]),
+        ("principal_id=p1", vec![pid.as_str()]),
+        ("principal_type=group", vec![gid.as_str()]),
+        ("principal_type=person&entitlement_type=admin", vec![]),
+    ] {
+        let found = ids_of(&at(&api, &aid, &t1, filters).await);
+        assert_eq!(found, expected, "at t1 with {filters}");
+    }
 }
 
 #[tokio::test]
 async fn bad_times_and_filters_are_400() {
-    let api = Api::new().await;
-    let (_, aid) = api.named_asset("pit").await;
+    let (api, aid) = pit(Api::new().await).await;
     let future = enc(&Timestamp::now().plus_seconds(60).to_string());
     let uri = format!("{TECH}/{aid}/access");
     let future_q = format!("at={future}");
@@ -258,8 +210,7 @@ async fn bad_times_and_filters_are_400() {
 
 #[tokio::test]
 async fn paging_walks_every_grant_once_at_one_time() {
-    let api = Api::new().await;
-    let (_, aid) = api.named_asset("pit").await;
+    let (api, aid) = pit(Api::new().await).await;
     let mut made = api.grants(&aid, "p", 7, "read").await;
     let t = now_after(&Timestamp::now().to_string()).await;
     // A grant made after `t` is not in the walk at `t`.

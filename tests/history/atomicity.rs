@@ -102,12 +102,8 @@ fn values(n: usize) -> Vec<Value> {
 async fn a_record_over_100_kib_is_refused_naming_its_largest_field() {
     let api = Api::new().await;
     // A create: no record, no event.
-    let r = api
-        .post(
-            ATTRS,
-            json!({"key": "huge", "name": "Huge", "type": "custom", "values": values(500)}),
-        )
-        .await;
+    let huge = json!({"key": "huge", "name": "Huge", "type": "custom", "values": values(500)});
+    let r = api.post(ATTRS, huge).await;
     assert_invalid(&r, &["values"]);
     assert!(
         r.body["errors"][0]["message"]

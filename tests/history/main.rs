@@ -21,11 +21,6 @@ use sha2::{Digest, Sha256};
 use shared::time::Timestamp;
 use std::time::Duration;
 
-const ARQ: &str = "/api/v1/operations/access-requests";
-
-/// `prev_hash` of a record's first event.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
 /// The members of every event, no more and no fewer.
 const EVENT_KEYS: &[&str] = &[
     "id",
@@ -246,6 +241,9 @@ fn jcs_orders_members_as_rfc_8785_does() {
         "[1e-7,1e+21,0.1,0,333333333.3333333,\"\u{7f}\\u001f\"]"
     );
 }
+
+/// `prev_hash` of a record's first event.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Asserts a record's whole history chains: revisions 1.., each hash recomputed, each
 /// `prev_hash` the previous hash (64 zeros first).

@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 
 const ASSETS: &str = "/api/v1/technology";
 const ENTS: &str = "/api/v1/entitlements";
-const REQUESTS: &str = "/api/v1/operations/access-requests";
 const ATTRIBUTES: &str = "/api/v1/access-model-metadata/attributes";
 
 /// A fresh key (ULIDs are visible ASCII).
@@ -91,6 +90,11 @@ async fn history(api: &Api, uri: &str) -> Vec<Value> {
 /// An asset named `name` (unkeyed): its id.
 async fn asset_named(api: &Api, name: &str) -> String {
     api.named_asset(name).await.1
+}
+
+/// An asset named `name` (unkeyed): its URI.
+async fn asset_uri(api: &Api, name: &str) -> String {
+    format!("{ASSETS}/{}", asset_named(api, name).await)
 }
 
 /// A `new` access request for `member` on the asset named `system`, filed by user-1.

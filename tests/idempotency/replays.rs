@@ -34,7 +34,7 @@ async fn creates_of_every_kind_replay() {
     let aid = asset_named(&api, "erp").await;
     for (collection, body) in [
         (ENTS, grant_body(&aid, "p1", "read")),
-        (REQUESTS, request_body("erp")),
+        (ARQ, request_body("erp")),
         (
             ATTRIBUTES,
             with(
@@ -67,8 +67,7 @@ async fn creates_of_every_kind_replay() {
 #[tokio::test]
 async fn a_replayed_patch_answers_the_first_revision_and_writes_nothing() {
     let api = Api::new().await;
-    let id = asset_named(&api, "crm").await;
-    let uri = format!("{ASSETS}/{id}");
+    let uri = asset_uri(&api, "crm").await;
     let key = fresh_key();
     let patch = |if_match: &str| {
         let mut h = keyed(&key, Some(if_match));
@@ -96,9 +95,9 @@ async fn a_replayed_delete_answers_204_again_not_404() {
     let api = Api::new().await;
     for (uri, id) in [
         (ASSETS.to_string(), asset_named(&api, "old").await),
-        (REQUESTS.to_string(), {
+        (ARQ.to_string(), {
             asset_named(&api, "hr").await;
-            let r = api.post(REQUESTS, request_body("hr")).await;
+            let r = api.post(ARQ, request_body("hr")).await;
             assert_eq!(r.status, 201, "{}", r.text);
             id_of(&r.body)
         }),
@@ -146,19 +145,19 @@ async fn a_replayed_revoke_and_metadata_change_answer_as_first() {
 async fn a_replayed_approval_and_provisioning_answer_as_first() {
     let api = Api::new().await;
     asset_named(&api, "ldap").await;
-    let r = api.post(REQUESTS, request_body("ldap")).await;
+    let r = api.post(ARQ, request_body("ldap")).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let id = id_of(&r.body);
     let approver = api.token_for("approver-1", None, &all_scopes());
     for action in ["approve", "provision"] {
-        let uri = format!("{REQUESTS}/{id}/{action}");
+        let uri = format!("{ARQ}/{id}/{action}");
         let key = fresh_key();
         let first = send_keyed(&api, &approver, "POST", &uri, &key, None).await;
         assert_eq!(first.status, 200, "{action}: {}", first.text);
         let replay = send_keyed(&api, &approver, "POST", &uri, &key, None).await;
         assert_replayed(&first, &replay);
     }
-    let uri = format!("{REQUESTS}/{id}");
+    let uri = format!("{ARQ}/{id}");
     let now = api.get(&uri).await;
     assert_eq!(now.body["status"], "provisioned");
     // created, approved, provisioned: nothing twice.

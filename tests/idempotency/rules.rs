@@ -116,8 +116,7 @@ async fn kept_4xx_answers_replay_even_once_the_request_would_succeed() {
     let replay = keyed_call(&api, "POST", ASSETS, &key, body).await;
     assert_replayed(&first, &replay);
     // 400 validation, 404 and 412 are kept too.
-    let id = asset_named(&api, "kept").await;
-    let uri = format!("{ASSETS}/{id}");
+    let uri = asset_uri(&api, "kept").await;
     let absent = format!("{ASSETS}/{}", missing("ast"));
     for (method, target, if_match, body, status) in [
         ("POST", ASSETS, None, json!({"name": ""}), 400),
@@ -159,16 +158,11 @@ async fn kept_4xx_answers_replay_even_once_the_request_would_succeed() {
 #[tokio::test]
 async fn a_no_op_answer_is_kept_on_its_own() {
     let api = Api::new().await;
-    let id = asset_named(&api, "same").await;
-    let uri = format!("{ASSETS}/{id}");
+    let uri = asset_uri(&api, "same").await;
     let key = fresh_key();
-    let body = Some(json!({"name": "same"}));
+    let rename_to_same = || keyed_call(&api, "PATCH", &uri, &key, Some(json!({"name": "same"})));
     let first = api
-        .expect_answer(
-            200,
-            &[("GetItem", 1), ("PutItem", 1)],
-            keyed_call(&api, "PATCH", &uri, &key, body.clone()),
-        )
+        .expect_answer(200, &[("GetItem", 1), ("PutItem", 1)], rename_to_same())
         .await;
     assert_eq!(first.body["revision"], 1);
     let item = key_item(&api, &key).await.expect("the no-op's key is kept");
@@ -182,7 +176,7 @@ async fn a_no_op_answer_is_kept_on_its_own() {
         api.patch(&uri, json!({"description": "new"})).await.status,
         200
     );
-    let replay = keyed_call(&api, "PATCH", &uri, &key, body).await;
+    let replay = rename_to_same().await;
     assert_replayed(&first, &replay);
     assert_eq!(replay.body["revision"], 1);
 }

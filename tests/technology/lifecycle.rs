@@ -185,26 +185,27 @@ async fn responses_carry_every_schema_field_and_normalised_timestamps() {
 #[tokio::test]
 async fn null_clears_and_absent_keeps_on_patch() {
     let api = Api::new().await;
-    let full = json!({
-        "name": "clearable",
-        "display_name": "D",
-        "description": "d",
-        "type": "t",
-        "category": "c",
-        "vendor": "v",
-        "version": "1",
-        "owner": {"person_id": "p"},
-        "environment": "test",
-        "hosting": "cloud",
-        "cloud_provider": "aws",
-        "region": "r",
-        "url": "https://x.example",
-        "tags": ["t"],
-        "criticality": "low",
-        "data_classification": "public",
-        "owner_id": "o",
-    });
-    let asset = api.asset(full.clone()).await;
+    let asset = api
+        .asset(json!({
+            "name": "clearable",
+            "display_name": "D",
+            "description": "d",
+            "type": "t",
+            "category": "c",
+            "vendor": "v",
+            "version": "1",
+            "owner": {"person_id": "p"},
+            "environment": "test",
+            "hosting": "cloud",
+            "cloud_provider": "aws",
+            "region": "r",
+            "url": "https://x.example",
+            "tags": ["t"],
+            "criticality": "low",
+            "data_classification": "public",
+            "owner_id": "o",
+        }))
+        .await;
     let id = id_of(&asset);
     let r = api.patch(&url(&id), json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);

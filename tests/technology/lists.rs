@@ -99,7 +99,12 @@ async fn newest_first_by_creation() {
         .patch(&format!("{BASE}/{oldest}"), json!({"vendor": "v"}))
         .await;
     assert_eq!(p.status, 200);
-    assert_eq!(ids(&list(&api, &[]).await), expected);
+    assert_eq!(listed(&api, &[]).await, expected);
+}
+
+/// The ids a list with these filters answers, newest first.
+async fn listed(api: &Api, pairs: &[(&str, &str)]) -> Vec<String> {
+    ids(&list(api, pairs).await)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -221,43 +226,20 @@ async fn every_filter_alone_and_combined() {
         ("tag", "pci"),
     ];
     type Filters = Vec<(&'static str, &'static str)>;
+    // Spelt as query strings so that each combination reads as the request it becomes.
+    let parse = |q: &'static str| -> Filters {
+        q.split('&').map(|kv| kv.split_once('=').unwrap()).collect()
+    };
     let combos: Vec<(Filters, Option<usize>)> = vec![
-        (
-            vec![("status", "active"), ("category", "database")],
-            Some(2),
-        ),
-        (
-            vec![("vendor", "Oracle"), ("environment", "production")],
-            None,
-        ),
-        (
-            vec![
-                ("category", "database"),
-                ("tag", "core"),
-                ("hosting", "cloud"),
-            ],
-            None,
-        ),
-        (
-            vec![
-                ("status", "active"),
-                ("criticality", "high"),
-                ("owner_id", "o2"),
-            ],
-            None,
-        ),
-        (vec![("status", "active"), ("tag", "pci")], None),
-        (vec![("status", "deprecated"), ("tag", "pci")], None),
-        (
-            vec![
-                ("hosting", "saas"),
-                ("owner_id", "o1"),
-                ("criticality", "critical"),
-            ],
-            None,
-        ),
-        (vec![("q", "db"), ("status", "active")], None),
-        (vec![("q", "ORACLE"), ("tag", "core")], None),
+        (parse("status=active&category=database"), Some(2)),
+        (parse("vendor=Oracle&environment=production"), None),
+        (parse("category=database&tag=core&hosting=cloud"), None),
+        (parse("status=active&criticality=high&owner_id=o2"), None),
+        (parse("status=active&tag=pci"), None),
+        (parse("status=deprecated&tag=pci"), None),
+        (parse("hosting=saas&owner_id=o1&criticality=critical"), None),
+        (parse("q=db&status=active"), None),
+        (parse("q=ORACLE&tag=core"), None),
         ([&all_but_q[..], &[("q", "orders")]].concat(), None),
         (all_but_q.to_vec(), Some(1)),
     ];
@@ -316,102 +298,79 @@ async fn bad_filter_values_and_unknown_parameters_are_400() {
 #[tokio::test]
 async fn q_is_a_case_insensitive_substring_of_name_display_name_description_vendor() {
     let api = Api::new().await;
-    let records = seed(
-        &api,
-        vec![
-            json!({"name": "payments-gateway", "display_name": "Card Processing",
-                   "description": "Handles the ACME checkout", "vendor": "Stripe Inc",
-                   "category": "Searchable-Category", "tags": ["findme"], "owner_id": "qowner",
-                   "region": "qregion", "type": "qtype", "version": "v9.9"}),
-            json!({"name": "uber-service", "description": "Über Service für Zahlungen"}),
-            json!({"name": "plain", "vendor": "Oracle"}),
-            json!({"name": "percent", "description": "100% literal_match"}),
-        ],
-    )
-    .await;
-    let cases: &[(&str, &[usize])] = &[
-        ("PAYMENTS", &[0]),
-        ("Gateway", &[0]),
-        ("card proc", &[0]),
-        ("acme checkout", &[0]),
-        ("stripe", &[0]),
-        ("STRIPE INC", &[0]),
-        ("e", &[0, 1, 2, 3]),
-        ("searchable", &[]),
-        ("findme", &[]),
-        ("qowner", &[]),
-        ("qregion", &[]),
-        ("qtype", &[]),
-        ("v9.9", &[]),
-        ("über", &[1]),
-        ("ÜBER", &[1]),
-        ("für", &[1]),
-        ("oracle", &[2]),
-        ("%", &[3]),
-        ("_", &[3]),
-        ("*", &[]),
-        ("nothing-matches-this", &[]),
+    let bodies = vec![
+        json!({"name": "payments-gateway", "display_name": "Card Processing",
+               "description": "Handles the ACME checkout", "vendor": "Stripe Inc",
+               "category": "Searchable-Category", "tags": ["findme"], "owner_id": "qowner",
+               "region": "qregion", "type": "qtype", "version": "v9.9"}),
+        json!({"name": "uber-service", "description": "Über Service für Zahlungen"}),
+        json!({"name": "plain", "vendor": "Oracle"}),
+        json!({"name": "percent", "description": "100% literal_match"}),
     ];
-    for (q, want) in cases {
+    let records = seed(&api, bodies).await;
+    // Which records each group of queries finds: the fields searched, their case folded, and
+    // the fields not searched (category, tags, owner, region, type, version) that find nothing.
+    let cases: &[(&[usize], &[&str])] = &[
+        (&[0], &["PAYMENTS", "Gateway", "card proc"]),
+        (&[0], &["acme checkout", "stripe", "STRIPE INC"]),
+        (&[0, 1, 2, 3], &["e"]),
+        (&[], &["searchable", "findme", "qowner"]),
+        (&[], &["qregion", "qtype", "v9.9"]),
+        (&[1], &["über", "ÜBER", "für"]),
+        (&[2], &["oracle"]),
+        (&[3], &["%", "_"]),
+        (&[], &["*", "nothing-matches-this"]),
+    ];
+    for (want, queries) in cases {
         let expected: Vec<String> = want.iter().rev().map(|i| id_of(&records[*i])).collect();
-        let r = list(&api, &[("q", q)]).await;
-        assert_eq!(r.status, 200, "{q}: {}", r.text);
-        assert_eq!(ids(&r), expected, "q={q:?}");
+        for q in *queries {
+            let r = list(&api, &[("q", q)]).await;
+            assert_eq!(r.status, 200, "{q}: {}", r.text);
+            assert_eq!(ids(&r), expected, "q={q:?}");
+        }
     }
     // The search text follows a PATCH.
     let id = id_of(&records[0]);
     let edit = json!({"vendor": "Adyen", "description": null});
     let p = api.patch(&format!("{BASE}/{id}"), edit).await;
     assert_eq!(p.status, 200);
-    assert_eq!(
-        ids(&list(&api, &[("q", "stripe")]).await),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        ids(&list(&api, &[("q", "acme")]).await),
-        Vec::<String>::new()
-    );
-    assert_eq!(ids(&list(&api, &[("q", "ADYEN")]).await), vec![id.clone()]);
+    assert_eq!(listed(&api, &[("q", "stripe")]).await, Vec::<String>::new());
+    assert_eq!(listed(&api, &[("q", "acme")]).await, Vec::<String>::new());
+    assert_eq!(listed(&api, &[("q", "ADYEN")]).await, vec![id.clone()]);
     let p = api
         .patch(&format!("{BASE}/{id}"), json!({"name": "renamed-thing"}))
         .await;
     assert_eq!(p.status, 200);
     assert_eq!(
-        ids(&list(&api, &[("q", "payments")]).await),
+        listed(&api, &[("q", "payments")]).await,
         Vec::<String>::new()
     );
-    assert_eq!(ids(&list(&api, &[("q", "RENAMED")]).await), vec![id]);
+    assert_eq!(listed(&api, &[("q", "RENAMED")]).await, vec![id]);
 }
 
 #[tokio::test]
 async fn deleted_assets_are_left_out_unless_asked_for() {
     let api = Api::new().await;
-    let records = seed(
-        &api,
-        vec![
-            json!({"name": "keep-1", "status": "active"}),
-            json!({"name": "drop-1", "status": "active"}),
-            json!({"name": "keep-2", "status": "deprecated"}),
-        ],
-    )
-    .await;
+    let bodies = vec![
+        json!({"name": "keep-1", "status": "active"}),
+        json!({"name": "drop-1", "status": "active"}),
+        json!({"name": "keep-2", "status": "deprecated"}),
+    ];
+    let records = seed(&api, bodies).await;
     let dropped = id_of(&records[1]);
     assert_eq!(api.delete(&format!("{BASE}/{dropped}")).await.status, 204);
 
     assert_eq!(
-        ids(&list(&api, &[]).await),
+        listed(&api, &[]).await,
         vec![id_of(&records[2]), id_of(&records[0])]
     );
     assert_eq!(
-        ids(&list(&api, &[("status", "active")]).await),
+        listed(&api, &[("status", "active")]).await,
         vec![id_of(&records[0])]
     );
+    assert_eq!(listed(&api, &[("q", "drop")]).await, Vec::<String>::new());
     assert_eq!(
-        ids(&list(&api, &[("q", "drop")]).await),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        ids(&list(&api, &[("include_deleted", "false")]).await),
+        listed(&api, &[("include_deleted", "false")]).await,
         vec![id_of(&records[2]), id_of(&records[0])]
     );
 
