@@ -146,12 +146,7 @@ impl Options {
     /// What `Config::from_env` makes of `lambda_env`'s variables (no `DYNAMODB_TRUST_STORE`, no
     /// JWKS, no public URL), so the seeding handlers see the table as the binaries will.
     fn config(&self) -> Result<Config, ConfigError> {
-        let auth = AuthConfig {
-            hs256_secret: Some(DEV_HS256_SECRET.into()),
-            jwks_url: None,
-            issuer: DEV_ISSUER.into(),
-            audience: DEV_AUDIENCE.into(),
-        };
+        let auth = AuthConfig::development();
         Ok(Config {
             dynamodb_trust: TrustStore::choose(None, Some(&self.endpoint))?,
             table_name: self.table.clone(),

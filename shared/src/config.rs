@@ -18,6 +18,19 @@ pub struct AuthConfig {
     pub audience: String,
 }
 
+impl AuthConfig {
+    /// The development token setup (`DEV_*` above): what `make dev`, the tests and the benches
+    /// verify their tokens with.
+    pub fn development() -> AuthConfig {
+        AuthConfig {
+            hs256_secret: Some(DEV_HS256_SECRET.into()),
+            jwks_url: None,
+            issuer: DEV_ISSUER.into(),
+            audience: DEV_AUDIENCE.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,

@@ -100,12 +100,7 @@ fn config() -> Config {
         table_name: TABLE.into(),
         dynamodb_endpoint: None,
         dynamodb_trust: shared::config::TrustStore::Amazon,
-        auth: AuthConfig {
-            hs256_secret: Some(DEV_HS256_SECRET.into()),
-            jwks_url: None,
-            issuer: DEV_ISSUER.into(),
-            audience: DEV_AUDIENCE.into(),
-        },
+        auth: AuthConfig::development(),
         cursor_secret: b"0123456789abcdef0123456789abcdef".to_vec(),
         public_base_url: None,
     }

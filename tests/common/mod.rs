@@ -46,12 +46,7 @@ pub fn config(table: &str, endpoint: &str) -> Config {
         table_name: table.to_string(),
         dynamodb_endpoint: Some(endpoint.to_string()),
         dynamodb_trust: shared::config::TrustStore::Amazon,
-        auth: AuthConfig {
-            hs256_secret: Some(DEV_HS256_SECRET.into()),
-            jwks_url: None,
-            issuer: DEV_ISSUER.into(),
-            audience: DEV_AUDIENCE.into(),
-        },
+        auth: AuthConfig::development(),
         cursor_secret: CURSOR_SECRET.as_bytes().to_vec(),
         public_base_url: Some(PUBLIC_BASE_URL.into()),
     }
