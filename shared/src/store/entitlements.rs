@@ -318,8 +318,8 @@ pub async fn get(state: &Store, caller: &Caller, id: &str) -> ApiResult<Entitlem
     }
 }
 
-/// Writes `Transition::change_grant` by `caller` as `action`: `next` as written, or `None` when it lost a
-/// race (re-read and try again).
+/// Writes `Transition::change_grant` by `caller` as `action`: `next` as written, or `None`
+/// when it lost a race (re-read and try again).
 async fn write_change(
     state: &Store,
     caller: &Caller,
