@@ -263,7 +263,7 @@ pub struct ListPage<T> {
 
 /// A kind of record the list routes read: what its list reads for a caller, the rest of a
 /// page (cursor, budget, decoding) being `records`'.
-pub trait Collection: serde::de::DeserializeOwned {
+pub trait Collection: super::FromItem {
     /// The collection's name in cursors (a cursor of one collection never works in another).
     const NAME: &'static str;
 
