@@ -7,7 +7,6 @@
 
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::auth::{Caller, Scope};
 use shared::domain::history::{self, ACCESS_AT, FEED, HISTORY};
 use shared::envelope::Envelope;
@@ -120,7 +119,7 @@ async fn list(state: &State, caller: &Caller, req: Request) -> ApiResult<Respons
         params.cursor.as_deref(),
     )
     .await?;
-    http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
+    http::ok_page(&page.items, page.next_cursor.as_deref())
 }
 
 /// The record's chain checked, and a kept head when given.
@@ -164,7 +163,7 @@ async fn audit_events(state: &State, caller: &Caller, req: Request) -> ApiResult
         },
     )
     .await?;
-    http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
+    http::ok_page(&page.items, page.next_cursor.as_deref())
 }
 
 /// The asset's entitlements as they were at `at` (default now; not in the future).
@@ -182,5 +181,5 @@ async fn technology_access(
     let asset = store::assets::get(state, caller, &id, params.include_deleted).await?;
     let page = store::access_at::page(state, caller, &asset.envelope.id, at, &params).await?;
     let items = store::entitlements::views(state, &caller.tenant_id, &page.items).await?;
-    http::ok_json(&json!({"items": items, "next_cursor": page.next_cursor}))
+    http::ok_page(&items, page.next_cursor.as_deref())
 }

@@ -397,6 +397,17 @@ pub fn ok_json<T: Serialize>(value: &T) -> ApiResult<Response<Body>> {
     with_body(b, value)
 }
 
+/// A page of a list route: `{"items": [...], "next_cursor": "…" | null}`, serialized straight
+/// from the records (never through a `serde_json::Value` of the whole page).
+pub fn ok_page<T: Serialize>(items: &[T], next_cursor: Option<&str>) -> ApiResult<Response<Body>> {
+    #[derive(Serialize)]
+    struct Page<'a, T> {
+        items: &'a [T],
+        next_cursor: Option<&'a str>,
+    }
+    ok_json(&Page { items, next_cursor })
+}
+
 pub fn no_content() -> ApiResult<Response<Body>> {
     Response::builder()
         .status(204)

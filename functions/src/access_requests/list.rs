@@ -1,6 +1,5 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::auth::{Caller, Scope};
 use shared::domain::access_request;
 use shared::error::ApiResult;
@@ -18,5 +17,5 @@ async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Respo
     )?;
     let page =
         store::list::records::<access_request::AccessRequest>(state, caller, &params).await?;
-    http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
+    http::ok_page(&page.items, page.next_cursor.as_deref())
 }

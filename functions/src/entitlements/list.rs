@@ -1,6 +1,5 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::auth::{Caller, Scope};
 use shared::domain::entitlement;
 use shared::error::ApiResult;
@@ -15,5 +14,5 @@ async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Respo
     entitlement::normalize_filters(&mut params)?;
     let page = store::list::records::<entitlement::Entitlement>(state, caller, &params).await?;
     let items = store::entitlements::views(state, &caller.tenant_id, &page.items).await?;
-    http::ok_json(&json!({"items": items, "next_cursor": page.next_cursor}))
+    http::ok_page(&items, page.next_cursor.as_deref())
 }

@@ -1,6 +1,5 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::auth::{Caller, Scope};
 use shared::domain::attribute;
 use shared::error::ApiResult;
@@ -12,5 +11,5 @@ pub const ROUTE: Route = route!("metadata-attributes-list", GET "/api/v1/access-
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let params = listing::parse(&req, &attribute::LIST, caller, Scope::MetadataWrite)?;
     let page = store::list::records::<attribute::Attribute>(state, caller, &params).await?;
-    http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
+    http::ok_page(&page.items, page.next_cursor.as_deref())
 }

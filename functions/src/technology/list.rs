@@ -1,6 +1,5 @@
 use crate::routes::{route, Route};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::auth::{Caller, Scope};
 use shared::domain::asset;
 use shared::error::ApiResult;
@@ -13,5 +12,5 @@ pub const ROUTE: Route =
 async fn handle(state: &State, caller: &Caller, req: Request) -> ApiResult<Response<Body>> {
     let params = listing::parse(&req, &asset::LIST, caller, Scope::TechnologyWrite)?;
     let page = store::list::records::<asset::Asset>(state, caller, &params).await?;
-    http::ok_json(&json!({"items": page.items, "next_cursor": page.next_cursor}))
+    http::ok_page(&page.items, page.next_cursor.as_deref())
 }
