@@ -9,14 +9,14 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext};
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::body::SdkBody;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
@@ -60,11 +60,12 @@ impl Cache {
     }
 }
 
-/// The HTTP client of the JWKS fetch: the hyper and rustls the DynamoDB client already links (a
-/// client crate of its own would add its own copy of both to every function). It follows no
-/// redirect (one would let whoever controls the first host pick where keys come from) and reads
-/// no proxy variable (key material goes direct).
-type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+/// The HTTP client of the JWKS fetch: the SDK's own connector type (hyper and rustls), built with
+/// the system's roots. A client of its own, even on the same hyper, would be a second copy of
+/// the HTTP/1 and HTTP/2 client code in every function (≈ 400 KiB that each cold start maps).
+/// It follows no redirect (one would let whoever controls the first host pick where keys come
+/// from) and has no proxy (key material goes direct).
+type HttpClient = Connector;
 
 pub(crate) struct JwksSource {
     pub(crate) url: Url,
@@ -78,11 +79,11 @@ pub(crate) struct JwksSource {
 #[derive(Debug, thiserror::Error)]
 pub(super) enum FetchError {
     #[error("request failed: {0}")]
-    Http(#[from] hyper_util::client::legacy::Error),
+    Http(#[from] ConnectorError),
     #[error("reading the body failed: {0}")]
-    Body(#[from] hyper::Error),
+    Body(aws_smithy_types::body::Error),
     #[error("not a request: {0}")]
-    Request(#[from] http::Error),
+    Request(String),
     #[error("unexpected status {0}")]
     Status(u16),
     #[error("response larger than {MAX_BODY_BYTES} bytes")]
@@ -151,15 +152,22 @@ impl JwksSource {
     async fn fetch_body(&self) -> Result<Vec<u8>, FetchError> {
         let request = http::Request::get(self.url.as_str())
             .header(http::header::ACCEPT, "application/json")
-            .body(Empty::new())?;
-        let response = self.client.request(request).await?;
+            .body(SdkBody::empty())
+            .map_err(|e| FetchError::Request(e.to_string()))?;
+        let request =
+            request
+                .try_into()
+                .map_err(|e: aws_smithy_runtime_api::http::HttpError| {
+                    FetchError::Request(e.to_string())
+                })?;
+        let response = self.client.call(request).await?;
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
         }
         let declared = response
             .headers()
             .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
             return Err(FetchError::TooLarge);
         }
@@ -167,7 +175,7 @@ impl JwksSource {
         let mut body = Vec::new();
         let mut stream = response.into_body();
         while let Some(frame) = stream.frame().await {
-            if let Ok(chunk) = frame?.into_data() {
+            if let Ok(chunk) = frame.map_err(FetchError::Body)?.into_data() {
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(FetchError::TooLarge);
                 }
@@ -181,25 +189,14 @@ impl JwksSource {
 /// HTTPS with the system's trust store (an identity provider can be anywhere), or plain HTTP
 /// (`validate_url` allows it for loopback only).
 fn http_client() -> Result<HttpClient, ConfigError> {
-    let invalid =
-        |e: rustls::Error| ConfigError::Invalid(format!("cannot build the JWKS HTTP client: {e}"));
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(invalid)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(FETCH_TIMEOUT));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new()).build(https))
+    let context = TlsContext::builder()
+        .with_trust_store(tls::TrustStore::empty().with_native_roots(true))
+        .build()
+        .map_err(|e| ConfigError::Invalid(format!("cannot build the JWKS HTTP client: {e}")))?;
+    Ok(Connector::builder()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build())
 }
 
 fn validate_url(raw: &str) -> Result<Url, ConfigError> {
