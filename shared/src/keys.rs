@@ -72,9 +72,7 @@ pub fn grant_sk(asset_id: &str, principal_type: &str, principal_id: &str, etype:
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    let digest = h.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{asset_id}#{principal_type}#{hex}")
+    format!("{asset_id}#{principal_type}#{}", hex(&h.finalize()))
 }
 
 /// GSI1 partition of a tenant's access requests with one status.
@@ -114,8 +112,7 @@ pub fn idempotency_pk(tenant: &str, app_id: Option<&str>, sub: &str, key: &str) 
         h.update(part.as_bytes());
     }
     h.update([u8::from(app_id.is_some())]);
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("T#{tenant}#IDK#{hex}")
+    format!("T#{tenant}#IDK#{}", hex(&h.finalize()))
 }
 
 /// The sort key of every idempotency key item (one item per partition).
@@ -135,6 +132,17 @@ pub fn expiry_shard_pk(shard: u32) -> String {
 /// Expiry index sort key: due items sort first; `expires_at` is fixed-width UTC.
 pub fn expiry_sk(expires_at: &str, tenant: &str, id: &str) -> String {
     format!("{expires_at}#{tenant}#{id}")
+}
+
+/// Lower-case hexadecimal, two digits a byte (hashes in keys and history).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -277,7 +277,7 @@ pub(crate) fn digest_of<T: Serialize>(value: &T) -> Result<String, ApiError> {
     let mut hasher = Sha256::new();
     serde_json_canonicalizer::to_writer(value, &mut hasher)
         .map_err(|e| ApiError::Internal(format!("canonicalize: {e}")))?;
-    Ok(hex(&hasher.finalize()))
+    Ok(crate::keys::hex(&hasher.finalize()))
 }
 
 /// An event object seen without its `hash` member.
@@ -287,16 +287,6 @@ impl Serialize for Unhashed<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter().filter(|(k, _)| k.as_str() != "hash"))
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
 }
 
 /// What a write appends: the event of `after` (the record as written), chained to `prev_hash`
@@ -511,7 +501,7 @@ mod tests {
         // RFC 8785 sorts members and writes numbers in their shortest ECMAScript form.
         let event = json!({"b": 1.0, "a": "é", "hash": "ignored", "c": [1e21, 0.1]});
         // JCS writes non-ASCII characters as themselves, not as escapes.
-        let literal = hex(&Sha256::digest(
+        let literal = crate::keys::hex(&Sha256::digest(
             "{\"a\":\"é\",\"b\":1,\"c\":[1e+21,0.1]}".as_bytes(),
         ));
         let got = hash_of(event.as_object().unwrap()).unwrap();

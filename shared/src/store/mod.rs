@@ -543,17 +543,29 @@ pub trait FromItem: Sized {
 }
 
 impl<F: serde::de::DeserializeOwned> FromItem for Record<F> {
-    fn from_item(mut item: Item) -> Result<Self, serde_dynamo::Error> {
-        let mut envelope = Item::with_capacity(Envelope::ATTRIBUTES.len());
-        for name in Envelope::ATTRIBUTES {
-            if let Some((name, value)) = item.remove_entry(*name) {
-                envelope.insert(name, value);
-            }
-        }
+    fn from_item(item: Item) -> Result<Self, serde_dynamo::Error> {
+        use serde::de::value::MapDeserializer;
+        use serde::Deserialize;
+        let (envelope, fields): (Vec<_>, Vec<_>) = item
+            .into_iter()
+            .map(|(name, value)| (name, Attr(value)))
+            .partition(|(name, _)| Envelope::ATTRIBUTES.contains(&name.as_str()));
         Ok(Record {
-            envelope: serde_dynamo::from_item(envelope)?,
-            fields: serde_dynamo::from_item(item)?,
+            envelope: Envelope::deserialize(MapDeserializer::new(envelope.into_iter()))?,
+            fields: F::deserialize(MapDeserializer::new(fields.into_iter()))?,
         })
+    }
+}
+
+/// One attribute of an item as a record's two halves read it: `serde_dynamo` decodes it, and
+/// the item itself is never rebuilt as a second map.
+struct Attr(AttributeValue);
+
+impl<'de> serde::de::IntoDeserializer<'de, serde_dynamo::Error> for Attr {
+    type Deserializer = serde_dynamo::Deserializer;
+
+    fn into_deserializer(self) -> Self::Deserializer {
+        serde_dynamo::Deserializer::from_attribute_value(self.0.into())
     }
 }
 
