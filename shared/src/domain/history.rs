@@ -249,14 +249,13 @@ pub fn is_change<T: Serialize>(before: &T, after: &T) -> Result<bool, ApiError> 
 
 /// A record over `MAX_RECORD_JSON` as JSON → 400 naming its largest field.
 pub fn ensure_fits(record: &Map<String, Value>) -> Result<(), ApiError> {
-    let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
-    let total = size(&Value::Object(record.clone()));
+    let total = json_len(record);
     if total <= MAX_RECORD_JSON {
         return Ok(());
     }
     let largest = record
         .iter()
-        .max_by_key(|(_, v)| size(v))
+        .max_by_key(|(_, v)| json_len(*v))
         .map_or("body", |(k, _)| k.as_str());
     Err(ApiError::field(
         largest,
@@ -266,27 +265,37 @@ pub fn ensure_fits(record: &Map<String, Value>) -> Result<(), ApiError> {
     ))
 }
 
+/// The length of `value` as compact JSON, counted as it is written (nothing buffered).
+fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(0, |()| count.0)
+}
+
 /// The hash of an event object: SHA-256 over the JCS form of every member but `hash`.
 pub fn hash_of(event: &Map<String, Value>) -> Result<String, ApiError> {
-    digest_of(&Unhashed(event))
+    hashed(|hasher| super::jcs::object(event, |name| name != "hash", hasher))
 }
 
-/// Lowercase hex SHA-256 of `value`'s JCS form, streamed into the hasher: a write hashes its
-/// event straight from the struct, with no JSON tree built and no canonical text buffered.
-pub(crate) fn digest_of<T: Serialize>(value: &T) -> Result<String, ApiError> {
+/// Lowercase hex SHA-256 of `value`'s JCS form, streamed into the hasher (no canonical text
+/// buffered).
+pub(crate) fn digest_of(value: &Value) -> Result<String, ApiError> {
+    hashed(|hasher| super::jcs::write(value, hasher))
+}
+
+fn hashed(write: impl FnOnce(&mut Sha256) -> std::io::Result<()>) -> Result<String, ApiError> {
     let mut hasher = Sha256::new();
-    serde_json_canonicalizer::to_writer(value, &mut hasher)
-        .map_err(|e| ApiError::Internal(format!("canonicalize: {e}")))?;
+    write(&mut hasher).map_err(|e| ApiError::Internal(format!("canonicalize: {e}")))?;
     Ok(crate::keys::hex(&hasher.finalize()))
-}
-
-/// An event object seen without its `hash` member.
-struct Unhashed<'a>(&'a Map<String, Value>);
-
-impl Serialize for Unhashed<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().filter(|(k, _)| k.as_str() != "hash"))
-    }
 }
 
 /// What a write appends: the event of `after` (the record as written), chained to `prev_hash`
@@ -329,7 +338,9 @@ impl Append<'_> {
             hash: String::new(),
         };
         // `hash` is still empty, so the event serializes without it: what is hashed.
-        event.hash = digest_of(&event)?;
+        let unhashed = serde_json::to_value(&event)
+            .map_err(|e| ApiError::Internal(format!("encode event: {e}")))?;
+        event.hash = digest_of(&unhashed)?;
         Ok(event)
     }
 }

@@ -11,6 +11,7 @@ pub mod entitlement;
 pub mod error;
 pub mod history;
 pub mod idempotency;
+pub mod jcs;
 pub mod provision;
 
 use crate::envelope::Record;
