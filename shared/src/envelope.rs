@@ -112,24 +112,12 @@ impl From<&Caller> for Actor {
 }
 
 impl Envelope {
-    /// The item attributes an envelope is read from (its fields, `head` as `history_head`).
-    pub const ATTRIBUTES: &'static [&'static str] = &[
-        "id",
-        "tenant_id",
-        "app_id",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "updated_by",
-        "source",
-        "source_type",
-        "is_deleted",
-        "deleted_at",
-        "deleted_by",
-        "schema_version",
-        "revision",
-        "history_head",
-    ];
+    /// Whether an item attribute is the envelope's: a server field, the provenance, or `head`
+    /// (stored as `history_head`). The record's own fields are every other attribute.
+    pub fn reads(attribute: &str) -> bool {
+        SERVER_FIELDS.contains(&attribute)
+            || matches!(attribute, "source" | "source_type" | "history_head")
+    }
 
     pub fn new(id: String, actor: &Actor, provenance: Provenance, now: Timestamp) -> Self {
         Envelope {
