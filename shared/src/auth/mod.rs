@@ -268,7 +268,7 @@ impl Verifier {
         let nbf = claims.get("nbf").map(Value::as_u64);
         if let (Some(exp), None | Some(Some(_))) = (exp, nbf) {
             self.verified.insert(Verified {
-                token: token.into(),
+                token: verified::digest(token),
                 kid: kid.map(Into::into),
                 key: pinned,
                 exp,

@@ -2,23 +2,29 @@
 //!
 //! A client sends one token for many requests (it lives minutes to hours), and verifying it
 //! (base64, two JSON parses, the signature, the claims) was a fifth of technology-get's own CPU
-//! per request. An entry answers only for the very same token string, checked against the very
-//! key object that verified it (`Arc::ptr_eq`: a refreshed JWKS builds new keys, so a rotated
-//! key is verified afresh), and only while its `exp`/`nbf` still pass as the verifier would
-//! check them now; anything else goes the whole way through `Verifier::verify`. Refusals are
-//! never kept: every error a client sees comes from the full check.
+//! per request. An entry answers only for the very same token, checked against the very key
+//! object that verified it (`Arc::ptr_eq`: a refreshed JWKS builds new keys, so a rotated key is
+//! verified afresh), and only while its `exp`/`nbf` still pass as the verifier would check them
+//! now; anything else goes the whole way through `Verifier::verify`. Refusals are never kept:
+//! every error a client sees comes from the full check.
+//!
+//! Entries are found by the token's SHA-256, never by comparing token text: a comparison that
+//! stops at the first differing byte would tell a caller, by its time, how much of a kept token
+//! it has guessed.
 
 use super::{Caller, PinnedKey, LEEWAY_SECONDS};
+use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 /// Far above the distinct tokens one warm function sees between two cold starts in practice; a
-/// bound on memory (tokens are at most `MAX_TOKEN_BYTES`) and on the scan of a miss.
+/// bound on memory and on the scan of a miss.
 const CAPACITY: usize = 16;
 
 /// One verified token and what it proved.
 pub(crate) struct Verified {
-    pub(crate) token: Box<str>,
+    /// SHA-256 of the token.
+    pub(crate) token: [u8; 32],
     /// The header's `kid`, to select the key again.
     pub(crate) kid: Option<Box<str>>,
     pub(crate) key: Arc<PinnedKey>,
@@ -39,6 +45,11 @@ impl Verified {
     }
 }
 
+/// What a token is kept and found under.
+pub(crate) fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 /// The most recently verified tokens, newest first.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens {
@@ -47,8 +58,9 @@ pub(crate) struct VerifiedTokens {
 
 impl VerifiedTokens {
     pub(crate) fn get(&self, token: &str) -> Option<Arc<Verified>> {
+        let digest = digest(token);
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().find(|v| *v.token == *token).cloned()
+        entries.iter().find(|v| v.token == digest).cloned()
     }
 
     /// Keeps `verified`, replacing an entry for the same token and dropping the oldest when full.
@@ -74,7 +86,7 @@ mod tests {
 
     fn verified(token: &str, exp: u64, nbf: Option<u64>) -> Verified {
         Verified {
-            token: token.into(),
+            token: digest(token),
             kid: None,
             key: Arc::new(PinnedKey {
                 alg: Algorithm::HS256,
