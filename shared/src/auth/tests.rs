@@ -1237,3 +1237,49 @@ async fn secret_only_ignores_kid() {
     let token = signed_under("HS256", "anything", Algorithm::HS256, &hs_key());
     assert!(secret_verifier().verify(&token).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_kept_token_answers_as_its_first_verification_and_a_new_signature_is_checked() {
+    let v = secret_verifier();
+    let token = hs(&with(claims(), "groups", json!(["grp-ops"])));
+    let first = v.verify(&token).await.unwrap();
+    let kept = v.verify(&token).await.unwrap();
+    assert_eq!(
+        (
+            kept.sub,
+            kept.tenant_id,
+            kept.app_id,
+            kept.scopes,
+            kept.groups
+        ),
+        (
+            first.sub,
+            first.tenant_id,
+            first.app_id,
+            first.scopes,
+            first.groups
+        )
+    );
+    // The same header and claims under another signature are another token: checked in full.
+    let (signed_part, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode([7u8; 32]));
+    assert_401(v.verify(&forged).await, "invalid signature");
+    assert!(v.verify(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_kept_token_of_a_key_the_provider_dropped_is_refused() {
+    let server = JwksServer::start(Canned::ok(jwks(&[rsa_jwk("rsa-1")])));
+    let v = jwks_verifier(&server);
+    let token = rs("rsa-1", &claims());
+    v.verify(&token).await.unwrap();
+    v.verify(&token).await.unwrap();
+    assert_eq!(server.hits(), 1);
+    // The provider rotates rsa-1 out; once the set is stale it is fetched again, and the kept
+    // token is judged by the keys there are now.
+    server.respond(Canned::ok(jwks(&[rsa_jwk("rsa-2")])));
+    let stale = jwks::MAX_AGE + Duration::from_secs(1);
+    age_jwks(&v, stale, stale).await;
+    assert_401(v.verify(&token).await, "unknown signing key");
+    assert_eq!(server.hits(), 2);
+}
