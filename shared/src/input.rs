@@ -307,7 +307,7 @@ impl Input {
         match self.raw(name) {
             Field::Value(Value::Object(m)) => {
                 let mut m = m.clone();
-                let bytes = serde_json::to_string(&m).map_or(usize::MAX, |text| text.len());
+                let bytes = json_len(&m);
                 if bytes > max_bytes {
                     self.error(name, format!("must be at most {max_bytes} bytes"));
                     Field::Absent
@@ -390,10 +390,33 @@ impl Identifier {
     }
 }
 
+/// The length of `value` as compact JSON, counted as it is written (nothing buffered);
+/// `usize::MAX` if it does not serialize, so a size limit refuses it.
+pub(crate) fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_len_is_the_length_of_the_compact_text() {
+        let v = json!({"a": [1, 2.5, null], "é": "quote \" and \n", "o": {}});
+        assert_eq!(json_len(&v), serde_json::to_string(&v).unwrap().len());
+    }
 
     fn input(v: Value, fields: &[&str]) -> Input {
         match v {

@@ -249,13 +249,13 @@ pub fn is_change<T: Serialize>(before: &T, after: &T) -> Result<bool, ApiError> 
 
 /// A record over `MAX_RECORD_JSON` as JSON → 400 naming its largest field.
 pub fn ensure_fits(record: &Map<String, Value>) -> Result<(), ApiError> {
-    let total = json_len(record);
+    let total = crate::input::json_len(record);
     if total <= MAX_RECORD_JSON {
         return Ok(());
     }
     let largest = record
         .iter()
-        .max_by_key(|(_, v)| json_len(*v))
+        .max_by_key(|(_, v)| crate::input::json_len(*v))
         .map_or("body", |(k, _)| k.as_str());
     Err(ApiError::field(
         largest,
@@ -263,22 +263,6 @@ pub fn ensure_fits(record: &Map<String, Value>) -> Result<(), ApiError> {
             "makes the record {total} bytes as JSON; a record may be at most {MAX_RECORD_JSON}"
         ),
     ))
-}
-
-/// The length of `value` as compact JSON, counted as it is written (nothing buffered).
-fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).map_or(0, |()| count.0)
 }
 
 /// The hash of an event object: SHA-256 over the JCS form of every member but `hash`.
