@@ -191,16 +191,64 @@ pub struct Event {
     /// Left out while empty, which it is only while its own hash is being computed.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub hash: String,
+    /// The event as stored and served: its canonical JSON, `hash` included.
+    #[serde(skip)]
+    pub text: String,
 }
 
 impl Event {
-    /// The event as a JSON object (what is stored and served).
+    /// The event as a JSON object, read back from what is stored.
     pub fn to_json(&self) -> Result<Map<String, Value>, ApiError> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(ApiError::Internal("event is not a JSON object".into())),
-            Err(e) => Err(ApiError::Internal(format!("encode event: {e}"))),
-        }
+        serde_json::from_str(&self.text).map_err(|e| ApiError::Internal(format!("event text: {e}")))
+    }
+
+    /// Computes `hash` and `text`. The members are written in their canonical order by hand
+    /// (RFC 8785 sorts them; these names are ASCII, so by byte), which spares building the event
+    /// as a `Value` to sort it: a test holds this equal to `jcs::write` of the serialized event.
+    /// `hash` sorts between `changes` and `id`, so `text` is the hashed bytes with it spliced in.
+    fn seal(&mut self) -> std::io::Result<()> {
+        use super::jcs::{object, string};
+        use std::io::Write;
+        let mut out = Vec::with_capacity(512);
+        let text = |out: &mut Vec<u8>, name: &str, value: &str| {
+            write!(out, "\"{name}\":")?;
+            string(value, out)?;
+            out.write_all(b",")
+        };
+        let maybe = |out: &mut Vec<u8>, name: &str, value: Option<&str>| match value {
+            Some(v) => text(out, name, v),
+            None => write!(out, "\"{name}\":null,"),
+        };
+        out.write_all(b"{")?;
+        text(&mut out, "action", self.action.as_str())?;
+        out.write_all(b"\"actor\":{")?;
+        maybe(&mut out, "app_id", self.actor.app_id.as_deref())?;
+        text(&mut out, "source", &self.actor.source)?;
+        text(&mut out, "source_type", self.actor.source_type.as_str())?;
+        out.write_all(b"\"sub\":")?;
+        string(&self.actor.sub, &mut out)?;
+        out.write_all(b"},")?;
+        maybe(&mut out, "app_id", self.app_id.as_deref())?;
+        text(&mut out, "at", &self.at.as_string())?;
+        out.write_all(b"\"changes\":")?;
+        object(&self.changes, |_| true, &mut out)?;
+        let splice = out.len();
+        out.write_all(b",")?;
+        text(&mut out, "id", &self.id)?;
+        text(&mut out, "prev_hash", &self.prev_hash)?;
+        text(&mut out, "request_id", &self.request_id)?;
+        text(&mut out, "resource_id", &self.resource_id)?;
+        text(&mut out, "resource_type", self.resource_type.as_str())?;
+        write!(out, "\"revision\":{},", self.revision)?;
+        out.write_all(b"\"tenant_id\":")?;
+        string(&self.tenant_id, &mut out)?;
+        out.write_all(b"}")?;
+        self.hash = crate::keys::hex(&Sha256::digest(&out));
+        let member = format!(",\"hash\":\"{}\"", self.hash);
+        out.splice(splice..splice, member.into_bytes());
+        self.text = String::from_utf8(out)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(())
     }
 }
 
@@ -213,30 +261,40 @@ pub fn record_json<T: Serialize>(record: &T) -> Result<Map<String, Value>, ApiEr
     }
 }
 
+/// A record as JSON text, with the members and order of `record_json` (an entitlement event's
+/// `state`), printed straight from the record.
+pub fn record_text<T: Serialize>(record: &T) -> Result<String, ApiError> {
+    serde_json::to_string(record).map_err(|e| ApiError::Internal(format!("encode record: {e}")))
+}
+
 /// `{"<field>": {"from", "to"}}` for every field whose value differs; on a create (`before` is
 /// `None`) every non-null field, from `null`. The fields every write moves are left out.
+/// `after`'s values move into the changes (a create's are all of them).
 pub fn changes(
     before: Option<&Map<String, Value>>,
-    after: &Map<String, Value>,
+    after: Map<String, Value>,
 ) -> Map<String, Value> {
     let empty = Map::new();
     let before = before.unwrap_or(&empty);
+    let gone: Vec<&String> = before.keys().filter(|k| !after.contains_key(*k)).collect();
     let mut out = Map::new();
-    let fields = after
-        .keys()
-        .chain(before.keys().filter(|k| !after.contains_key(*k)));
-    for field in fields {
+    let mut record = |field: String, to: Value| {
         if UNTRACKED.contains(&field.as_str()) {
-            continue;
+            return;
         }
-        let from = before.get(field).unwrap_or(&Value::Null);
-        let to = after.get(field).unwrap_or(&Value::Null);
-        if from != to {
+        let from = before.get(&field).unwrap_or(&Value::Null);
+        if *from != to {
             let mut change = Map::new();
             change.insert("from".into(), from.clone());
-            change.insert("to".into(), to.clone());
-            out.insert(field.clone(), Value::Object(change));
+            change.insert("to".into(), to);
+            out.insert(field, Value::Object(change));
         }
+    };
+    for (field, to) in after {
+        record(field, to);
+    }
+    for field in gone {
+        record(field.clone(), Value::Null);
     }
     out
 }
@@ -244,7 +302,7 @@ pub fn changes(
 /// Whether a write from `before` to `after` changes anything its history would record.
 pub fn is_change<T: Serialize>(before: &T, after: &T) -> Result<bool, ApiError> {
     let before = record_json(before)?;
-    Ok(!changes(Some(&before), &record_json(after)?).is_empty())
+    Ok(!changes(Some(&before), record_json(after)?).is_empty())
 }
 
 /// A record over `MAX_RECORD_JSON` as JSON → 400 naming its largest field.
@@ -317,14 +375,14 @@ impl Append<'_> {
                 source_type: env.source_type,
             },
             request_id: self.writer.request_id.clone(),
-            changes: changes(before_json.as_ref(), &after_json),
+            changes: changes(before_json.as_ref(), after_json),
             prev_hash: self.prev_hash.to_string(),
             hash: String::new(),
+            text: String::new(),
         };
-        // `hash` is still empty, so the event serializes without it: what is hashed.
-        let unhashed = serde_json::to_value(&event)
-            .map_err(|e| ApiError::Internal(format!("encode event: {e}")))?;
-        event.hash = digest_of(&unhashed)?;
+        event
+            .seal()
+            .map_err(|e| ApiError::Internal(format!("canonicalize event: {e}")))?;
         Ok(event)
     }
 }
@@ -472,7 +530,7 @@ mod tests {
     #[test]
     fn a_create_records_every_non_null_field_from_null() {
         let after = json!({"id": "x", "name": "a", "size": null, "revision": 1, "updated_at": "t"});
-        let c = changes(None, after.as_object().unwrap());
+        let c = changes(None, after.as_object().unwrap().clone());
         assert_eq!(
             Value::Object(c),
             json!({"id": {"from": null, "to": "x"}, "name": {"from": null, "to": "a"}})
@@ -484,11 +542,58 @@ mod tests {
         let before =
             json!({"name": "a", "size": 1, "tags": ["x"], "revision": 1, "updated_by": "u"});
         let after = json!({"name": "a", "size": null, "tags": ["x", "y"], "revision": 2, "updated_by": "v"});
-        let c = changes(before.as_object(), after.as_object().unwrap());
+        let c = changes(before.as_object(), after.as_object().unwrap().clone());
         assert_eq!(
             Value::Object(c),
             json!({"size": {"from": 1, "to": null}, "tags": {"from": ["x"], "to": ["x", "y"]}})
         );
+    }
+
+    fn sealed(app_id: Option<&str>, changes: Value) -> Event {
+        let mut event = Event {
+            id: "evt_1".into(),
+            tenant_id: "t\u{e9}\"1".into(),
+            app_id: app_id.map(str::to_string),
+            resource_type: ResourceType::AccessRequest,
+            resource_id: "arq_1".into(),
+            revision: 12,
+            action: Action::MetadataAdded,
+            at: Timestamp::parse("2026-01-02T03:04:05.678Z").unwrap(),
+            actor: EventActor {
+                sub: "user\n1".into(),
+                app_id: app_id.map(|a| format!("{a}-writer")),
+                source: "edm".into(),
+                source_type: SourceType::Backend,
+            },
+            request_id: "req-1".into(),
+            changes: changes.as_object().unwrap().clone(),
+            prev_hash: GENESIS.into(),
+            hash: String::new(),
+            text: String::new(),
+        };
+        event.seal().unwrap();
+        event
+    }
+
+    #[test]
+    fn an_event_is_sealed_as_jcs_writes_it() {
+        let changes = json!({"z": {"from": null, "to": 1.5}, "a": {"from": [1], "to": {"y": 1, "b": "\u{1f600}"}}});
+        for app in [None, Some("app1")] {
+            let event = sealed(app, changes.clone());
+            let mut unhashed = serde_json::to_value(Event {
+                hash: String::new(),
+                ..event.clone()
+            })
+            .unwrap();
+            let mut canonical = Vec::new();
+            crate::domain::jcs::write(&unhashed, &mut canonical).unwrap();
+            assert_eq!(event.hash, crate::keys::hex(&Sha256::digest(&canonical)));
+            unhashed["hash"] = json!(event.hash);
+            let mut stored = Vec::new();
+            crate::domain::jcs::write(&unhashed, &mut stored).unwrap();
+            assert_eq!(event.text.as_bytes(), stored.as_slice(), "{app:?}");
+            assert_eq!(hash_of(&event.to_json().unwrap()).unwrap(), event.hash);
+        }
     }
 
     #[test]

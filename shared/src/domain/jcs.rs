@@ -54,7 +54,7 @@ pub fn object<W: Write>(
     out.write_all(b"}")
 }
 
-fn string<W: Write>(s: &str, out: &mut W) -> io::Result<()> {
+pub(crate) fn string<W: Write>(s: &str, out: &mut W) -> io::Result<()> {
     serde_json::to_writer(out, s).map_err(io::Error::from)
 }
 

@@ -148,7 +148,7 @@ pub fn start_grant(
     let mut item = record_item(ent)?;
     item.extend(key(&ent.envelope.tenant_id, &ent.envelope.id));
     let mut tx = Tx::new();
-    tx.put_record(item, event, Some(&history::record_json(ent)?), table)?
+    tx.put_record(item, event, Some(&history::record_text(ent)?), table)?
         .add(Role::Guard, put_guard(ent, table)?)
         .add(
             Role::AssetCount,
@@ -196,7 +196,7 @@ impl Transition<'_> {
     /// A transaction that opens with the entitlement rewritten (if still as read) and its
     /// event, which carries `to` as its `state` (for point-in-time reads).
     fn rewritten(&self, table: &str) -> ApiResult<Tx> {
-        rewrite(self.from, self.to)?.tx(self.event, Some(&history::record_json(self.to)?), table)
+        rewrite(self.from, self.to)?.tx(self.event, Some(&history::record_text(self.to)?), table)
     }
 
     /// Ends a live grant (revoke, expiry, a provisioned revoke): the entitlement rewritten,

@@ -3,9 +3,9 @@
 //! - Each record's events are one item collection, `T#<t>#HIS#<record id>`, sort key the
 //!   zero-padded revision: a record's history reads strongly consistent and in order, and a
 //!   second event of one revision cannot be put (`attribute_not_exists`).
-//! - The event is stored as the JSON text that was hashed (`event`), so what is served and
-//!   verified is byte for byte what was written; a few of its members are copied beside it for
-//!   the feed's filters.
+//! - The event is stored as its canonical JSON text (`event`: the bytes that were hashed, with
+//!   `hash` in its sorted place; `Event::text`), so what is served and verified is what was
+//!   written; a few of its members are copied beside it for the feed's filters.
 //! - The tenant feed is GSI1 `T#<t>#EVT`, sorted by `<at>#<event id>` (newest first, ties by id).
 //! - An entitlement's events also carry the record as it was after them (`state`) and are
 //!   keyed by time on GSI2 (`T#<t>#HIS#<id>` / `<at>#<revision>`): its state at a time is the
@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// The event's JSON text, exactly as hashed.
+/// The event's canonical JSON text, `hash` included.
 const EVENT: &str = "event";
 /// An entitlement's record after the event, for point-in-time reads.
 const STATE: &str = "state";
@@ -37,14 +37,8 @@ const COLLECTION: &str = "history";
 
 /// The put of `event` (and, for an entitlement, of the record it leaves, `state`), under a
 /// key that must be new: one action of the change's own transaction.
-pub fn put_event(
-    event: &Event,
-    state: Option<&Map<String, Value>>,
-    table: &str,
-) -> ApiResult<TransactWriteItem> {
+pub fn put_event(event: &Event, state: Option<&str>, table: &str) -> ApiResult<TransactWriteItem> {
     let tenant = &event.tenant_id;
-    // The same text as the event's JSON object (`preserve_order`), without building that tree.
-    let text = serde_json::to_string(event).map_err(|e| ApiError::Internal(e.to_string()))?;
     let at = event.at.to_string();
     let mut item = Item::from([
         (
@@ -53,7 +47,7 @@ pub fn put_event(
         ),
         (keys::SK.to_string(), s(keys::history_sk(event.revision))),
     ]);
-    item.insert(EVENT.into(), s(text));
+    item.insert(EVENT.into(), s(&event.text));
     item.insert("at".into(), s(&at));
     item.insert("resource_type".into(), s(event.resource_type.to_string()));
     item.insert("resource_id".into(), s(&event.resource_id));
@@ -65,8 +59,7 @@ pub fn put_event(
     item.insert(keys::GSI1PK.into(), s(keys::audit_feed(tenant)));
     item.insert(keys::GSI1SK.into(), s(format!("{at}#{}", event.id)));
     if let Some(state) = state {
-        let text = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.to_string()))?;
-        item.insert(STATE.into(), s(text));
+        item.insert(STATE.into(), s(state));
         item.insert(
             keys::GSI2PK.into(),
             s(keys::history_pk(tenant, &event.resource_id)),
@@ -259,7 +252,7 @@ pub async fn state_at(
     json_object(item, STATE).map(Some)
 }
 
-pub use crate::domain::history::{is_change, record_json};
+pub use crate::domain::history::{is_change, record_json, record_text};
 
 /// The writer of a caller's request.
 pub fn writer(caller: &crate::auth::Caller) -> Writer {

@@ -69,7 +69,7 @@ impl Rewrite {
     pub fn tx(
         &self,
         event: &crate::domain::history::Event,
-        state: Option<&serde_json::Map<String, serde_json::Value>>,
+        state: Option<&str>,
         table: &str,
     ) -> ApiResult<super::tx::Tx> {
         let mut tx = super::tx::Tx::new();

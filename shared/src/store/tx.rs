@@ -18,7 +18,6 @@ use crate::domain::idempotency::Kept;
 use crate::error::{ApiError, ApiResult};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
-use serde_json::{Map, Value};
 
 /// What an action of a transaction is there for; at most one action per role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +82,7 @@ impl Tx {
         role: Role,
         item: TransactWriteItem,
         event: &Event,
-        state: Option<&Map<String, Value>>,
+        state: Option<&str>,
         table: &str,
     ) -> ApiResult<&mut Tx> {
         let Some(event_role) = role.event_role() else {
@@ -102,7 +101,7 @@ impl Tx {
         &mut self,
         item: Item,
         event: &Event,
-        state: Option<&Map<String, Value>>,
+        state: Option<&str>,
         table: &str,
     ) -> ApiResult<&mut Tx> {
         let put = super::put_new_action(item, table)?;
