@@ -8,7 +8,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use time::format_description::well_known::Rfc3339;
-use time::macros::{datetime, format_description};
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 /// The earliest and latest timestamps the product stores.
@@ -76,24 +76,52 @@ impl Timestamp {
     }
 
     pub fn as_string(&self) -> String {
-        let fmt = format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        );
-        self.0
-            .format(&fmt)
-            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+        self.text().as_str().to_string()
+    }
+
+    /// The stored form, on the stack. Written digit by digit: every record written or read
+    /// prints two or more of these, and `time`'s format-description walk was ten times the cost
+    /// (its output is the oracle in the tests). The year is 1..=9999 (`MIN..=MAX`).
+    fn text(&self) -> Text {
+        let dt = self.0;
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let fields = [
+            (0, 4, dt.year() as u32),
+            (5, 2, u8::from(dt.month()) as u32),
+            (8, 2, dt.day() as u32),
+            (11, 2, dt.hour() as u32),
+            (14, 2, dt.minute() as u32),
+            (17, 2, dt.second() as u32),
+            (20, 3, dt.millisecond() as u32),
+        ];
+        for (at, width, mut n) in fields {
+            for digit in b[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        Text(b)
+    }
+}
+
+/// A timestamp's text: ASCII digits and separators only.
+struct Text([u8; 24]);
+
+impl Text {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or(MIN)
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_string())
+        f.write_str(self.text().as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.as_string())
+        s.serialize_str(self.text().as_str())
     }
 }
 
@@ -108,6 +136,29 @@ impl<'de> Deserialize<'de> for Timestamp {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use time::macros::format_description;
+
+    fn formatted_by_time(t: &Timestamp) -> String {
+        let fmt = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        t.0.format(&fmt).unwrap()
+    }
+
+    #[test]
+    fn the_range_ends_print_as_time_prints_them() {
+        for text in [
+            MIN,
+            MAX,
+            "2026-12-04T03:04:05.006Z",
+            "0999-10-31T23:59:59.990Z",
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            assert_eq!(t.to_string(), text);
+            assert_eq!(t.to_string(), formatted_by_time(&t));
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{text}\""));
+        }
+    }
 
     #[test]
     fn offsets_are_normalised_to_utc() {
@@ -215,6 +266,7 @@ mod tests {
                 Ok(t) => {
                     let stored = t.to_string();
                     prop_assert_eq!(stored.len(), MAX.len());
+                    prop_assert_eq!(&stored, &formatted_by_time(&t));
                     prop_assert!(MIN <= stored.as_str() && stored.as_str() <= MAX, "{}", stored);
                     prop_assert_eq!(Timestamp::parse(&stored), Ok(t));
                     let json = serde_json::to_string(&t).unwrap();
