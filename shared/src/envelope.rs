@@ -112,9 +112,6 @@ impl From<&Caller> for Actor {
 }
 
 impl Envelope {
-    /// How many item attributes the envelope reads at the most.
-    pub const ATTRIBUTES: usize = SERVER_FIELDS.len() + 3;
-
     /// Whether an item attribute is the envelope's: a server field, the provenance, or `head`
     /// (stored as `history_head`). The record's own fields are every other attribute.
     pub fn reads(attribute: &str) -> bool {

@@ -227,11 +227,14 @@ pub async fn page(
             }
         }
         let out = q.send().await.map_err(|e| fault("Query", e))?;
-        let last_read = out.last_evaluated_key().cloned();
+        let last_read = out.last_evaluated_key;
+        let read = out.items.unwrap_or_default();
         let room = limit - items.len();
-        items.extend(out.items().iter().take(room).cloned());
+        let more_read = read.len() > room;
+        // Moved, not cloned: the response is dropped here anyway.
+        items.extend(read.into_iter().take(room));
         if items.len() == limit {
-            let more = out.items().len() > room || last_read.is_some();
+            let more = more_read || last_read.is_some();
             let next = if more {
                 items.last().map(|last| position(last, source.key_attrs))
             } else {

@@ -551,25 +551,19 @@ pub trait FromItem: Sized {
 }
 
 impl<F: serde::de::DeserializeOwned> FromItem for Record<F> {
-    fn from_item(item: Item) -> Result<Self, serde_dynamo::Error> {
+    fn from_item(mut item: Item) -> Result<Self, serde_dynamo::Error> {
         use serde::de::value::MapDeserializer;
         use serde::Deserialize;
-        // Sized once: growing the two halves attribute by attribute was a quarter of a list's
-        // decoding.
-        let mut envelope = Vec::with_capacity(Envelope::ATTRIBUTES);
-        let mut fields = Vec::with_capacity(item.len());
-        for (name, value) in item {
-            let half = if Envelope::reads(&name) {
-                &mut envelope
-            } else {
-                &mut fields
-            };
-            half.push((name, Attr(value)));
-        }
-        Ok(Record {
-            envelope: Envelope::deserialize(MapDeserializer::new(envelope.into_iter()))?,
-            fields: F::deserialize(MapDeserializer::new(fields.into_iter()))?,
-        })
+        // The envelope's attributes are taken out of the item as they are decoded, and the
+        // fields decode from what is left: no second collection of either half.
+        let envelope = Envelope::deserialize(MapDeserializer::new(
+            item.extract_if(|name, _| Envelope::reads(name))
+                .map(|(name, value)| (name, Attr(value))),
+        ))?;
+        let fields = F::deserialize(MapDeserializer::new(
+            item.into_iter().map(|(name, value)| (name, Attr(value))),
+        ))?;
+        Ok(Record { envelope, fields })
     }
 }
 
