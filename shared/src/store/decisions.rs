@@ -62,29 +62,55 @@ fn key_id(item: &Item) -> KeyId {
     )
 }
 
+/// The keys of one wave of reads, each answered by the place it was wanted at: a key is built
+/// once (a guard's costs a SHA-256), not again to find its item.
+#[derive(Default)]
+struct Wave {
+    keys: Vec<Item>,
+    ids: Vec<KeyId>,
+}
+
+/// The place of a key in its wave.
+#[derive(Clone, Copy)]
+struct Wanted(usize);
+
+impl Wave {
+    fn want(&mut self, key: Item) -> Wanted {
+        self.ids.push(key_id(&key));
+        self.keys.push(key);
+        Wanted(self.ids.len() - 1)
+    }
+
+    async fn read(self, state: &Store) -> ApiResult<Found> {
+        let items = batch::get(state, self.keys, Some(PROJECTION)).await?;
+        Ok(Found {
+            items: items.into_iter().map(|i| (key_id(&i), i)).collect(),
+            ids: self.ids,
+        })
+    }
+}
+
 /// Items read, by key.
-struct Found(HashMap<KeyId, Item>);
+struct Found {
+    items: HashMap<KeyId, Item>,
+    ids: Vec<KeyId>,
+}
 
 impl Found {
-    async fn read(state: &Store, keys: Vec<Item>) -> ApiResult<Found> {
-        let items = batch::get(state, keys, Some(PROJECTION)).await?;
-        Ok(Found(items.into_iter().map(|i| (key_id(&i), i)).collect()))
+    fn get(&self, Wanted(at): Wanted) -> Option<&Item> {
+        self.items.get(self.ids.get(at)?)
     }
 
-    fn get(&self, key: &Item) -> Option<&Item> {
-        self.0.get(&key_id(key))
-    }
-
-    fn asset(&self, tenant: &str, asset_id: &str) -> ApiResult<Option<AssetState>> {
-        self.get(&assets::key(tenant, asset_id))
+    fn asset(&self, wanted: Wanted) -> ApiResult<Option<AssetState>> {
+        self.get(wanted)
             .map(|item| from_item(item.clone()))
             .transpose()
     }
 
-    /// The guard under `key`. One that does not decode (written before guards carried the
+    /// The guard wanted there. One that does not decode (written before guards carried the
     /// grant) counts as no grant: a decision fails closed, and the log names the item.
-    fn guard(&self, key: &Item) -> Option<LiveGrant> {
-        let item = self.get(key)?;
+    fn guard(&self, wanted: Wanted) -> Option<LiveGrant> {
+        let item = self.get(wanted)?;
         match from_item::<LiveGrant>(item.clone()) {
             Ok(g) => Some(g),
             Err(e) => {
@@ -108,14 +134,15 @@ async fn resolve_names<'a>(
             _ => None,
         })
         .collect();
-    let keys = names
-        .iter()
-        .map(|n| assets::name_guard_key(&caller.tenant_id, n))
+    let mut wave = Wave::default();
+    let wanted: Vec<(&str, Wanted)> = names
+        .into_iter()
+        .map(|n| (n, wave.want(assets::name_guard_key(&caller.tenant_id, n))))
         .collect();
-    let found = Found::read(state, keys).await?;
+    let found = wave.read(state).await?;
     let mut ids = HashMap::new();
-    for name in names {
-        let Some(item) = found.get(&assets::name_guard_key(&caller.tenant_id, name)) else {
+    for (name, at) in wanted {
+        let Some(item) = found.get(at) else {
             continue;
         };
         let app_ok = caller
@@ -166,32 +193,33 @@ pub async fn evaluate(
             )
         })
         .collect();
-    let mut wanted = Vec::new();
-    for (q, (asset_id, holders)) in questions.iter().zip(&asked) {
-        if let Some(asset_id) = asset_id {
-            wanted.push(assets::key(tenant, asset_id));
-            for h in holders {
-                wanted.push(guard_key(tenant, asset_id, h, &q.action));
-            }
-        }
-    }
-    let found = Found::read(state, wanted).await?;
+    let mut wave = Wave::default();
+    // Per question: where its asset and each holder's guard were wanted (none without an asset).
+    let wanted: Vec<Option<(Wanted, Vec<Wanted>)>> = questions
+        .iter()
+        .zip(&asked)
+        .map(|(q, (asset_id, holders))| {
+            let asset_id = asset_id.as_deref()?;
+            let asset = wave.want(assets::key(tenant, asset_id));
+            let guards = holders
+                .iter()
+                .map(|h| wave.want(guard_key(tenant, asset_id, h, &q.action)))
+                .collect();
+            Some((asset, guards))
+        })
+        .collect();
+    let found = wave.read(state).await?;
     // The moment of evaluation is after the reads: an expiry passed while reading is passed.
     let now = Timestamp::now();
     let mut decisions = Vec::with_capacity(questions.len());
-    for (q, (asset_id, holders)) in questions.iter().zip(&asked) {
-        let asset = match asset_id {
-            Some(id) => found.asset(tenant, id)?,
-            None => None,
+    for ((q, (_, holders)), wanted) in questions.iter().zip(&asked).zip(wanted) {
+        let (asset, guards): (Option<AssetState>, Vec<Option<LiveGrant>>) = match wanted {
+            Some((asset, guards)) => (
+                found.asset(asset)?,
+                guards.into_iter().map(|g| found.guard(g)).collect(),
+            ),
+            None => (None, holders.iter().map(|_| None).collect()),
         };
-        let guards: Vec<Option<LiveGrant>> = holders
-            .iter()
-            .map(|h| {
-                asset_id
-                    .as_ref()
-                    .and_then(|id| found.guard(&guard_key(tenant, id, h, &q.action)))
-            })
-            .collect();
         decisions.push(decision::decide(
             &Question {
                 tenant_id: tenant,
@@ -313,24 +341,28 @@ async fn live_now(
         principal_id: g.principal_id.clone(),
         via: Via::Direct,
     };
-    let mut wanted = Vec::with_capacity(grants.len() * 2);
-    for g in &grants {
-        wanted.push(assets::key(tenant, &g.asset_id));
-        wanted.push(guard_key(
-            tenant,
-            &g.asset_id,
-            &holder(g),
-            &g.entitlement_type,
-        ));
-    }
-    let found = Found::read(state, wanted).await?;
+    let mut wave = Wave::default();
+    let wanted: Vec<(Wanted, Wanted)> = grants
+        .iter()
+        .map(|g| {
+            let asset = wave.want(assets::key(tenant, &g.asset_id));
+            let guard = wave.want(guard_key(
+                tenant,
+                &g.asset_id,
+                &holder(g),
+                &g.entitlement_type,
+            ));
+            (asset, guard)
+        })
+        .collect();
+    let found = wave.read(state).await?;
     let now = Timestamp::now();
     let mut live = Vec::new();
-    for g in grants {
+    for (g, (asset, guard)) in grants.into_iter().zip(wanted) {
         let h = holder(&g);
-        let asset = found.asset(tenant, &g.asset_id)?;
+        let asset = found.asset(asset)?;
         let guard = found
-            .guard(&guard_key(tenant, &g.asset_id, &h, &g.entitlement_type))
+            .guard(guard)
             .filter(|guard| guard.entitlement_id == g.entitlement_id);
         let d = decision::decide(
             &Question {
