@@ -6,8 +6,9 @@
 //! and parses, merges and prints them again whenever one is recorded, for every request whether
 //! or not anything is logged in it: about as much CPU as a handler's own logic. The context is a
 //! [`RequestContext`] in a task-local for the request's duration ([`in_request`]), written into a
-//! line only when a line is written. Spans of other crates (lambda_runtime's per invocation) are
-//! kept by the registry for the filter's sake and never formatted.
+//! line only when a line is written. Spans of other crates are kept by the registry for the
+//! filter's sake and never formatted; lambda_runtime's one per invocation is filtered out at
+//! `info` ([`filter`]).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -33,11 +34,24 @@ pub fn init(function: &'static str) {
 /// `RUST_LOG`'s `target=level` directives (`info`, `warn,shared=debug`, `off`; `info` when
 /// unset or unreadable), with the metrics lines always on. A target filter, not
 /// `EnvFilter`: its span and field directives would link a regex engine into every function.
+///
+/// At a default of `info`, `lambda_runtime` is held at `warn` unless the setting names it: at
+/// `info` it has spans only (one per invocation), which no line here prints, and a span the
+/// filter lets through is still created, entered and closed in the registry on every request.
 pub fn filter(setting: Option<&str>) -> Targets {
-    setting
+    use tracing::level_filters::LevelFilter;
+    const RUNTIME: &str = "lambda_runtime";
+    let targets = setting
         .and_then(|s| s.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
-        .with_target(crate::metrics::LOG_TARGET, tracing::Level::INFO)
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let info = targets.default_level() == Some(LevelFilter::INFO);
+    let named = targets.iter().any(|(target, _)| target == RUNTIME);
+    let targets = if info && !named {
+        targets.with_target(RUNTIME, LevelFilter::WARN)
+    } else {
+        targets
+    };
+    targets.with_target(crate::metrics::LOG_TARGET, tracing::Level::INFO)
 }
 
 /// The subscriber `init` installs, writing to `writer` (tests capture lines with it).
@@ -344,5 +358,26 @@ mod tests {
             "aws_smithy_runtime",
             Level::INFO
         ));
+    }
+
+    #[test]
+    fn the_runtimes_invocation_spans_are_off_at_info_unless_asked_for() {
+        use tracing::Level;
+        let enabled = |setting, level| filter(setting).would_enable("lambda_runtime", &level);
+        for setting in [
+            None,
+            Some("info"),
+            Some("warn"),
+            Some("off"),
+            Some("shared=debug"),
+        ] {
+            assert!(!enabled(setting, Level::INFO), "{setting:?}");
+        }
+        assert!(enabled(None, Level::WARN));
+        assert!(enabled(Some("info"), Level::ERROR));
+        assert!(!enabled(Some("off"), Level::ERROR), "off stays off");
+        assert!(enabled(Some("debug"), Level::INFO));
+        assert!(enabled(Some("info,lambda_runtime=info"), Level::INFO));
+        assert!(enabled(Some("warn,lambda_runtime=trace"), Level::DEBUG));
     }
 }
