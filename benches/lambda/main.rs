@@ -14,7 +14,9 @@
 //! request (utime + stime of /proc/<pid>/stat over the measured invocations ÷ their number;
 //! also the scheduler's nanosecond runtime of the threads, /proc/<pid>/task/*/schedstat, which
 //! has no 10 ms tick), peak RSS (VmHWM after the run) and the bytes it logged per request.
-//! Function and baseline run alternately (F B F B …) for BENCH_LAMBDA_REPS repetitions; every
+//! In each of BENCH_LAMBDA_REPS repetitions the function and its baseline are both started and
+//! warmed up, then their measured invocations alternate in blocks of `BLOCK` (F×10 B×10 …), so a
+//! slow second of the shared machine falls on both rather than on one; every
 //! ratio (function ÷ baseline) is taken within a repetition and printed as min / median / max,
 //! against its target. A repetition's cold start is the median of its measured run's and
 //! BENCH_LAMBDA_COLD more starts of each binary (alternately, one event each): a single cold
@@ -51,6 +53,7 @@ use shared::state::State;
 use stats::{median, min_med_max};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The asset the sample events name (`events/technology-get.json`, `access-evaluation.json`).
@@ -370,6 +373,139 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// A binary started under an emulator of its own, past its cold start; then measured over the
+/// invocations between `mark` and `finish`, which may come in blocks (the process waits on
+/// `/next`, costing nothing, between them).
+struct Running<'e> {
+    name: String,
+    emu: Emulator,
+    lambda: Lambda,
+    events: &'e Events,
+    status: u16,
+    cold_ms: f64,
+    took: Vec<Duration>,
+    /// CPU ticks, thread runtimes and log bytes at `mark`.
+    marked: Option<(u64, std::collections::HashMap<String, u64>, u64)>,
+}
+
+impl<'e> Running<'e> {
+    async fn start(
+        bin: &Path,
+        name: &str,
+        env: Env,
+        events: &'e Events,
+        status: u16,
+    ) -> Result<Running<'e>, String> {
+        let emu = Emulator::start(name).await;
+        let mut env = env;
+        env.push(("AWS_LAMBDA_RUNTIME_API".into(), emu.address.clone()));
+        let first = emu.submit(events.next());
+        let t0 = Instant::now();
+        let mut lambda = Lambda::spawn(bin, &env)?;
+        let (body, cold) = match emu.wait(first, COLD_LIMIT).await {
+            Ok(Outcome::Response { body, at }) => (body, at - t0),
+            Ok(Outcome::Error { body }) => {
+                return Err(failed(lambda, name, &String::from_utf8_lossy(&body)))
+            }
+            Err(e) => {
+                let exited = lambda.exited().unwrap_or_default();
+                return Err(failed(lambda, name, &format!("{e} {exited}")));
+            }
+        };
+        if status_of(&body) != Some(status) {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            return Err(failed(
+                lambda,
+                name,
+                &format!("cold answer, not {status}: {body}"),
+            ));
+        }
+        Ok(Running {
+            name: name.to_string(),
+            emu,
+            lambda,
+            events,
+            status,
+            cold_ms: ms(cold),
+            took: Vec::new(),
+            marked: None,
+        })
+    }
+
+    async fn invoke(&self) -> Result<Duration, String> {
+        let (body, took) = self.emu.invoke(self.events.next()).await?;
+        match status_of(&body) {
+            Some(s) if s == self.status => Ok(took),
+            _ => Err(format!(
+                "answer, not {}: {} (pid {})",
+                self.status,
+                String::from_utf8_lossy(&body),
+                self.lambda.pid
+            )),
+        }
+    }
+
+    /// `n` invocations; timed when `mark` has been called.
+    async fn run(&mut self, n: usize) -> Result<(), String> {
+        for _ in 0..n {
+            let took = self.invoke().await?;
+            if self.marked.is_some() {
+                self.took.push(took);
+            }
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self) -> Result<(), String> {
+        let logged = self.lambda.stdout_bytes.load(Ordering::Relaxed);
+        self.marked = Some((
+            self.lambda.cpu_ticks()?,
+            self.lambda.thread_runtimes(),
+            logged,
+        ));
+        Ok(())
+    }
+
+    /// The sample of the invocations since `mark` (the cold start alone without any), and the
+    /// process stopped.
+    async fn finish(self) -> Result<Sample, String> {
+        let mut sample = Sample {
+            cold_ms: self.cold_ms,
+            rss_mib: self.lambda.peak_rss_kib()? as f64 / 1024.0,
+            ..Sample::default()
+        };
+        let Some((ticks, threads, logged)) = &self.marked else {
+            self.lambda.stop();
+            return Ok(sample);
+        };
+        let ticks = self.lambda.cpu_ticks()? - ticks;
+        let ran = process::runtime_delta(threads, &self.lambda.thread_runtimes());
+        // Let the log drain catch up with what was written during the measured invocations.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let logged = self.lambda.stdout_bytes.load(Ordering::Relaxed) - logged;
+        self.lambda.stop();
+        let mut took = self.took;
+        took.sort();
+        let n = took.len().max(1) as f64;
+        sample.p50_ms = ms(percentile(&took, 50.0));
+        sample.p99_ms = ms(percentile(&took, 99.0));
+        sample.cpu_us = ticks as f64 / process::clock_ticks() * 1e6 / n;
+        sample.sched_us = ran as f64 / 1e3 / n;
+        sample.log_bytes = logged as f64 / n;
+        Ok(sample)
+    }
+
+    fn fail(self, what: &str) -> String {
+        failed(self.lambda, &self.name, what)
+    }
+}
+
+fn failed(lambda: Lambda, name: &str, what: &str) -> String {
+    let tail = lambda.stderr_tail();
+    lambda.stop();
+    format!("{name}: {what}\n--- stderr ---\n{tail}")
+}
+
 /// Runs `bin` under a fresh emulator: the cold start, `warmup` invocations, then `warm`
 /// measured ones (none: the cold start only), each answered with `status`.
 async fn run_one(
@@ -381,87 +517,59 @@ async fn run_one(
     warmup: usize,
     warm: usize,
 ) -> Result<Sample, String> {
-    let emu = Emulator::start(name).await;
-    let mut env = env;
-    env.push(("AWS_LAMBDA_RUNTIME_API".into(), emu.address.clone()));
-    let first = emu.submit(events.next());
-    let t0 = Instant::now();
-    let mut lambda = Lambda::spawn(bin, &env)?;
-    let fail = |lambda: Lambda, what: String| {
-        let tail = lambda.stderr_tail();
-        lambda.stop();
-        Err(format!("{name}: {what}\n--- stderr ---\n{tail}"))
-    };
-    let answer = match emu.wait(first, COLD_LIMIT).await {
-        Ok(Outcome::Response { body, at }) => (body, at - t0),
-        Ok(Outcome::Error { body }) => {
-            return fail(lambda, String::from_utf8_lossy(&body).into_owned())
+    let mut one = Running::start(bin, name, env, events, status).await?;
+    if warm > 0 {
+        if let Err(e) = one.run(warmup).await {
+            return Err(one.fail(&e));
         }
+        one.mark()?;
+        if let Err(e) = one.run(warm).await {
+            return Err(one.fail(&e));
+        }
+    }
+    one.finish().await
+}
+
+/// Invocations of a function and of its baseline alternate in blocks of this many while both
+/// are measured: a slow second of the shared machine falls on both, not on one of them.
+const BLOCK: usize = 10;
+
+/// A function and its baseline, both started (cold), warmed up, then measured over `warm`
+/// invocations each, in alternating blocks.
+async fn run_pair(
+    f: (&Path, &str, Env, u16),
+    b: (&Path, &str, Env, u16),
+    events: &Events,
+    warmup: usize,
+    warm: usize,
+) -> Result<(Sample, Sample), String> {
+    let mut fr = Running::start(f.0, f.1, f.2, events, f.3).await?;
+    let mut br = match Running::start(b.0, b.1, b.2, events, b.3).await {
+        Ok(r) => r,
         Err(e) => {
-            let exited = lambda.exited().unwrap_or_default();
-            return fail(lambda, format!("{e} {exited}"));
+            fr.lambda.stop();
+            return Err(e);
         }
     };
-    let mut sample = Sample {
-        cold_ms: ms(answer.1),
-        ..Sample::default()
+    let mut both = async || -> Result<(), String> {
+        fr.run(warmup).await?;
+        br.run(warmup).await?;
+        fr.mark()?;
+        br.mark()?;
+        let mut left = warm;
+        while left > 0 {
+            let n = left.min(BLOCK);
+            fr.run(n).await?;
+            br.run(n).await?;
+            left -= n;
+        }
+        Ok(())
     };
-    if status_of(&answer.0) != Some(status) {
-        let body = String::from_utf8_lossy(&answer.0).into_owned();
-        return fail(lambda, format!("cold answer, not {status}: {body}"));
+    if let Err(e) = both().await {
+        br.lambda.stop();
+        return Err(fr.fail(&e));
     }
-    if warm == 0 {
-        sample.rss_mib = lambda.peak_rss_kib()? as f64 / 1024.0;
-        lambda.stop();
-        return Ok(sample);
-    }
-    let invoke = async |lambda: &Lambda| -> Result<Duration, String> {
-        let event = events.next();
-        let (body, took) = emu.invoke(event).await?;
-        match status_of(&body) {
-            Some(s) if s == status => Ok(took),
-            _ => Err(format!(
-                "answer, not {status}: {} (pid {})",
-                String::from_utf8_lossy(&body),
-                lambda.pid
-            )),
-        }
-    };
-    for _ in 0..warmup {
-        if let Err(e) = invoke(&lambda).await {
-            return fail(lambda, e);
-        }
-    }
-    let ticks = lambda.cpu_ticks()?;
-    let threads = lambda.thread_runtimes();
-    let logged = lambda
-        .stdout_bytes
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let mut took = Vec::with_capacity(warm);
-    for _ in 0..warm {
-        match invoke(&lambda).await {
-            Ok(t) => took.push(t),
-            Err(e) => return fail(lambda, e),
-        }
-    }
-    let ticks = lambda.cpu_ticks()? - ticks;
-    let ran = process::runtime_delta(&threads, &lambda.thread_runtimes());
-    sample.rss_mib = lambda.peak_rss_kib()? as f64 / 1024.0;
-    // Let the log drain catch up with what was written during the measured invocations.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let logged = lambda
-        .stdout_bytes
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - logged;
-    lambda.stop();
-    took.sort();
-    let n = warm as f64;
-    sample.p50_ms = ms(percentile(&took, 50.0));
-    sample.p99_ms = ms(percentile(&took, 99.0));
-    sample.cpu_us = ticks as f64 / process::clock_ticks() * 1e6 / n;
-    sample.sched_us = ran as f64 / 1e3 / n;
-    sample.log_bytes = logged as f64 / n;
-    Ok(sample)
+    Ok((fr.finish().await?, br.finish().await?))
 }
 
 // ---------------------------------------------------------------- recording the requests
@@ -642,8 +750,8 @@ fn mib(path: &Path) -> f64 {
 /// then the size ratio.
 fn report(opts: &Options, pair: &Pair, samples: &[(Sample, Sample)]) -> Vec<f64> {
     println!(
-        "\n{} / {}: {} repetitions (function, baseline alternately); each: {} cold starts \
-         (median), {} warm invocations after {} warm-up ones",
+        "\n{} / {}: {} repetitions; each: {} cold starts (median), {} warm invocations after {} \
+         warm-up ones, function and baseline alternating in blocks of {BLOCK}",
         pair.function,
         pair.baseline,
         samples.len(),
@@ -683,7 +791,7 @@ fn count_certs(path: &str) -> usize {
 }
 
 /// Runs the `variants` of one binary's environment alternately, `reps` times each; the samples
-/// by variant.
+/// by variant. Two variants measured warm run as a pair (`run_pair`, in alternating blocks).
 async fn interleave(
     opts: &Options,
     pair: &Pair,
@@ -695,6 +803,20 @@ async fn interleave(
     let events = Events::new(pair.function, &format!("p3-{}", opts.run));
     let mut out = vec![Vec::new(); variants.len()];
     for _ in 0..reps {
+        if let ([(_, a), (_, b)], true) = (variants, warm > 0) {
+            let env = |extra| opts.lambda_env(pair.function, &opts.endpoint, extra);
+            let (sa, sb) = run_pair(
+                (&bin, pair.function, env(a), pair.status),
+                (&bin, pair.function, env(b), pair.status),
+                &events,
+                opts.warmup,
+                warm,
+            )
+            .await?;
+            out[0].push(sa);
+            out[1].push(sb);
+            continue;
+        }
         for (i, (_, extra)) in variants.iter().enumerate() {
             let env = opts.lambda_env(pair.function, &opts.endpoint, extra);
             let warmup = if warm == 0 { 0 } else { opts.warmup };
@@ -835,9 +957,14 @@ async fn bench(opts: &Options) -> Result<(), String> {
                 let b = run_one(&b_bin, b_name, b_env.clone(), ev, 200, 0, 0).await?;
                 b_cold.push(b.cold_ms);
             }
-            let (warmup, warm) = (opts.warmup, opts.warm);
-            let mut f = run_one(&f_bin, f_name, f_env, ev, pair.status, warmup, warm).await?;
-            let mut b = run_one(&b_bin, b_name, b_env, ev, 200, warmup, warm).await?;
+            let (mut f, mut b) = run_pair(
+                (&f_bin, f_name, f_env, pair.status),
+                (&b_bin, b_name, b_env, 200),
+                ev,
+                opts.warmup,
+                opts.warm,
+            )
+            .await?;
             f_cold.push(f.cold_ms);
             b_cold.push(b.cold_ms);
             f.cold_ms = median(&f_cold);
