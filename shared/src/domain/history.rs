@@ -186,7 +186,7 @@ pub struct Event {
     pub at: Timestamp,
     pub actor: EventActor,
     pub request_id: String,
-    pub changes: Map<String, Value>,
+    pub changes: Changes,
     pub prev_hash: String,
     /// Left out while empty, which it is only while its own hash is being computed.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -207,7 +207,7 @@ impl Event {
     /// as a `Value` to sort it: a test holds this equal to `jcs::write` of the serialized event.
     /// `hash` sorts between `changes` and `id`, so `text` is the hashed bytes with it spliced in.
     fn seal(&mut self) -> std::io::Result<()> {
-        use super::jcs::{object, string};
+        use super::jcs::string;
         use std::io::Write;
         let mut out = Vec::with_capacity(512);
         let text = |out: &mut Vec<u8>, name: &str, value: &str| {
@@ -231,7 +231,7 @@ impl Event {
         maybe(&mut out, "app_id", self.app_id.as_deref())?;
         text(&mut out, "at", &self.at.as_string())?;
         out.write_all(b"\"changes\":")?;
-        object(&self.changes, |_| true, &mut out)?;
+        self.changes.write_canonical(&mut out)?;
         let splice = out.len();
         out.write_all(b",")?;
         text(&mut out, "id", &self.id)?;
@@ -267,36 +267,82 @@ pub fn record_text<T: Serialize>(record: &T) -> Result<String, ApiError> {
     serde_json::to_string(record).map_err(|e| ApiError::Internal(format!("encode record: {e}")))
 }
 
-/// `{"<field>": {"from", "to"}}` for every field whose value differs; on a create (`before` is
-/// `None`) every non-null field, from `null`. The fields every write moves are left out.
-/// `after`'s values move into the changes (a create's are all of them).
-pub fn changes(
-    before: Option<&Map<String, Value>>,
-    after: Map<String, Value>,
-) -> Map<String, Value> {
+/// A field's value before and after a write.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub from: Value,
+    pub to: Value,
+}
+
+/// An event's `changes`, `{"<field>": {"from", "to"}}`, held in canonical order (RFC 8785 sorts
+/// members by their UTF-16 code units) so the event is written without building a map per field
+/// to sort.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Changes(Vec<(String, Change)>);
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The changes as `jcs::write` writes them as an object.
+    fn write_canonical<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        use super::jcs::{string, write};
+        out.write_all(b"{")?;
+        for (i, (field, change)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            string(field, out)?;
+            out.write_all(b":{\"from\":")?;
+            write(&change.from, out)?;
+            out.write_all(b",\"to\":")?;
+            write(&change.to, out)?;
+            out.write_all(b"}")?;
+        }
+        out.write_all(b"}")
+    }
+}
+
+impl From<Vec<(String, Change)>> for Changes {
+    fn from(mut changes: Vec<(String, Change)>) -> Changes {
+        changes.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        Changes(changes)
+    }
+}
+
+impl Serialize for Changes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(field, change)| (field, change)))
+    }
+}
+
+/// Every field whose value differs; on a create (`before` is `None`) every non-null field, from
+/// `null`. The fields every write moves are left out. `after`'s values move into the changes (a
+/// create's are all of them).
+pub fn changes(before: Option<&Map<String, Value>>, after: Map<String, Value>) -> Changes {
     let empty = Map::new();
     let before = before.unwrap_or(&empty);
-    let gone: Vec<&String> = before.keys().filter(|k| !after.contains_key(*k)).collect();
-    let mut out = Map::new();
+    let gone = before.keys().filter(|k| !after.contains_key(*k));
+    let mut out = Vec::with_capacity(after.len());
     let mut record = |field: String, to: Value| {
         if UNTRACKED.contains(&field.as_str()) {
             return;
         }
         let from = before.get(&field).unwrap_or(&Value::Null);
         if *from != to {
-            let mut change = Map::new();
-            change.insert("from".into(), from.clone());
-            change.insert("to".into(), to);
-            out.insert(field, Value::Object(change));
+            let from = from.clone();
+            out.push((field, Change { from, to }));
         }
     };
+    let gone: Vec<String> = gone.cloned().collect();
     for (field, to) in after {
         record(field, to);
     }
     for field in gone {
-        record(field.clone(), Value::Null);
+        record(field, Value::Null);
     }
-    out
+    Changes::from(out)
 }
 
 /// Whether a write from `before` to `after` changes anything its history would record.
@@ -532,7 +578,7 @@ mod tests {
         let after = json!({"id": "x", "name": "a", "size": null, "revision": 1, "updated_at": "t"});
         let c = changes(None, after.as_object().unwrap().clone());
         assert_eq!(
-            Value::Object(c),
+            serde_json::to_value(c).unwrap(),
             json!({"id": {"from": null, "to": "x"}, "name": {"from": null, "to": "a"}})
         );
     }
@@ -544,7 +590,7 @@ mod tests {
         let after = json!({"name": "a", "size": null, "tags": ["x", "y"], "revision": 2, "updated_by": "v"});
         let c = changes(before.as_object(), after.as_object().unwrap().clone());
         assert_eq!(
-            Value::Object(c),
+            serde_json::to_value(c).unwrap(),
             json!({"size": {"from": 1, "to": null}, "tags": {"from": ["x"], "to": ["x", "y"]}})
         );
     }
@@ -566,7 +612,20 @@ mod tests {
                 source_type: SourceType::Backend,
             },
             request_id: "req-1".into(),
-            changes: changes.as_object().unwrap().clone(),
+            changes: Changes::from(
+                changes
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(field, c)| {
+                        let change = Change {
+                            from: c["from"].clone(),
+                            to: c["to"].clone(),
+                        };
+                        (field.clone(), change)
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             prev_hash: GENESIS.into(),
             hash: String::new(),
             text: String::new(),
@@ -577,7 +636,9 @@ mod tests {
 
     #[test]
     fn an_event_is_sealed_as_jcs_writes_it() {
-        let changes = json!({"z": {"from": null, "to": 1.5}, "a": {"from": [1], "to": {"y": 1, "b": "\u{1f600}"}}});
+        // U+FF61 sorts after U+1F600 by UTF-16 code units (RFC 8785), before it by code point.
+        let changes = json!({"z": {"from": null, "to": 1.5}, "a": {"from": [1], "to": {"y": 1, "b": "\u{1f600}"}},
+            "\u{ff61}": {"from": "x", "to": null}, "\u{1f600}": {"from": true, "to": false}});
         for app in [None, Some("app1")] {
             let event = sealed(app, changes.clone());
             let mut unhashed = serde_json::to_value(Event {
