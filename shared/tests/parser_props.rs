@@ -181,12 +181,14 @@ where
 }
 
 /// A record that is accepted is stored and read back unchanged, through DynamoDB's attribute
-/// form and through JSON.
+/// form (written as `serde_dynamo` writes it, which the store reads back) and through JSON.
 fn assert_round_trip<T>(fields: &T) -> Result<(), TestCaseError>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
 {
-    let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(fields).unwrap();
+    let item = shared::store::to_item(fields).unwrap();
+    let dynamo: HashMap<String, AttributeValue> = serde_dynamo::to_item(fields).unwrap();
+    prop_assert_eq!(&item, &dynamo);
     let stored: T = serde_dynamo::from_item(item).unwrap();
     prop_assert_eq!(&stored, fields);
     let text = serde_json::to_string(fields).unwrap();

@@ -11,6 +11,7 @@ pub mod attributes;
 pub mod batch;
 pub mod counter;
 pub mod decisions;
+mod encode;
 pub mod entitlements;
 pub mod expr;
 pub mod history;
@@ -604,7 +605,7 @@ pub fn item_key(item: &Item) -> String {
 }
 
 pub fn to_item<T: serde::Serialize>(record: &T) -> Result<Item, ApiError> {
-    serde_dynamo::to_item(record).map_err(|e| ApiError::Internal(format!("encode item: {e}")))
+    encode::to_item(record).map_err(|e| ApiError::Internal(format!("encode item: {e}")))
 }
 
 #[cfg(test)]
