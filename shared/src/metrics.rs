@@ -264,34 +264,76 @@ pub struct Directive<'a> {
 
 impl Serialize for Directive<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("Timestamp", &self.at.unix_millis())?;
+        match kept_set(self.metrics) {
+            Some(text) => map.serialize_entry("CloudWatchMetrics", text)?,
+            None => map.serialize_entry("CloudWatchMetrics", &[Set(self.metrics)])?,
+        }
+        map.end()
+    }
+}
+
+/// The metric definitions of a directive, in [`namespace`], by [`DIMENSION`].
+struct Set<'a>(&'a [Metric]);
+
+impl Serialize for Set<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Definition {
+            name: &'static str,
+            unit: &'static str,
+        }
         struct Names<'a>(&'a [Metric]);
         impl Serialize for Names<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut seq = s.serialize_seq(Some(self.0.len()))?;
                 for m in self.0 {
-                    let mut entry = std::collections::BTreeMap::new();
-                    entry.insert("Name", m.name);
-                    entry.insert("Unit", m.unit.as_str());
-                    seq.serialize_element(&entry)?;
+                    let unit = m.unit.as_str();
+                    seq.serialize_element(&Definition { name: m.name, unit })?;
                 }
                 seq.end()
             }
         }
-        struct Set<'a>(&'a [Metric]);
-        impl Serialize for Set<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut map = s.serialize_map(Some(3))?;
-                map.serialize_entry("Namespace", namespace())?;
-                map.serialize_entry("Dimensions", &[[DIMENSION]])?;
-                map.serialize_entry("Metrics", &Names(self.0))?;
-                map.end()
-            }
-        }
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("Timestamp", &self.at.unix_millis())?;
-        map.serialize_entry("CloudWatchMetrics", &[Set(self.metrics)])?;
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("Namespace", namespace())?;
+        map.serialize_entry("Dimensions", &[[DIMENSION]])?;
+        map.serialize_entry("Metrics", &Names(self.0))?;
         map.end()
     }
+}
+
+/// How many distinct `CloudWatchMetrics` texts a process keeps (a function writes two: with
+/// and without `ConsumedCapacity`).
+const KEPT_SETS: usize = 8;
+
+/// `CloudWatchMetrics` for `metrics`, rendered once per process for each set of metric names
+/// and units and kept: the same text is in every line, and rendering it was half the line's work.
+fn kept_set(metrics: &[Metric]) -> Option<&'static serde_json::value::RawValue> {
+    type Kept = (
+        Vec<(&'static str, Unit)>,
+        &'static serde_json::value::RawValue,
+    );
+    static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().ok()?;
+    let same = |names: &[(&str, Unit)]| {
+        names.len() == metrics.len()
+            && names
+                .iter()
+                .zip(metrics)
+                .all(|((name, unit), m)| *name == m.name && *unit == m.unit)
+    };
+    if let Some((_, text)) = kept.iter().find(|(names, _)| same(names)) {
+        return Some(text);
+    }
+    if kept.len() == KEPT_SETS {
+        return None;
+    }
+    // Leaked on purpose: at most KEPT_SETS small texts, each alive as long as the process.
+    let text = Box::leak(serde_json::value::to_raw_value(&[Set(metrics)]).ok()?);
+    kept.push((metrics.iter().map(|m| (m.name, m.unit)).collect(), text));
+    Some(text)
 }
 
 /// Writes the EMF members of a line into `map`: the dimension, each metric's value, `_aws`.
@@ -409,6 +451,28 @@ pub fn enabled() -> bool {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn a_kept_metric_set_is_the_set_rendered_afresh() {
+        let usage = Usage {
+            requests: 2,
+            capacity: Some(1.5),
+        };
+        for usage in [usage, Usage::default()] {
+            let metrics = request_metrics(200, Duration::from_millis(3), usage);
+            let fresh = serde_json::to_string(&[Set(&metrics)]).unwrap();
+            for _ in 0..2 {
+                assert_eq!(kept_set(&metrics).unwrap().get(), fresh);
+            }
+        }
+        let other = [Metric::count("Other", 1)];
+        assert_ne!(
+            kept_set(&other).unwrap().get(),
+            kept_set(&request_metrics(200, Duration::ZERO, Usage::default()))
+                .unwrap()
+                .get()
+        );
+    }
 
     /// What CloudWatch requires of an EMF document: every metric and dimension the directive
     /// names is a top-level member (numbers and strings); returns the metric names.
