@@ -10,6 +10,8 @@
 #                fixed seed, bounded examples; FUZZ_SEED, FUZZ_MAX_EXAMPLES)
 #   make sdk     regenerate the TypeScript SDK's types from openapi.yaml and build it (clients/typescript)
 #   make bench   cargo bench against a private DynamoDB Local
+#   make bench-instructions   instructions per warm request, each function vs its baseline
+#                (callgrind: the same count run after run; FUNCTIONS="technology-get …")
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
 #   make events  on that stack: the records events/*.json name, with their ids (for cargo lambda invoke)
 #   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme
@@ -41,7 +43,7 @@ token_args = $(if $(filter-out undefined,$(origin SUB)),--sub "$(SUB)") \
 	$(if $(filter-out undefined,$(origin SCOPES)),--scopes "$(SCOPES)") \
 	$(if $(filter-out undefined,$(origin TTL)),--ttl "$(TTL)")
 
-.PHONY: help dev token test fuzz sdk bench sweep events verify build fmt lint install-tools
+.PHONY: help dev token test fuzz sdk bench bench-instructions sweep events verify build fmt lint install-tools
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -64,6 +66,9 @@ sdk:
 
 bench:
 	@scripts/test.sh bench
+
+bench-instructions:
+	@scripts/bench-instructions.sh $(FUNCTIONS)
 
 sweep:
 	@scripts/on-dev-stack.sh sweep

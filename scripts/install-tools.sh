@@ -6,8 +6,9 @@
 # TOOL is one of: java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, sam, rustfmt, clippy,
 # node (node + npm, apt), sdk-node (the TypeScript SDK's node_modules, `npm ci`), swagger-ui (the
 # explorer's assets, npm), chromium (chromium + chromium-driver, apt), selenium (pip, its own
-# virtualenv), aarch64 (the aarch64-unknown-linux-gnu target for `make build`). Without
-# arguments: all but aarch64, chromium and selenium (the browser test's).
+# virtualenv), valgrind (apt, `make bench-instructions`), aarch64 (the aarch64-unknown-linux-gnu
+# target for `make build`). Without arguments: all but aarch64, chromium, selenium (the browser
+# test's) and valgrind.
 #
 # schemathesis (`make fuzz`) goes into a private virtualenv of its own, pinned, so its many
 # dependencies never meet the user's Python packages:
@@ -155,6 +156,9 @@ ensure() {
         apt_install chromium chromium-driver
         ;;
     selenium) install_selenium ;;
+    valgrind)
+        command -v valgrind >/dev/null 2>&1 || apt_install valgrind
+        ;;
     rustfmt) rustup_component rustfmt fmt ;;
     clippy) rustup_component clippy clippy ;;
     aarch64)
@@ -164,7 +168,7 @@ ensure() {
         quietly "rustup target add aarch64-unknown-linux-gnu" \
             rustup target add aarch64-unknown-linux-gnu || exit 1
         ;;
-    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, node, sdk-node, swagger-ui, chromium, selenium, sam, aarch64)" ;;
+    *) die "unknown tool '$1' (java, dynamodb-local, cargo-lambda, cfn-lint, schemathesis, rustfmt, clippy, node, sdk-node, swagger-ui, chromium, selenium, valgrind, sam, aarch64)" ;;
     esac
 }
 
