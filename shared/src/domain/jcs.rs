@@ -71,6 +71,7 @@ fn number<W: Write>(n: &Number, out: &mut W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::json_values;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -109,28 +110,10 @@ mod tests {
         assert_eq!(out, br#"{"a":1,"b":2}"#);
     }
 
-    fn values() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            proptest::num::f64::NORMAL.prop_map(Value::from),
-            any::<String>().prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 32, 6, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                proptest::collection::btree_map(any::<String>(), inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
-        fn any_value_is_written_as_the_canonicalizer_writes_it(value in values()) {
+        fn any_value_is_written_as_the_canonicalizer_writes_it(value in json_values()) {
             prop_assert_eq!(ours(&value), oracle(&value));
         }
     }

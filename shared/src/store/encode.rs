@@ -44,8 +44,13 @@ pub fn to_item<T: Serialize + ?Sized>(value: &T) -> Result<Item, EncodeError> {
 /// Serializes one value as an attribute value.
 struct Attr;
 
-fn n(v: impl itoa::Integer) -> Result<Av, EncodeError> {
-    Ok(Av::N(itoa::Buffer::new().format(v).to_owned()))
+/// The `serialize_<integer>` methods: `N`, the number's decimal digits.
+macro_rules! integers {
+    ($($method:ident($t:ty)),*) => {$(
+        fn $method(self, v: $t) -> Result<Av, EncodeError> {
+            Ok(Av::N(itoa::Buffer::new().format(v).to_owned()))
+        }
+    )*};
 }
 
 impl ser::Serializer for Attr {
@@ -62,30 +67,16 @@ impl ser::Serializer for Attr {
     fn serialize_bool(self, v: bool) -> Result<Av, EncodeError> {
         Ok(Av::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<Av, EncodeError> {
-        n(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<Av, EncodeError> {
-        n(v)
-    }
+    integers!(
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64)
+    );
     // Floats as `Display` prints them, as serde_dynamo writes them.
     fn serialize_f32(self, v: f32) -> Result<Av, EncodeError> {
         Ok(Av::N(v.to_string()))
@@ -136,8 +127,7 @@ impl ser::Serializer for Attr {
         variant: &'static str,
         value: &T,
     ) -> Result<Av, EncodeError> {
-        let value = value.serialize(Attr)?;
-        Ok(Av::M(HashMap::from([(variant.to_owned(), value)])))
+        Ok(self::variant(variant, value.serialize(Attr)?))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<List, EncodeError> {
         Ok(List(Vec::with_capacity(len.unwrap_or(0))))
@@ -183,38 +173,27 @@ impl List {
     }
 }
 
-impl ser::SerializeSeq for List {
-    type Ok = Av;
-    type Error = EncodeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Av, EncodeError> {
-        Ok(Av::L(self.0))
-    }
+/// `SerializeSeq`, `SerializeTuple` and `SerializeTupleStruct` differ only in their method's name.
+macro_rules! list {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for List {
+            type Ok = Av;
+            type Error = EncodeError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Av, EncodeError> {
+                Ok(Av::L(self.0))
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for List {
-    type Ok = Av;
-    type Error = EncodeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Av, EncodeError> {
-        Ok(Av::L(self.0))
-    }
-}
-
-impl ser::SerializeTupleStruct for List {
-    type Ok = Av;
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Av, EncodeError> {
-        Ok(Av::L(self.0))
-    }
-}
+list!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 struct Map {
     item: Item,
@@ -285,14 +264,12 @@ impl ser::SerializeStruct for Map {
     }
 }
 
-/// A tuple or struct variant: `{"<variant>": <its list or map>}`.
+/// A tuple or struct variant: `{"<variant>": <its list or map>}`, the list or map built as any
+/// other.
 struct Variant<T>(&'static str, T);
 
-impl Variant<List> {
-    fn end(self) -> Result<Av, EncodeError> {
-        let inner = ser::SerializeSeq::end(self.1)?;
-        Ok(Av::M(HashMap::from([(self.0.to_owned(), inner)])))
-    }
+fn variant(name: &'static str, inner: Av) -> Av {
+    Av::M(HashMap::from([(name.to_owned(), inner)]))
 }
 
 impl ser::SerializeTupleVariant for Variant<List> {
@@ -302,7 +279,7 @@ impl ser::SerializeTupleVariant for Variant<List> {
         self.1.push(value)
     }
     fn end(self) -> Result<Av, EncodeError> {
-        Variant::<List>::end(self)
+        Ok(variant(self.0, ser::SerializeSeq::end(self.1)?))
     }
 }
 
@@ -314,17 +291,17 @@ impl ser::SerializeStructVariant for Variant<Map> {
         name: &'static str,
         value: &T,
     ) -> Result<(), EncodeError> {
-        self.1.insert(name.to_owned(), value)
+        ser::SerializeStruct::serialize_field(&mut self.1, name, value)
     }
     fn end(self) -> Result<Av, EncodeError> {
-        let inner = ser::SerializeMap::end(self.1)?;
-        Ok(Av::M(HashMap::from([(self.0.to_owned(), inner)])))
+        Ok(variant(self.0, ser::SerializeStruct::end(self.1)?))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::json_values;
     use proptest::prelude::*;
     use serde::Serialize;
     use serde_json::{json, Value};
@@ -401,29 +378,11 @@ mod tests {
         assert!(matches!(to_item(&K { m: unit_key }), Err(EncodeError::Key)));
     }
 
-    fn values() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1e12f64..1e12).prop_map(Value::from),
-            ".{0,8}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                prop::collection::btree_map(".{0,6}", inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn any_json_object_is_written_as_serde_dynamo_writes_it(
-            fields in prop::collection::btree_map(".{0,6}", values(), 0..6)
+            fields in prop::collection::btree_map(any::<String>(), json_values(), 0..6)
         ) {
             let object = Value::Object(fields.into_iter().collect());
             prop_assert_eq!(to_item(&object).unwrap(), oracle(&object));
