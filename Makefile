@@ -11,7 +11,7 @@
 #   make sdk     regenerate the TypeScript SDK's types from openapi.yaml and build it (clients/typescript)
 #   make bench   cargo bench against a private DynamoDB Local
 #   make bench-instructions   instructions per warm request, each function vs its baseline
-#                (callgrind: the same count run after run; FUNCTIONS="technology-get …")
+#                (callgrind: within ~1% run to run; FUNCTIONS="technology-get …")
 #   make sweep   one expiry sweep against the running `make dev` stack (run it from another shell)
 #   make events  on that stack: the records events/*.json name, with their ids (for cargo lambda invoke)
 #   make verify  every history chain of a tenant recomputed on that stack: make verify TENANT=acme

@@ -323,7 +323,11 @@ impl Serialize for Changes {
 pub fn changes(before: Option<&Map<String, Value>>, after: Map<String, Value>) -> Changes {
     let empty = Map::new();
     let before = before.unwrap_or(&empty);
-    let gone = before.keys().filter(|k| !after.contains_key(*k));
+    let gone: Vec<String> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .cloned()
+        .collect();
     let mut out = Vec::with_capacity(after.len());
     let mut record = |field: String, to: Value| {
         if UNTRACKED.contains(&field.as_str()) {
@@ -335,7 +339,6 @@ pub fn changes(before: Option<&Map<String, Value>>, after: Map<String, Value>) -
             out.push((field, Change { from, to }));
         }
     };
-    let gone: Vec<String> = gone.cloned().collect();
     for (field, to) in after {
         record(field, to);
     }
