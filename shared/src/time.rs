@@ -56,8 +56,45 @@ impl Timestamp {
     /// Any RFC 3339 offset is accepted; the value is normalised to UTC and must lie within
     /// `MIN..=MAX` there.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        if let Some(stored) = Self::parse_stored(text) {
+            return Ok(stored);
+        }
         let dt = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| TimestampError::Syntax)?;
         Self::from_datetime(dt).ok_or(TimestampError::OutOfRange)
+    }
+
+    /// The stored form (`text`'s), read digit by digit: every record read holds two or more,
+    /// and `time`'s RFC 3339 parser was most of a timestamp's decode. `None` for anything else
+    /// (other offsets and precisions, leap seconds, what does not parse), which `parse` hands
+    /// to `time`; a test holds the two equal.
+    fn parse_stored(text: &str) -> Option<Self> {
+        let b: &[u8; 24] = text.as_bytes().try_into().ok()?;
+        let shape = b"0000-00-00T00:00:00.000Z";
+        let digits = |from: usize, to: usize| -> Option<u32> {
+            b[from..to].iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        for (i, &c) in shape.iter().enumerate() {
+            if c != b'0' && b[i] != c {
+                return None;
+            }
+        }
+        let month = time::Month::try_from(digits(5, 7)? as u8).ok()?;
+        let date =
+            time::Date::from_calendar_date(digits(0, 4)? as i32, month, digits(8, 10)? as u8);
+        let second = digits(17, 19)? as u8;
+        if second == 60 {
+            return None;
+        }
+        let time = time::Time::from_hms_milli(
+            digits(11, 13)? as u8,
+            digits(14, 16)? as u8,
+            second,
+            digits(20, 23)? as u16,
+        );
+        let dt = time::PrimitiveDateTime::new(date.ok()?, time.ok()?).assume_utc();
+        (MIN_DT..=MAX_DT).contains(&dt).then_some(Timestamp(dt))
     }
 
     /// `secs` later (earlier when negative), clamped to `MIN..=MAX`.
@@ -260,6 +297,20 @@ mod tests {
         /// What is accepted is in range, fixed width, and reads back unchanged from its stored
         /// text, from JSON and from a DynamoDB attribute; only the first two and the last year can fall
         /// outside the range.
+        /// The stored form's own reader answers as `time`'s RFC 3339 parser does, for the stored
+        /// shape with any digits (days past the month's end, hour 24, second 60, year 0000).
+        #[test]
+        fn the_stored_form_reads_as_time_reads_it(text in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9][.][0-9]{3}Z") {
+            let by_time = OffsetDateTime::parse(&text, &Rfc3339)
+                .ok()
+                .and_then(Timestamp::from_datetime);
+            match Timestamp::parse_stored(&text) {
+                Some(t) => prop_assert_eq!(Some(t), by_time, "{}", text),
+                // Only what `parse` hands on: a leap second, or what `time` refuses too.
+                None => prop_assert!(by_time.is_none() || &text[17..19] == "60", "{}", text),
+            }
+        }
+
         #[test]
         fn accepted_timestamps_round_trip((year, text) in rfc3339_like()) {
             match Timestamp::parse(&text) {
