@@ -41,13 +41,17 @@ pub fn to_item<T: Serialize + ?Sized>(value: &T) -> Result<Item, EncodeError> {
     }
 }
 
+/// What a serializer's methods answer: a value, or that a part of one was taken.
+type Out = Result<Av, EncodeError>;
+type Done = Result<(), EncodeError>;
+
 /// Serializes one value as an attribute value.
 struct Attr;
 
 /// The `serialize_<integer>` methods: `N`, the number's decimal digits.
 macro_rules! integers {
     ($($method:ident($t:ty)),*) => {$(
-        fn $method(self, v: $t) -> Result<Av, EncodeError> {
+        fn $method(self, v: $t) -> Out {
             Ok(Av::N(itoa::Buffer::new().format(v).to_owned()))
         }
     )*};
@@ -64,7 +68,7 @@ impl ser::Serializer for Attr {
     type SerializeStruct = Map;
     type SerializeStructVariant = Variant<Map>;
 
-    fn serialize_bool(self, v: bool) -> Result<Av, EncodeError> {
+    fn serialize_bool(self, v: bool) -> Out {
         Ok(Av::Bool(v))
     }
     integers!(
@@ -78,46 +82,37 @@ impl ser::Serializer for Attr {
         serialize_u64(u64)
     );
     // Floats as `Display` prints them, as serde_dynamo writes them.
-    fn serialize_f32(self, v: f32) -> Result<Av, EncodeError> {
+    fn serialize_f32(self, v: f32) -> Out {
         Ok(Av::N(v.to_string()))
     }
-    fn serialize_f64(self, v: f64) -> Result<Av, EncodeError> {
+    fn serialize_f64(self, v: f64) -> Out {
         Ok(Av::N(v.to_string()))
     }
-    fn serialize_char(self, v: char) -> Result<Av, EncodeError> {
+    fn serialize_char(self, v: char) -> Out {
         Ok(Av::S(v.to_string()))
     }
-    fn serialize_str(self, v: &str) -> Result<Av, EncodeError> {
+    fn serialize_str(self, v: &str) -> Out {
         Ok(Av::S(v.to_owned()))
     }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Av, EncodeError> {
+    fn serialize_bytes(self, v: &[u8]) -> Out {
         Ok(Av::B(aws_smithy_types::Blob::new(v)))
     }
-    fn serialize_none(self) -> Result<Av, EncodeError> {
+    fn serialize_none(self) -> Out {
         Ok(Av::Null(true))
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Av, EncodeError> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Out {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Av, EncodeError> {
+    fn serialize_unit(self) -> Out {
         Ok(Av::Null(true))
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Av, EncodeError> {
+    fn serialize_unit_struct(self, _: &'static str) -> Out {
         Ok(Av::Null(true))
     }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<Av, EncodeError> {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Out {
         Ok(Av::S(variant.to_owned()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<Av, EncodeError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Out {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -126,7 +121,7 @@ impl ser::Serializer for Attr {
         _: u32,
         variant: &'static str,
         value: &T,
-    ) -> Result<Av, EncodeError> {
+    ) -> Out {
         Ok(self::variant(variant, value.serialize(Attr)?))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<List, EncodeError> {
@@ -167,7 +162,7 @@ impl ser::Serializer for Attr {
 struct List(Vec<Av>);
 
 impl List {
-    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
         self.0.push(value.serialize(Attr)?);
         Ok(())
     }
@@ -179,10 +174,10 @@ macro_rules! list {
         impl ser::$trait for List {
             type Ok = Av;
             type Error = EncodeError;
-            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
                 self.push(value)
             }
-            fn end(self) -> Result<Av, EncodeError> {
+            fn end(self) -> Out {
                 Ok(Av::L(self.0))
             }
         }
@@ -208,7 +203,7 @@ impl Map {
         }
     }
 
-    fn insert<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), EncodeError> {
+    fn insert<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Done {
         self.item.insert(key, value.serialize(Attr)?);
         Ok(())
     }
@@ -226,25 +221,25 @@ fn key<K: Serialize + ?Sized>(key: &K) -> Result<String, EncodeError> {
 impl ser::SerializeMap for Map {
     type Ok = Av;
     type Error = EncodeError;
-    fn serialize_key<K: Serialize + ?Sized>(&mut self, k: &K) -> Result<(), EncodeError> {
+    fn serialize_key<K: Serialize + ?Sized>(&mut self, k: &K) -> Done {
         self.key = Some(key(k)?);
         Ok(())
     }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
         let k = self
             .key
             .take()
             .ok_or_else(|| EncodeError::Custom("map value before its key".into()))?;
         self.insert(k, value)
     }
-    fn serialize_entry<K, T>(&mut self, k: &K, value: &T) -> Result<(), EncodeError>
+    fn serialize_entry<K, T>(&mut self, k: &K, value: &T) -> Done
     where
         K: Serialize + ?Sized,
         T: Serialize + ?Sized,
     {
         self.insert(key(k)?, value)
     }
-    fn end(self) -> Result<Av, EncodeError> {
+    fn end(self) -> Out {
         Ok(Av::M(self.item))
     }
 }
@@ -252,14 +247,10 @@ impl ser::SerializeMap for Map {
 impl ser::SerializeStruct for Map {
     type Ok = Av;
     type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Done {
         self.insert(name.to_owned(), value)
     }
-    fn end(self) -> Result<Av, EncodeError> {
+    fn end(self) -> Out {
         Ok(Av::M(self.item))
     }
 }
@@ -275,10 +266,10 @@ fn variant(name: &'static str, inner: Av) -> Av {
 impl ser::SerializeTupleVariant for Variant<List> {
     type Ok = Av;
     type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
         self.1.push(value)
     }
-    fn end(self) -> Result<Av, EncodeError> {
+    fn end(self) -> Out {
         Ok(variant(self.0, ser::SerializeSeq::end(self.1)?))
     }
 }
@@ -286,14 +277,10 @@ impl ser::SerializeTupleVariant for Variant<List> {
 impl ser::SerializeStructVariant for Variant<Map> {
     type Ok = Av;
     type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Done {
         ser::SerializeStruct::serialize_field(&mut self.1, name, value)
     }
-    fn end(self) -> Result<Av, EncodeError> {
+    fn end(self) -> Out {
         Ok(variant(self.0, ser::SerializeStruct::end(self.1)?))
     }
 }
