@@ -16,6 +16,8 @@ pub const MIN: &str = "0001-01-01T00:00:00.000Z";
 pub const MAX: &str = "9999-12-31T23:59:59.999Z";
 const MIN_DT: OffsetDateTime = datetime!(0001-01-01 00:00:00 UTC);
 const MAX_DT: OffsetDateTime = datetime!(9999-12-31 23:59:59.999 UTC);
+/// The stored form, its digits as `0`s: what `text` fills in and `parse_stored` reads.
+const STORED_SHAPE: &[u8; 24] = b"0000-00-00T00:00:00.000Z";
 
 /// Why a client's text is no timestamp; the message completes "<field> ...".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -69,13 +71,12 @@ impl Timestamp {
     /// to `time`; a test holds the two equal.
     fn parse_stored(text: &str) -> Option<Self> {
         let b: &[u8; 24] = text.as_bytes().try_into().ok()?;
-        let shape = b"0000-00-00T00:00:00.000Z";
         let digits = |from: usize, to: usize| -> Option<u32> {
             b[from..to].iter().try_fold(0u32, |n, &c| {
                 c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
             })
         };
-        for (i, &c) in shape.iter().enumerate() {
+        for (i, &c) in STORED_SHAPE.iter().enumerate() {
             if c != b'0' && b[i] != c {
                 return None;
             }
@@ -121,7 +122,7 @@ impl Timestamp {
     /// (its output is the oracle in the tests). The year is 1..=9999 (`MIN..=MAX`).
     fn text(&self) -> Text {
         let dt = self.0;
-        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut b = *STORED_SHAPE;
         let fields = [
             (0, 4, dt.year() as u32),
             (5, 2, u8::from(dt.month()) as u32),
@@ -294,9 +295,6 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
-        /// What is accepted is in range, fixed width, and reads back unchanged from its stored
-        /// text, from JSON and from a DynamoDB attribute; only the first two and the last year can fall
-        /// outside the range.
         /// The stored form's own reader answers as `time`'s RFC 3339 parser does, for the stored
         /// shape with any digits (days past the month's end, hour 24, second 60, year 0000).
         #[test]
@@ -311,6 +309,9 @@ mod tests {
             }
         }
 
+        /// What is accepted is in range, fixed width, and reads back unchanged from its stored
+        /// text, from JSON and from a DynamoDB attribute; only the first two and the last year can fall
+        /// outside the range.
         #[test]
         fn accepted_timestamps_round_trip((year, text) in rfc3339_like()) {
             match Timestamp::parse(&text) {
